@@ -1,0 +1,162 @@
+/**
+ * The one typed contract between clients (CLI, Electron IPC, web mode) and the core. Requests that cross a
+ * process boundary are validated with these schemas; responses and pushed events are plain data.
+ */
+import { z } from 'zod';
+
+import { invalidInput } from './core/errors.ts';
+import type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable } from './core/domain.ts';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const nameField = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `${what} name is required`)
+    .max(64, `${what} name is at most 64 characters`)
+    .regex(NAME, 'use letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+const tags = z.array(z.string().trim().min(1).max(40)).max(20).default([]);
+
+export const serverAuthSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('key'),
+    keyPath: z.string().trim().min(1, 'key file is required'),
+    passphrase: z.string().optional(),
+  }),
+  z.object({ type: z.literal('password'), password: z.string().min(1, 'password is required') }),
+  z.object({ type: z.literal('agent') }),
+]);
+
+export const serverInputSchema = z.object({
+  name: nameField('Server'),
+  host: z
+    .string()
+    .trim()
+    .min(1, 'host is required')
+    .max(253)
+    .regex(/^[^\s/@]+$/, 'a host name or IP address, without user@ or spaces'),
+  port: z.coerce
+    .number()
+    .int('port must be a whole number')
+    .min(1, 'port must be 1–65535')
+    .max(65535, 'port must be 1–65535')
+    .default(22),
+  username: z
+    .string()
+    .trim()
+    .min(1, 'user is required')
+    .max(64)
+    .regex(/^[^\s@:]+$/, 'no spaces, "@" or ":"'),
+  auth: serverAuthSchema,
+  jumpServerId: z.string().min(1).nullable().default(null),
+  tags,
+  description: z.string().max(2000).default(''),
+});
+export type ServerInput = z.input<typeof serverInputSchema>;
+export type ServerInputParsed = z.output<typeof serverInputSchema>;
+
+const envKey = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'environment names are letters, digits and "_", not starting with a digit',
+  );
+export const jobInputSchema = z.object({
+  name: nameField('Job'),
+  language: z.enum(['bash', 'python', 'node'], { message: 'language is bash, python or node' }),
+  script: z.string().min(1, 'script is empty').max(1_000_000, 'script is over 1 MB'),
+  timeoutSec: z.coerce
+    .number()
+    .int()
+    .min(1, 'timeout must be at least 1 second')
+    .max(7 * 24 * 3600, 'timeout is at most 7 days')
+    .default(3600),
+  /** A secret entry with value null keeps the stored value (the client never sees it). */
+  env: z
+    .array(
+      z.object({
+        key: envKey.refine((k) => !k.startsWith('CRONIUM_'), 'CRONIUM_ names are reserved'),
+        value: z.string().nullable(),
+        secret: z.boolean().default(false),
+      }),
+    )
+    .max(200)
+    .default([]),
+  defaultInput: z.unknown().default(null),
+  defaultServerIds: z.array(z.string().min(1)).default([]),
+  helperMode: z
+    .enum(['auto', 'api', 'bundled'], { message: 'helper mode is auto, api or bundled' })
+    .default('auto'),
+  tags,
+});
+export type JobInput = z.input<typeof jobInputSchema>;
+export type JobInputParsed = z.output<typeof jobInputSchema>;
+
+export const runRequestSchema = z.object({
+  jobId: z.string().min(1, 'job is required'),
+  serverIds: z.array(z.string().min(1)).min(1, 'choose at least one server'),
+  input: z.unknown().optional(),
+  helperMode: z.enum(['auto', 'api', 'bundled']).optional(),
+  concurrency: z.coerce.number().int().min(1, 'concurrency must be at least 1').max(500).default(10),
+  trigger: z.enum(['manual', 'cli', 'schedule', 'retry']).default('manual'),
+});
+export type RunRequest = z.input<typeof runRequestSchema>;
+
+export const historyQuerySchema = z.object({
+  jobId: z.string().optional(),
+  serverId: z.string().optional(),
+  status: z
+    .enum(['queued', 'connecting', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'error'])
+    .optional(),
+  from: z.number().int().optional(),
+  to: z.number().int().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  /** Opaque cursor from the previous page (keyset pagination, stable while runs are added). */
+  cursor: z.string().optional(),
+});
+export type HistoryQuery = z.input<typeof historyQuerySchema>;
+
+export const variableInputSchema = z.object({
+  key: z
+    .string()
+    .min(1, 'key is required')
+    .max(200)
+    .regex(/^[^\s/]+$/, 'no spaces or "/"'),
+  value: z.unknown(),
+  secret: z.boolean().default(false),
+});
+export type VariableInput = z.input<typeof variableInputSchema>;
+
+/** Parses with a schema, turning zod's issues into one invalid_input error with a message per field. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const fields: Record<string, string> = {};
+  for (const issue of result.error.issues) {
+    const path = issue.path.join('.') || 'input';
+    fields[path] ??= issue.message;
+  }
+  throw invalidInput(fields);
+}
+
+export interface HistoryPage {
+  items: Execution[];
+  nextCursor: string | null;
+}
+
+export interface ServerTestResult {
+  online: boolean;
+  os: string | null;
+  latencyMs: number | null;
+  fingerprint: string | null;
+  error: { kind: string; message: string } | null;
+}
+
+export type TunnelState = 'idle' | 'forwarding' | 'failed' | 'closed';
+
+/** Events the core pushes to every subscriber (CLI, windows, browser tabs). */
+export type CoreEvent =
+  { type: 'log'; chunk: LogChunk } | { type: 'execution'; execution: Execution } | { type: 'run'; run: Run };
+
+export type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable };

@@ -1,0 +1,42 @@
+import { CroniumError } from '../core/errors.ts';
+import type { RemoteBundle } from '../remote/assets.ts';
+import type { SshConnection } from '../ssh/sshConnection.ts';
+import { heredocFile } from './shell.ts';
+
+/** Hashes known to be on the host behind a connection, so warm executions skip the check. */
+const deployed = new WeakMap<SshConnection, Set<string>>();
+
+export function runnerDir(bundle: RemoteBundle): string {
+  return `"$HOME/.cronium/runner/${bundle.hash}"`;
+}
+
+export function markStale(connection: SshConnection, bundle: RemoteBundle): void {
+  deployed.get(connection)?.delete(bundle.hash);
+}
+
+/**
+ * Makes sure ~/.cronium/runner/<hash>/ holds this version of the runner and helpers. The files are
+ * written into a private temporary folder and renamed into place, so concurrent deploys (several
+ * executions, or several hosts sharing a home directory) never see a half-written runner.
+ */
+export async function ensureDeployed(connection: SshConnection, bundle: RemoteBundle): Promise<void> {
+  const known = deployed.get(connection) ?? new Set<string>();
+  deployed.set(connection, known);
+  if (known.has(bundle.hash)) return;
+
+  const dir = runnerDir(bundle);
+  let program = `set -e\numask 077\nd="$HOME/.cronium/runner"\nmkdir -p "$d"\nchmod 700 "$HOME/.cronium" "$d"\n`;
+  program += `if [ -f ${dir}/.complete ]; then exit 0; fi\n`;
+  program += `t="$d/.tmp.$$.${Date.now()}"\nrm -rf "$t"\nmkdir "$t"\n`;
+  for (const asset of bundle.assets) program += heredocFile(`"$t/${asset.name}"`, asset.content);
+  program += `: > "$t/.complete"\nmv "$t" ${dir} 2>/dev/null || rm -rf "$t"\ntest -f ${dir}/.complete\n`;
+
+  const result = await connection.run('sh -s', program);
+  if (result.code !== 0) {
+    throw new CroniumError(
+      'internal',
+      `Could not install the Cronium runner on ${connection.target.label}: ${result.stderr.trim() || `exit ${result.code}`}.`,
+    );
+  }
+  known.add(bundle.hash);
+}

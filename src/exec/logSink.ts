@@ -1,0 +1,97 @@
+import { StringDecoder } from 'node:string_decoder';
+
+import type { LogChunk, LogStream } from '../core/domain.ts';
+import { SecretMasker } from './secretMasker.ts';
+
+export interface LogSinkOptions {
+  executionId: string;
+  secrets: Iterable<string>;
+  /** Persists and publishes a batch (in order). */
+  write: (chunks: LogChunk[]) => void;
+  flushIntervalMs?: number;
+  /** A batch is written early once it holds this many characters. */
+  maxBatchChars?: number;
+}
+
+/**
+ * One execution's log: decodes UTF-8 per stream, masks secrets, and writes chunks in batches (one
+ * transaction and one pushed event per batch instead of one per read). Memory stays bounded by the batch.
+ */
+export class LogSink {
+  private seq = 0;
+  private pending: LogChunk[] = [];
+  private pendingChars = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly decoders: Record<'stdout' | 'stderr', StringDecoder> = {
+    stdout: new StringDecoder('utf8'),
+    stderr: new StringDecoder('utf8'),
+  };
+  private readonly maskers: Record<LogStream, SecretMasker>;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatchChars: number;
+  private closed = false;
+  bytes = 0;
+
+  private readonly options: LogSinkOptions;
+
+  constructor(options: LogSinkOptions) {
+    this.options = options;
+    const secrets = [...options.secrets];
+    this.maskers = {
+      stdout: new SecretMasker(secrets),
+      stderr: new SecretMasker(secrets),
+      system: new SecretMasker(secrets),
+    };
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.maxBatchChars = options.maxBatchChars ?? 256 * 1024;
+  }
+
+  data(stream: 'stdout' | 'stderr', data: Buffer): void {
+    this.bytes += data.length;
+    this.add(stream, this.maskers[stream].push(this.decoders[stream].write(data)));
+  }
+
+  system(text: string): void {
+    this.add('system', this.maskers.system.mask(text.endsWith('\n') ? text : text + '\n'));
+  }
+
+  private add(stream: LogStream, text: string): void {
+    if (!text) return;
+    const last = this.pending[this.pending.length - 1];
+    // Consecutive pieces of one stream become one chunk: fewer rows, same order.
+    if (last && last.stream === stream) last.text += text;
+    else
+      this.pending.push({
+        executionId: this.options.executionId,
+        seq: this.seq++,
+        stream,
+        ts: Date.now(),
+        text,
+      });
+    this.pendingChars += text.length;
+    if (this.pendingChars >= this.maxBatchChars) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs);
+    }
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingChars = 0;
+    this.options.write(batch);
+  }
+
+  /** Ends both streams: releases held-back text and writes everything. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      this.add(stream, this.maskers[stream].push(this.decoders[stream].end()) + this.maskers[stream].flush());
+    }
+    this.flush();
+  }
+}

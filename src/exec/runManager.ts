@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Run, RunStatus, RunTrigger, HelperMode, Execution } from '../core/domain.ts';
+import { CroniumError } from '../core/errors.ts';
+import type { EventHub } from '../core/eventHub.ts';
+import type { HistoryRepo } from '../store/historyRepo.ts';
+import type { ExecutionPlan, Executor } from './executor.ts';
+
+export interface RunSpec {
+  job: ExecutionPlan['job'];
+  env: ExecutionPlan['env'];
+  servers: { id: string; name: string }[];
+  input: unknown;
+  trigger: RunTrigger;
+  concurrency: number;
+  helperMode: HelperMode;
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  done: Promise<Run>;
+}
+
+/** The status of a run, from the final statuses of its executions. */
+export function runStatusOf(executions: Pick<Execution, 'status'>[], cancelled: boolean): RunStatus {
+  if (cancelled) return 'cancelled';
+  const ok = executions.filter((e) => e.status === 'succeeded').length;
+  if (ok === executions.length) return 'succeeded';
+  return ok === 0 ? 'failed' : 'partial';
+}
+
+/** Owns running work: one registry of runs keyed by id, each with its AbortController. */
+export class RunManager {
+  private readonly active = new Map<string, ActiveRun>();
+
+  private readonly executor: Executor;
+  private readonly history: HistoryRepo;
+  private readonly hub: EventHub;
+
+  constructor(executor: Executor, history: HistoryRepo, hub: EventHub) {
+    this.executor = executor;
+    this.history = history;
+    this.hub = hub;
+  }
+
+  start(spec: RunSpec): Run {
+    if (spec.servers.length === 0)
+      throw new CroniumError('invalid_input', 'Choose at least one server.', {
+        fields: { serverIds: 'choose at least one server' },
+      });
+    const runId = randomUUID();
+    const executions = spec.servers.map((server) => ({
+      id: randomUUID(),
+      serverId: server.id,
+      serverName: server.name,
+    }));
+    this.history.createRun(
+      {
+        id: runId,
+        jobId: spec.job.id,
+        jobName: spec.job.name,
+        input: spec.input,
+        trigger: spec.trigger,
+        concurrency: spec.concurrency,
+        helperMode: spec.helperMode,
+        startedAt: Date.now(),
+      },
+      executions,
+    );
+    const controller = new AbortController();
+    const done = this.drive(runId, spec, executions, controller.signal).finally(() =>
+      this.active.delete(runId),
+    );
+    this.active.set(runId, { controller, done });
+    const run = this.history.getRun(runId)!;
+    this.hub.emit({ type: 'run', run });
+    return run;
+  }
+
+  private async drive(
+    runId: string,
+    spec: RunSpec,
+    executions: { id: string; serverId: string; serverName: string }[],
+    signal: AbortSignal,
+  ): Promise<Run> {
+    const queue = [...executions];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await this.executor.run(
+          {
+            executionId: next.id,
+            runId,
+            job: spec.job,
+            env: spec.env,
+            server: { id: next.serverId, name: next.serverName },
+          },
+          signal,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(spec.concurrency, executions.length) }, worker));
+    const finals = executions.map((e) => this.history.getExecution(e.id)!);
+    this.history.finishRun(runId, runStatusOf(finals, signal.aborted), Date.now());
+    const run = this.history.getRun(runId)!;
+    this.hub.emit({ type: 'run', run });
+    return run;
+  }
+
+  cancel(runId: string): boolean {
+    const run = this.active.get(runId);
+    if (!run) return false;
+    run.controller.abort();
+    return true;
+  }
+
+  /** Resolves when the run has finished (immediately for a finished run). */
+  async wait(runId: string): Promise<Run> {
+    const run = this.active.get(runId);
+    if (run) return run.done;
+    const stored = this.history.getRun(runId);
+    if (!stored) throw new CroniumError('not_found', `No run ${runId}.`);
+    return stored;
+  }
+
+  get activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  async cancelAll(): Promise<void> {
+    const runs = [...this.active.values()];
+    for (const run of runs) run.controller.abort();
+    await Promise.allSettled(runs.map((r) => r.done));
+  }
+}

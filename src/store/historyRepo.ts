@@ -1,0 +1,291 @@
+import type {
+  Execution,
+  ExecutionStatus,
+  LogChunk,
+  LogStream,
+  Run,
+  RunStatus,
+  RunTrigger,
+  HelperMode,
+  VariableChange,
+} from '../core/domain.ts';
+import type { Database } from './database.ts';
+import { transaction } from './database.ts';
+
+interface RunRow {
+  id: string;
+  job_id: string;
+  job_name: string;
+  input: string | null;
+  trigger: RunTrigger;
+  concurrency: number;
+  helper_mode: HelperMode;
+  status: RunStatus;
+  started_at: number;
+  ended_at: number | null;
+}
+
+interface ExecutionRow {
+  id: string;
+  run_id: string;
+  job_id: string;
+  job_name: string;
+  server_id: string;
+  server_name: string;
+  status: ExecutionStatus;
+  exit_code: number | null;
+  error_kind: string | null;
+  error_message: string | null;
+  helper_mode: 'api' | 'bundled' | null;
+  fallback_reason: string | null;
+  connect_ms: number | null;
+  deploy_ms: number | null;
+  script_ms: number | null;
+  collect_ms: number | null;
+  started_at: number;
+  ended_at: number | null;
+  output: string | null;
+  condition: number | null;
+  variable_changes: string;
+  attempt: number;
+}
+
+function executionFromRow(row: ExecutionRow): Execution {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    jobId: row.job_id,
+    jobName: row.job_name,
+    serverId: row.server_id,
+    serverName: row.server_name,
+    status: row.status,
+    exitCode: row.exit_code,
+    errorKind: row.error_kind,
+    errorMessage: row.error_message,
+    helperMode: row.helper_mode,
+    fallbackReason: row.fallback_reason,
+    timings: {
+      connectMs: row.connect_ms,
+      deployMs: row.deploy_ms,
+      scriptMs: row.script_ms,
+      collectMs: row.collect_ms,
+    },
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    output: row.output === null ? null : (JSON.parse(row.output) as unknown),
+    condition: row.condition === null ? null : row.condition === 1,
+    variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
+    attempt: row.attempt,
+  };
+}
+
+/** Fields of an execution that change while it runs; undefined leaves a column as it is. */
+export interface ExecutionPatch {
+  status?: ExecutionStatus;
+  exitCode?: number | null;
+  errorKind?: string | null;
+  errorMessage?: string | null;
+  helperMode?: 'api' | 'bundled' | null;
+  fallbackReason?: string | null;
+  connectMs?: number | null;
+  deployMs?: number | null;
+  scriptMs?: number | null;
+  collectMs?: number | null;
+  endedAt?: number | null;
+  output?: unknown;
+  condition?: boolean | null;
+  variableChanges?: VariableChange[];
+}
+
+const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
+  status: ['status', (v) => v],
+  exitCode: ['exit_code', (v) => v],
+  errorKind: ['error_kind', (v) => v],
+  errorMessage: ['error_message', (v) => v],
+  helperMode: ['helper_mode', (v) => v],
+  fallbackReason: ['fallback_reason', (v) => v],
+  connectMs: ['connect_ms', (v) => v],
+  deployMs: ['deploy_ms', (v) => v],
+  scriptMs: ['script_ms', (v) => v],
+  collectMs: ['collect_ms', (v) => v],
+  endedAt: ['ended_at', (v) => v],
+  output: ['output', (v) => (v === undefined ? null : JSON.stringify(v))],
+  condition: ['condition', (v) => (v === null ? null : v ? 1 : 0)],
+  variableChanges: ['variable_changes', (v) => JSON.stringify(v)],
+};
+
+export interface ExecutionFilter {
+  jobId?: string;
+  serverId?: string;
+  status?: ExecutionStatus;
+  from?: number;
+  to?: number;
+  limit: number;
+  /** Keyset position: rows strictly older than (startedAt, id). */
+  before?: { startedAt: number; id: string };
+}
+
+export class HistoryRepo {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  /** A run and its queued executions land together or not at all. */
+  createRun(
+    run: Omit<Run, 'executionIds' | 'endedAt' | 'status'>,
+    executions: { id: string; serverId: string; serverName: string }[],
+  ): void {
+    transaction(this.db, () => {
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+        )
+        .run(
+          run.id,
+          run.jobId,
+          run.jobName,
+          run.input === undefined ? null : JSON.stringify(run.input),
+          run.trigger,
+          run.concurrency,
+          run.helperMode,
+          process.pid,
+          run.startedAt,
+        );
+      const insert = this.db.prepare(
+        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
+      );
+      for (const e of executions)
+        insert.run(e.id, run.id, run.jobId, run.jobName, e.serverId, e.serverName, run.startedAt);
+    });
+  }
+
+  finishRun(id: string, status: RunStatus, endedAt: number): void {
+    this.db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
+  }
+
+  getRun(id: string): Run | null {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as unknown as RunRow | undefined;
+    if (!row) return null;
+    const ids = (
+      this.db.prepare('SELECT id FROM executions WHERE run_id = ? ORDER BY server_name').all(id) as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+    return {
+      id: row.id,
+      jobId: row.job_id,
+      jobName: row.job_name,
+      input: row.input === null ? null : (JSON.parse(row.input) as unknown),
+      trigger: row.trigger,
+      concurrency: row.concurrency,
+      helperMode: row.helper_mode,
+      status: row.status,
+      startedAt: row.started_at,
+      endedAt: row.ended_at,
+      executionIds: ids,
+    };
+  }
+
+  updateExecution(id: string, patch: ExecutionPatch): void {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const [field, value] of Object.entries(patch) as [keyof ExecutionPatch, unknown][]) {
+      if (value === undefined && field !== 'output') continue;
+      const [column, encode] = PATCH_COLUMNS[field];
+      sets.push(`${column} = ?`);
+      values.push(encode(value));
+    }
+    if (sets.length === 0) return;
+    this.db
+      .prepare(`UPDATE executions SET ${sets.join(', ')} WHERE id = ?`)
+      .run(...(values as (string | number | null)[]), id);
+  }
+
+  getExecution(id: string): Execution | null {
+    const row = this.db.prepare('SELECT * FROM executions WHERE id = ?').get(id) as unknown as
+      ExecutionRow | undefined;
+    return row ? executionFromRow(row) : null;
+  }
+
+  /** Executions whose id starts with prefix (so a person can type the first few characters). */
+  findExecutionIds(prefix: string, limit = 2): string[] {
+    return (
+      this.db
+        .prepare("SELECT id FROM executions WHERE id >= ? AND id < ? || x'ff' LIMIT ?")
+        .all(prefix, prefix, limit) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  listExecutions(filter: ExecutionFilter): Execution[] {
+    const where: string[] = [];
+    const values: (string | number)[] = [];
+    const add = (clause: string, value: string | number) => {
+      where.push(clause);
+      values.push(value);
+    };
+    if (filter.jobId) add('job_id = ?', filter.jobId);
+    if (filter.serverId) add('server_id = ?', filter.serverId);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.from !== undefined) add('started_at >= ?', filter.from);
+    if (filter.to !== undefined) add('started_at < ?', filter.to);
+    if (filter.before) {
+      where.push('(started_at < ? OR (started_at = ? AND id < ?))');
+      values.push(filter.before.startedAt, filter.before.startedAt, filter.before.id);
+    }
+    const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...values, filter.limit) as unknown as ExecutionRow[]).map(
+      executionFromRow,
+    );
+  }
+
+  /**
+   * Runs whose owning process died (crash, kill -9) would stay "running" for ever: mark them and their
+   * unfinished executions as errors. Runs of live processes (the desktop app while the CLI starts) are kept.
+   */
+  failOrphans(isAlive: (pid: number) => boolean): number {
+    const running = this.db.prepare(`SELECT id, owner_pid FROM runs WHERE status = 'running'`).all() as {
+      id: string;
+      owner_pid: number | null;
+    }[];
+    const orphans = running.filter(
+      (r) => r.owner_pid === null || (r.owner_pid !== process.pid && !isAlive(r.owner_pid)),
+    );
+    if (orphans.length === 0) return 0;
+    return transaction(this.db, () => {
+      const now = Date.now();
+      for (const run of orphans) {
+        this.db
+          .prepare(
+            `UPDATE executions SET status = 'error', error_kind = 'connection_lost', error_message = 'the process running it ended before it finished', ended_at = ?
+             WHERE run_id = ? AND status IN ('queued', 'connecting', 'running')`,
+          )
+          .run(now, run.id);
+        this.db.prepare(`UPDATE runs SET status = 'failed', ended_at = ? WHERE id = ?`).run(now, run.id);
+      }
+      return orphans.length;
+    });
+  }
+
+  appendLogs(chunks: LogChunk[]): void {
+    if (chunks.length === 0) return;
+    transaction(this.db, () => {
+      const insert = this.db.prepare(
+        'INSERT INTO log_chunks (execution_id, seq, stream, ts, text) VALUES (?, ?, ?, ?, ?)',
+      );
+      for (const c of chunks) insert.run(c.executionId, c.seq, c.stream, c.ts, c.text);
+    });
+  }
+
+  readLog(executionId: string, afterSeq = -1, limit = 10_000): LogChunk[] {
+    const rows = this.db
+      .prepare(
+        'SELECT seq, stream, ts, text FROM log_chunks WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      )
+      .all(executionId, afterSeq, limit) as { seq: number; stream: LogStream; ts: number; text: string }[];
+    return rows.map((r) => ({ executionId, ...r }));
+  }
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+
+import type { HelperMode, Job, Language } from '../core/domain.ts';
+import type { Database } from './database.ts';
+
+/** As stored: secret env values are sealed by the SecretStore. */
+export interface StoredEnvVar {
+  key: string;
+  value: string;
+  secret: boolean;
+}
+
+export interface JobRecord extends Omit<Job, 'env'> {
+  env: StoredEnvVar[];
+}
+
+export type JobWrite = Omit<JobRecord, 'id' | 'createdAt' | 'updatedAt'>;
+
+interface JobRow {
+  id: string;
+  name: string;
+  language: Language;
+  script: string;
+  timeout_sec: number;
+  env: string;
+  default_input: string | null;
+  default_server_ids: string;
+  helper_mode: HelperMode;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function fromRow(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    language: row.language,
+    script: row.script,
+    timeoutSec: row.timeout_sec,
+    env: JSON.parse(row.env) as StoredEnvVar[],
+    defaultInput: row.default_input === null ? null : (JSON.parse(row.default_input) as unknown),
+    defaultServerIds: JSON.parse(row.default_server_ids) as string[],
+    helperMode: row.helper_mode,
+    tags: JSON.parse(row.tags) as string[],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** What clients may see: secret values blanked. */
+export function publicJob(record: JobRecord): Job {
+  return {
+    ...record,
+    env: record.env.map((e) => ({ key: e.key, secret: e.secret, value: e.secret ? null : e.value })),
+  };
+}
+
+export class JobRepo {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  list(): JobRecord[] {
+    return (
+      this.db.prepare('SELECT * FROM jobs ORDER BY name COLLATE NOCASE').all() as unknown as JobRow[]
+    ).map(fromRow);
+  }
+
+  get(id: string): JobRecord | null {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as unknown as JobRow | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  getByName(name: string): JobRecord | null {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE name = ? COLLATE NOCASE').get(name) as unknown as
+      JobRow | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  insert(data: JobWrite): JobRecord {
+    const now = Date.now();
+    const id = randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, ...this.values(data), now, now);
+    return this.get(id)!;
+  }
+
+  update(id: string, data: JobWrite): JobRecord {
+    this.db
+      .prepare(
+        `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
+         helper_mode = ?, tags = ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(...this.values(data), Date.now(), id);
+    return this.get(id)!;
+  }
+
+  remove(id: string): void {
+    this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id);
+  }
+
+  private values(data: JobWrite): (string | number | null)[] {
+    return [
+      data.name,
+      data.language,
+      data.script,
+      data.timeoutSec,
+      JSON.stringify(data.env),
+      data.defaultInput === undefined ? null : JSON.stringify(data.defaultInput),
+      JSON.stringify(data.defaultServerIds),
+      data.helperMode,
+      JSON.stringify(data.tags),
+    ];
+  }
+}

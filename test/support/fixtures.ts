@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { inject } from 'vitest';
+
+import { CroniumService, type ServiceOptions } from '../../src/service/service.ts';
+import type { TestHosts } from './sshHosts.ts';
+
+export function hosts(): TestHosts {
+  return inject('hosts');
+}
+
+export function tempDir(prefix = 'cronium-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A service on a fresh data directory, with servers for the test hosts saved (key auth). */
+export function serviceWithHosts(options: Partial<ServiceOptions> = {}): {
+  service: CroniumService;
+  dir: string;
+  close: () => Promise<void>;
+} {
+  const h = hosts();
+  const dir = tempDir();
+  const service = new CroniumService({
+    dataDir: dir.path,
+    unknownHostKeys: 'accept-new',
+    killGraceSec: 1,
+    readyTimeoutMs: 5000,
+    ...options,
+  });
+  for (const host of Object.values(h.hosts)) {
+    service.createServer({
+      name: host.name,
+      host: host.address,
+      port: host.port,
+      username: h.user,
+      auth: { type: 'key', keyPath: h.keyPath },
+    });
+  }
+  return {
+    service,
+    dir: dir.path,
+    close: async () => {
+      await service.close();
+      dir.remove();
+    },
+  };
+}
+
+export async function runJob(
+  service: CroniumService,
+  job: {
+    name?: string;
+    language: 'bash' | 'python' | 'node';
+    script: string;
+    timeoutSec?: number;
+    env?: { key: string; value: string; secret?: boolean }[];
+  },
+  servers: string[],
+  extra: Record<string, unknown> = {},
+) {
+  const name = job.name ?? `job-${Math.random().toString(36).slice(2, 10)}`;
+  const created = service.createJob({ ...job, name });
+  const run = service.startRun({ jobId: created.id, serverIds: servers, ...extra });
+  const finished = await service.waitForRun(run.id);
+  const executions = finished.executionIds.map((id) => service.getExecution(id));
+  const logs = Object.fromEntries(
+    executions.map((e) => [e.serverName, service.readLog(e.id, -1, 1_000_000)]),
+  );
+  const text = (server: string, stream?: string) =>
+    (logs[server] ?? [])
+      .filter((c) => !stream || c.stream === stream)
+      .map((c) => c.text)
+      .join('');
+  return { run: finished, executions, exec: executions[0]!, logs, text };
+}
