@@ -67,13 +67,13 @@ export class RunManager {
       },
       executions,
     );
+    const run = this.history.getRun(runId)!;
+    this.hub.emit({ type: 'run', run });
     const controller = new AbortController();
     const done = this.drive(runId, spec, executions, controller.signal).finally(() =>
       this.active.delete(runId),
     );
     this.active.set(runId, { controller, done });
-    const run = this.history.getRun(runId)!;
-    this.hub.emit({ type: 'run', run });
     return run;
   }
 

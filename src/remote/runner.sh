@@ -60,7 +60,16 @@ exec 3<&-
 wait "$pid"
 code=$?
 kill "$watcher" 2>/dev/null
-# Whatever the script left running in its group would hold the output open and outlive it: end it too.
-kill -TERM -"$pid" 2>/dev/null
+# Whatever the script left running in its group would hold the output open and outlive it: end it too,
+# with the same TERM, grace period, KILL.
+if kill -0 -"$pid" 2>/dev/null; then
+  kill -TERM -"$pid" 2>/dev/null
+  n=0
+  while kill -0 -"$pid" 2>/dev/null && [ "$n" -lt "$((${CRONIUM_KILL_GRACE:-5} * 10))" ]; do
+    sleep 0.1 2>/dev/null || sleep 1
+    n=$((n + 1))
+  done
+  kill -KILL -"$pid" 2>/dev/null
+fi
 cleanup
 exit "$code"

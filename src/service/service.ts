@@ -118,8 +118,15 @@ export class CroniumService {
       const clash = this.servers.getByName(data.name);
       if (clash && clash.id !== existing.id)
         throw invalidInput({ name: `a server named "${data.name}" already exists` });
-      return publicServer(this.servers.update(existing.id, data));
+      const updated = publicServer(this.servers.update(existing.id, data));
+      this.pool.closeServer(existing.id);
+      return updated;
     });
+  }
+
+  /** Drops pooled connections to a server, so the next use connects (and checks its host key) afresh. */
+  disconnectServer(ref: string): void {
+    this.pool.closeServer(this.serverRecord(ref).id);
   }
 
   removeServer(ref: string): void {
@@ -131,6 +138,7 @@ export class CroniumService {
         `${server.name} is the jump server of ${dependants.join(', ')}; change those first.`,
       );
     }
+    this.pool.closeServer(server.id);
     this.servers.remove(server.id);
   }
 

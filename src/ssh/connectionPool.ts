@@ -32,6 +32,8 @@ interface Entry {
   leases: number;
   idleTimer: NodeJS.Timeout | null;
   releaseJump: (() => void) | null;
+  /** Closed as soon as its last lease ends, and never leased again. */
+  retire?: boolean;
 }
 
 interface Pending {
@@ -58,7 +60,7 @@ export class ConnectionPool {
   async acquire(serverId: string, signal?: AbortSignal): Promise<Lease> {
     if (this.closedAll) throw new CroniumError('cancelled', 'The connection pool is shut down.');
     const open = (this.entries.get(serverId) ?? []).find(
-      (e) => e.connection.isOpen && e.leases < this.perConnection,
+      (e) => e.connection.isOpen && !e.retire && e.leases < this.perConnection,
     );
     if (open) return this.lease(open, false);
 
@@ -128,7 +130,8 @@ export class ConnectionPool {
         if (released) return;
         released = true;
         entry.leases--;
-        if (entry.leases === 0 && entry.connection.isOpen) {
+        if (entry.leases === 0 && entry.retire) entry.connection.close();
+        else if (entry.leases === 0 && entry.connection.isOpen) {
           entry.idleTimer = setTimeout(() => entry.connection.close(), this.idleMs);
           entry.idleTimer.unref();
         }
@@ -149,6 +152,14 @@ export class ConnectionPool {
   /** Connections currently open to a server (for tests and the status view). */
   openCount(serverId: string): number {
     return (this.entries.get(serverId) ?? []).filter((e) => e.connection.isOpen).length;
+  }
+
+  /** Closes a server's idle connections now (settings changed, or the user asked); busy ones close when released. */
+  closeServer(serverId: string): void {
+    for (const entry of this.entries.get(serverId) ?? []) {
+      if (entry.leases === 0) entry.connection.close();
+      else entry.retire = true;
+    }
   }
 
   closeAll(): void {

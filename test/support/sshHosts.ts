@@ -105,8 +105,8 @@ export class SshHostHarness {
     // sshd reads authorized_keys as the test user: the folder must be traversable.
     chmodSync(dir, 0o755);
     const password = 'Pw-' + Math.random().toString(36).slice(2);
-    tryRun('pkill', ['-u', USER]);
-    tryRun('userdel', ['-r', USER]);
+    tryRun('pkill', ['-KILL', '-u', USER]);
+    tryRun('userdel', ['-r', '-f', USER]);
     sh('useradd', ['-m', '-s', '/bin/bash', USER]);
     sh('chpasswd', [], `${USER}:${password}\n`);
     mkdirSync('/run/sshd', { recursive: true });
@@ -233,8 +233,8 @@ export class SshHostHarness {
   stop(): void {
     for (const child of this.children) child.kill('SIGTERM');
     for (const ns of this.namespaces) tryRun('ip', ['netns', 'del', ns]);
-    tryRun('pkill', ['-u', USER]);
-    tryRun('userdel', ['-r', USER]);
+    tryRun('pkill', ['-KILL', '-u', USER]);
+    tryRun('userdel', ['-r', '-f', USER]);
     if (this.info) rmSync(this.info.dir, { recursive: true, force: true });
   }
 }

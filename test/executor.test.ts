@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { CroniumService } from '../src/service/service.ts';
+import { hosts, runJob, serviceWithHosts } from './support/fixtures.ts';
+import { onHost } from './support/sshHosts.ts';
+
+describe('executor against real sshd hosts', () => {
+  const h = hosts();
+  let service: CroniumService;
+  let close: () => Promise<void>;
+
+  beforeAll(() => {
+    ({ service, close } = serviceWithHosts());
+  });
+  afterAll(() => close());
+
+  it('keeps stdout and stderr apart and records the real exit code', async () => {
+    const r = await runJob(
+      service,
+      { language: 'bash', script: 'echo out1; echo err1 >&2; echo out2; exit 42' },
+      ['h1'],
+    );
+    expect(r.exec).toMatchObject({ status: 'failed', exitCode: 42, errorKind: 'script_failed' });
+    expect(r.text('h1', 'stdout')).toBe('out1\nout2\n');
+    expect(r.text('h1', 'stderr')).toBe('err1\n');
+    expect(r.exec.timings.scriptMs).toBeGreaterThanOrEqual(0);
+    expect(r.run.status).toBe('failed');
+  });
+
+  it.each([
+    [
+      'python',
+      'import sys, os\nprint("py", sys.version_info[0], str(os.environ["CRONIUM_EXECUTION_ID"] == os.path.basename(os.getcwd())).lower())',
+    ],
+    [
+      'node',
+      'console.log("node", typeof process.versions.node, process.env.CRONIUM_WORK_DIR === process.cwd())',
+    ],
+    ['bash', 'echo "bash $BASH_VERSINFO $([ "$CRONIUM_WORK_DIR" = "$PWD" ] && echo true)"'],
+  ] as const)('runs %s with the Cronium environment, in its work directory', async (language, script) => {
+    const r = await runJob(service, { language, script }, ['h2']);
+    expect(r.exec.status).toBe('succeeded');
+    expect(r.text('h2', 'stdout')).toMatch(/^(py 3|node string|bash \d) true\n$/);
+  });
+
+  it('removes the work directory afterwards and keeps ~/.cronium private', async () => {
+    const r = await runJob(
+      service,
+      { language: 'bash', script: 'echo "$CRONIUM_WORK_DIR"; stat -c %a "$CRONIUM_WORK_DIR"' },
+      ['h1'],
+    );
+    const [workDir, mode] = r.text('h1', 'stdout').trim().split('\n');
+    expect(workDir).toBe(`/home/${h.user}/.cronium/runs/${r.exec.id}`);
+    expect(mode).toBe('700');
+    expect(onHost(h, `test -e ${workDir} && echo present || echo gone`).trim()).toBe('gone');
+    expect(onHost(h, 'stat -c %a ~/.cronium').trim()).toBe('700');
+  });
+
+  it('passes secrets on stdin only and masks them in the log', async () => {
+    const marker = `secret-${Date.now()}`;
+    const r = await runJob(
+      service,
+      {
+        language: 'bash',
+        script:
+          'echo "token is $API_TOKEN"; echo "plain is $PLAIN"; ps -eo args | grep -c -- "$API_TOKEN" >/dev/null; sleep 0.2',
+        env: [
+          { key: 'API_TOKEN', value: marker, secret: true },
+          { key: 'PLAIN', value: 'shown' },
+        ],
+      },
+      ['h1'],
+    );
+    expect(r.exec.status).toBe('succeeded');
+    expect(r.text('h1', 'stdout')).toBe('token is ***\nplain is shown\n');
+    const stored = JSON.stringify(service.db.prepare('SELECT text FROM log_chunks').all());
+    expect(stored).not.toContain(marker);
+  });
+
+  it('never shows a secret on a remote command line (ps during the run)', async () => {
+    const marker = `pssecret-${Date.now()}`;
+    const job = service.createJob({
+      name: 'ps-check',
+      language: 'bash',
+      script: 'sleep 2',
+      env: [{ key: 'S', value: marker, secret: true }],
+    });
+    const run = service.startRun({ jobId: job.id, serverIds: ['h2'] });
+    let seen = '';
+    for (let i = 0; i < 30 && !seen.includes('sleep 2'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = onHost(h, 'ps -eo args');
+    }
+    expect(seen).toContain('runner.sh');
+    expect(seen).not.toContain(marker);
+    await service.waitForRun(run.id);
+  });
+
+  it('streams a 20 MB output completely and in order', async () => {
+    const r = await runJob(
+      service,
+      {
+        language: 'python',
+        script: 'import sys\nfor i in range(200000):\n    sys.stdout.write("%09d %s\\n" % (i, "x" * 89))',
+      },
+      ['h1'],
+    );
+    expect(r.exec.status).toBe('succeeded');
+    const out = r.text('h1', 'stdout');
+    expect(out.length).toBe(200000 * 100);
+    const lines = out.split('\n');
+    expect(lines[0]).toMatch(/^000000000 x+$/);
+    expect(lines[199999]).toMatch(/^000199999 x+$/);
+    // Sequence numbers are gapless, so the log can be replayed exactly.
+    const seqs = r.logs.h1!.map((c) => c.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+  });
+
+  it('times out, ends the whole remote process tree, and says so', async () => {
+    const tag = `cronium-timeout-${Date.now()}`;
+    const r = await runJob(
+      service,
+      {
+        language: 'bash',
+        script: `sleep 300 & sleep 301 & (trap '' TERM; exec -a ${tag} sleep 302) & echo started; wait`,
+        timeoutSec: 1,
+      },
+      ['h1'],
+    );
+    expect(r.exec.status).toBe('timed_out');
+    expect(r.exec.errorKind).toBe('timed_out');
+    expect(r.exec.exitCode).not.toBe(0);
+    expect(r.text('h1', 'stdout')).toBe('started\n');
+    expect(r.text('h1', 'system')).toMatch(/timed out after 1 s/);
+    // Even the child that ignores TERM is gone after the grace period (KILL).
+    let left = '';
+    for (let i = 0; i < 40; i++) {
+      left = onHost(
+        h,
+        `ps -u ${h.user} -o pid=,args= | grep -E 'sleep 30[012]|${tag}' | grep -v grep`,
+      ).trim();
+      if (!left) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(left).toBe('');
+  });
+
+  it('cancels a running execution and leaves no process behind', async () => {
+    const job = service.createJob({
+      name: 'long',
+      language: 'python',
+      script:
+        'import time, subprocess\nsubprocess.Popen(["sleep", "400"])\nprint("running", flush=True)\ntime.sleep(400)',
+    });
+    const run = service.startRun({ jobId: job.id, serverIds: ['h2'] });
+    await new Promise<void>((resolve) => {
+      const off = service.subscribe((e) => {
+        if (e.type === 'log' && e.chunk.text.includes('running')) {
+          off();
+          resolve();
+        }
+      });
+    });
+    expect(service.cancelRun(run.id)).toBe(true);
+    const done = await service.waitForRun(run.id);
+    expect(done.status).toBe('cancelled');
+    expect(service.getExecution(done.executionIds[0]!).status).toBe('cancelled');
+    expect(onHost(h, `ps -u ${h.user} -o args= | grep -E '^sleep 400' | grep -v grep`).trim()).toBe('');
+  });
+
+  it('reports a missing interpreter as such, not as exit 127', async () => {
+    const r = await runJob(service, { language: 'python', script: 'print(1)' }, ['h3']);
+    expect(r.exec.status).toBe('error');
+    expect(r.exec.errorKind).toBe('interpreter_missing');
+    expect(r.exec.errorMessage).toBe('python3 not found on h3: install it or pick another language.');
+    expect(r.text('h3')).toBe('');
+  });
+
+  it('runs on three hosts in parallel; one failing makes the run partial', async () => {
+    const r = await runJob(service, { language: 'python', script: 'import socket\nprint("hi")' }, [
+      'h1',
+      'h2',
+      'h3',
+    ]);
+    const byServer = Object.fromEntries(r.executions.map((e) => [e.serverName, e.status]));
+    expect(byServer).toEqual({ h1: 'succeeded', h2: 'succeeded', h3: 'error' });
+    expect(r.run.status).toBe('partial');
+  });
+
+  it('keeps to the concurrency limit', async () => {
+    // Each execution appends its start and end to a shared file; with a limit of 1 they never overlap.
+    const file = `/tmp/cronium-concurrency-${Date.now()}`;
+    const script = `echo start >> ${file}; sleep 0.3; echo end >> ${file}`;
+    const r = await runJob(service, { language: 'bash', script }, ['h1', 'h2'], { concurrency: 1 });
+    expect(r.run.status).toBe('succeeded');
+    expect(onHost(h, `cat ${file}; rm -f ${file}`).trim().split('\n')).toEqual([
+      'start',
+      'end',
+      'start',
+      'end',
+    ]);
+  });
+
+  it('deploys the runner again when someone removed ~/.cronium', async () => {
+    await runJob(service, { language: 'bash', script: 'true' }, ['h2']);
+    onHost(h, 'rm -rf ~/.cronium');
+    const r = await runJob(service, { language: 'bash', script: 'echo again' }, ['h2']);
+    expect(r.exec.status).toBe('succeeded');
+    expect(r.text('h2', 'stdout')).toBe('again\n');
+  });
+
+  it('pushes live events: status changes in order, logs before the final status', async () => {
+    const seen: string[] = [];
+    const off = service.subscribe((e) => {
+      if (e.type === 'execution') seen.push(e.execution.status);
+      if (e.type === 'log') seen.push(`log:${e.chunk.text.trim()}`);
+      if (e.type === 'run') seen.push(`run:${e.run.status}`);
+    });
+    await runJob(service, { language: 'bash', script: 'echo one' }, ['h1']);
+    off();
+    expect(seen).toEqual(['run:running', 'connecting', 'running', 'log:one', 'succeeded', 'run:succeeded']);
+  });
+});

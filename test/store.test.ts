@@ -1,0 +1,278 @@
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { CroniumError } from '../src/core/errors.ts';
+import { openDatabase } from '../src/store/database.ts';
+import { HistoryRepo } from '../src/store/historyRepo.ts';
+import { CroniumService } from '../src/service/service.ts';
+import { tempDir } from './support/fixtures.ts';
+
+const dirs: { remove: () => void }[] = [];
+function dataDir(): string {
+  const d = tempDir();
+  dirs.push(d);
+  return d.path;
+}
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+function count(service: CroniumService, table: string): number {
+  return (service.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+}
+
+describe('store', () => {
+  it('creates one SQLite file in WAL mode with every migration applied once', () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
+    const versions = db.prepare('SELECT version FROM schema_migrations').all();
+    db.close();
+    const again = openDatabase(dir);
+    expect(again.prepare('SELECT version FROM schema_migrations').all()).toEqual(versions);
+    const tables = (
+      again.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+    ).map((t) => t.name);
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'servers',
+        'jobs',
+        'runs',
+        'executions',
+        'log_chunks',
+        'variables',
+        'known_hosts',
+      ]),
+    );
+    again.close();
+    expect(statSync(join(dir, 'cronium.db')).isFile()).toBe(true);
+  });
+
+  it('lets a second process write while this one holds the database open', () => {
+    const dir = dataDir();
+    const service = new CroniumService({ dataDir: dir });
+    service.setVariable({ key: 'from-parent', value: 1 });
+    // A real second process (as the CLI is beside the desktop app), writing through its own connection.
+    const child = spawnSync(
+      process.execPath,
+      ['src/cli/main.ts', '--data-dir', dir, 'var', 'set', 'from-child', '{"n":2}'],
+      { encoding: 'utf8' },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(service.getVariableValue('from-child')).toEqual({ n: 2 });
+    void service.close();
+  });
+
+  it('keeps passwords, passphrases and secret values encrypted at rest, with a 0600 key file', () => {
+    const dir = dataDir();
+    const service = new CroniumService({ dataDir: dir });
+    service.createServer({
+      name: 'pw',
+      host: 'example.invalid',
+      username: 'u',
+      auth: { type: 'password', password: 'hunter2-very-secret' },
+    });
+    service.createJob({
+      name: 'j',
+      language: 'bash',
+      script: 'true',
+      env: [
+        { key: 'TOKEN', value: 'tok-very-secret', secret: true },
+        { key: 'PLAIN', value: 'visible' },
+      ],
+    });
+    service.setVariable({ key: 'api', value: 'var-very-secret', secret: true });
+    const dump = JSON.stringify([
+      service.db.prepare('SELECT * FROM servers').all(),
+      service.db.prepare('SELECT * FROM jobs').all(),
+      service.db.prepare('SELECT * FROM variables').all(),
+    ]);
+    expect(dump).not.toContain('hunter2-very-secret');
+    expect(dump).not.toContain('tok-very-secret');
+    expect(dump).not.toContain('var-very-secret');
+    expect(dump).toContain('visible');
+    expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
+    // What clients see: no secret values at all.
+    expect(JSON.stringify(service.listServers())).not.toContain('secret');
+    expect(service.getJob('j').env).toEqual([
+      { key: 'TOKEN', value: null, secret: true },
+      { key: 'PLAIN', value: 'visible', secret: false },
+    ]);
+    expect(service.listVariables()[0]!.value).toBeNull();
+    expect(service.getVariableValue('api')).toBe('var-very-secret');
+    void service.close();
+  });
+
+  it('rejects bad input with a message per field and writes nothing', () => {
+    const service = new CroniumService({ dataDir: dataDir() });
+    const attempt = () =>
+      service.createServer({
+        name: 'bad name!',
+        host: 'a b',
+        port: 70000,
+        username: '',
+        auth: { type: 'key', keyPath: '/nonexistent' },
+      });
+    expect(attempt).toThrow(CroniumError);
+    try {
+      attempt();
+    } catch (err) {
+      const fields = (err as CroniumError).fields!;
+      expect(Object.keys(fields)).toEqual(expect.arrayContaining(['name', 'host', 'port', 'username']));
+    }
+    expect(() =>
+      service.createServer({
+        name: 'k',
+        host: 'h',
+        username: 'u',
+        auth: { type: 'key', keyPath: '/nonexistent/key' },
+      }),
+    ).toThrow(/auth.keyPath: cannot read/);
+    expect(() => service.createJob({ name: 'j', language: 'ruby', script: 'x' })).toThrow(/language/);
+    expect(() =>
+      service.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] }),
+    ).toThrow(/no server named "ghost"/);
+    expect(() =>
+      service.createJob({
+        name: 'j',
+        language: 'bash',
+        script: 'x',
+        env: [
+          { key: 'A', value: '1' },
+          { key: 'A', value: '2' },
+        ],
+      }),
+    ).toThrow(/set twice/);
+    expect(count(service, 'servers')).toBe(0);
+    expect(count(service, 'jobs')).toBe(0);
+    service.createJob({ name: 'same', language: 'bash', script: 'x' });
+    expect(() => service.createJob({ name: 'SAME', language: 'bash', script: 'y' })).toThrow(
+      /already exists/,
+    );
+    expect(count(service, 'jobs')).toBe(1);
+    void service.close();
+  });
+
+  it('refuses to remove a server that another uses as its jump server', () => {
+    const service = new CroniumService({ dataDir: dataDir() });
+    service.createServer({ name: 'bastion', host: 'b', username: 'u', auth: { type: 'agent' } });
+    service.createServer({
+      name: 'inner',
+      host: 'i',
+      username: 'u',
+      auth: { type: 'agent' },
+      jumpServerId: 'bastion',
+    });
+    expect(() => service.removeServer('bastion')).toThrow(/jump server of inner/);
+    expect(() =>
+      service.updateServer('bastion', {
+        name: 'bastion',
+        host: 'b',
+        username: 'u',
+        auth: { type: 'agent' },
+        jumpServerId: 'inner',
+      }),
+    ).toThrow(/cannot hop through itself/);
+    service.removeServer('inner');
+    service.removeServer('bastion');
+    expect(service.listServers()).toEqual([]);
+    void service.close();
+  });
+
+  it('pages history newest first with filters, in SQL', () => {
+    const db = openDatabase(dataDir());
+    const history = new HistoryRepo(db);
+    const base = 1_700_000_000_000;
+    for (let i = 0; i < 30; i++) {
+      const runId = `run-${i}`;
+      history.createRun(
+        {
+          id: runId,
+          jobId: i % 2 ? 'jobA' : 'jobB',
+          jobName: i % 2 ? 'A' : 'B',
+          input: null,
+          trigger: 'cli',
+          concurrency: 1,
+          helperMode: 'auto',
+          startedAt: base + i * 1000,
+        },
+        [
+          {
+            id: `exec-${String(i).padStart(2, '0')}`,
+            serverId: i % 3 ? 's1' : 's2',
+            serverName: i % 3 ? 'one' : 'two',
+          },
+        ],
+      );
+      history.updateExecution(`exec-${String(i).padStart(2, '0')}`, {
+        status: i % 5 === 0 ? 'failed' : 'succeeded',
+        exitCode: i % 5 === 0 ? 1 : 0,
+      });
+    }
+    const first = history.listExecutions({ limit: 10 });
+    expect(first.map((e) => e.id)).toEqual(Array.from({ length: 10 }, (_, k) => `exec-${29 - k}`));
+    const second = history.listExecutions({
+      limit: 10,
+      before: { startedAt: first[9]!.startedAt, id: first[9]!.id },
+    });
+    expect(second[0]!.id).toBe('exec-19');
+    const failedA = history.listExecutions({ limit: 100, jobId: 'jobA', status: 'failed' });
+    expect(failedA.map((e) => e.id)).toEqual(['exec-25', 'exec-15', 'exec-05']);
+    const onTwo = history.listExecutions({
+      limit: 100,
+      serverId: 's2',
+      from: base + 10_000,
+      to: base + 20_000,
+    });
+    expect(onTwo.map((e) => e.id)).toEqual(['exec-18', 'exec-15', 'exec-12']);
+    // The history query uses an index, not a scan of the table.
+    const plan = db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT * FROM executions WHERE job_id = 'x' ORDER BY started_at DESC LIMIT 5",
+      )
+      .all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING INDEX executions_job/);
+    db.close();
+  });
+
+  it('marks runs of a process that died as failed, and leaves live processes alone', () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    const history = new HistoryRepo(db);
+    history.createRun(
+      {
+        id: 'r-dead',
+        jobId: 'j',
+        jobName: 'j',
+        input: null,
+        trigger: 'cli',
+        concurrency: 1,
+        helperMode: 'auto',
+        startedAt: 1,
+      },
+      [{ id: 'e-dead', serverId: 's', serverName: 's' }],
+    );
+    history.createRun(
+      {
+        id: 'r-live',
+        jobId: 'j',
+        jobName: 'j',
+        input: null,
+        trigger: 'cli',
+        concurrency: 1,
+        helperMode: 'auto',
+        startedAt: 2,
+      },
+      [{ id: 'e-live', serverId: 's', serverName: 's' }],
+    );
+    db.prepare("UPDATE runs SET owner_pid = 999999999 WHERE id = 'r-dead'").run();
+    db.prepare("UPDATE runs SET owner_pid = ? WHERE id = 'r-live'").run(process.ppid);
+    expect(history.failOrphans((pid) => pid !== 999999999)).toBe(1);
+    expect(history.getExecution('e-dead')!.status).toBe('error');
+    expect(history.getExecution('e-live')!.status).toBe('queued');
+    expect(history.getRun('r-dead')!.status).toBe('failed');
+    db.close();
+  });
+});
