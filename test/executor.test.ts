@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { CroniumService } from '../src/service/service.ts';
@@ -91,7 +93,7 @@ describe('executor against real sshd hosts', () => {
       await new Promise((r) => setTimeout(r, 50));
       seen = onHost(h, 'ps -eo args');
     }
-    expect(seen).toContain('runner.sh');
+    expect(seen).toContain(`/runs/${run.executionIds[0]}/script.sh`);
     expect(seen).not.toContain(marker);
     await service.waitForRun(run.id);
   });
@@ -219,5 +221,46 @@ describe('executor against real sshd hosts', () => {
     await runJob(service, { language: 'bash', script: 'echo one' }, ['h1']);
     off();
     expect(seen).toEqual(['run:running', 'connecting', 'running', 'log:one', 'succeeded', 'run:succeeded']);
+  });
+});
+
+describe('executor: losing the connection mid-run', () => {
+  it('reports connection_lost and leaves no process of the script on the host', async () => {
+    const h = hosts();
+    const { service, close } = serviceWithHosts();
+    try {
+      const tag = `cronium-lost-${Date.now()}`;
+      const job = service.createJob({
+        name: 'lost',
+        language: 'bash',
+        script: `exec -a ${tag} sleep 300 & echo "up $PPID"; wait`,
+      });
+      const run = service.startRun({ jobId: job.id, serverIds: ['h2'] });
+      // The script is the session's own process: its parent is the sshd process serving this connection.
+      const sshdPid = await new Promise<string>((resolve) => {
+        const off = service.subscribe((e) => {
+          const m = e.type === 'log' ? /up (\d+)/.exec(e.chunk.text) : null;
+          if (m) {
+            off();
+            resolve(m[1]!);
+          }
+        });
+      });
+      expect(onHost(h, `ps -o args= -p ${sshdPid}`)).toMatch(/^sshd: crtest/);
+      execFileSync('kill', ['-KILL', sshdPid]);
+      const done = await service.waitForRun(run.id);
+      const execution = service.getExecution(done.executionIds[0]!);
+      expect(execution.status).toBe('error');
+      expect(execution.errorKind).toBe('connection_lost');
+      let left = '';
+      for (let i = 0; i < 50; i++) {
+        left = onHost(h, `ps -u ${h.user} -o args= | grep ${tag} | grep -v grep`).trim();
+        if (!left) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(left).toBe('');
+    } finally {
+      await close();
+    }
   });
 });

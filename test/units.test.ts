@@ -75,19 +75,33 @@ describe('ControlFilter', () => {
   it('takes control lines at the head of stderr and passes everything else', () => {
     const seen: string[] = [];
     const filter = new ControlFilter('n0nce', (m) => seen.push(m));
-    const parts = ['\x1ecronium:n0', 'nce:interpreter_missing python3\n', 'real stderr\n'];
+    const parts = [
+      '\x1ecronium:n0nce:ready\n\x1ecronium:n0',
+      'nce:interpreter_missing python3\n',
+      'real stderr\n',
+    ];
     const passed =
       Buffer.concat(parts.map((p) => filter.push(Buffer.from(p)))).toString() + filter.end().toString();
     expect(seen).toEqual(['interpreter_missing python3']);
     expect(passed).toBe('real stderr\n');
+    expect(filter.ready).toBe(true);
+  });
+
+  it('holds back what the shell says when the runner never started', () => {
+    const filter = new ControlFilter('n0nce', () => {});
+    const passed = filter.push(Buffer.from('sh: 0: cannot open runner.sh: No such file\n'));
+    expect(passed.length).toBe(0);
+    expect(filter.ready).toBe(false);
+    expect(filter.end().toString()).toBe('sh: 0: cannot open runner.sh: No such file\n');
   });
 
   it('does not take a line with another nonce', () => {
     const seen: string[] = [];
     const filter = new ControlFilter('n0nce', (m) => seen.push(m));
-    const passed = filter.push(Buffer.from('\x1ecronium:forged:runner_missing\n')).toString();
+    filter.push(Buffer.from('\x1ecronium:n0nce:ready\n'));
+    const passed = filter.push(Buffer.from('\x1ecronium:forged:interpreter_missing x\n')).toString();
     expect(seen).toEqual([]);
-    expect(passed).toBe('\x1ecronium:forged:runner_missing\n');
+    expect(passed).toBe('\x1ecronium:forged:interpreter_missing x\n');
   });
 });
 

@@ -15,6 +15,17 @@ export function markStale(connection: SshConnection, bundle: RemoteBundle): void
 }
 
 /**
+ * The command that starts the runner for one execution. sshd hands it to the user's login shell, which may
+ * be bash, zsh, fish or csh: so it is one plain command every one of them reads the same way. Whether the
+ * runner really started is told by its "ready" control line, not by this command.
+ */
+export function launchCommand(bundle: RemoteBundle, executionId: string, nonce: string): string {
+  if (!/^[A-Za-z0-9-]+$/.test(executionId) || !/^[a-f0-9]+$/.test(nonce))
+    throw new Error('unsafe runner arguments');
+  return `exec sh "$HOME/.cronium/runner/${bundle.hash}/runner.sh" ${executionId} ${nonce}`;
+}
+
+/**
  * Makes sure ~/.cronium/runner/<hash>/ holds this version of the runner and helpers. The files are
  * written into a private temporary folder and renamed into place, so concurrent deploys (several
  * executions, or several hosts sharing a home directory) never see a half-written runner.

@@ -3,16 +3,21 @@
  * enforce timeout and cancel, and record everything. One place moves the execution through its states:
  * queued → connecting → running → succeeded | failed | timed_out | cancelled | error.
  */
-import type { Execution, ExecutionStatus, Language } from '../core/domain.ts';
+import { constants as osConstants } from 'node:os';
+
+import type { Execution, ExecutionStatus, Language, LogChunk } from '../core/domain.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
+import type { ClientChannel } from 'ssh2';
+
 import type { RemoteBundle } from '../remote/assets.ts';
 import type { ConnectionPool, Lease } from '../ssh/connectionPool.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
+import type { LogWriter } from '../store/logWriter.ts';
 import { ControlFilter } from './controlFilter.ts';
-import { ensureDeployed, markStale, runnerDir } from './deploy.ts';
+import { ensureDeployed, launchCommand, markStale } from './deploy.ts';
 import { LogSink } from './logSink.ts';
-import { exportLine, heredocFile, randomToken, shellQuote } from './shell.ts';
+import { exportLine, randomToken, shellQuote } from './shell.ts';
 
 const INTERPRETERS: Record<Language, { command: string; file: string }> = {
   bash: { command: 'bash', file: 'script.sh' },
@@ -32,10 +37,34 @@ export interface ExecutionPlan {
 export interface ExecutorOptions {
   pool: ConnectionPool;
   history: HistoryRepo;
+  logs: LogWriter;
   hub: EventHub;
   bundle: RemoteBundle;
   /** Seconds between TERM and KILL when a script is cancelled or times out. */
   killGraceSec?: number;
+}
+
+/** Pauses the script's output streams while the log writer catches up (SSH flow control slows the host). */
+class Backpressure {
+  private channel: ClientChannel | null = null;
+  private paused = false;
+
+  attach(channel: ClientChannel): void {
+    this.channel = channel;
+  }
+
+  pause(until: Promise<void>): void {
+    if (this.paused || !this.channel) return;
+    this.paused = true;
+    const channel = this.channel;
+    channel.pause();
+    channel.stderr.pause();
+    void until.then(() => {
+      this.paused = false;
+      channel.resume();
+      channel.stderr.resume();
+    });
+  }
 }
 
 type EndReason = { kind: 'timed_out' | 'cancelled' } | null;
@@ -54,8 +83,14 @@ export class Executor {
     const { history } = this.options;
     const id = plan.executionId;
     const secrets = plan.env.filter((e) => e.secret).map((e) => e.value);
-    const log = new LogSink({ executionId: id, secrets, write: (chunks) => this.writeLog(chunks) });
+    const backpressure = new Backpressure();
+    const log = new LogSink({
+      executionId: id,
+      secrets,
+      write: (chunks) => this.writeLog(chunks, backpressure),
+    });
     let lease: Lease | null = null;
+    let final: ExecutionPatch;
 
     try {
       if (signal.aborted) throw new CroniumError('cancelled', 'Cancelled before it started.');
@@ -70,19 +105,30 @@ export class Executor {
       this.patch(id, { status: 'running', connectMs, deployMs });
 
       const scriptStart = performance.now();
-      const outcome = await this.runScript(lease, plan, log, signal);
+      const outcome = await this.runScript(lease, plan, log, signal, backpressure);
       const scriptMs = Math.round(performance.now() - scriptStart);
-      this.finish(id, log, { ...outcome, scriptMs, collectMs: 0 });
+      final = { ...outcome, scriptMs, collectMs: 0 };
     } catch (err) {
-      const error = toErrorValue(err);
-      if (error.kind === 'internal') log.system(`internal error: ${error.message}`);
-      const status: ExecutionStatus = error.kind === 'cancelled' ? 'cancelled' : 'error';
-      this.finish(id, log, { status, errorKind: error.kind, errorMessage: error.message });
+      final = this.failure(err, log);
     } finally {
       lease?.release();
-      log.close();
     }
+    // The final status is written only once the whole log is stored: a finished execution is complete.
+    log.close();
+    try {
+      await this.options.logs.flush();
+    } catch (err) {
+      final = this.failure(err, log);
+    }
+    this.patch(id, { ...final, endedAt: Date.now() });
     return history.getExecution(id)!;
+  }
+
+  private failure(err: unknown, log: LogSink): ExecutionPatch {
+    const error = toErrorValue(err);
+    if (error.kind === 'internal') log.system(`internal error: ${error.message}`);
+    const status: ExecutionStatus = error.kind === 'cancelled' ? 'cancelled' : 'error';
+    return { status, errorKind: error.kind, errorMessage: error.message };
   }
 
   private async runScript(
@@ -90,16 +136,25 @@ export class Executor {
     plan: ExecutionPlan,
     log: LogSink,
     signal: AbortSignal,
+    backpressure: Backpressure,
+    attempt = 0,
   ): Promise<ExecutionPatch> {
     const { connection } = lease;
     const interpreter = INTERPRETERS[plan.job.language];
+    const files = this.setupFiles(plan, interpreter);
     let nonce = randomToken();
-    const setup = this.buildSetup(plan, interpreter);
-    while (setup.includes(nonce)) nonce = randomToken();
-    const endMarker = `__CRONIUM_SETUP_END__${nonce}`;
+    while (files.some((f) => f.content.includes(nonce))) nonce = randomToken();
+    const setup =
+      files
+        .map(
+          (f) =>
+            `__CRONIUM_FILE_${nonce} ${f.name}\n${f.content.endsWith('\n') ? f.content : f.content + '\n'}`,
+        )
+        .join('') + `__CRONIUM_SETUP_END__${nonce}\n`;
 
-    const command = `R=${runnerDir(this.options.bundle)}; if [ -f "$R/.complete" ]; then exec sh "$R/runner.sh" ${shellQuote(plan.executionId)} ${nonce}; fi; printf '\\036cronium:%s:runner_missing\\n' ${nonce} >&2; exit 254`;
+    const command = launchCommand(this.options.bundle, plan.executionId, nonce);
     const proc = await connection.exec(command);
+    backpressure.attach(proc.channel);
 
     let control: string | null = null;
     const filter = new ControlFilter(nonce, (message) => (control = message));
@@ -108,7 +163,7 @@ export class Executor {
       const rest = filter.push(data);
       if (rest.length) log.data('stderr', rest);
     });
-    proc.write(`${setup}${endMarker}\n`);
+    proc.write(setup);
 
     let ended: EndReason = null;
     let forceClose: NodeJS.Timeout | null = null;
@@ -131,6 +186,9 @@ export class Executor {
 
     let result;
     try {
+      await proc.exitStatus;
+      // Closing our side tells the runner's watcher the script is done: it ends leftovers and cleans up.
+      proc.end();
       result = await proc.exited;
     } finally {
       clearTimeout(timer);
@@ -138,20 +196,18 @@ export class Executor {
       signal.removeEventListener('abort', onAbort);
     }
     const tail = filter.end();
-    if (tail.length) log.data('stderr', tail);
+    if (tail.length && filter.ready) log.data('stderr', tail);
 
     const reason = ended as EndReason;
-    if (control === 'runner_missing') {
-      // Someone removed ~/.cronium since this connection deployed it: deploy again and retry once.
-      markStale(connection, this.options.bundle);
-      await ensureDeployed(connection, this.options.bundle);
-      return this.runScript(lease, plan, log, signal);
-    }
+    // Killed by a signal: record it the way shells do (128 + its number), e.g. 143 for TERM.
+    const signalName = result.signal ? `SIG${result.signal.replace(/^SIG/, '')}` : null;
+    const signo = signalName ? (osConstants.signals as Record<string, number>)[signalName] : undefined;
+    const exitCode = result.code ?? (signo ? 128 + signo : null);
     const missing = (control as string | null)?.match(/^interpreter_missing (.+)$/);
     if (missing) {
       return {
         status: 'error',
-        exitCode: result.code,
+        exitCode,
         errorKind: 'interpreter_missing',
         errorMessage: `${missing[1]} not found on ${plan.server.name}: install it or pick another language.`,
       };
@@ -159,7 +215,7 @@ export class Executor {
     if (reason?.kind === 'timed_out') {
       return {
         status: 'timed_out',
-        exitCode: result.code,
+        exitCode,
         errorKind: 'timed_out',
         errorMessage: `Timed out after ${plan.job.timeoutSec} s; the script and its processes were stopped.`,
       };
@@ -167,9 +223,30 @@ export class Executor {
     if (reason?.kind === 'cancelled') {
       return {
         status: 'cancelled',
-        exitCode: result.code,
+        exitCode,
         errorKind: 'cancelled',
         errorMessage: 'Cancelled; the script and its processes were stopped.',
+      };
+    }
+    if (!filter.ready) {
+      // The runner never started: most likely someone removed ~/.cronium since this connection deployed
+      // it. Deploy again and retry once; a second failure is reported with what the shell said.
+      if (attempt === 0) {
+        markStale(connection, this.options.bundle);
+        await ensureDeployed(connection, this.options.bundle);
+        return this.runScript(lease, plan, log, signal, backpressure, attempt + 1);
+      }
+      throw new CroniumError(
+        'internal',
+        `The Cronium runner did not start on ${plan.server.name}: ${tail.toString('utf8').trim() || `exit ${result.code}`}.`,
+      );
+    }
+    if (result.code === null && result.signal) {
+      return {
+        status: 'failed',
+        exitCode,
+        errorKind: 'script_failed',
+        errorMessage: `The script was killed by ${signalName}.`,
       };
     }
     if (result.code === null) {
@@ -182,37 +259,37 @@ export class Executor {
     if (result.code === 0) return { status: 'succeeded', exitCode: 0 };
     return {
       status: 'failed',
-      exitCode: result.code,
+      exitCode,
       errorKind: 'script_failed',
       errorMessage: `The script exited with code ${result.code}.`,
     };
   }
 
-  private buildSetup(plan: ExecutionPlan, interpreter: { command: string; file: string }): string {
-    let setup = '';
-    setup += `CRONIUM_INTERPRETER=${shellQuote(interpreter.command)}\nCRONIUM_SCRIPT=${interpreter.file}\nCRONIUM_KILL_GRACE=${this.killGraceSec}\n`;
-    setup += heredocFile(`"$W/${interpreter.file}"`, plan.job.script);
+  /** The files the runner writes before the script starts: setup.sh (sourced, then emptied) and the script. */
+  private setupFiles(
+    plan: ExecutionPlan,
+    interpreter: { command: string; file: string },
+  ): { name: string; content: string }[] {
+    let setup = `CRONIUM_INTERPRETER=${shellQuote(interpreter.command)}\nCRONIUM_SCRIPT=${interpreter.file}\nCRONIUM_KILL_GRACE=${this.killGraceSec}\n`;
     for (const { key, value } of plan.env) setup += exportLine(key, value);
     setup += exportLine('CRONIUM_EXECUTION_ID', plan.executionId);
     setup += exportLine('CRONIUM_JOB_ID', plan.job.id);
     setup += exportLine('CRONIUM_EVENT_ID', plan.job.id);
     setup += 'export CRONIUM_WORK_DIR="$W"\n';
     if (plan.job.language === 'python') setup += 'export PYTHONUNBUFFERED=1\n';
-    return setup;
+    return [
+      { name: 'setup.sh', content: setup },
+      { name: interpreter.file, content: plan.job.script },
+    ];
   }
 
-  private writeLog(chunks: Parameters<HistoryRepo['appendLogs']>[0]): void {
-    this.options.history.appendLogs(chunks);
+  private writeLog(chunks: LogChunk[], backpressure: Backpressure): void {
+    if (!this.options.logs.write(chunks)) backpressure.pause(this.options.logs.whenDrained());
     for (const chunk of chunks) this.options.hub.emit({ type: 'log', chunk });
   }
 
   private patch(id: string, patch: ExecutionPatch): void {
     this.options.history.updateExecution(id, patch);
     this.options.hub.emit({ type: 'execution', execution: this.options.history.getExecution(id)! });
-  }
-
-  private finish(id: string, log: LogSink, patch: ExecutionPatch): void {
-    log.close();
-    this.patch(id, { ...patch, endedAt: Date.now() });
   }
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 import ssh2 from 'ssh2';
 
@@ -32,6 +33,7 @@ import { openDatabase, transaction, type Database } from '../store/database.ts';
 import { HistoryRepo } from '../store/historyRepo.ts';
 import { JobRepo, publicJob, type JobRecord, type StoredEnvVar } from '../store/jobRepo.ts';
 import { KnownHostRepo } from '../store/knownHostRepo.ts';
+import { LogWriter } from '../store/logWriter.ts';
 import { publicServer, ServerRepo, type ServerRecord } from '../store/serverRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 
@@ -59,6 +61,7 @@ export class CroniumService {
   private readonly hub = new EventHub();
   private readonly pool: ConnectionPool;
   private readonly runs: RunManager;
+  private readonly logs: LogWriter;
   private readonly options: ServiceOptions;
 
   constructor(options: ServiceOptions) {
@@ -78,9 +81,11 @@ export class CroniumService {
       readyTimeoutMs: options.readyTimeoutMs,
       idleMs: options.idleMs,
     });
+    this.logs = new LogWriter(join(options.dataDir, 'cronium.db'));
     const executor = new Executor({
       pool: this.pool,
       history: this.history,
+      logs: this.logs,
       hub: this.hub,
       bundle: remoteBundle(),
       killGraceSec: options.killGraceSec,
@@ -505,6 +510,7 @@ export class CroniumService {
   async close(): Promise<void> {
     await this.runs.cancelAll();
     this.pool.closeAll();
+    await this.logs.close();
     this.db.close();
   }
 }

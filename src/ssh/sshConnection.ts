@@ -44,6 +44,9 @@ export interface RemoteProcess {
   onStderr(listener: (data: Buffer) => void): void;
   write(data: string | Buffer): void;
   end(): void;
+  /** Resolves when the exit status arrives (output may still follow until `exited`). */
+  readonly exitStatus: Promise<ExecResult>;
+  /** Resolves when the channel has closed: all output delivered. */
   readonly exited: Promise<ExecResult>;
 }
 
@@ -253,12 +256,16 @@ export class SshConnection {
         }
         this.activeChannels++;
         let exit: ExecResult = { code: null, signal: null };
+        let statusArrived: (result: ExecResult) => void = () => {};
+        const exitStatus = new Promise<ExecResult>((resolve) => (statusArrived = resolve));
         const exited = new Promise<ExecResult>((done) => {
           channel.on('exit', (code: number | null, signalName?: string) => {
             exit = { code: typeof code === 'number' ? code : null, signal: signalName ?? null };
+            statusArrived(exit);
           });
           channel.on('close', () => {
             this.activeChannels--;
+            statusArrived(exit);
             done(exit);
           });
         });
@@ -270,6 +277,7 @@ export class SshConnection {
             if (channel.writable) channel.write(data);
           },
           end: () => channel.end(),
+          exitStatus,
           exited,
         });
       });

@@ -270,16 +270,6 @@ export class HistoryRepo {
     });
   }
 
-  appendLogs(chunks: LogChunk[]): void {
-    if (chunks.length === 0) return;
-    transaction(this.db, () => {
-      const insert = this.db.prepare(
-        'INSERT INTO log_chunks (execution_id, seq, stream, ts, text) VALUES (?, ?, ?, ?, ?)',
-      );
-      for (const c of chunks) insert.run(c.executionId, c.seq, c.stream, c.ts, c.text);
-    });
-  }
-
   readLog(executionId: string, afterSeq = -1, limit = 10_000): LogChunk[] {
     const rows = this.db
       .prepare(

@@ -85,7 +85,14 @@ function removeStaleNamespaces(): void {
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0];
     if (name?.startsWith(`${PREFIX}-`)) {
-      tryRun('ip', ['netns', 'pids', name]);
+      // sshd left behind by a run that was killed: end it with its namespace.
+      let pids = '';
+      try {
+        pids = sh('ip', ['netns', 'pids', name]);
+      } catch {
+        /* none */
+      }
+      for (const pid of pids.split('\n').filter(Boolean)) tryRun('kill', ['-9', pid]);
       tryRun('ip', ['netns', 'del', name]);
     }
   }

@@ -1,0 +1,176 @@
+/**
+ * npm run bench: prints figures measured side by side in one run on real sshd test hosts (needs root, like
+ * the tests). Ratios against baselines measured in the same process; nothing here asserts a time.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import ssh2 from 'ssh2';
+
+import { CroniumService } from '../src/service/service.ts';
+import { SshHostHarness, type TestHosts } from '../test/support/sshHosts.ts';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+function sshArgs(h: TestHosts, address: string): string[] {
+  return [
+    '-i',
+    h.keyPath,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+    `${h.user}@${address}`,
+  ];
+}
+
+async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+async function rawSsh2(h: TestHosts, n: number): Promise<number[]> {
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.on('ready', resolve).on('error', reject);
+    client.connect({
+      host: h.hosts.h1.address,
+      username: h.user,
+      privateKey: execFileSync('cat', [h.keyPath]),
+    });
+    client.setNoDelay(true);
+  });
+  const exec = () =>
+    new Promise<void>((resolve, reject) =>
+      client.exec('true', (err, ch) => {
+        if (err) return reject(err);
+        ch.on('close', () => resolve()).resume();
+        ch.stderr.resume();
+      }),
+    );
+  await timeIt(5, exec);
+  const times = await timeIt(n, exec);
+  client.end();
+  return times;
+}
+
+function runProcess(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const t = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('close', () => resolve(performance.now() - t));
+  });
+}
+
+async function main(): Promise<void> {
+  const harness = new SshHostHarness();
+  const h = await harness.start();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      harness.stop();
+      process.exit(130);
+    });
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'cronium-bench-'));
+  const service = new CroniumService({ dataDir, unknownHostKeys: 'accept-new' });
+  try {
+    const names = ['h1', 'h2', 'h3', 'noforward'] as const;
+    for (const name of names)
+      service.createServer({
+        name,
+        host: h.hosts[name].address,
+        username: h.user,
+        auth: { type: 'key', keyPath: h.keyPath },
+      });
+    const runOnce = async (job: string, servers: string[], svc = service) => {
+      const run = svc.startRun({ jobId: svc.getJob(job).id, serverIds: servers });
+      return svc.waitForRun(run.id);
+    };
+
+    console.log('# Per-execution overhead (`true` on h1, sequential, median)');
+    service.createJob({ name: 'true', language: 'bash', script: 'true' });
+    const raw = median(await rawSsh2(h, 50));
+    await runOnce('true', ['h1']); // warm: connection open, runner deployed
+    const cronium = median(await timeIt(50, () => runOnce('true', ['h1'])));
+    const openssh = median(
+      await timeIt(15, () => runProcess('ssh', [...sshArgs(h, h.hosts.h1.address), 'true'])),
+    );
+    console.log(`raw ssh2 exec('true') on an open connection: ${fmt(raw)}`);
+    console.log(
+      `cronium run (warm connection, stored in SQLite): ${fmt(cronium)}  → ${(cronium / raw).toFixed(2)}× raw ssh2 (target ≤ 3×)`,
+    );
+    console.log(
+      `OpenSSH \`ssh host true\` (new connection each): ${fmt(openssh)}  → cronium is ${(openssh / cronium).toFixed(1)}× faster`,
+    );
+
+    console.log('\n# Fan-out: `hostname` on all 4 test hosts, parallelism 4 (median of 7)');
+    service.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
+    const cold = median(
+      await timeIt(7, async () => {
+        const fresh = new CroniumService({ dataDir, unknownHostKeys: 'accept-new' });
+        await runOnce('hostname', [...names], fresh);
+        await fresh.close();
+      }),
+    );
+    await runOnce('hostname', [...names]);
+    const warm = median(await timeIt(7, () => runOnce('hostname', [...names])));
+    const pssh = spawnSync('sh', ['-c', 'command -v parallel-ssh']).status === 0;
+    console.log(`cronium, new connections: ${fmt(cold)}; warm connections: ${fmt(warm)}`);
+    if (pssh) {
+      const hostsArgs = names.flatMap((n) => ['-H', `${h.user}@${h.hosts[n].address}`]);
+      const psshTime = median(
+        await timeIt(7, () =>
+          runProcess('parallel-ssh', [
+            '-p',
+            '4',
+            '-x',
+            `-i ${h.keyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
+            ...hostsArgs,
+            'hostname',
+          ]),
+        ),
+      );
+      console.log(
+        `parallel-ssh -p 4: ${fmt(psshTime)}  → cronium (new connections) at ${(cold / psshTime).toFixed(2)}× its time (target ≤ 1×)`,
+      );
+    } else console.log('parallel-ssh: not installed (apt-get install pssh) — skipped');
+
+    console.log('\n# Throughput: `head -c N /dev/zero` on h1 (fresh process each, log stored in SQLite)');
+    for (const mb of [25, 100]) {
+      service.createJob({ name: `zero${mb}`, language: 'bash', script: `head -c ${mb}M /dev/zero` });
+      const child = JSON.parse(
+        execFileSync(process.execPath, ['bench/throughputChild.ts', dataDir, `zero${mb}`, 'h1'], {
+          encoding: 'utf8',
+        }),
+      ) as { ms: number; maxRssMB: number; status: string };
+      const ssh = await runProcess('sh', [
+        '-c',
+        `ssh ${sshArgs(h, h.hosts.h1.address)
+          .map((a) => `'${a}'`)
+          .join(' ')} 'head -c ${mb}M /dev/zero' >/dev/null`,
+      ]);
+      console.log(
+        `${mb} MB: cronium ${fmt(child.ms)} (${(mb / (child.ms / 1000)).toFixed(0)} MB/s, peak RSS ${child.maxRssMB.toFixed(0)} MB, ${child.status}); ` +
+          `OpenSSH ${fmt(ssh)} (${(mb / (ssh / 1000)).toFixed(0)} MB/s) → cronium at ${((mb / child.ms / (mb / ssh)) * 100).toFixed(0)}% of OpenSSH throughput (target ≥ 50%)`,
+      );
+    }
+  } finally {
+    await service.close();
+    harness.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,104 @@
+import { Worker } from 'node:worker_threads';
+
+import type { LogChunk } from '../core/domain.ts';
+import { CroniumError } from '../core/errors.ts';
+
+/** Characters queued for the writer beyond which sources are paused, and below which they resume. */
+const HIGH_WATER = 8 * 1024 * 1024;
+const LOW_WATER = 2 * 1024 * 1024;
+
+/**
+ * Persists log chunks through a worker thread (see logWriterWorker.ts). Writes are fire-and-forget and
+ * kept in order; flush() resolves once everything sent before it is committed, which the executor awaits
+ * before it marks an execution finished, so a finished execution always has its whole log.
+ */
+export class LogWriter {
+  private readonly worker: Worker;
+  private nextFlushId = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private closed = false;
+  private backlog = 0;
+  /** Batches sent since the last flush: a failure in any of them must still be reported by a flush. */
+  private unflushed = 0;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(databasePath: string) {
+    this.worker = new Worker(new URL('./logWriterWorker.ts', import.meta.url), {
+      workerData: { path: databasePath },
+    });
+    this.worker.unref();
+    this.worker.on(
+      'message',
+      (
+        message: { type: 'flushed'; id: number; error: string | null } | { type: 'written'; chars: number },
+      ) => {
+        if (message.type === 'written') {
+          this.backlog -= message.chars;
+          if (this.backlog <= LOW_WATER) this.drained();
+          return;
+        }
+        const waiter = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (this.pending.size === 0) this.worker.unref();
+        if (message.error)
+          waiter?.reject(new CroniumError('internal', `The log could not be stored: ${message.error}`));
+        else waiter?.resolve();
+      },
+    );
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', () => this.failAll(new Error('the log writer stopped')));
+  }
+
+  /**
+   * Queues chunks. Returns false when the writer is behind (its backlog is over the high-water mark): the
+   * caller should pause its source until whenDrained() resolves, so memory stays bounded by the backlog
+   * rather than growing with the output.
+   */
+  write(chunks: LogChunk[]): boolean {
+    if (this.closed || chunks.length === 0) return true;
+    this.unflushed++;
+    this.backlog += chunks.reduce((n, c) => n + c.text.length, 0);
+    this.worker.postMessage({ type: 'chunks', chunks });
+    return this.backlog < HIGH_WATER;
+  }
+
+  whenDrained(): Promise<void> {
+    if (this.backlog <= LOW_WATER) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private drained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  flush(): Promise<void> {
+    // Nothing sent since everything was acknowledged: nothing to wait for (the common short script).
+    if (this.closed || (this.backlog === 0 && this.unflushed === 0)) return Promise.resolve();
+    this.unflushed = 0;
+    const id = this.nextFlushId++;
+    // An idle writer never keeps the process alive; one that owes an answer does.
+    this.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'flush', id });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush().catch(() => {});
+    this.closed = true;
+    this.worker.ref();
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.worker.postMessage({ type: 'close' });
+    await exited;
+  }
+
+  private failAll(err: Error): void {
+    for (const waiter of this.pending.values())
+      waiter.reject(new CroniumError('internal', `The log could not be stored: ${err.message}`));
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Writes log chunks into the database on a thread of its own, so that a script printing 100 MB costs the
+ * main thread (the Electron main process, the CLI's output) no disk time. Self-contained on purpose:
+ * it is loaded as a worker entry point.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { parentPort, workerData } from 'node:worker_threads';
+
+interface Chunk {
+  executionId: string;
+  seq: number;
+  stream: string;
+  ts: number;
+  text: string;
+}
+
+type Message = { type: 'chunks'; chunks: Chunk[] } | { type: 'flush'; id: number } | { type: 'close' };
+
+const db = new DatabaseSync((workerData as { path: string }).path, { timeout: 10_000 });
+db.exec('PRAGMA synchronous = NORMAL');
+const insert = db.prepare(
+  'INSERT INTO log_chunks (execution_id, seq, stream, ts, text) VALUES (?, ?, ?, ?, ?)',
+);
+let failure: string | null = null;
+
+parentPort!.on('message', (message: Message) => {
+  if (message.type === 'chunks') {
+    if (failure) {
+      parentPort!.postMessage({
+        type: 'written',
+        chars: message.chunks.reduce((n, c) => n + c.text.length, 0),
+      });
+      return;
+    }
+    let chars = 0;
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      for (const c of message.chunks) {
+        insert.run(c.executionId, c.seq, c.stream, c.ts, c.text);
+        chars += c.text.length;
+      }
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      failure = (err as Error).message;
+    }
+    parentPort!.postMessage({ type: 'written', chars });
+  } else if (message.type === 'flush') {
+    parentPort!.postMessage({ type: 'flushed', id: message.id, error: failure });
+    failure = null;
+  } else {
+    db.close();
+    parentPort!.close();
+  }
+});
