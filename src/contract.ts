@@ -157,6 +157,9 @@ export type TunnelState = 'idle' | 'forwarding' | 'failed' | 'closed';
 
 /** Events the core pushes to every subscriber (CLI, windows, browser tabs). */
 export type CoreEvent =
-  { type: 'log'; chunk: LogChunk } | { type: 'execution'; execution: Execution } | { type: 'run'; run: Run };
+  | { type: 'log'; chunk: LogChunk }
+  | { type: 'execution'; execution: Execution }
+  | { type: 'run'; run: Run }
+  | { type: 'tunnel'; serverId: string; state: TunnelState; remotePort: number | null; error: string | null };
 
 export type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable };

@@ -16,6 +16,7 @@ describe('SSH connections against real sshd', () => {
       unknownHostKeys: 'accept-new',
       readyTimeoutMs: 3000,
       agentSocket: h.agentSocket,
+      runtimePort: 0,
     });
     const base = { host: h.hosts.h1.address, username: h.user };
     service.createServer({ ...base, name: 'by-key', auth: { type: 'key', keyPath: h.keyPath } });
@@ -151,7 +152,12 @@ describe('SSH connections against real sshd', () => {
 
   it("asks before trusting an unknown key when the policy is 'ask' (the desktop app's)", async () => {
     const askDir = tempDir();
-    const asking = new CroniumService({ dataDir: askDir.path, unknownHostKeys: 'ask', readyTimeoutMs: 3000 });
+    const asking = new CroniumService({
+      dataDir: askDir.path,
+      unknownHostKeys: 'ask',
+      readyTimeoutMs: 3000,
+      runtimePort: 0,
+    });
     try {
       asking.createServer({
         name: 'new',

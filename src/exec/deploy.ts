@@ -25,6 +25,12 @@ export function launchCommand(bundle: RemoteBundle, executionId: string, nonce: 
   return `exec sh "$HOME/.cronium/runner/${bundle.hash}/runner.sh" ${executionId} ${nonce}`;
 }
 
+/** Bundled mode: the command that prints what the helpers left in the work directory. */
+export function collectCommand(bundle: RemoteBundle, executionId: string): string {
+  if (!/^[A-Za-z0-9-]+$/.test(executionId)) throw new Error('unsafe runner arguments');
+  return `exec sh "$HOME/.cronium/runner/${bundle.hash}/collect.sh" ${executionId}`;
+}
+
 /**
  * Makes sure ~/.cronium/runner/<hash>/ holds this version of the runner and helpers. The files are
  * written into a private temporary folder and renamed into place, so concurrent deploys (several
@@ -37,8 +43,12 @@ export async function ensureDeployed(connection: SshConnection, bundle: RemoteBu
 
   const dir = runnerDir(bundle);
   let program = `set -e\numask 077\nd="$HOME/.cronium/runner"\nmkdir -p "$d"\nchmod 700 "$HOME/.cronium" "$d"\n`;
+  // Work directories of executions whose connection was lost before they were collected: swept after a day.
+  program += `[ -d "$HOME/.cronium/runs" ] && find "$HOME/.cronium/runs" -mindepth 1 -maxdepth 1 -mtime +0 -exec rm -rf {} + 2>/dev/null || :\n`;
   program += `if [ -f ${dir}/.complete ]; then exit 0; fi\n`;
   program += `t="$d/.tmp.$$.${Date.now()}"\nrm -rf "$t"\nmkdir "$t"\n`;
+  const folders = new Set(bundle.assets.map((a) => a.name.split('/').slice(0, -1).join('/')).filter(Boolean));
+  for (const folder of folders) program += `mkdir -p "$t/${folder}"\n`;
   for (const asset of bundle.assets) program += heredocFile(`"$t/${asset.name}"`, asset.content);
   program += `: > "$t/.complete"\nmv "$t" ${dir} 2>/dev/null || rm -rf "$t"\ntest -f ${dir}/.complete\n`;
 

@@ -5,17 +5,33 @@
  */
 import { constants as osConstants } from 'node:os';
 
-import type { Execution, ExecutionStatus, Language, LogChunk } from '../core/domain.ts';
+import type {
+  Execution,
+  ExecutionStatus,
+  HelperMode,
+  Language,
+  LogChunk,
+  RunTrigger,
+} from '../core/domain.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import type { ClientChannel } from 'ssh2';
 
 import type { RemoteBundle } from '../remote/assets.ts';
 import type { ConnectionPool, Lease } from '../ssh/connectionPool.ts';
+import type { SshConnection } from '../ssh/sshConnection.ts';
+import type { RuntimeContext } from '../runtime/executionRegistry.ts';
+import {
+  applyCollected,
+  openHelperSession,
+  parseCollected,
+  type HelperDeps,
+  type HelperSession,
+} from '../runtime/helperSession.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
 import type { LogWriter } from '../store/logWriter.ts';
 import { ControlFilter } from './controlFilter.ts';
-import { ensureDeployed, launchCommand, markStale } from './deploy.ts';
+import { collectCommand, ensureDeployed, launchCommand, markStale } from './deploy.ts';
 import { LogSink } from './logSink.ts';
 import { exportLine, randomToken, shellQuote } from './shell.ts';
 
@@ -31,7 +47,11 @@ export interface ExecutionPlan {
   job: { id: string; name: string; language: Language; script: string; timeoutSec: number };
   /** Environment for the script, secrets decrypted (they travel on stdin only). */
   env: { key: string; value: string; secret: boolean }[];
-  server: { id: string; name: string };
+  server: { id: string; name: string; host: string };
+  input: unknown;
+  helperMode: HelperMode;
+  trigger: RunTrigger;
+  attempt: number;
 }
 
 export interface ExecutorOptions {
@@ -40,6 +60,7 @@ export interface ExecutorOptions {
   logs: LogWriter;
   hub: EventHub;
   bundle: RemoteBundle;
+  helpers: HelperDeps;
   /** Seconds between TERM and KILL when a script is cancelled or times out. */
   killGraceSec?: number;
 }
@@ -90,6 +111,7 @@ export class Executor {
       write: (chunks) => this.writeLog(chunks, backpressure),
     });
     let lease: Lease | null = null;
+    let helpers: HelperSession | null = null;
     let final: ExecutionPatch;
 
     try {
@@ -101,16 +123,41 @@ export class Executor {
 
       const deployStart = performance.now();
       await ensureDeployed(lease.connection, this.options.bundle);
+      helpers = await openHelperSession(this.options.helpers, {
+        connection: lease.connection,
+        requested: plan.helperMode,
+        language: plan.job.language,
+        context: runtimeContext(plan),
+        timeoutSec: plan.job.timeoutSec,
+        serverName: plan.server.name,
+      });
+      for (const e of helpers.env) if (e.secret) log.addSecret(e.value);
+      if (helpers.fallbackReason) log.system(`helpers fell back to bundled mode: ${helpers.fallbackReason}`);
+      if (helpers.note) log.system(helpers.note);
       const deployMs = Math.round(performance.now() - deployStart);
-      this.patch(id, { status: 'running', connectMs, deployMs });
+      this.patch(id, {
+        status: 'running',
+        connectMs,
+        deployMs,
+        helperMode: helpers.mode,
+        fallbackReason: helpers.fallbackReason,
+      });
 
       const scriptStart = performance.now();
-      const outcome = await this.runScript(lease, plan, log, signal, backpressure);
-      const scriptMs = Math.round(performance.now() - scriptStart);
-      final = { ...outcome, scriptMs, collectMs: 0 };
+      const outcome = await this.runScript(lease, plan, log, signal, backpressure, helpers);
+      const scriptMs = Math.round(performance.now() - scriptStart - (outcome.collectMs ?? 0));
+      const { context } = helpers;
+      final = {
+        ...outcome,
+        scriptMs,
+        output: context.outputSet ? context.output : undefined,
+        condition: context.condition,
+        variableChanges: context.changes,
+      };
     } catch (err) {
       final = this.failure(err, log);
     } finally {
+      helpers?.release();
       lease?.release();
     }
     // The final status is written only once the whole log is stored: a finished execution is complete.
@@ -137,11 +184,12 @@ export class Executor {
     log: LogSink,
     signal: AbortSignal,
     backpressure: Backpressure,
+    helpers: HelperSession,
     attempt = 0,
   ): Promise<ExecutionPatch> {
     const { connection } = lease;
     const interpreter = INTERPRETERS[plan.job.language];
-    const files = this.setupFiles(plan, interpreter);
+    const files = [...this.setupFiles(plan, interpreter, helpers), ...helpers.files];
     let nonce = randomToken();
     while (files.some((f) => f.content.includes(nonce))) nonce = randomToken();
     const setup =
@@ -185,8 +233,13 @@ export class Executor {
     if (signal.aborted) onAbort();
 
     let result;
+    let collectMs = 0;
     try {
-      await proc.exitStatus;
+      const status = await proc.exitStatus;
+      // Bundled mode: read back what the helpers left, before the work directory goes.
+      if (helpers.mode === 'bundled' && filter.ready && (status.code !== null || status.signal !== null)) {
+        collectMs = await this.collect(connection, plan, helpers, log);
+      }
       // Closing our side tells the runner's watcher the script is done: it ends leftovers and cleans up.
       proc.end();
       result = await proc.exited;
@@ -206,6 +259,7 @@ export class Executor {
     const missing = (control as string | null)?.match(/^interpreter_missing (.+)$/);
     if (missing) {
       return {
+        collectMs,
         status: 'error',
         exitCode,
         errorKind: 'interpreter_missing',
@@ -214,6 +268,7 @@ export class Executor {
     }
     if (reason?.kind === 'timed_out') {
       return {
+        collectMs,
         status: 'timed_out',
         exitCode,
         errorKind: 'timed_out',
@@ -222,6 +277,7 @@ export class Executor {
     }
     if (reason?.kind === 'cancelled') {
       return {
+        collectMs,
         status: 'cancelled',
         exitCode,
         errorKind: 'cancelled',
@@ -234,7 +290,7 @@ export class Executor {
       if (attempt === 0) {
         markStale(connection, this.options.bundle);
         await ensureDeployed(connection, this.options.bundle);
-        return this.runScript(lease, plan, log, signal, backpressure, attempt + 1);
+        return this.runScript(lease, plan, log, signal, backpressure, helpers, attempt + 1);
       }
       throw new CroniumError(
         'internal',
@@ -243,6 +299,7 @@ export class Executor {
     }
     if (result.code === null && result.signal) {
       return {
+        collectMs,
         status: 'failed',
         exitCode,
         errorKind: 'script_failed',
@@ -251,13 +308,15 @@ export class Executor {
     }
     if (result.code === null) {
       return {
+        collectMs,
         status: 'error',
         errorKind: 'connection_lost',
         errorMessage: `The connection to ${plan.server.name} was lost while the script ran${result.signal ? ` (signal ${result.signal})` : ''}.`,
       };
     }
-    if (result.code === 0) return { status: 'succeeded', exitCode: 0 };
+    if (result.code === 0) return { status: 'succeeded', exitCode: 0, collectMs };
     return {
+      collectMs,
       status: 'failed',
       exitCode,
       errorKind: 'script_failed',
@@ -269,9 +328,10 @@ export class Executor {
   private setupFiles(
     plan: ExecutionPlan,
     interpreter: { command: string; file: string },
+    helpers: HelperSession,
   ): { name: string; content: string }[] {
     let setup = `CRONIUM_INTERPRETER=${shellQuote(interpreter.command)}\nCRONIUM_SCRIPT=${interpreter.file}\nCRONIUM_KILL_GRACE=${this.killGraceSec}\n`;
-    for (const { key, value } of plan.env) setup += exportLine(key, value);
+    for (const { key, value } of [...plan.env, ...helpers.env]) setup += exportLine(key, value);
     setup += exportLine('CRONIUM_EXECUTION_ID', plan.executionId);
     setup += exportLine('CRONIUM_JOB_ID', plan.job.id);
     setup += exportLine('CRONIUM_EVENT_ID', plan.job.id);
@@ -283,6 +343,29 @@ export class Executor {
     ];
   }
 
+  /** Runs the collector and applies its findings; returns how long it took. */
+  private async collect(
+    connection: SshConnection,
+    plan: ExecutionPlan,
+    helpers: HelperSession,
+    log: LogSink,
+  ): Promise<number> {
+    const started = performance.now();
+    try {
+      const result = await connection.run(collectCommand(this.options.bundle, plan.executionId));
+      if (result.code !== 0) throw new Error(result.stderr.trim() || `exit ${result.code}`);
+      const problems = applyCollected(
+        parseCollected(result.stdoutBytes),
+        helpers.context,
+        this.options.helpers.variables,
+      );
+      for (const problem of problems) log.system(problem);
+    } catch (err) {
+      log.system(`the helpers' results could not be collected: ${(err as Error).message}`);
+    }
+    return Math.round(performance.now() - started);
+  }
+
   private writeLog(chunks: LogChunk[], backpressure: Backpressure): void {
     if (!this.options.logs.write(chunks)) backpressure.pause(this.options.logs.whenDrained());
     for (const chunk of chunks) this.options.hub.emit({ type: 'log', chunk });
@@ -292,4 +375,30 @@ export class Executor {
     this.options.history.updateExecution(id, patch);
     this.options.hub.emit({ type: 'execution', execution: this.options.history.getExecution(id)! });
   }
+}
+
+/** What the helpers see of an execution; cronium.event() returns its `event`. */
+function runtimeContext(plan: ExecutionPlan): RuntimeContext {
+  return {
+    executionId: plan.executionId,
+    jobId: plan.job.id,
+    serverId: plan.server.id,
+    input: plan.input ?? null,
+    event: {
+      executionId: plan.executionId,
+      jobId: plan.job.id,
+      jobName: plan.job.name,
+      eventId: plan.job.id,
+      language: plan.job.language,
+      server: { id: plan.server.id, name: plan.server.name, host: plan.server.host },
+      runId: plan.runId,
+      trigger: plan.trigger,
+      startedAt: new Date().toISOString(),
+      attempt: plan.attempt,
+    },
+    output: undefined,
+    outputSet: false,
+    condition: null,
+    changes: [],
+  };
 }

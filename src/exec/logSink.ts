@@ -46,6 +46,11 @@ export class LogSink {
     this.maxBatchChars = options.maxBatchChars ?? 256 * 1024;
   }
 
+  /** A secret learnt after the start (the execution's API token): masked from now on. */
+  addSecret(secret: string): void {
+    for (const masker of Object.values(this.maskers)) masker.add(secret);
+  }
+
   data(stream: 'stdout' | 'stderr', data: Buffer): void {
     this.bytes += data.length;
     this.add(stream, this.maskers[stream].push(this.decoders[stream].write(data)));

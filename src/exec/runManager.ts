@@ -9,7 +9,7 @@ import type { ExecutionPlan, Executor } from './executor.ts';
 export interface RunSpec {
   job: ExecutionPlan['job'];
   env: ExecutionPlan['env'];
-  servers: { id: string; name: string }[];
+  servers: { id: string; name: string; host: string }[];
   input: unknown;
   trigger: RunTrigger;
   concurrency: number;
@@ -84,6 +84,7 @@ export class RunManager {
     signal: AbortSignal,
   ): Promise<Run> {
     const queue = [...executions];
+    const hosts = new Map(spec.servers.map((s) => [s.id, s.host]));
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         await this.executor.run(
@@ -92,7 +93,11 @@ export class RunManager {
             runId,
             job: spec.job,
             env: spec.env,
-            server: { id: next.serverId, name: next.serverName },
+            server: { id: next.serverId, name: next.serverName, host: hosts.get(next.serverId) ?? '' },
+            input: spec.input,
+            helperMode: spec.helperMode,
+            trigger: spec.trigger,
+            attempt: 1,
           },
           signal,
         );

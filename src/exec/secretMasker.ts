@@ -6,7 +6,7 @@ export const MASK = '***';
  * two reads is still masked.
  */
 export class SecretMasker {
-  private readonly secrets: string[];
+  private secrets: string[];
   private held = '';
 
   constructor(secrets: Iterable<string>) {
@@ -15,6 +15,11 @@ export class SecretMasker {
     this.secrets = [...new Set([...secrets].filter((s) => s.length >= 3))].sort(
       (a, b) => b.length - a.length,
     );
+  }
+
+  add(secret: string): void {
+    if (secret.length < 3 || this.secrets.includes(secret)) return;
+    this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length);
   }
 
   get active(): boolean {

@@ -13,7 +13,14 @@ export interface RemoteBundle {
   assets: RemoteAsset[];
 }
 
-const ASSET_NAMES = ['runner.sh'];
+const ASSET_NAMES = [
+  'runner.sh',
+  'collect.sh',
+  'helpers/cronium.sh',
+  'helpers/python/cronium.py',
+  'helpers/python/cronium_boot.py',
+  'helpers/node/cronium.cjs',
+];
 
 let cached: RemoteBundle | null = null;
 

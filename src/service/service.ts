@@ -35,7 +35,11 @@ import { JobRepo, publicJob, type JobRecord, type StoredEnvVar } from '../store/
 import { KnownHostRepo } from '../store/knownHostRepo.ts';
 import { LogWriter } from '../store/logWriter.ts';
 import { publicServer, ServerRepo, type ServerRecord } from '../store/serverRepo.ts';
-import { VariableRepo } from '../store/variableRepo.ts';
+import { VariableRepo, type VariableRecord } from '../store/variableRepo.ts';
+import { ExecutionRegistry, type RateLimit, type VariableAccess } from '../runtime/executionRegistry.ts';
+import { DEFAULT_RUNTIME_PORT, RuntimeServer } from '../runtime/runtimeServer.ts';
+import { TokenService } from '../runtime/tokens.ts';
+import { TunnelManager } from '../runtime/tunnelManager.ts';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -47,6 +51,12 @@ export interface ServiceOptions {
   idleMs?: number;
   /** The SSH agent socket for agent auth (defaults to SSH_AUTH_SOCK). */
   agentSocket?: string;
+  /** The runtime API's port on 127.0.0.1 (8089; a free one when taken; 0 for any). */
+  runtimePort?: number;
+  /** The port of the reverse tunnel on hosts' loopback (0: chosen by the server, so runs never collide). */
+  tunnelPort?: number;
+  rateLimit?: RateLimit;
+  maxBodyBytes?: number;
 }
 
 export class CroniumService {
@@ -62,6 +72,8 @@ export class CroniumService {
   private readonly pool: ConnectionPool;
   private readonly runs: RunManager;
   private readonly logs: LogWriter;
+  readonly runtime: RuntimeServer;
+  private runtimeStart: Promise<{ port: number; note: string | null }> | null = null;
   private readonly options: ServiceOptions;
 
   constructor(options: ServiceOptions) {
@@ -82,6 +94,10 @@ export class CroniumService {
       idleMs: options.idleMs,
     });
     this.logs = new LogWriter(join(options.dataDir, 'cronium.db'));
+    const registry = new ExecutionRegistry(options.rateLimit);
+    const tokens = new TokenService(this.db, this.secrets);
+    const variables = this.variableAccess();
+    this.runtime = new RuntimeServer({ tokens, registry, variables, maxBodyBytes: options.maxBodyBytes });
     const executor = new Executor({
       pool: this.pool,
       history: this.history,
@@ -89,8 +105,29 @@ export class CroniumService {
       hub: this.hub,
       bundle: remoteBundle(),
       killGraceSec: options.killGraceSec,
+      helpers: {
+        runtime: this.runtime,
+        runtimeReady: () =>
+          this.startRuntime().then(
+            ({ note }) => ({ listening: this.runtime.listening, note }),
+            () => ({ listening: false, note: null }),
+          ),
+        tokens,
+        registry,
+        tunnels: new TunnelManager(this.runtime, this.hub, options.tunnelPort ?? 0),
+        variables,
+      },
     });
     this.runs = new RunManager(executor, this.history, this.hub);
+  }
+
+  /**
+   * Starts the runtime API the helpers call (once; later calls return the same answer). Runs start it
+   * themselves when first needed; the desktop app starts it at launch.
+   */
+  startRuntime(): Promise<{ port: number; note: string | null }> {
+    this.runtimeStart ??= this.runtime.listen(this.options.runtimePort ?? DEFAULT_RUNTIME_PORT);
+    return this.runtimeStart;
   }
 
   subscribe(listener: (event: CoreEvent) => void): () => void {
@@ -413,7 +450,7 @@ export class CroniumService {
         secret: e.secret,
         value: e.secret ? this.secrets.decrypt(e.value) : e.value,
       })),
-      servers: servers.map((s) => ({ id: s.id, name: s.name })),
+      servers: servers.map((s) => ({ id: s.id, name: s.name, host: s.host })),
       input: req.input === undefined ? job.defaultInput : req.input,
       trigger: req.trigger,
       concurrency: req.concurrency,
@@ -496,6 +533,25 @@ export class CroniumService {
     return this.listVariables().find((v) => v.key === data.key)!;
   }
 
+  /** The shared variables as the runtime helpers see them: secret values decrypted, secrecy kept on set. */
+  private variableAccess(): VariableAccess {
+    const decode = (v: VariableRecord) =>
+      JSON.parse(v.secret ? this.secrets.decrypt(v.value) : v.value) as unknown;
+    return {
+      get: (key) => {
+        const v = this.variables.get(key);
+        return v ? { value: decode(v) } : null;
+      },
+      set: (key, value, updatedBy) => {
+        const secret = this.variables.get(key)?.secret ?? false;
+        const json = JSON.stringify(value ?? null);
+        this.variables.set(key, secret ? this.secrets.encrypt(json) : json, secret, updatedBy);
+      },
+      remove: (key) => this.variables.remove(key),
+      all: () => this.variables.list().map((v) => ({ key: v.key, value: decode(v) })),
+    };
+  }
+
   removeVariable(key: string): void {
     if (!this.variables.remove(key)) throw new CroniumError('not_found', `No variable "${key}".`);
   }
@@ -510,6 +566,7 @@ export class CroniumService {
   async close(): Promise<void> {
     await this.runs.cancelAll();
     this.pool.closeAll();
+    await this.runtime.close();
     await this.logs.close();
     this.db.close();
   }

@@ -288,7 +288,7 @@ export class SshConnection {
   async run(
     command: string,
     stdin?: string | Buffer,
-  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  ): Promise<{ code: number | null; stdout: string; stdoutBytes: Buffer; stderr: string }> {
     const proc = await this.exec(command);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -297,7 +297,13 @@ export class SshConnection {
     if (stdin !== undefined) proc.write(stdin);
     proc.end();
     const { code } = await proc.exited;
-    return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+    const stdoutBytes = Buffer.concat(out);
+    return {
+      code,
+      stdout: stdoutBytes.toString('utf8'),
+      stdoutBytes,
+      stderr: Buffer.concat(err).toString('utf8'),
+    };
   }
 
   close(): void {

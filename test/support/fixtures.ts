@@ -28,6 +28,7 @@ export function serviceWithHosts(options: Partial<ServiceOptions> = {}): {
     dataDir: dir.path,
     unknownHostKeys: 'accept-new',
     killGraceSec: 1,
+    runtimePort: 0,
     readyTimeoutMs: 5000,
     ...options,
   });

@@ -1,0 +1,89 @@
+import type { VariableChange } from '../core/domain.ts';
+
+/** What a running execution's helpers read and write, whichever way they reach the app. */
+export interface RuntimeContext {
+  executionId: string;
+  jobId: string;
+  serverId: string;
+  input: unknown;
+  /** What cronium.event() returns. */
+  event: Record<string, unknown>;
+  output: unknown;
+  outputSet: boolean;
+  condition: boolean | null;
+  changes: VariableChange[];
+}
+
+/** The shared variables, as the helpers see them (secret values decrypted for the script). */
+export interface VariableAccess {
+  get(key: string): { value: unknown } | null;
+  set(key: string, value: unknown, updatedBy: string): void;
+  remove(key: string): boolean;
+  all(): { key: string; value: unknown }[];
+}
+
+export interface RateLimit {
+  /** Requests allowed at once. */
+  burst: number;
+  /** Requests regained per second. */
+  perSecond: number;
+}
+
+/**
+ * Executions whose helpers may call the runtime, keyed by id. A token opens only a registered execution,
+ * so removing it (in the executor's finally) is what makes its token stop working.
+ */
+export class ExecutionRegistry {
+  private readonly active = new Map<
+    string,
+    { context: RuntimeContext; tokens: number; refilledAt: number }
+  >();
+  private readonly limit: RateLimit;
+
+  constructor(limit: RateLimit = { burst: 2000, perSecond: 1000 }) {
+    this.limit = limit;
+  }
+
+  register(context: RuntimeContext): void {
+    this.active.set(context.executionId, { context, tokens: this.limit.burst, refilledAt: Date.now() });
+  }
+
+  unregister(executionId: string): void {
+    this.active.delete(executionId);
+  }
+
+  get(executionId: string): RuntimeContext | null {
+    return this.active.get(executionId)?.context ?? null;
+  }
+
+  /** Token bucket per execution: false when this request is over the limit. */
+  take(executionId: string): boolean {
+    const entry = this.active.get(executionId);
+    if (!entry) return false;
+    const now = Date.now();
+    entry.tokens = Math.min(
+      this.limit.burst,
+      entry.tokens + ((now - entry.refilledAt) / 1000) * this.limit.perSecond,
+    );
+    entry.refilledAt = now;
+    if (entry.tokens < 1) return false;
+    entry.tokens -= 1;
+    return true;
+  }
+}
+
+/** Records a change, keeping one entry per key: the last operation wins, as it does in the store. */
+export function recordChange(changes: VariableChange[], change: VariableChange): void {
+  const at = changes.findIndex((c) => c.key === change.key);
+  if (at >= 0) changes.splice(at, 1);
+  changes.push(change);
+}
+
+/** Shell helpers pass text: JSON when it parses as JSON, else the text itself as a string. */
+export function parseJsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The runtime API the helpers call (SPEC section 5): an HTTP server bound to loopback only. Connections
+ * from remote hosts arrive through SSH reverse tunnels and are handed to the same server.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
+import { parseJsonOrText, recordChange } from './executionRegistry.ts';
+import type { TokenService } from './tokens.ts';
+
+export const DEFAULT_RUNTIME_PORT = 8089;
+
+export interface RuntimeServerOptions {
+  tokens: TokenService;
+  registry: ExecutionRegistry;
+  variables: VariableAccess;
+  maxBodyBytes?: number;
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const ROUTE = /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context)(?:\/([^/]+))?$/;
+
+export class RuntimeServer {
+  private readonly server: Server;
+  private readonly options: RuntimeServerOptions;
+  private readonly maxBodyBytes: number;
+  port: number | null = null;
+
+  constructor(options: RuntimeServerOptions) {
+    this.options = options;
+    this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (err instanceof HttpError)
+          send(res, err.status, { success: false, error: err.code, message: err.message });
+        else send(res, 500, { success: false, error: 'internal', message: (err as Error).message });
+      });
+    });
+    this.server.keepAliveTimeout = 30_000;
+  }
+
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
+  /**
+   * Listens on 127.0.0.1 only. When the port is taken, takes a free one; the returned note says so.
+   */
+  async listen(port = DEFAULT_RUNTIME_PORT): Promise<{ port: number; note: string | null }> {
+    try {
+      await this.tryListen(port);
+      return { port: this.port!, note: null };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
+      await this.tryListen(0);
+      return {
+        port: this.port!,
+        note: `runtime port ${port} is taken; the runtime listens on 127.0.0.1:${this.port} instead`,
+      };
+    }
+  }
+
+  private tryListen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', onError);
+        this.port = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  /** Serves a connection that arrived some other way (an SSH reverse tunnel). */
+  serveStream(stream: Duplex): void {
+    this.server.emit('connection', stream);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.closeAllConnections();
+      if (this.server.listening) this.server.close(() => resolve());
+      else resolve();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://runtime');
+    if (url.pathname === '/health' && req.method === 'GET') return send(res, 200, { status: 'ok' });
+    const match = ROUTE.exec(url.pathname);
+    if (!match) throw new HttpError(404, 'not_found', `No endpoint ${req.method} ${url.pathname}.`);
+    const [, pathId, resource, key] = match as unknown as [string, string, string, string | undefined];
+
+    const context = await this.authorize(req, pathId);
+    if (!this.options.registry.take(context.executionId))
+      throw new HttpError(429, 'rate_limited', 'Too many requests for this execution; slow down.');
+    const raw = url.searchParams.get('format') === 'raw';
+    const method = req.method ?? 'GET';
+    const { variables } = this.options;
+
+    if (resource === 'input' && method === 'GET') return reply(res, context.input, raw);
+    if (resource === 'context' && method === 'GET') return reply(res, context.event, raw);
+    if (resource === 'output' && method === 'POST') {
+      const body = await readJson(req, this.maxBodyBytes);
+      if (!isObject(body) || !('data' in body))
+        throw new HttpError(400, 'bad_request', 'The body must be {"data": ...}.');
+      context.output = body.data;
+      context.outputSet = true;
+      return send(res, 200, { success: true });
+    }
+    if (resource === 'condition') {
+      if (method === 'GET') return reply(res, context.condition, raw);
+      if (method === 'POST') {
+        const body = await readJson(req, this.maxBodyBytes);
+        if (!isObject(body) || typeof body.condition !== 'boolean')
+          throw new HttpError(400, 'bad_request', 'The body must be {"condition": true|false}.');
+        context.condition = body.condition;
+        return send(res, 200, { success: true, data: { condition: body.condition } });
+      }
+    }
+    if (resource === 'variables' && key !== undefined) {
+      const name = decodeKey(key);
+      if (method === 'GET') {
+        const found = variables.get(name);
+        if (!found) throw new HttpError(404, 'not_found', `No variable "${name}".`);
+        if (raw)
+          return sendText(res, typeof found.value === 'string' ? found.value : JSON.stringify(found.value));
+        return send(res, 200, { success: true, data: { key: name, value: found.value } });
+      }
+      if (method === 'PUT') {
+        let value: unknown;
+        if ((req.headers['content-type'] ?? '').startsWith('text/plain'))
+          value = parseJsonOrText(await readText(req, this.maxBodyBytes));
+        else {
+          const body = await readJson(req, this.maxBodyBytes);
+          if (!isObject(body) || !('value' in body))
+            throw new HttpError(400, 'bad_request', 'The body must be {"value": ...}.');
+          value = body.value;
+        }
+        variables.set(name, value, `execution:${context.executionId}`);
+        recordChange(context.changes, { key: name, op: 'set' });
+        return send(res, 200, { success: true });
+      }
+      if (method === 'DELETE') {
+        variables.remove(name);
+        recordChange(context.changes, { key: name, op: 'delete' });
+        return send(res, 200, { success: true });
+      }
+    }
+    throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}.`);
+  }
+
+  /** 401 for a missing, malformed, forged or expired token; 403 for another or a finished execution's. */
+  private async authorize(req: IncomingMessage, pathId: string): Promise<RuntimeContext> {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer ([^\s]+)$/.exec(header);
+    if (!match)
+      throw new HttpError(401, 'missing_token', 'An Authorization: Bearer <token> header is required.');
+    const verified = await this.options.tokens.verify(match[1]!);
+    if (verified === 'expired') throw new HttpError(401, 'token_expired', 'The token has expired.');
+    if (typeof verified === 'string') throw new HttpError(401, 'invalid_token', 'The token is not valid.');
+    if (verified.executionId !== pathId)
+      throw new HttpError(403, 'forbidden', 'This token belongs to another execution.');
+    const context = this.options.registry.get(verified.executionId);
+    if (!context)
+      throw new HttpError(
+        403,
+        'execution_finished',
+        'This execution has finished; its token no longer works.',
+      );
+    return context;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function decodeKey(key: string): string {
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'The variable key is not valid URL encoding.');
+  }
+}
+
+function readText(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(new HttpError(413, 'payload_too_large', `The body is over ${limit} bytes.`));
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit && !failed) {
+        failed = true;
+        reject(new HttpError(413, 'payload_too_large', `The body is over ${limit} bytes.`));
+      }
+      if (!failed) parts.push(chunk);
+    });
+    req.on('end', () => failed || resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readText(req, limit);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError(400, 'bad_request', 'The body is not valid JSON.');
+  }
+}
+
+function reply(res: ServerResponse, data: unknown, raw: boolean): void {
+  if (raw) sendText(res, JSON.stringify(data ?? null));
+  else send(res, 200, { success: true, data: data ?? null });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  };
+  // The rest of an oversized body is not read: the connection cannot carry another request.
+  if (status === 413) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, text: string): void {
+  res.writeHead(200, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

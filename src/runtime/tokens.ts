@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+
+import type { SecretStore } from '../secrets/secretStore.ts';
+import type { Database } from '../store/database.ts';
+
+export const TOKEN_ISSUER = 'cronium-desktop';
+export const TOKEN_AUDIENCE = 'cronium-runtime';
+/** Past the job's timeout, so a token never dies before its execution does. */
+const EXPIRY_MARGIN_SEC = 300;
+
+export interface TokenClaims {
+  executionId: string;
+  jobId: string;
+  serverId: string;
+  timeoutSec: number;
+}
+
+export interface VerifiedToken {
+  executionId: string;
+  jobId: string;
+  serverId: string;
+}
+
+export type TokenFailure = 'missing' | 'malformed' | 'expired' | 'invalid';
+
+/**
+ * Per-execution JWTs (HS256, jose). The signing key is 256 random bits per installation, sealed by the
+ * SecretStore in the settings table.
+ */
+export class TokenService {
+  private readonly key: Uint8Array;
+
+  constructor(db: Database, secrets: SecretStore) {
+    this.key = loadOrCreateKey(db, secrets);
+  }
+
+  async sign(claims: TokenClaims, userId = 'local'): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      jobId: claims.jobId,
+      executionId: claims.executionId,
+      eventId: claims.jobId,
+      userId,
+      serverId: claims.serverId,
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(claims.executionId)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + claims.timeoutSec + EXPIRY_MARGIN_SEC)
+      .sign(this.key);
+  }
+
+  async verify(token: string): Promise<VerifiedToken | TokenFailure> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+      });
+      const { executionId, jobId, serverId } = payload as Record<string, unknown>;
+      if (
+        typeof executionId !== 'string' ||
+        payload.sub !== executionId ||
+        typeof jobId !== 'string' ||
+        typeof serverId !== 'string'
+      )
+        return 'invalid';
+      return { executionId, jobId, serverId };
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) return 'expired';
+      if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'malformed';
+      return 'invalid';
+    }
+  }
+}
+
+function loadOrCreateKey(db: Database, secrets: SecretStore): Uint8Array {
+  const row = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as
+    { value: string } | undefined;
+  if (row) return Buffer.from(secrets.decrypt(row.value), 'base64');
+  const key = randomBytes(32);
+  // INSERT OR IGNORE + re-read: two processes starting at once end up with the same key.
+  db.prepare("INSERT OR IGNORE INTO settings (key, value) VALUES ('runtime.jwt_key', ?)").run(
+    secrets.encrypt(key.toString('base64')),
+  );
+  const stored = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as {
+    value: string;
+  };
+  return Buffer.from(secrets.decrypt(stored.value), 'base64');
+}

@@ -1,0 +1,149 @@
+/**
+ * Reverse SSH tunnels from hosts' loopback to the runtime: one remote forward per connection, shared by
+ * the executions on it and closed when none needs it. States: idle → forwarding → failed | closed, each
+ * change published as an event.
+ */
+import type { TunnelState } from '../contract.ts';
+import type { EventHub } from '../core/eventHub.ts';
+import type { SshConnection } from '../ssh/sshConnection.ts';
+import type { RuntimeServer } from './runtimeServer.ts';
+
+export interface ProbeResult {
+  ok: boolean;
+  /** curl or wget is on the host (what the Bash helpers need). */
+  httpTool: boolean;
+  detail: string;
+}
+
+export interface TunnelLease {
+  remotePort: number;
+  probe: Promise<ProbeResult>;
+  release(): void;
+}
+
+interface Tunnel {
+  state: TunnelState;
+  remotePort: number | null;
+  refs: number;
+  opening: Promise<number> | null;
+  probe: Promise<ProbeResult> | null;
+}
+
+export class TunnelManager {
+  private readonly tunnels = new WeakMap<SshConnection, Tunnel>();
+  private readonly runtime: RuntimeServer;
+  private readonly hub: EventHub;
+  /** 0: the server picks a free port, so executions on one host never collide. */
+  private readonly remotePort: number;
+
+  constructor(runtime: RuntimeServer, hub: EventHub, remotePort = 0) {
+    this.runtime = runtime;
+    this.hub = hub;
+    this.remotePort = remotePort;
+  }
+
+  async acquire(connection: SshConnection, serverId: string): Promise<TunnelLease> {
+    let tunnel = this.tunnels.get(connection);
+    if (!tunnel || tunnel.state === 'failed' || tunnel.state === 'closed') {
+      tunnel = { state: 'idle', remotePort: null, refs: 0, opening: null, probe: null };
+      this.tunnels.set(connection, tunnel);
+    }
+    tunnel.refs++;
+    try {
+      if (tunnel.remotePort === null) {
+        tunnel.opening ??= this.open(connection, serverId, tunnel);
+        await tunnel.opening;
+      }
+    } catch (err) {
+      tunnel.refs--;
+      throw err;
+    }
+    const port = tunnel.remotePort!;
+    tunnel.probe ??= probe(connection, port);
+    let released = false;
+    return {
+      remotePort: port,
+      probe: tunnel.probe,
+      release: () => {
+        if (released) return;
+        released = true;
+        tunnel.refs--;
+        if (tunnel.refs === 0) this.close(connection, serverId, tunnel);
+      },
+    };
+  }
+
+  private open(connection: SshConnection, serverId: string, tunnel: Tunnel): Promise<number> {
+    const client = connection.raw;
+    if (!(client as unknown as { croniumTunnelHandler?: boolean }).croniumTunnelHandler) {
+      (client as unknown as { croniumTunnelHandler?: boolean }).croniumTunnelHandler = true;
+      client.on('tcp connection', (info, accept, reject) => {
+        const current = this.tunnels.get(connection);
+        if (!current || current.state !== 'forwarding' || info.destPort !== current.remotePort)
+          return reject();
+        this.runtime.serveStream(accept());
+      });
+    }
+    return new Promise((resolve, reject) => {
+      client.forwardIn('127.0.0.1', this.remotePort, (err, port) => {
+        if (err) {
+          this.move(serverId, tunnel, 'failed', err.message);
+          const refused = /unable to bind|request failed|denied|prohibited/i.test(err.message);
+          reject(
+            new Error(
+              refused
+                ? `the server refused remote port forwarding (sshd AllowTcpForwarding is off, or port ${this.remotePort || 'auto'} is taken)`
+                : `the reverse tunnel could not be opened: ${err.message}`,
+            ),
+          );
+          return;
+        }
+        tunnel.remotePort = port || this.remotePort;
+        this.move(serverId, tunnel, 'forwarding');
+        resolve(tunnel.remotePort);
+      });
+    });
+  }
+
+  private close(connection: SshConnection, serverId: string, tunnel: Tunnel): void {
+    const port = tunnel.remotePort;
+    this.move(serverId, tunnel, 'closed');
+    this.tunnels.delete(connection);
+    if (port !== null && connection.isOpen) connection.raw.unforwardIn('127.0.0.1', port, () => {});
+  }
+
+  private move(serverId: string, tunnel: Tunnel, state: TunnelState, error?: string): void {
+    tunnel.state = state;
+    this.hub.emit({ type: 'tunnel', serverId, state, remotePort: tunnel.remotePort, error: error ?? null });
+  }
+}
+
+/**
+ * Checks, once per tunnel, that a request from the host through the tunnel reaches the runtime, and
+ * whether the host has curl or wget for the Bash helpers.
+ */
+async function probe(connection: SshConnection, port: number): Promise<ProbeResult> {
+  const url = `http://127.0.0.1:${port}/health`;
+  const script = [
+    `u='${url}'`,
+    'if command -v curl >/dev/null 2>&1; then echo tool:curl; curl -fsS -m 5 "$u"',
+    'elif command -v wget >/dev/null 2>&1; then echo tool:wget; wget -q -T 5 -O - "$u"',
+    'elif command -v python3 >/dev/null 2>&1; then echo tool:none; python3 -c "import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1],timeout=5).read().decode())" "$u"',
+    `elif command -v node >/dev/null 2>&1; then echo tool:none; node -e "require('http').get(process.argv[1],r=>r.pipe(process.stdout)).on('error',e=>{console.error(e.message);process.exit(1)})" "$u"`,
+    'else echo tool:none; echo untestable; fi',
+  ].join('\n');
+  try {
+    const result = await connection.run('sh -s', script);
+    const httpTool = /tool:(curl|wget)/.test(result.stdout);
+    if (/"status":"ok"/.test(result.stdout)) return { ok: true, httpTool, detail: 'ok' };
+    if (/untestable/.test(result.stdout))
+      return { ok: true, httpTool, detail: 'no HTTP client on the host to test with' };
+    return {
+      ok: false,
+      httpTool,
+      detail: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.code}`,
+    };
+  } catch (err) {
+    return { ok: false, httpTool: false, detail: (err as Error).message };
+  }
+}
