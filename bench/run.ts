@@ -77,12 +77,10 @@ function runProcess(cmd: string, args: string[]): Promise<number> {
 async function main(): Promise<void> {
   const harness = new SshHostHarness();
   const h = await harness.start();
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      harness.stop();
-      process.exit(130);
-    });
-  }
+  // However the bench ends (Ctrl-C, a closed pipe, an error), the hosts go with it.
+  process.once('exit', () => harness.stop());
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.once(signal, () => process.exit(130));
   const dataDir = mkdtempSync(join(tmpdir(), 'cronium-bench-'));
   const service = new CroniumService({ dataDir, unknownHostKeys: 'accept-new' });
   try {
@@ -147,6 +145,33 @@ async function main(): Promise<void> {
       );
     } else console.log('parallel-ssh: not installed (apt-get install pssh) — skipped');
 
+    console.log('\n# Helpers: 1,000 getVariable calls on h1 (time per call, measured inside the script)');
+    service.setVariable({ key: 'bench', value: { some: 'value', n: 1 } });
+    service.createJob({ name: 'helpers-py', language: 'python', script: PY_HELPER_BENCH });
+    service.createJob({ name: 'helpers-node', language: 'node', script: NODE_HELPER_BENCH });
+    for (const job of ['helpers-py', 'helpers-node']) {
+      const figures: Record<string, { helper: number; raw: number | null; health: number | null }> = {};
+      for (const mode of ['api', 'bundled'] as const) {
+        const run = service.startRun({ jobId: service.getJob(job).id, serverIds: ['h1'], helperMode: mode });
+        const done = await service.waitForRun(run.id);
+        const e = service.getExecution(done.executionIds[0]!);
+        if (e.status !== 'succeeded')
+          throw new Error(
+            `${job} ${mode}: ${e.status} ${e.errorMessage} ${service
+              .readLog(e.id)
+              .map((c) => c.text)
+              .join('')}`,
+          );
+        figures[mode] = e.output as { helper: number; raw: number | null; health: number | null };
+      }
+      const api = figures.api!;
+      const us = (s: number | null) => (s === null ? '-' : `${((s / 1000) * 1e6).toFixed(0)} µs`);
+      console.log(
+        `${job === 'helpers-py' ? 'Python' : 'Node.js'}: API mode ${us(api.helper)}/call; plain HTTP GET of the same endpoint through the same tunnel ${us(api.raw)}/call ` +
+          `→ helper layer adds ${(((api.helper - api.raw!) / api.raw!) * 100).toFixed(0)}% (target < 50%); /health ${us(api.health)}/call; bundled mode ${us(figures.bundled!.helper)}/call`,
+      );
+    }
+
     console.log('\n# Throughput: `head -c N /dev/zero` on h1 (fresh process each, log stored in SQLite)');
     for (const mb of [25, 100]) {
       service.createJob({ name: `zero${mb}`, language: 'bash', script: `head -c ${mb}M /dev/zero` });
@@ -168,9 +193,60 @@ async function main(): Promise<void> {
     }
   } finally {
     await service.close();
-    harness.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+/** Python: 1,000 cronium.getVariable calls, then the same GET made with plain http.client. */
+const PY_HELPER_BENCH = `import http.client, os, time, urllib.parse
+N = 1000
+t = time.perf_counter()
+for _ in range(N):
+    cronium.getVariable("bench")
+helper = time.perf_counter() - t
+raw = health = None
+if os.environ["CRONIUM_HELPER_MODE"] == "api":
+    ep = urllib.parse.urlsplit(os.environ["CRONIUM_API_ENDPOINT"])
+    conn = http.client.HTTPConnection(ep.hostname, ep.port)
+    headers = {"Authorization": "Bearer " + os.environ["CRONIUM_API_TOKEN"]}
+    path = "/executions/%s/variables/bench" % os.environ["CRONIUM_EXECUTION_ID"]
+    t = time.perf_counter()
+    for _ in range(N):
+        conn.request("GET", path, headers=headers)
+        conn.getresponse().read()
+    raw = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(N):
+        conn.request("GET", "/health")
+        conn.getresponse().read()
+    health = time.perf_counter() - t
+cronium.output({"helper": helper, "raw": raw, "health": health})
+`;
+
+/** Node.js: 1,000 synchronous cronium.getVariable calls, then the same GET with plain http (keep-alive). */
+const NODE_HELPER_BENCH = `const http = require('http');
+const N = 1000;
+let t = performance.now();
+for (let i = 0; i < N; i++) cronium.getVariable('bench');
+const helper = (performance.now() - t) / 1000;
+(async () => {
+  let raw = null, health = null;
+  if (process.env.CRONIUM_HELPER_MODE === 'api') {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path, headers) => new Promise((resolve, reject) => {
+      http.get(process.env.CRONIUM_API_ENDPOINT + path, { agent, headers }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+    });
+    const headers = { authorization: 'Bearer ' + process.env.CRONIUM_API_TOKEN };
+    t = performance.now();
+    for (let i = 0; i < N; i++) await get('/executions/' + process.env.CRONIUM_EXECUTION_ID + '/variables/bench', headers);
+    raw = (performance.now() - t) / 1000;
+    t = performance.now();
+    for (let i = 0; i < N; i++) await get('/health', {});
+    health = (performance.now() - t) / 1000;
+    agent.destroy();
+  }
+  cronium.output({ helper, raw, health });
+})();
+`;
 
 await main();

@@ -190,6 +190,34 @@ describe('cronium CLI (real processes, real hosts)', () => {
     expect(shown.log.map((c: { text: string }) => c.text).join('')).toBe('to stdout\nto stderr\n');
   });
 
+  it('says when the helpers fell back to bundled mode, and why (live, in --json and in show)', async () => {
+    await cli([
+      'server',
+      'add',
+      'nf',
+      '--host',
+      h.hosts.noforward.address,
+      '--user',
+      h.user,
+      '--key',
+      h.keyPath,
+    ]);
+    await cli(['job', 'add', 'helpers', '--lang', 'bash', '--script', 'cronium.output "$(cronium.input)"']);
+    const live = await cli(['run', 'helpers', '--on', 'nf', '--input', '{"a":1}']);
+    expect(live.code).toBe(0);
+    expect(live.stderr).toMatch(
+      /^cronium: helpers fell back to bundled mode: the server refused remote port forwarding/,
+    );
+    const json = JSON.parse((await cli(['run', 'helpers', '--on', 'nf', '--input', '[2]', '--json'])).stdout);
+    expect(json.executions[0]).toMatchObject({ helperMode: 'bundled', output: [2] });
+    expect(json.executions[0].fallbackReason).toMatch(/refused remote port forwarding/);
+    const shown = await cli(['show', json.executions[0].id]);
+    expect(shown.stdout).toMatch(/helpers:\s+bundled\nfallback:\s+the server refused remote port forwarding/);
+    const forced = await cli(['run', 'helpers', '--on', 'nf', '--helpers', 'api']);
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toMatch(/API mode is not available/);
+  });
+
   it('manages variables, keeping JSON types', async () => {
     expect((await cli(['var', 'set', 'count', '42'])).code).toBe(0);
     expect((await cli(['var', 'set', 'name', 'plain text'])).code).toBe(0);

@@ -48,7 +48,7 @@ describe('runtime helpers on real hosts', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
   beforeAll(() => {
-    ({ service, close } = serviceWithHosts());
+    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }));
   });
   afterAll(() => close());
 
@@ -283,5 +283,25 @@ cronium.output({"count": len(above), "above": above})
         .map((c) => c.text)
         .join(''),
     ).toBe('token=***\n');
+  });
+});
+
+describe('tunnel reuse', () => {
+  it('keeps an unused tunnel open a short while for the next execution, then closes it', async () => {
+    const { service, close } = serviceWithHosts({ tunnelLingerMs: 400 });
+    try {
+      const states: string[] = [];
+      service.subscribe((e) => e.type === 'tunnel' && states.push(e.state));
+      const job = service.createJob({ name: 'twice', language: 'python', script: 'cronium.output(1)' });
+      for (let i = 0; i < 2; i++) {
+        const done = await service.waitForRun(service.startRun({ jobId: job.id, serverIds: ['h1'] }).id);
+        expect(service.getExecution(done.executionIds[0]!)).toMatchObject({ helperMode: 'api', output: 1 });
+      }
+      expect(states).toEqual(['forwarding']);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(states).toEqual(['forwarding', 'closed']);
+    } finally {
+      await close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Reverse SSH tunnels from hosts' loopback to the runtime: one remote forward per connection, shared by
- * the executions on it and closed when none needs it. States: idle → forwarding → failed | closed, each
+ * the executions on it and closed when none has needed it for a short while (back-to-back runs reuse it
+ * rather than paying a forward and a probe each). States: idle → forwarding → failed | closed, each
  * change published as an event.
  */
 import type { TunnelState } from '../contract.ts';
@@ -27,6 +28,7 @@ interface Tunnel {
   refs: number;
   opening: Promise<number> | null;
   probe: Promise<ProbeResult> | null;
+  linger: NodeJS.Timeout | null;
 }
 
 export class TunnelManager {
@@ -35,19 +37,31 @@ export class TunnelManager {
   private readonly hub: EventHub;
   /** 0: the server picks a free port, so executions on one host never collide. */
   private readonly remotePort: number;
+  private readonly lingerMs: number;
 
-  constructor(runtime: RuntimeServer, hub: EventHub, remotePort = 0) {
+  constructor(
+    runtime: RuntimeServer,
+    hub: EventHub,
+    options: { remotePort?: number; lingerMs?: number } = {},
+  ) {
     this.runtime = runtime;
     this.hub = hub;
-    this.remotePort = remotePort;
+    this.remotePort = options.remotePort ?? 0;
+    this.lingerMs = options.lingerMs ?? 10_000;
   }
 
   async acquire(connection: SshConnection, serverId: string): Promise<TunnelLease> {
     let tunnel = this.tunnels.get(connection);
     if (!tunnel || tunnel.state === 'failed' || tunnel.state === 'closed') {
-      tunnel = { state: 'idle', remotePort: null, refs: 0, opening: null, probe: null };
+      tunnel = { state: 'idle', remotePort: null, refs: 0, opening: null, probe: null, linger: null };
       this.tunnels.set(connection, tunnel);
+      const opened = tunnel;
+      connection.onClose(() => {
+        if (opened.state === 'forwarding') this.close(connection, serverId, opened);
+      });
     }
+    if (tunnel.linger) clearTimeout(tunnel.linger);
+    tunnel.linger = null;
     tunnel.refs++;
     try {
       if (tunnel.remotePort === null) {
@@ -68,7 +82,13 @@ export class TunnelManager {
         if (released) return;
         released = true;
         tunnel.refs--;
-        if (tunnel.refs === 0) this.close(connection, serverId, tunnel);
+        if (tunnel.refs > 0 || tunnel.state !== 'forwarding') return;
+        if (this.lingerMs <= 0) return this.close(connection, serverId, tunnel);
+        tunnel.linger = setTimeout(
+          () => tunnel.refs === 0 && this.close(connection, serverId, tunnel),
+          this.lingerMs,
+        );
+        tunnel.linger.unref();
       },
     };
   }
@@ -106,9 +126,11 @@ export class TunnelManager {
   }
 
   private close(connection: SshConnection, serverId: string, tunnel: Tunnel): void {
+    if (tunnel.state === 'closed') return;
+    if (tunnel.linger) clearTimeout(tunnel.linger);
     const port = tunnel.remotePort;
     this.move(serverId, tunnel, 'closed');
-    this.tunnels.delete(connection);
+    if (this.tunnels.get(connection) === tunnel) this.tunnels.delete(connection);
     if (port !== null && connection.isOpen) connection.raw.unforwardIn('127.0.0.1', port, () => {});
   }
 

@@ -55,6 +55,8 @@ export interface ServiceOptions {
   runtimePort?: number;
   /** The port of the reverse tunnel on hosts' loopback (0: chosen by the server, so runs never collide). */
   tunnelPort?: number;
+  /** How long an unused tunnel stays open for the next execution (10 s). */
+  tunnelLingerMs?: number;
   rateLimit?: RateLimit;
   maxBodyBytes?: number;
 }
@@ -114,7 +116,10 @@ export class CroniumService {
           ),
         tokens,
         registry,
-        tunnels: new TunnelManager(this.runtime, this.hub, options.tunnelPort ?? 0),
+        tunnels: new TunnelManager(this.runtime, this.hub, {
+          remotePort: options.tunnelPort,
+          lingerMs: options.tunnelLingerMs,
+        }),
         variables,
       },
     });
