@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -10,6 +11,37 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: reactHooks.configs.recommended.rules,
+  },
+  {
+    // The renderer reaches the core only through the contract's types and its transport.
+    files: ['renderer/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'electron',
+              message:
+                'The renderer talks to the core through window.cronium or the WebSocket, never Electron.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/src/**', '!**/src/contract.ts', '!**/src/core/errors.ts', '!**/src/core/domain.ts'],
+              allowTypeImports: true,
+              message: 'Only types from the contract.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

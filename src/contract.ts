@@ -4,16 +4,16 @@
  */
 import { z } from 'zod';
 
-import { invalidInput } from './core/errors.ts';
+import { invalidInput, type ErrorValue } from './core/errors.ts';
 import type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable } from './core/domain.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const nameField = (what: string) =>
+const nameField = () =>
   z
     .string()
     .trim()
-    .min(1, `${what} name is required`)
-    .max(64, `${what} name is at most 64 characters`)
+    .min(1, 'name is required')
+    .max(64, 'name is at most 64 characters')
     .regex(NAME, 'use letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 const tags = z.array(z.string().trim().min(1).max(40)).max(20).default([]);
@@ -24,12 +24,13 @@ export const serverAuthSchema = z.discriminatedUnion('type', [
     keyPath: z.string().trim().min(1, 'key file is required'),
     passphrase: z.string().optional(),
   }),
-  z.object({ type: z.literal('password'), password: z.string().min(1, 'password is required') }),
+  // Editing a server may leave the password out to keep the stored one.
+  z.object({ type: z.literal('password'), password: z.string().optional() }),
   z.object({ type: z.literal('agent') }),
 ]);
 
 export const serverInputSchema = z.object({
-  name: nameField('Server'),
+  name: nameField(),
   host: z
     .string()
     .trim()
@@ -63,7 +64,7 @@ const envKey = z
     'environment names are letters, digits and "_", not starting with a digit',
   );
 export const jobInputSchema = z.object({
-  name: nameField('Job'),
+  name: nameField(),
   language: z.enum(['bash', 'python', 'node'], { message: 'language is bash, python or node' }),
   script: z.string().min(1, 'script is empty').max(1_000_000, 'script is over 1 MB'),
   timeoutSec: z.coerce
@@ -163,3 +164,51 @@ export type CoreEvent =
   | { type: 'tunnel'; serverId: string; state: TunnelState; remotePort: number | null; error: string | null };
 
 export type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable };
+
+// ---- the API every client calls (Electron IPC, web-mode WebSocket) -----------------------------------
+
+export interface AppInfo {
+  version: string;
+  /** 'desktop' in the Electron app, 'web' in browser mode. */
+  mode: 'desktop' | 'web';
+  runtimePort: number | null;
+  dataDir: string;
+}
+
+/** What a client may ask of the core. Arguments are validated at the process boundary. */
+export interface CroniumApi {
+  appInfo(): AppInfo;
+  listServers(): Server[];
+  getServer(ref: string): Server;
+  createServer(input: ServerInput): Server;
+  updateServer(ref: string, input: ServerInput): Server;
+  removeServer(ref: string): void;
+  testServer(ref: string): Promise<ServerTestResult>;
+  trustHostKey(ref: string, fingerprint?: string): Promise<ServerTestResult>;
+  listJobs(): Job[];
+  getJob(ref: string): Job;
+  createJob(input: JobInput): Job;
+  updateJob(ref: string, input: JobInput): Job;
+  removeJob(ref: string): void;
+  startRun(request: RunRequest): Run;
+  cancelRun(runId: string): boolean;
+  getRun(runId: string): Run;
+  queryHistory(query: HistoryQuery): HistoryPage;
+  getExecution(ref: string): Execution;
+  readLog(executionId: string, afterSeq?: number, limit?: number): LogChunk[];
+  listVariables(): Variable[];
+  setVariable(input: VariableInput): Variable;
+  removeVariable(key: string): void;
+}
+
+export type MethodName = keyof CroniumApi;
+
+export { METHOD_NAMES } from './methodNames.ts';
+
+/** On the wire, a rejected call keeps its kind and per-field messages (a thrown error would keep a string). */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue };
+
+/** The client side: every method is async, and failures arrive as ApiError (see renderer/src/api). */
+export type ClientApi = {
+  [K in MethodName]: (...args: Parameters<CroniumApi[K]>) => Promise<Awaited<ReturnType<CroniumApi[K]>>>;
+};

@@ -16,6 +16,7 @@ import {
   variableRows,
 } from './format.ts';
 import { runCommand } from './runCommand.ts';
+import { serveCommand } from './serveCommand.ts';
 
 const USAGE = `cronium — run scripts on your SSH servers
 
@@ -28,6 +29,7 @@ Usage:
   cronium history [--job J] [--server S] [--status S] [--limit N]
   cronium show <executionId>
   cronium var list | get <key> | set <key> <json-or-text> [--secret] | remove <key>
+  cronium serve [--port P]          the app in your browser, on 127.0.0.1 only
 
 Every command takes --data-dir DIR (or CRONIUM_DATA_DIR) and --json.
 Exit codes of run: the script's own for one server; for several, 0 when all succeeded, else 1;
@@ -183,6 +185,8 @@ async function dispatch(
     }
     case 'var':
       return varCommand(service, sub, rest, values, io);
+    case 'serve':
+      return serveCommand(service, values, io);
     default:
       throw new CroniumError(
         'invalid_input',

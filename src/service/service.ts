@@ -15,7 +15,9 @@ import {
   runRequestSchema,
   serverInputSchema,
   variableInputSchema,
+  type AppInfo,
   type CoreEvent,
+  type CroniumApi,
   type HistoryPage,
   type ServerTestResult,
 } from '../contract.ts';
@@ -57,11 +59,14 @@ export interface ServiceOptions {
   tunnelPort?: number;
   /** How long an unused tunnel stays open for the next execution (10 s). */
   tunnelLingerMs?: number;
+  /** Who is asking: what appInfo() reports. */
+  appMode?: AppInfo['mode'];
+  appVersion?: string;
   rateLimit?: RateLimit;
   maxBodyBytes?: number;
 }
 
-export class CroniumService {
+export class CroniumService implements CroniumApi {
   readonly db: Database;
   readonly dataDir: string;
   private readonly secrets: SecretStore;
@@ -133,6 +138,15 @@ export class CroniumService {
   startRuntime(): Promise<{ port: number; note: string | null }> {
     this.runtimeStart ??= this.runtime.listen(this.options.runtimePort ?? DEFAULT_RUNTIME_PORT);
     return this.runtimeStart;
+  }
+
+  appInfo(): AppInfo {
+    return {
+      version: this.options.appVersion ?? packageVersion(),
+      mode: this.options.appMode ?? 'web',
+      runtimePort: this.runtime.port,
+      dataDir: this.dataDir,
+    };
   }
 
   subscribe(listener: (event: CoreEvent) => void): () => void {
@@ -287,7 +301,9 @@ export class CroniumService {
       if (data.auth.passphrase) secret = this.secrets.encrypt(data.auth.passphrase);
       else if (existing?.authType === 'key' && existing.keyPath === keyPath) secret = existing.secret;
     } else if (data.auth.type === 'password') {
-      secret = this.secrets.encrypt(data.auth.password);
+      if (data.auth.password) secret = this.secrets.encrypt(data.auth.password);
+      else if (existing?.authType === 'password' && existing.secret) secret = existing.secret;
+      else throw invalidInput({ 'auth.password': 'password is required' });
     }
     return {
       name: data.name,
@@ -574,6 +590,16 @@ export class CroniumService {
     await this.runtime.close();
     await this.logs.close();
     this.db.close();
+  }
+}
+
+function packageVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return 'unknown';
   }
 }
 

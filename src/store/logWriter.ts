@@ -23,9 +23,9 @@ export class LogWriter {
   private drainWaiters: (() => void)[] = [];
 
   constructor(databasePath: string) {
-    this.worker = new Worker(new URL('./logWriterWorker.ts', import.meta.url), {
-      workerData: { path: databasePath },
-    });
+    // From sources the worker is a .ts file beside this one; in a bundle (the packaged app) a .js one.
+    const workerFile = import.meta.url.endsWith('.ts') ? './logWriterWorker.ts' : './logWriterWorker.js';
+    this.worker = new Worker(new URL(workerFile, import.meta.url), { workerData: { path: databasePath } });
     this.worker.unref();
     this.worker.on(
       'message',

@@ -1,0 +1,87 @@
+/**
+ * The Electron main process: a thin shell over the core. It creates the same service facade the CLI uses,
+ * starts the runtime API, opens one hardened window, and wires the IPC adapter.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { app, BrowserWindow, dialog, ipcMain, safeStorage, shell } from 'electron';
+
+import { createDispatcher } from '../src/api/dispatcher.ts';
+import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
+import { CroniumService } from '../src/service/service.ts';
+import { forwardEvents, registerIpc, trustedFrame } from './ipc.ts';
+import { SafeStorageSecretStore } from './safeStorageSecretStore.ts';
+import { confirmClose, hardenWebContents, SECURE_WEB_PREFERENCES } from './windowSecurity.ts';
+
+app.setName('Cronium');
+if (!app.requestSingleInstanceLock()) app.quit();
+
+let window: BrowserWindow | null = null;
+let service: CroniumService | null = null;
+
+async function start(): Promise<void> {
+  // Electron's userData for "Cronium" is the same folder the CLI defaults to, so both share one database.
+  const dataDir = process.env.CRONIUM_DATA_DIR || app.getPath('userData');
+  service = new CroniumService({
+    dataDir,
+    secretStore: new SafeStorageSecretStore(safeStorage, new KeyFileSecretStore(dataDir)),
+    unknownHostKeys: 'ask',
+    appMode: 'desktop',
+    appVersion: app.getVersion(),
+  });
+  const runtime = await service.startRuntime();
+  if (runtime.note) console.warn(`cronium: ${runtime.note}`);
+
+  const indexFile = join(app.getAppPath(), 'dist', 'renderer', 'index.html');
+  const appUrl = pathToFileURL(indexFile).toString();
+  registerIpc(ipcMain, createDispatcher(service), trustedFrame(appUrl));
+
+  window = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 560,
+    title: 'Cronium',
+    show: false,
+    webPreferences: { ...SECURE_WEB_PREFERENCES, preload: join(import.meta.dirname, 'preload.cjs') },
+  });
+  hardenWebContents(window.webContents, shell, appUrl);
+  forwardEvents(
+    (listener) => service!.subscribe(listener),
+    (channel, event) => window && !window.isDestroyed() && window.webContents.send(channel, event),
+  );
+  window.once('ready-to-show', () => window?.show());
+  window.on('close', (event) => {
+    const active = service?.activeRunIds.length ?? 0;
+    if (active === 0) return;
+    event.preventDefault();
+    void confirmClose(active, async (message) => {
+      const { response } = await dialog.showMessageBox(window!, {
+        type: 'warning',
+        buttons: ['Cancel runs and close', 'Keep running'],
+        defaultId: 1,
+        cancelId: 1,
+        message,
+      });
+      return response === 0;
+    }).then(async (close) => {
+      if (!close) return;
+      await service?.close();
+      service = null;
+      window?.destroy();
+    });
+  });
+  await window.loadFile(indexFile);
+}
+
+app.on('second-instance', () => {
+  if (window?.isMinimized()) window.restore();
+  window?.focus();
+});
+app.on('window-all-closed', () => app.quit());
+app.on('will-quit', () => void service?.close());
+app.whenReady().then(start, (err: unknown) => {
+  dialog.showErrorBox('Cronium could not start', err instanceof Error ? err.message : String(err));
+  app.quit();
+});

@@ -1,0 +1,74 @@
+import { useEffect } from 'react';
+
+import { useUi, VIEWS, type View } from '../store/ui.ts';
+import { HistoryView, ExecutionDetail } from './HistoryView.tsx';
+import { JobsView } from './JobsView.tsx';
+import { LiveView } from './LiveView.tsx';
+import { RunDialog } from './RunDialog.tsx';
+import { ServersView } from './ServersView.tsx';
+import { VariablesView } from './VariablesView.tsx';
+
+const SCREENS: Record<View, () => React.JSX.Element> = {
+  servers: ServersView,
+  jobs: JobsView,
+  live: LiveView,
+  history: HistoryView,
+  variables: VariablesView,
+};
+
+export function App() {
+  const { view, go, runJobId, detailId, toast, connected } = useUi();
+
+  useEffect(() => {
+    // Ctrl/Cmd+1…5 switch views; Ctrl/Cmd+N adds in the current view.
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+      const target = VIEWS.find((v) => v.key === e.key);
+      if (target) {
+        e.preventDefault();
+        go(target.id);
+      } else if (e.key === 'n') {
+        e.preventDefault();
+        window.dispatchEvent(new Event('cronium:new'));
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [go]);
+
+  const Screen = SCREENS[view];
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Views">
+        <div className="brand">Cronium</div>
+        {VIEWS.map((v) => (
+          <button
+            key={v.id}
+            className={`nav ${view === v.id ? 'active' : ''}`}
+            onClick={() => go(v.id)}
+            data-testid={`nav-${v.id}`}
+            title={`Ctrl+${v.key}`}
+          >
+            {v.label}
+            <kbd>{v.key}</kbd>
+          </button>
+        ))}
+      </nav>
+      <main className="main">
+        {!connected && (
+          <div className="error-banner" data-testid="disconnected">
+            The connection to Cronium was lost; reconnecting…
+          </div>
+        )}
+        <Screen />
+      </main>
+      {runJobId && <RunDialog jobId={runJobId} />}
+      {detailId && <ExecutionDetail executionId={detailId} />}
+      {toast && (
+        <div className={`toast tone-${toast.tone}`} role="status" data-testid="toast">
+          {toast.text}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,125 @@
+import { useState } from 'react';
+
+import { ApiError, messageOf } from '../api/client.ts';
+import type { HelperMode } from '../api/types.ts';
+import { json, parseJsonField } from '../lib/format.ts';
+import { useJobs } from '../store/jobs.ts';
+import { useLive } from '../store/live.ts';
+import { useServers } from '../store/servers.ts';
+import { useUi } from '../store/ui.ts';
+import { ErrorBanner, Field, Modal } from './common.tsx';
+
+/** Pick servers, input and helper mode; start; switch to the live view. */
+export function RunDialog({ jobId }: { jobId: string }) {
+  const job = useJobs((s) => s.jobs.find((j) => j.id === jobId));
+  const servers = useServers((s) => s.servers);
+  const startRun = useLive((s) => s.startRun);
+  const { openRunDialog, showRun } = useUi();
+  const [serverIds, setServerIds] = useState<string[]>(job?.defaultServerIds ?? []);
+  const [input, setInput] = useState(
+    job?.defaultInput === null || job?.defaultInput === undefined ? '' : json(job.defaultInput),
+  );
+  const [helperMode, setHelperMode] = useState<HelperMode>(job?.helperMode ?? 'auto');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [starting, setStarting] = useState(false);
+  const close = () => openRunDialog(null);
+  if (!job) return null;
+
+  const start = async () => {
+    setErrors({});
+    setFailure(null);
+    const parsed = parseJsonField(input);
+    if ('error' in parsed) return setErrors({ input: parsed.error });
+    if (serverIds.length === 0) return setErrors({ serverIds: 'Choose at least one server.' });
+    setStarting(true);
+    try {
+      const run = await startRun({
+        jobId: job.id,
+        serverIds,
+        input: input.trim() === '' ? undefined : parsed.value,
+        helperMode,
+        trigger: 'manual',
+      });
+      close();
+      showRun(run.id);
+    } catch (err) {
+      if (err instanceof ApiError && Object.keys(err.fields).length) setErrors(err.fields);
+      else setFailure(messageOf(err));
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  return (
+    <Modal title={`Run ${job.name}`} onClose={close}>
+      <form
+        className="form"
+        data-testid="run-dialog"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void start();
+        }}
+        onKeyDown={(e) => {
+          if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
+            e.preventDefault();
+            void start();
+          }
+        }}
+      >
+        <ErrorBanner message={failure} />
+        <Field label="Servers" error={errors.serverIds}>
+          <div className="checklist">
+            {servers.length === 0 && <span className="muted">Add a server first.</span>}
+            {servers.map((s) => (
+              <label key={s.id} className="check">
+                <input
+                  type="checkbox"
+                  data-testid={`run-server-${s.name}`}
+                  checked={serverIds.includes(s.id)}
+                  onChange={(e) =>
+                    setServerIds(
+                      e.target.checked ? [...serverIds, s.id] : serverIds.filter((id) => id !== s.id),
+                    )
+                  }
+                />
+                {s.name}
+              </label>
+            ))}
+          </div>
+        </Field>
+        <Field label="Input (JSON)" error={errors.input} hint="what cronium.input() returns">
+          <textarea
+            rows={4}
+            className="mono"
+            value={input}
+            onChange={(e) => setInput(e.target.value)}
+            data-testid="run-input"
+          />
+        </Field>
+        <Field label="Helpers" error={errors.helperMode}>
+          <select
+            value={helperMode}
+            onChange={(e) => setHelperMode(e.target.value as HelperMode)}
+            data-testid="run-helpers"
+          >
+            <option value="auto">auto</option>
+            <option value="api">api</option>
+            <option value="bundled">bundled</option>
+          </select>
+        </Field>
+        <footer>
+          <span className="muted small">Ctrl+Enter starts</span>
+          <button type="button" className="ghost" onClick={close}>
+            Cancel
+          </button>
+          <button type="submit" disabled={starting} data-testid="run-start">
+            {starting
+              ? 'Starting…'
+              : `▶ Run on ${serverIds.length} server${serverIds.length === 1 ? '' : 's'}`}
+          </button>
+        </footer>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,30 @@
+export function when(ms: number | null | undefined): string {
+  if (!ms) return '—';
+  return new Date(ms).toLocaleString();
+}
+
+export function duration(start: number, end: number | null): string {
+  if (end === null) return '…';
+  const ms = end - start;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function ms(value: number | null): string {
+  return value === null ? '—' : `${value} ms`;
+}
+
+export function json(value: unknown): string {
+  return value === undefined || value === null ? '—' : JSON.stringify(value, null, 2);
+}
+
+/** Parses JSON typed by a person; returns an error sentence instead of throwing. */
+export function parseJsonField(text: string): { value: unknown } | { error: string } {
+  if (text.trim() === '') return { value: null };
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { error: `Not valid JSON: ${(err as Error).message}` };
+  }
+}

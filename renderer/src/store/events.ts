@@ -1,0 +1,29 @@
+import { client } from '../api/client.ts';
+import type { CoreEvent } from '../api/types.ts';
+import { useHistory } from './history.ts';
+import { useLive } from './live.ts';
+import { useServers } from './servers.ts';
+
+/** The one subscription to the core's events, fanned out to the stores. */
+export function routeEvent(event: CoreEvent): void {
+  switch (event.type) {
+    case 'log':
+      useLive.getState().appendLog(event.chunk);
+      break;
+    case 'execution':
+      useLive.getState().upsertExecution(event.execution);
+      useHistory.getState().upsert(event.execution);
+      break;
+    case 'run':
+      useLive.getState().upsertRun(event.run);
+      // A finished run may have changed servers' last checks and shared variables.
+      if (event.run.status !== 'running') void useServers.getState().load();
+      break;
+    case 'tunnel':
+      break;
+  }
+}
+
+export function subscribeToCore(): () => void {
+  return client().transport.subscribe(routeEvent);
+}

@@ -1,0 +1,91 @@
+import { create } from 'zustand';
+
+import { api, messageOf } from '../api/client.ts';
+import type { Execution, ExecutionStatus } from '../api/types.ts';
+
+export interface HistoryFilters {
+  jobId: string;
+  serverId: string;
+  status: ExecutionStatus | '';
+  /** yyyy-mm-dd, local time; empty for no bound. */
+  from: string;
+  to: string;
+}
+
+interface HistoryState {
+  filters: HistoryFilters;
+  items: Execution[];
+  cursor: string | null;
+  loading: boolean;
+  error: string | null;
+  /** How long the first page took to arrive (shown in the status bar; used by the benchmark). */
+  firstPageMs: number | null;
+  setFilters(patch: Partial<HistoryFilters>): void;
+  /** Loads the first page (reset) or the next one. */
+  load(reset: boolean): Promise<void>;
+  upsert(execution: Execution): void;
+}
+
+export const PAGE_SIZE = 100;
+
+export function toQuery(filters: HistoryFilters, cursor: string | null) {
+  const day = (text: string, endOfDay: boolean) => {
+    if (!text) return undefined;
+    const d = new Date(`${text}T00:00:00`);
+    if (endOfDay) d.setDate(d.getDate() + 1);
+    return d.getTime();
+  };
+  return {
+    jobId: filters.jobId || undefined,
+    serverId: filters.serverId || undefined,
+    status: filters.status || undefined,
+    from: day(filters.from, false),
+    to: day(filters.to, true),
+    limit: PAGE_SIZE,
+    cursor: cursor ?? undefined,
+  };
+}
+
+/** Does a live execution belong in the list as filtered? */
+export function matches(filters: HistoryFilters, e: Execution): boolean {
+  return (
+    (!filters.jobId || e.jobId === filters.jobId) &&
+    (!filters.serverId || e.serverId === filters.serverId) &&
+    (!filters.status || e.status === filters.status)
+  );
+}
+
+export const useHistory = create<HistoryState>()((set, get) => ({
+  filters: { jobId: '', serverId: '', status: '', from: '', to: '' },
+  items: [],
+  cursor: null,
+  loading: false,
+  error: null,
+  firstPageMs: null,
+  setFilters(patch) {
+    set({ filters: { ...get().filters, ...patch } });
+    void get().load(true);
+  },
+  async load(reset) {
+    const started = performance.now();
+    set({ loading: true, error: null });
+    try {
+      const page = await api().queryHistory(toQuery(get().filters, reset ? null : get().cursor));
+      set({
+        items: reset ? page.items : [...get().items, ...page.items],
+        cursor: page.nextCursor,
+        loading: false,
+        firstPageMs: reset ? Math.round(performance.now() - started) : get().firstPageMs,
+      });
+    } catch (err) {
+      set({ loading: false, error: messageOf(err) });
+    }
+  },
+  upsert(execution) {
+    const { items, filters } = get();
+    const at = items.findIndex((e) => e.id === execution.id);
+    if (at >= 0) set({ items: items.map((e) => (e.id === execution.id ? execution : e)) });
+    else if (matches(filters, execution) && !filters.from && !filters.to)
+      set({ items: [execution, ...items] });
+  },
+}));

@@ -1,0 +1,136 @@
+/**
+ * Runs and executions as they happen, and their logs. Every pushed event lands here through one
+ * subscription (see events.ts); log lines live in LogBuffers outside the immutable state, and the state
+ * only carries a version per execution, bumped at most once per frame.
+ */
+import { create } from 'zustand';
+
+import { api } from '../api/client.ts';
+import type { Execution, ExecutionStatus, LogChunk, Run, RunRequest } from '../api/types.ts';
+import { LogBuffer } from '../lib/logBuffer.ts';
+
+interface LiveState {
+  runs: Record<string, Run>;
+  executions: Record<string, Execution>;
+  logVersions: Record<string, number>;
+  upsertRun(run: Run): void;
+  upsertExecution(execution: Execution): void;
+  appendLog(chunk: LogChunk): void;
+  startRun(request: RunRequest): Promise<Run>;
+  cancelRun(runId: string): Promise<void>;
+  /** Fills an execution's log from the store (for history, or a window opened mid-run). */
+  loadLog(executionId: string): Promise<void>;
+  loadRun(runId: string): Promise<void>;
+}
+
+const buffers = new Map<string, LogBuffer>();
+const dirty = new Set<string>();
+let flushScheduled = false;
+
+export function logOf(executionId: string): LogBuffer {
+  let buffer = buffers.get(executionId);
+  if (!buffer) {
+    buffer = new LogBuffer();
+    buffers.set(executionId, buffer);
+  }
+  return buffer;
+}
+
+const nextFrame = (fn: () => void) =>
+  typeof requestAnimationFrame === 'function' ? requestAnimationFrame(fn) : setTimeout(fn, 16);
+
+export const useLive = create<LiveState>()((set, get) => ({
+  runs: {},
+  executions: {},
+  logVersions: {},
+  upsertRun(run) {
+    set({ runs: { ...get().runs, [run.id]: run } });
+  },
+  upsertExecution(execution) {
+    set({ executions: { ...get().executions, [execution.id]: execution } });
+  },
+  appendLog(chunk) {
+    if (!logOf(chunk.executionId).append(chunk)) return;
+    dirty.add(chunk.executionId);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    nextFrame(() => {
+      flushScheduled = false;
+      const versions = { ...get().logVersions };
+      for (const id of dirty) versions[id] = (versions[id] ?? 0) + 1;
+      dirty.clear();
+      set({ logVersions: versions });
+    });
+  },
+  async startRun(request) {
+    const run = await api().startRun(request);
+    get().upsertRun(run);
+    await Promise.all(
+      run.executionIds.map(async (id) => get().upsertExecution(await api().getExecution(id))),
+    );
+    return run;
+  },
+  async cancelRun(runId) {
+    await api().cancelRun(runId);
+  },
+  async loadLog(executionId) {
+    const buffer = logOf(executionId);
+    for (;;) {
+      const chunks = await api().readLog(executionId, buffer.lastSeq, 2000);
+      for (const chunk of chunks) get().appendLog(chunk);
+      if (chunks.length < 2000) break;
+    }
+  },
+  async loadRun(runId) {
+    const run = await api().getRun(runId);
+    get().upsertRun(run);
+    for (const id of run.executionIds) get().upsertExecution(await api().getExecution(id));
+  },
+}));
+
+// ---- selectors (pure, unit-tested) ---------------------------------------------------------------------
+
+export const FINAL: ReadonlySet<ExecutionStatus> = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'error',
+]);
+
+export function executionsOfRun(run: Run | undefined, executions: Record<string, Execution>): Execution[] {
+  if (!run) return [];
+  return run.executionIds.map((id) => executions[id]).filter((e): e is Execution => e !== undefined);
+}
+
+export function runProgress(executions: Execution[]): {
+  done: number;
+  total: number;
+  failed: number;
+  fellBack: number;
+} {
+  return {
+    done: executions.filter((e) => FINAL.has(e.status)).length,
+    total: executions.length,
+    failed: executions.filter((e) => FINAL.has(e.status) && e.status !== 'succeeded').length,
+    fellBack: executions.filter((e) => e.helperMode === 'bundled' && e.fallbackReason).length,
+  };
+}
+
+export function statusTone(status: ExecutionStatus | Run['status']): 'ok' | 'bad' | 'warn' | 'busy' | 'idle' {
+  switch (status) {
+    case 'succeeded':
+      return 'ok';
+    case 'failed':
+    case 'error':
+    case 'timed_out':
+      return 'bad';
+    case 'partial':
+    case 'cancelled':
+      return 'warn';
+    case 'queued':
+      return 'idle';
+    default:
+      return 'busy';
+  }
+}
