@@ -35,9 +35,9 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['**/src/**', '!**/src/contract.ts', '!**/src/core/errors.ts', '!**/src/core/domain.ts'],
+              group: ['../../src/**', '../../../src/**', '../../../../src/**'],
               allowTypeImports: true,
-              message: 'Only types from the contract.',
+              message: 'Only types from the core (the contract); calls go through the transport.',
             },
           ],
         },
