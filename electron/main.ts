@@ -29,6 +29,7 @@ async function start(): Promise<void> {
     unknownHostKeys: 'ask',
     appMode: 'desktop',
     appVersion: app.getVersion(),
+    runtimePort: process.env.CRONIUM_RUNTIME_PORT ? Number(process.env.CRONIUM_RUNTIME_PORT) : undefined,
   });
   const runtime = await service.startRuntime();
   if (runtime.note) console.warn(`cronium: ${runtime.note}`);

@@ -16,7 +16,7 @@ interface CliResult {
 describe('cronium CLI (real processes, real hosts)', () => {
   const h = hosts();
   const dir = tempDir();
-  const env = { ...process.env, CRONIUM_DATA_DIR: dir.path };
+  const env = { ...process.env, CRONIUM_DATA_DIR: dir.path, CRONIUM_RUNTIME_PORT: '0' };
 
   function cli(args: string[], stdin?: string): Promise<CliResult> {
     return new Promise((resolve) => {

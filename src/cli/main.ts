@@ -104,9 +104,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 
   let service: CroniumService | null = null;
   try {
+    // Browser mode asks before trusting a new host key (the UI shows the fingerprint); the CLI accepts new
+    // keys like OpenSSH's accept-new.
+    const serving = positionals[0] === 'serve';
     service = new CroniumService({
       dataDir: resolveDataDir(values['data-dir'], io.env),
-      unknownHostKeys: 'accept-new',
+      unknownHostKeys: serving ? 'ask' : 'accept-new',
+      appMode: 'web',
+      runtimePort: runtimePortFrom(io.env),
     });
     return await dispatch(service, positionals, values, io);
   } catch (err) {
@@ -121,6 +126,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   } finally {
     await service?.close();
   }
+}
+
+/** CRONIUM_RUNTIME_PORT moves the runtime API off 8089 (0: any free port). */
+function runtimePortFrom(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.CRONIUM_RUNTIME_PORT;
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CroniumError('invalid_input', 'CRONIUM_RUNTIME_PORT must be a port number (0–65535).');
+  return port;
 }
 
 function exitCodeFor(kind: string): number {

@@ -112,7 +112,7 @@ export class TunnelManager {
           reject(
             new Error(
               refused
-                ? `the server refused remote port forwarding (sshd AllowTcpForwarding is off, or port ${this.remotePort || 'auto'} is taken)`
+                ? `the server refused remote port forwarding (${this.remotePort ? `is AllowTcpForwarding off in its sshd_config, or port ${this.remotePort} taken?` : 'is AllowTcpForwarding off in its sshd_config?'})`
                 : `the reverse tunnel could not be opened: ${err.message}`,
             ),
           );

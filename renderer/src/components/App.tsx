@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { Component, useEffect, type ReactNode } from 'react';
 
 import { useUi, VIEWS, type View } from '../store/ui.ts';
 import { HistoryView, ExecutionDetail } from './HistoryView.tsx';
@@ -15,6 +15,25 @@ const SCREENS: Record<View, () => React.JSX.Element> = {
   history: HistoryView,
   variables: VariablesView,
 };
+
+/** A screen that fails shows a sentence and a way back, never a blank window or a stack trace. */
+class ScreenBoundary extends Component<{ children: ReactNode; view: View }, { error: string | null }> {
+  state = { error: null as string | null };
+  static getDerivedStateFromError(error: unknown) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+  componentDidUpdate(previous: { view: View }) {
+    if (previous.view !== this.props.view && this.state.error) this.setState({ error: null });
+  }
+  render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <div className="error-banner" role="alert" data-testid="screen-error">
+        This screen ran into a problem: {this.state.error}. Pick another view, or reload the window.
+      </div>
+    );
+  }
+}
 
 export function App() {
   const { view, go, runJobId, detailId, toast, connected } = useUi();
@@ -60,7 +79,9 @@ export function App() {
             The connection to Cronium was lost; reconnecting…
           </div>
         )}
-        <Screen />
+        <ScreenBoundary view={view}>
+          <Screen />
+        </ScreenBoundary>
       </main>
       {runJobId && <RunDialog jobId={runJobId} />}
       {detailId && <ExecutionDetail executionId={detailId} />}

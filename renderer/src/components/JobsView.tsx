@@ -80,6 +80,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
           e.preventDefault();
           void submit();
         }}
+        onChange={() => Object.keys(errors).length && setErrors({})}
         onKeyDown={(e) => {
           if ((e.ctrlKey || e.metaKey) && (e.key === 's' || e.key === 'Enter')) {
             e.preventDefault();

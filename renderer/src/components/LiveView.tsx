@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 
 import { messageOf } from '../api/client.ts';
 import { executionsOfRun, runProgress, useLive } from '../store/live.ts';
@@ -9,7 +9,9 @@ import { LogView } from './LogView.tsx';
 export function LiveView() {
   const { liveRunId, go, notify } = useUi();
   const run = useLive((s) => (liveRunId ? s.runs[liveRunId] : undefined));
-  const executions = useLive((s) => executionsOfRun(liveRunId ? s.runs[liveRunId] : undefined, s.executions));
+  const all = useLive((s) => s.executions);
+  // Derived here, not in the selector: a selector returning a new array each time would re-render forever.
+  const executions = useMemo(() => executionsOfRun(run, all), [run, all]);
   const { cancelRun, loadLog } = useLive();
   const [selected, setSelected] = useState<string | null>(null);
   const current = executions.find((e) => e.id === selected) ?? executions[0];

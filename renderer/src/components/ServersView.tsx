@@ -94,6 +94,8 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
           e.preventDefault();
           void submit();
         }}
+        // Messages describe what was sent: editing makes them stale.
+        onChange={() => Object.keys(errors).length && setErrors({})}
       >
         <ErrorBanner message={failure} />
         <div className="row">
@@ -260,10 +262,7 @@ function HostKeyPrompt({
         {changed ? (
           <>
             <p>{result.error?.message}</p>
-            <p>
-              The connection was refused. Trust the new key only if you know why it changed (the server was
-              reinstalled, say).
-            </p>
+            <p>Trust the new key only if you know why it changed (the server was reinstalled, say).</p>
             <label className="check">
               <input
                 type="checkbox"

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 
 import type { ExecutionStatus, RunStatus } from '../api/types.ts';
 import { statusTone } from '../store/live.ts';
@@ -105,14 +105,15 @@ export function Modal({
   children: ReactNode;
   wide?: boolean;
 }) {
+  // Escape closes the dialog wherever the focus is.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div
-        className={`modal ${wide ? 'wide' : ''}`}
-        role="dialog"
-        aria-label={title}
-        onKeyDown={(e) => e.key === 'Escape' && onClose()}
-      >
+      <div className={`modal ${wide ? 'wide' : ''}`} role="dialog" aria-label={title}>
         <header>
           <h2>{title}</h2>
           <button className="ghost" onClick={onClose} aria-label="Close">
