@@ -25,7 +25,10 @@ export class LogWriter {
   constructor(databasePath: string) {
     // From sources the worker is a .ts file beside this one; in a bundle (the packaged app) a .js one.
     const workerFile = import.meta.url.endsWith('.ts') ? './logWriterWorker.ts' : './logWriterWorker.js';
-    this.worker = new Worker(new URL(workerFile, import.meta.url), { workerData: { path: databasePath } });
+    let url = new URL(workerFile, import.meta.url);
+    // In the packaged app the worker sits unpacked beside the archive: a thread cannot start inside it.
+    if (url.pathname.includes('.asar/')) url = new URL(url.href.replace('.asar/', '.asar.unpacked/'));
+    this.worker = new Worker(url, { workerData: { path: databasePath } });
     this.worker.unref();
     this.worker.on(
       'message',
