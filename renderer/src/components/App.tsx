@@ -1,5 +1,6 @@
 import { Component, useEffect, type ReactNode } from 'react';
 
+import { NEW_ITEM_EVENT } from '../lib/useEditing.ts';
 import { useUi, VIEWS, type View } from '../store/ui.ts';
 import { HistoryView, ExecutionDetail } from './HistoryView.tsx';
 import { JobsView } from './JobsView.tsx';
@@ -48,7 +49,7 @@ export function App() {
         go(target.id);
       } else if (e.key === 'n') {
         e.preventDefault();
-        window.dispatchEvent(new Event('cronium:new'));
+        window.dispatchEvent(new Event(NEW_ITEM_EVENT));
       }
     };
     window.addEventListener('keydown', onKey);

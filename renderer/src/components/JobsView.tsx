@@ -5,6 +5,7 @@ import type { HelperMode, Job, JobInput, Language } from '../api/types.ts';
 import { json, parseJsonField } from '../lib/format.ts';
 import { useJobs } from '../store/jobs.ts';
 import { useServers } from '../store/servers.ts';
+import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { CodeEditor } from './CodeEditor.tsx';
 import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
@@ -238,18 +239,12 @@ export function JobsView() {
   const { jobs, loaded, error, load, remove } = useJobs();
   const loadServers = useServers((s) => s.load);
   const { notify, openRunDialog } = useUi();
-  const [editing, setEditing] = useState<Job | null | 'new'>(null);
+  const [editing, setEditing] = useEditing<Job>();
 
   useEffect(() => {
     void load();
     void loadServers();
   }, [load, loadServers]);
-  useEffect(() => {
-    const onNew = () => setEditing('new');
-    window.addEventListener('cronium:new', onNew);
-    return () => window.removeEventListener('cronium:new', onNew);
-  }, []);
-
   const del = async (job: Job) => {
     if (!confirm(`Remove the job ${job.name}? Its history is kept.`)) return;
     try {

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ApiError, messageOf } from '../api/client.ts';
 import type { Server, ServerInput, ServerTestResult } from '../api/types.ts';
 import { serverName, serverStatus, useServers } from '../store/servers.ts';
+import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
 
@@ -305,19 +306,13 @@ function HostKeyPrompt({
 export function ServersView() {
   const { servers, loaded, error, load, remove, test } = useServers();
   const notify = useUi((s) => s.notify);
-  const [editing, setEditing] = useState<Server | null | 'new'>(null);
+  const [editing, setEditing] = useEditing<Server>();
   const [testing, setTesting] = useState<string | null>(null);
   const [prompt, setPrompt] = useState<{ server: Server; result: ServerTestResult } | null>(null);
 
   useEffect(() => {
     void load();
   }, [load]);
-  useEffect(() => {
-    const onNew = () => setEditing('new');
-    window.addEventListener('cronium:new', onNew);
-    return () => window.removeEventListener('cronium:new', onNew);
-  }, []);
-
   const runTest = async (server: Server) => {
     setTesting(server.id);
     try {

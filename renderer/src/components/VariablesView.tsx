@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { messageOf } from '../api/client.ts';
 import type { Variable } from '../api/types.ts';
 import { parseJsonField, when } from '../lib/format.ts';
+import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { useVariables } from '../store/variables.ts';
 import { EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
@@ -77,15 +78,10 @@ function VariableForm({ variable, onDone }: { variable: Variable | null; onDone:
 export function VariablesView() {
   const { variables, loaded, error, load, remove } = useVariables();
   const notify = useUi((s) => s.notify);
-  const [editing, setEditing] = useState<Variable | null | 'new'>(null);
+  const [editing, setEditing] = useEditing<Variable>();
   useEffect(() => {
     void load();
   }, [load]);
-  useEffect(() => {
-    const onNew = () => setEditing('new');
-    window.addEventListener('cronium:new', onNew);
-    return () => window.removeEventListener('cronium:new', onNew);
-  }, []);
   return (
     <section className="view" data-testid="variables-view">
       <header className="view-header">
