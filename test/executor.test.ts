@@ -116,6 +116,13 @@ describe('executor against real sshd hosts', () => {
     // Sequence numbers are gapless, so the log can be replayed exactly.
     const seqs = r.logs.h1!.map((c) => c.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i));
+    // Large chunks are stored deflated: the database holds far less than the output.
+    const stored = service.db
+      .prepare(
+        'SELECT sum(length(packed)) AS packed, sum(length(text)) AS plain FROM log_chunks WHERE execution_id = ?',
+      )
+      .get(r.exec.id) as { packed: number; plain: number };
+    expect(stored.packed + stored.plain).toBeLessThan(out.length / 3);
   });
 
   it('times out, ends the whole remote process tree, and says so', async () => {

@@ -76,6 +76,7 @@ describe('the packaged Linux app (dir target)', () => {
       '/out/app/runner.sh',
       '/out/app/collect.sh',
       '/out/app/helpers/cronium.sh',
+      '/out/app/helpers/cronium-stubs.sh',
       '/out/app/helpers/python/cronium.py',
       '/out/app/helpers/python/cronium_boot.py',
       '/out/app/helpers/node/cronium.cjs',

@@ -17,6 +17,7 @@ const ASSET_NAMES = [
   'runner.sh',
   'collect.sh',
   'helpers/cronium.sh',
+  'helpers/cronium-stubs.sh',
   'helpers/python/cronium.py',
   'helpers/python/cronium_boot.py',
   'helpers/node/cronium.cjs',

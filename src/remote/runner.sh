@@ -81,7 +81,7 @@ fi
 # Python through a small bootstrap that makes `cronium` a builtin, Node through --require.
 H="${0%/*}/helpers"
 case $CRONIUM_SCRIPT in
-  *.sh) BASH_ENV="$H/cronium.sh"; export BASH_ENV; exec "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+  *.sh) BASH_ENV="$H/cronium-stubs.sh"; export BASH_ENV; exec "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
   *.py) PYTHONPATH="$H/python${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
     exec "$CRONIUM_INTERPRETER" "$H/python/cronium_boot.py" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
   *.js) exec "$CRONIUM_INTERPRETER" --require "$H/node/cronium.cjs" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
@@ -30,10 +30,11 @@ export type TokenFailure = 'missing' | 'malformed' | 'expired' | 'invalid';
  * SecretStore in the settings table.
  */
 export class TokenService {
-  private readonly key: Uint8Array;
+  /** A KeyObject made once: jose would otherwise import the raw key again on every sign and verify. */
+  private readonly key: KeyObject;
 
   constructor(db: Database, secrets: SecretStore) {
-    this.key = loadOrCreateKey(db, secrets);
+    this.key = createSecretKey(loadOrCreateKey(db, secrets));
   }
 
   async sign(claims: TokenClaims, userId = 'local'): Promise<string> {
@@ -79,7 +80,7 @@ export class TokenService {
   }
 }
 
-function loadOrCreateKey(db: Database, secrets: SecretStore): Uint8Array {
+function loadOrCreateKey(db: Database, secrets: SecretStore): Buffer {
   const row = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as
     { value: string } | undefined;
   if (row) return Buffer.from(secrets.decrypt(row.value), 'base64');

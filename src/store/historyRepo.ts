@@ -1,3 +1,5 @@
+import { inflateRawSync } from 'node:zlib';
+
 import type {
   Execution,
   ExecutionStatus,
@@ -273,9 +275,21 @@ export class HistoryRepo {
   readLog(executionId: string, afterSeq = -1, limit = 10_000): LogChunk[] {
     const rows = this.db
       .prepare(
-        'SELECT seq, stream, ts, text FROM log_chunks WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+        'SELECT seq, stream, ts, text, packed FROM log_chunks WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       )
-      .all(executionId, afterSeq, limit) as { seq: number; stream: LogStream; ts: number; text: string }[];
-    return rows.map((r) => ({ executionId, ...r }));
+      .all(executionId, afterSeq, limit) as {
+      seq: number;
+      stream: LogStream;
+      ts: number;
+      text: string;
+      packed: Uint8Array | null;
+    }[];
+    return rows.map((r) => ({
+      executionId,
+      seq: r.seq,
+      stream: r.stream,
+      ts: r.ts,
+      text: r.packed ? inflateRawSync(r.packed).toString('utf8') : r.text,
+    }));
   }
 }

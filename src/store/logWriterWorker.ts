@@ -4,6 +4,7 @@
  * it is loaded as a worker entry point.
  */
 import { DatabaseSync } from 'node:sqlite';
+import { deflateRawSync } from 'node:zlib';
 import { parentPort, workerData } from 'node:worker_threads';
 
 interface Chunk {
@@ -19,8 +20,10 @@ type Message = { type: 'chunks'; chunks: Chunk[] } | { type: 'flush'; id: number
 const db = new DatabaseSync((workerData as { path: string }).path, { timeout: 10_000 });
 db.exec('PRAGMA synchronous = NORMAL');
 const insert = db.prepare(
-  'INSERT INTO log_chunks (execution_id, seq, stream, ts, text) VALUES (?, ?, ?, ?, ?)',
+  'INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES (?, ?, ?, ?, ?, ?)',
 );
+/** Chunks from this size on are stored deflated: writing less is what makes big outputs fast. */
+const PACK_FROM = 8 * 1024;
 let failure: string | null = null;
 
 parentPort!.on('message', (message: Message) => {
@@ -36,7 +39,9 @@ parentPort!.on('message', (message: Message) => {
     try {
       db.exec('BEGIN IMMEDIATE');
       for (const c of message.chunks) {
-        insert.run(c.executionId, c.seq, c.stream, c.ts, c.text);
+        if (c.text.length >= PACK_FROM) {
+          insert.run(c.executionId, c.seq, c.stream, c.ts, '', deflateRawSync(c.text, { level: 1 }));
+        } else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
         chars += c.text.length;
       }
       db.exec('COMMIT');

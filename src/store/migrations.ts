@@ -117,4 +117,10 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'compressed log chunks',
+    // Large chunks are stored deflated (logs compress several times over); small ones stay plain text.
+    sql: `ALTER TABLE log_chunks ADD COLUMN packed BLOB;`,
+  },
 ];

@@ -62,12 +62,12 @@ _cronium_check() {
 }
 
 cronium_input() {
-  if _cronium_bundled; then cat "$(_cronium_file input.json)"; echo; return; fi
+  if _cronium_bundled; then printf '%s\n' "$(cat "$(_cronium_file input.json)")"; return; fi
   _cronium_call GET 'input?format=raw' && _cronium_check && printf '%s\n' "$_cronium_out"
 }
 
 cronium_event() {
-  if _cronium_bundled; then cat "$(_cronium_file context.json)"; echo; return; fi
+  if _cronium_bundled; then printf '%s\n' "$(cat "$(_cronium_file context.json)")"; return; fi
   _cronium_call GET 'context?format=raw' && _cronium_check && printf '%s\n' "$_cronium_out"
 }
 
@@ -128,7 +128,7 @@ cronium_setCondition() {
 }
 
 cronium_getCondition() {
-  if _cronium_bundled; then cat "$(_cronium_file condition.json)"; echo; return; fi
+  if _cronium_bundled; then printf '%s\n' "$(cat "$(_cronium_file condition.json)")"; return; fi
   _cronium_call GET 'condition?format=raw' && _cronium_check && printf '%s\n' "$_cronium_out"
 }
 
