@@ -264,3 +264,5 @@ const helper = (performance.now() - t) / 1000;
 `;
 
 await main();
+// An ssh2 socket or a child's pipe can keep the event loop alive: end here (the hosts stop on exit).
+process.exit(0);
