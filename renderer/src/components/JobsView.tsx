@@ -238,22 +238,15 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
 export function JobsView() {
   const { jobs, loaded, error, load, remove } = useJobs();
   const loadServers = useServers((s) => s.load);
-  const { notify, openRunDialog } = useUi();
+  const { openRunDialog, confirmRemove } = useUi();
   const [editing, setEditing] = useEditing<Job>();
 
   useEffect(() => {
     void load();
     void loadServers();
   }, [load, loadServers]);
-  const del = async (job: Job) => {
-    if (!confirm(`Remove the job ${job.name}? Its history is kept.`)) return;
-    try {
-      await remove(job.id);
-      notify(`Removed ${job.name}.`);
-    } catch (err) {
-      notify(messageOf(err), 'bad');
-    }
-  };
+  const del = (job: Job) =>
+    confirmRemove(`Remove the job ${job.name}? Its history is kept.`, job.name, () => remove(job.id));
 
   return (
     <section className="view" data-testid="jobs-view">

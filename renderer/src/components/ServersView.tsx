@@ -305,7 +305,7 @@ function HostKeyPrompt({
 
 export function ServersView() {
   const { servers, loaded, error, load, remove, test } = useServers();
-  const notify = useUi((s) => s.notify);
+  const { notify, confirmRemove } = useUi();
   const [editing, setEditing] = useEditing<Server>();
   const [testing, setTesting] = useState<string | null>(null);
   const [prompt, setPrompt] = useState<{ server: Server; result: ServerTestResult } | null>(null);
@@ -329,15 +329,8 @@ export function ServersView() {
     }
   };
 
-  const del = async (server: Server) => {
-    if (!confirm(`Remove ${server.name}? Its history is kept.`)) return;
-    try {
-      await remove(server.id);
-      notify(`Removed ${server.name}.`);
-    } catch (err) {
-      notify(messageOf(err), 'bad');
-    }
-  };
+  const del = (server: Server) =>
+    confirmRemove(`Remove ${server.name}? Its history is kept.`, server.name, () => remove(server.id));
 
   return (
     <section className="view" data-testid="servers-view">

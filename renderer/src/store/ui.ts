@@ -1,5 +1,7 @@
 import { create } from 'zustand';
 
+import { messageOf } from '../api/client.ts';
+
 export type View = 'servers' | 'jobs' | 'live' | 'history' | 'variables';
 export const VIEWS: { id: View; label: string; key: string }[] = [
   { id: 'servers', label: 'Servers', key: '1' },
@@ -25,9 +27,11 @@ interface UiState {
   openRunDialog(jobId: string | null): void;
   notify(text: string, tone?: 'ok' | 'bad'): void;
   setConnected(connected: boolean): void;
+  /** Asks, then removes, and says how it went (the list views' Delete buttons). */
+  confirmRemove(question: string, name: string, remove: () => Promise<void>): Promise<void>;
 }
 
-export const useUi = create<UiState>()((set) => ({
+export const useUi = create<UiState>()((set, get) => ({
   view: 'servers',
   liveRunId: null,
   detailId: null,
@@ -43,4 +47,13 @@ export const useUi = create<UiState>()((set) => ({
     setTimeout(() => set((s) => (s.toast?.text === text ? { toast: null } : s)), 4000);
   },
   setConnected: (connected) => set({ connected }),
+  async confirmRemove(question, name, remove) {
+    if (!confirm(question)) return;
+    try {
+      await remove();
+      get().notify(`Removed ${name}.`);
+    } catch (err) {
+      get().notify(messageOf(err), 'bad');
+    }
+  },
 }));
