@@ -1,10 +1,8 @@
 /** The domain as the core and every client (CLI, IPC, web) see it. Secrets never appear here in clear. */
 
 export type Language = 'bash' | 'python' | 'node';
-export const LANGUAGES: readonly Language[] = ['bash', 'python', 'node'];
 
 export type HelperMode = 'auto' | 'api' | 'bundled';
-export const HELPER_MODES: readonly HelperMode[] = ['auto', 'api', 'bundled'];
 
 export type AuthType = 'key' | 'password' | 'agent';
 
@@ -12,13 +10,6 @@ export type RunTrigger = 'manual' | 'cli' | 'schedule' | 'retry';
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
 export type ExecutionStatus =
   'queued' | 'connecting' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'error';
-export const FINAL_EXECUTION_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'error',
-]);
 export type LogStream = 'stdout' | 'stderr' | 'system';
 
 export interface Server {

@@ -6,7 +6,7 @@ import { heredocFile } from './shell.ts';
 /** Hashes known to be on the host behind a connection, so warm executions skip the check. */
 const deployed = new WeakMap<SshConnection, Set<string>>();
 
-export function runnerDir(bundle: RemoteBundle): string {
+function runnerDir(bundle: RemoteBundle): string {
   return `"$HOME/.cronium/runner/${bundle.hash}"`;
 }
 

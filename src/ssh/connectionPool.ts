@@ -149,11 +149,6 @@ export class ConnectionPool {
     );
   }
 
-  /** Connections currently open to a server (for tests and the status view). */
-  openCount(serverId: string): number {
-    return (this.entries.get(serverId) ?? []).filter((e) => e.connection.isOpen).length;
-  }
-
   /** Closes a server's idle connections now (settings changed, or the user asked); busy ones close when released. */
   closeServer(serverId: string): void {
     for (const entry of this.entries.get(serverId) ?? []) {

@@ -113,17 +113,13 @@ function describeAuth(auth: SshAuth): string {
 export class SshConnection {
   private closed = false;
   private readonly closeListeners = new Set<(err: CroniumError | null) => void>();
-  /** Open exec channels; the pool uses it to stay under the server's MaxSessions. */
-  activeChannels = 0;
 
   private readonly client: Client;
   readonly target: SshTarget;
-  private readonly via: SshConnection | undefined;
 
-  private constructor(client: Client, target: SshTarget, via: SshConnection | undefined) {
+  private constructor(client: Client, target: SshTarget) {
     this.client = client;
     this.target = target;
-    this.via = via;
   }
 
   static connect(target: SshTarget, options: ConnectOptions): Promise<SshConnection> {
@@ -151,7 +147,7 @@ export class SshConnection {
         if (settled) return;
         settled = true;
         signal?.removeEventListener('abort', onAbort);
-        connection = new SshConnection(client, target, options.via);
+        connection = new SshConnection(client, target);
         resolve(connection);
       });
       // ssh2 may emit a second error after a timeout ("Connection lost before handshake"): report once.
@@ -254,7 +250,6 @@ export class SshConnection {
           );
           return;
         }
-        this.activeChannels++;
         let exit: ExecResult = { code: null, signal: null };
         let statusArrived: (result: ExecResult) => void = () => {};
         const exitStatus = new Promise<ExecResult>((resolve) => (statusArrived = resolve));
@@ -264,7 +259,6 @@ export class SshConnection {
             statusArrived(exit);
           });
           channel.on('close', () => {
-            this.activeChannels--;
             statusArrived(exit);
             done(exit);
           });
@@ -309,11 +303,6 @@ export class SshConnection {
   close(): void {
     this.client.end();
     this.markClosed(null);
-  }
-
-  /** The jump connection this one hops through, if any (closed with it by the pool). */
-  get jump(): SshConnection | undefined {
-    return this.via;
   }
 
   get raw(): Client {
