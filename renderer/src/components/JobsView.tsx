@@ -8,7 +8,7 @@ import { useServers } from '../store/servers.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { CodeEditor } from './CodeEditor.tsx';
-import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
+import { Badge, EmptyState, ErrorBanner, Field, Modal, ServerChecklist } from './common.tsx';
 
 const SAMPLES: Record<Language, string> = {
   bash: '#!/bin/bash\necho "Hello from $(hostname)"\n',
@@ -202,23 +202,12 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
             />
           </Field>
           <Field label="Default servers" error={errors.defaultServerIds}>
-            <div className="checklist">
-              {servers.length === 0 && <span className="muted">No servers yet.</span>}
-              {servers.map((s) => (
-                <label key={s.id} className="check">
-                  <input
-                    type="checkbox"
-                    checked={serverIds.includes(s.id)}
-                    onChange={(e) =>
-                      setServerIds(
-                        e.target.checked ? [...serverIds, s.id] : serverIds.filter((id) => id !== s.id),
-                      )
-                    }
-                  />
-                  {s.name}
-                </label>
-              ))}
-            </div>
+            <ServerChecklist
+              servers={servers}
+              selected={serverIds}
+              onChange={setServerIds}
+              empty="No servers yet."
+            />
           </Field>
         </div>
         <footer>

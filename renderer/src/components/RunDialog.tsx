@@ -7,7 +7,7 @@ import { useJobs } from '../store/jobs.ts';
 import { useLive } from '../store/live.ts';
 import { useServers } from '../store/servers.ts';
 import { useUi } from '../store/ui.ts';
-import { ErrorBanner, Field, Modal } from './common.tsx';
+import { ErrorBanner, Field, Modal, ServerChecklist } from './common.tsx';
 
 /** Pick servers, input and helper mode; start; switch to the live view. */
 export function RunDialog({ jobId }: { jobId: string }) {
@@ -69,24 +69,13 @@ export function RunDialog({ jobId }: { jobId: string }) {
       >
         <ErrorBanner message={failure} />
         <Field label="Servers" error={errors.serverIds}>
-          <div className="checklist">
-            {servers.length === 0 && <span className="muted">Add a server first.</span>}
-            {servers.map((s) => (
-              <label key={s.id} className="check">
-                <input
-                  type="checkbox"
-                  data-testid={`run-server-${s.name}`}
-                  checked={serverIds.includes(s.id)}
-                  onChange={(e) =>
-                    setServerIds(
-                      e.target.checked ? [...serverIds, s.id] : serverIds.filter((id) => id !== s.id),
-                    )
-                  }
-                />
-                {s.name}
-              </label>
-            ))}
-          </div>
+          <ServerChecklist
+            servers={servers}
+            selected={serverIds}
+            onChange={setServerIds}
+            empty="Add a server first."
+            testIdPrefix="run-server-"
+          />
         </Field>
         <Field label="Input (JSON)" error={errors.input} hint="what cronium.input() returns">
           <textarea

@@ -125,3 +125,37 @@ export function Modal({
     </div>
   );
 }
+
+/** Checkboxes for choosing servers (a job's defaults, a run's targets). */
+export function ServerChecklist({
+  servers,
+  selected,
+  onChange,
+  empty,
+  testIdPrefix,
+}: {
+  servers: { id: string; name: string }[];
+  selected: string[];
+  onChange: (ids: string[]) => void;
+  empty: string;
+  testIdPrefix?: string;
+}) {
+  return (
+    <div className="checklist">
+      {servers.length === 0 && <span className="muted">{empty}</span>}
+      {servers.map((s) => (
+        <label key={s.id} className="check">
+          <input
+            type="checkbox"
+            data-testid={testIdPrefix ? `${testIdPrefix}${s.name}` : undefined}
+            checked={selected.includes(s.id)}
+            onChange={(e) =>
+              onChange(e.target.checked ? [...selected, s.id] : selected.filter((id) => id !== s.id))
+            }
+          />
+          {s.name}
+        </label>
+      ))}
+    </div>
+  );
+}
