@@ -72,7 +72,11 @@ describe('cronium CLI (real processes, real hosts)', () => {
     expect(test.code).toBe(0);
     const list = await cli(['server', 'list']);
     expect(list.stdout).toMatch(/^NAME\s+ADDRESS/);
-    expect(list.stdout).toMatch(/pw\s+crtest@10\.231\.2\.2:22\s+password\s+-\s+online/);
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `pw\\s+${h.user}@${h.hosts.h2.address.replaceAll('.', '\\.')}:22\\s+password\\s+-\\s+online`,
+      ),
+    );
     const json = JSON.parse((await cli(['server', 'show', 'pw', '--json'])).stdout);
     expect(json).toMatchObject({ name: 'pw', authType: 'password', hasSecret: true });
     expect(JSON.stringify(json)).not.toContain(h.password);

@@ -70,7 +70,7 @@ describe('SSH connections against real sshd', () => {
   );
 
   it.each([
-    ['wrong-key', 'auth_failed', /Authentication as crtest .* failed/],
+    ['wrong-key', 'auth_failed', /Authentication as crtest\d? .* failed/],
     ['wrong-password', 'auth_failed', /did not accept the password/],
     ['closed-port', 'connection_refused', /refused the connection/],
     ['no-dns', 'dns', /does not resolve|could not be resolved/],

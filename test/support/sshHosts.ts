@@ -4,7 +4,17 @@
  * Everything lives under one temporary folder and is removed by stop().
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +47,15 @@ export interface TestHosts {
   closedPort: number;
 }
 
-const USER = 'crtest';
-const PREFIX = 'crtest';
-const SUBNET = 231;
+/**
+ * Several test runs can share one machine (two checkouts, two people): each takes a slot (0–9, from
+ * CRONIUM_TEST_SLOT) and gets its own namespaces, addresses, and test users. Slot 0 keeps the plain names.
+ */
+const SLOT = Number(process.env.CRONIUM_TEST_SLOT ?? 0);
+if (!Number.isInteger(SLOT) || SLOT < 0 || SLOT > 9) throw new Error('CRONIUM_TEST_SLOT must be 0 to 9');
+const USER = SLOT === 0 ? 'crtest' : `crtest${SLOT}`;
+const PREFIX = SLOT === 0 ? 'crtest' : `crt${SLOT}`;
+const SUBNET = 231 + SLOT;
 
 function sh(cmd: string, args: string[], input?: string): string {
   return execFileSync(cmd, args, {
@@ -96,7 +112,15 @@ function removeStaleNamespaces(): void {
       tryRun('ip', ['netns', 'del', name]);
     }
   }
-  for (let i = 1; i <= 8; i++) tryRun('ip', ['link', 'del', `${PREFIX}v${i}`]);
+  for (let i = 1; i <= 16; i++) tryRun('ip', ['link', 'del', `${PREFIX}v${i}`]);
+  // Test users of a run that was killed (the main one and those made per test file).
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const name = line.split(':')[0] ?? '';
+    if (name === USER || name.startsWith(`${USER}_`)) {
+      tryRun('pkill', ['-KILL', '-u', name]);
+      tryRun('userdel', ['-r', '-f', name]);
+    }
+  }
 }
 
 export class SshHostHarness {
@@ -112,8 +136,6 @@ export class SshHostHarness {
     // sshd reads authorized_keys as the test user: the folder must be traversable.
     chmodSync(dir, 0o755);
     const password = 'Pw-' + Math.random().toString(36).slice(2);
-    tryRun('pkill', ['-KILL', '-u', USER]);
-    tryRun('userdel', ['-r', '-f', USER]);
     sh('useradd', ['-m', '-s', '/bin/bash', USER]);
     sh('chpasswd', [], `${USER}:${password}\n`);
     mkdirSync('/run/sshd', { recursive: true });
@@ -240,16 +262,48 @@ export class SshHostHarness {
   stop(): void {
     for (const child of this.children) child.kill('SIGTERM');
     for (const ns of this.namespaces) tryRun('ip', ['netns', 'del', ns]);
-    tryRun('pkill', ['-KILL', '-u', USER]);
-    tryRun('userdel', ['-r', '-f', USER]);
+    removeStaleNamespaces();
     if (this.info) rmSync(this.info.dir, { recursive: true, force: true });
   }
 }
 
+export interface TestUser {
+  user: string;
+  password: string;
+  home: string;
+  /** Removes the user, its home and its processes. */
+  remove: () => void;
+}
+
+/**
+ * A test user of its own for one test file (or one test), so that files running in parallel never share a
+ * home directory: same keys and agent as the main user, its own password. `tag` is [a-z0-9]{1,12}.
+ */
+export function createTestUser(hosts: TestHosts, tag: string): TestUser {
+  if (!/^[a-z0-9]{1,12}$/.test(tag)) throw new Error(`bad test user tag: ${tag}`);
+  const user = `${hosts.user}_${tag}`;
+  tryRun('pkill', ['-KILL', '-u', user]);
+  tryRun('userdel', ['-r', '-f', user]);
+  sh('useradd', ['-m', '-s', '/bin/bash', user]);
+  const password = 'Pw-' + Math.random().toString(36).slice(2);
+  sh('chpasswd', [], `${user}:${password}\n`);
+  copyFileSync(join(hosts.dir, 'authorized', hosts.user), join(hosts.dir, 'authorized', user));
+  return {
+    user,
+    password,
+    home: `/home/${user}`,
+    remove: () => {
+      tryRun('pkill', ['-KILL', '-u', user]);
+      tryRun('userdel', ['-r', '-f', user]);
+      rmSync(join(hosts.dir, 'authorized', user), { force: true });
+    },
+  };
+}
+
 /** Runs a command as the test user on a host's namespace (for checks such as "no process left"). */
-export function onHost(hosts: TestHosts, command: string): string {
+export function onHost(hosts: TestHosts, command: string, user = hosts.user): string {
   try {
-    return execFileSync('su', ['-s', '/bin/sh', hosts.user, '-c', command], { encoding: 'utf8' });
+    return execFileSync('su', ['-s', '/bin/sh', user, '-c', command], { encoding: 'utf8' });
   } catch (err) {
     return (err as { stdout?: string }).stdout ?? '';
   }
