@@ -20,11 +20,16 @@ export function openDatabase(dataDir: string): Database {
   return db;
 }
 
-export function migrate(db: Database): void {
+/**
+ * Applies the migrations not yet recorded in `schema_migrations`, in order, each in its own transaction.
+ * `target` stops after that version (tests upgrade from every older schema); default: the newest.
+ */
+export function migrate(db: Database, target = MIGRATIONS[MIGRATIONS.length - 1]!.version): void {
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   );
   for (const migration of MIGRATIONS) {
+    if (migration.version > target) break;
     // BEGIN IMMEDIATE takes the write lock first, so two processes starting at once cannot both migrate.
     transaction(db, () => {
       const done = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version);
