@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { CroniumError } from '../src/core/errors.ts';
 import { openDatabase } from '../src/store/database.ts';
-import { HistoryRepo } from '../src/store/historyRepo.ts';
+import { executionListQuery, HistoryRepo } from '../src/store/historyRepo.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { tempDir } from './support/fixtures.ts';
 
@@ -227,13 +227,22 @@ describe('store', () => {
       to: base + 20_000,
     });
     expect(onTwo.map((e) => e.id)).toEqual(['exec-18', 'exec-15', 'exec-12']);
-    // The history query uses an index, not a scan of the table.
-    const plan = db
-      .prepare(
-        "EXPLAIN QUERY PLAN SELECT * FROM executions WHERE job_id = 'x' ORDER BY started_at DESC LIMIT 5",
-      )
-      .all() as { detail: string }[];
-    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING INDEX executions_job/);
+    // The repository's own history queries use an index for each filter, never a scan of the table.
+    const before = { startedAt: base, id: 'exec-00' };
+    for (const [filter, index] of [
+      [{ limit: 50 }, 'executions_started'],
+      [{ limit: 50, before }, 'executions_started'],
+      [{ limit: 50, jobId: 'jobA' }, 'executions_job'],
+      [{ limit: 50, serverId: 's1', before }, 'executions_server'],
+      [{ limit: 50, status: 'failed' as const }, 'executions_status'],
+    ] as const) {
+      const { sql, values } = executionListQuery(filter);
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...values) as { detail: string }[])
+        .map((p) => p.detail)
+        .join(' | ');
+      expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`USING INDEX ${index}\\b`));
+      expect(plan, JSON.stringify(filter)).not.toMatch(/SCAN executions(?! USING)/);
+    }
     db.close();
   });
 

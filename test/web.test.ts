@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 
 import { CroniumService } from '../src/service/service.ts';
@@ -90,17 +90,46 @@ describe('browser mode server', () => {
     await expect(open({ origin: `http://127.0.0.1:${port}` })).rejects.toThrow(/403/);
     await expect(open({ origin: 'https://evil.example', cookie })).rejects.toThrow(/403/);
     const ws = await open({ origin: `http://127.0.0.1:${port}`, cookie });
-    const messages: { type: string; id?: number; result?: unknown; event?: { type: string } }[] = [];
+    const messages: {
+      type: string;
+      id?: number;
+      result?: { ok: boolean; value?: { id: string } };
+      event?: { type: string; execution?: { status: string; runId: string } };
+    }[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+    // A server where nothing listens (port 1 on loopback): the run ends at once, and its events are pushed.
+    const nowhere = service.createServer({
+      name: 'nowhere',
+      host: '127.0.0.1',
+      port: 1,
+      username: 'x',
+      auth: { type: 'agent' },
+    });
+    const job = service.createJob({ name: 'pushed', language: 'bash', script: 'true' });
     ws.send(JSON.stringify({ id: 1, method: 'setVariable', args: [{ key: 'from-web', value: [1] }] }));
     ws.send(JSON.stringify({ id: 2, method: 'getServer', args: ['ghost'] }));
     ws.send(JSON.stringify({ id: 3, method: 'close', args: [] }));
-    await new Promise((r) => setTimeout(r, 300));
+    ws.send(
+      JSON.stringify({ id: 4, method: 'startRun', args: [{ jobId: job.id, serverIds: [nowhere.id] }] }),
+    );
     const byId = (id: number) => messages.find((m) => m.id === id)?.result;
+    await vi.waitFor(() => expect([1, 2, 3, 4].map(byId).every(Boolean)).toBe(true));
     expect(byId(1)).toMatchObject({ ok: true, value: { key: 'from-web', value: [1] } });
     expect(byId(2)).toEqual({ ok: false, error: { kind: 'not_found', message: 'No server named "ghost".' } });
     expect(byId(3)).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
     expect(service.getVariableValue('from-web')).toEqual([1]);
+    const runId = byId(4)!.value!.id;
+    await vi.waitFor(() =>
+      expect(
+        messages.some(
+          (m) =>
+            m.type === 'event' &&
+            m.event?.type === 'execution' &&
+            m.event.execution?.runId === runId &&
+            m.event.execution.status === 'error',
+        ),
+      ).toBe(true),
+    );
     ws.close();
   });
 });

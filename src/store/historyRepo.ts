@@ -127,6 +127,27 @@ export interface ExecutionFilter {
   before?: { startedAt: number; id: string };
 }
 
+/** The SQL and its parameters for one page of history (exported so tests can EXPLAIN the real query). */
+export function executionListQuery(filter: ExecutionFilter): { sql: string; values: (string | number)[] } {
+  const where: string[] = [];
+  const values: (string | number)[] = [];
+  const add = (clause: string, value: string | number) => {
+    where.push(clause);
+    values.push(value);
+  };
+  if (filter.jobId) add('job_id = ?', filter.jobId);
+  if (filter.serverId) add('server_id = ?', filter.serverId);
+  if (filter.status) add('status = ?', filter.status);
+  if (filter.from !== undefined) add('started_at >= ?', filter.from);
+  if (filter.to !== undefined) add('started_at < ?', filter.to);
+  if (filter.before) {
+    where.push('(started_at < ? OR (started_at = ? AND id < ?))');
+    values.push(filter.before.startedAt, filter.before.startedAt, filter.before.id);
+  }
+  const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+  return { sql, values: [...values, filter.limit] };
+}
+
 export class HistoryRepo {
   private readonly db: Database;
 
@@ -222,26 +243,10 @@ export class HistoryRepo {
     ).map((r) => r.id);
   }
 
+  /** Newest first, keyset-paged (filter.before); every filter is served by an index (see executionListQuery). */
   listExecutions(filter: ExecutionFilter): Execution[] {
-    const where: string[] = [];
-    const values: (string | number)[] = [];
-    const add = (clause: string, value: string | number) => {
-      where.push(clause);
-      values.push(value);
-    };
-    if (filter.jobId) add('job_id = ?', filter.jobId);
-    if (filter.serverId) add('server_id = ?', filter.serverId);
-    if (filter.status) add('status = ?', filter.status);
-    if (filter.from !== undefined) add('started_at >= ?', filter.from);
-    if (filter.to !== undefined) add('started_at < ?', filter.to);
-    if (filter.before) {
-      where.push('(started_at < ? OR (started_at = ? AND id < ?))');
-      values.push(filter.before.startedAt, filter.before.startedAt, filter.before.id);
-    }
-    const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...values, filter.limit) as unknown as ExecutionRow[]).map(
-      executionFromRow,
-    );
+    const { sql, values } = executionListQuery(filter);
+    return (this.db.prepare(sql).all(...values) as unknown as ExecutionRow[]).map(executionFromRow);
   }
 
   /**

@@ -39,7 +39,7 @@ export interface TestHosts {
   /** A key that is not authorized anywhere. */
   wrongKeyPath: string;
   agentSocket: string;
-  /** h1, h2: ordinary hosts; h3: no python3 on its PATH; noforward: AllowTcpForwarding no. */
+  /** h1, h2: ordinary hosts; h3: neither python3 nor curl on its PATH; noforward: AllowTcpForwarding no. */
   hosts: Record<'h1' | 'h2' | 'h3' | 'noforward', TestHost>;
   /** An sshd only reachable from inside h1 (its loopback): the target of jump-server tests. */
   behindH1: { address: string; port: number };
@@ -162,11 +162,13 @@ export class SshHostHarness {
     mkdirSync(join(dir, 'authorized'));
     writeFileSync(join(dir, 'authorized', USER), sh('cat', [`${keyPath}.pub`, `${encryptedKeyPath}.pub`]));
 
-    // A PATH without python3 for h3, to see a missing interpreter reported as such.
+    // A PATH without python3 and curl for h3: a missing interpreter is reported as such, and the Bash
+    // helpers have only wget.
     const noPython = join(dir, 'bin-nopython');
     mkdirSync(noPython);
     for (const entry of readdirSync('/usr/bin'))
-      if (!entry.startsWith('python')) symlinkSync(join('/usr/bin', entry), join(noPython, entry));
+      if (!entry.startsWith('python') && entry !== 'curl')
+        symlinkSync(join('/usr/bin', entry), join(noPython, entry));
 
     const agentSocket = join(dir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', agentSocket], { stdio: 'ignore' });

@@ -31,13 +31,17 @@ _cronium_api() {
         -w '\n%{http_code}' "$url" </dev/null) || { _cronium_fail "the app could not be reached"; return; }
     fi
   else
-    local body
-    body=$(mktemp) || return
+    # wget reads --config twice, so (unlike curl's -K) it cannot be a pipe: the token goes in a 0600 file
+    # inside the 0700 work directory, removed straight after.
+    local body config
+    body=$(mktemp "${CRONIUM_WORK_DIR:-$HOME}/.cronium-body.XXXXXX") || return
+    config=$(mktemp "${CRONIUM_WORK_DIR:-$HOME}/.cronium-wgetrc.XXXXXX") || { rm -f "$body"; return 1; }
+    printf 'header = Authorization: Bearer %s\n' "$CRONIUM_API_TOKEN" > "$config"
     [ -n "$ctype" ] && cat > "$body"
-    out=$(wget -q -O - --content-on-error --method="$method" --config=<(printf 'header = Authorization: Bearer %s\n' "$CRONIUM_API_TOKEN") \
+    out=$(wget -q -O - --content-on-error --method="$method" --config="$config" \
       ${ctype:+--header="Content-Type: $ctype" --body-file="$body"} "$url" 2>/dev/null)
     local rc=$?
-    rm -f "$body"
+    rm -f "$body" "$config"
     case $rc in
       0) out="$out"$'\n'200 ;;
       8) if [[ $out == *'"not_found"'* ]]; then out="$out"$'\n'404; else out="$out"$'\n'400; fi ;;
