@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { hosts, tempDir } from './support/fixtures.ts';
+import { ownHosts, tempDir } from './support/fixtures.ts';
 
 interface CliResult {
   code: number | null;
@@ -13,8 +13,11 @@ interface CliResult {
   stderr: string;
 }
 
+// A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
+const h = ownHosts('cli');
+afterAll(() => h.removeUser());
+
 describe('cronium CLI (real processes, real hosts)', () => {
-  const h = hosts();
   const dir = tempDir();
   const env = { ...process.env, CRONIUM_DATA_DIR: dir.path, CRONIUM_RUNTIME_PORT: '0' };
 

@@ -12,12 +12,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } f
 
 import { CroniumService } from '../src/service/service.ts';
 import { openBrowser, startServe, stopServe } from './support/browser.ts';
-import { hosts, tempDir } from './support/fixtures.ts';
+import { ownHosts, tempDir } from './support/fixtures.ts';
 
 const ARTIFACTS = 'test-artifacts/e2e';
 
+// A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
+const h = ownHosts('e2e');
+afterAll(() => h.removeUser());
+
 describe('the app in Chromium (browser mode, real hosts)', () => {
-  const h = hosts();
   const data = tempDir();
   const profile = tempDir('cronium-chromium-');
   let serve: ChildProcess;

@@ -3,16 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { CroniumService } from '../src/service/service.ts';
-import { hosts, runJob, serviceWithHosts } from './support/fixtures.ts';
+import { ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
 import { onHost } from './support/sshHosts.ts';
 
+// A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
+const h = ownHosts('exec');
+afterAll(() => h.removeUser());
+
 describe('executor against real sshd hosts', () => {
-  const h = hosts();
   let service: CroniumService;
   let close: () => Promise<void>;
 
   beforeAll(() => {
-    ({ service, close } = serviceWithHosts());
+    ({ service, close } = serviceWithHosts({}, h));
   });
   afterAll(() => close());
 
@@ -234,8 +237,7 @@ describe('executor against real sshd hosts', () => {
 
 describe('executor: losing the connection mid-run', () => {
   it('reports connection_lost and leaves no process of the script on the host', async () => {
-    const h = hosts();
-    const { service, close } = serviceWithHosts();
+    const { service, close } = serviceWithHosts({}, h);
     try {
       const tag = `cronium-lost-${Date.now()}`;
       const job = service.createJob({

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { Execution } from '../src/core/domain.ts';
 import type { CroniumService } from '../src/service/service.ts';
-import { hosts, runJob, serviceWithHosts } from './support/fixtures.ts';
+import { ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
 import { onHost } from './support/sshHosts.ts';
 
 const INPUT = { n: 1.5, s: 'text with "quotes"', nested: { list: [1, 'two', { three: null }], ok: true } };
@@ -43,12 +43,15 @@ cronium.output "{\\"got\\":$(cronium.input),\\"event\\":$(cronium_event),\\"prev
 `;
 }
 
+// A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
+const h = ownHosts('helpers');
+afterAll(() => h.removeUser());
+
 describe('runtime helpers on real hosts', () => {
-  const h = hosts();
   let service: CroniumService;
   let close: () => Promise<void>;
   beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }));
+    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
   });
   afterAll(() => close());
 
@@ -292,7 +295,7 @@ cronium.output({"count": len(above), "above": above})
 
 describe('tunnel reuse', () => {
   it('keeps an unused tunnel open a short while for the next execution, then closes it', async () => {
-    const { service, close } = serviceWithHosts({ tunnelLingerMs: 400 });
+    const { service, close } = serviceWithHosts({ tunnelLingerMs: 400 }, h);
     try {
       const states: string[] = [];
       service.subscribe((e) => e.type === 'tunnel' && states.push(e.state));

@@ -9,11 +9,11 @@ import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 
 import asar from '@electron/asar';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, afterAll } from 'vitest';
 
 import { buildAll } from '../scripts/build.ts';
 import { generateIcons } from '../scripts/icons.ts';
-import { hosts, tempDir } from './support/fixtures.ts';
+import { ownHosts, tempDir } from './support/fixtures.ts';
 
 /** Modules a bundle may leave outside: Node's own, Electron's, and optional natives it can do without. */
 const EXTERNAL_OK = new Set([
@@ -33,6 +33,10 @@ function specifiers(code: string): string[] {
   for (const m of code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) found.add(m[1]!);
   return [...found];
 }
+
+// A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
+const h = ownHosts('pkg');
+afterAll(() => h.removeUser());
 
 describe('the packaged Linux app (dir target)', () => {
   const out = tempDir('cronium-package-');
@@ -138,7 +142,6 @@ describe('the packaged Linux app (dir target)', () => {
     // CLI exactly as packaged: extracted from the archive with its unpacked files beside it.
     const extracted = join(out.path, 'extracted');
     asar.extractAll(join(resources, 'app.asar'), extracted);
-    const h = hosts();
     const data = join(out.path, 'data');
     const cli = (...args: string[]) =>
       execFileSync(process.execPath, [join(extracted, 'out/app/cli.js'), '--data-dir', data, ...args], {

@@ -3,10 +3,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CroniumService } from '../src/service/service.ts';
-import { hosts, runJob, tempDir } from './support/fixtures.ts';
+import { ownHosts, runJob, tempDir } from './support/fixtures.ts';
+
+// A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
+const h = ownHosts('ssh');
+afterAll(() => h.removeUser());
 
 describe('SSH connections against real sshd', () => {
-  const h = hosts();
   const dir = tempDir();
   let service: CroniumService;
 
@@ -70,7 +73,7 @@ describe('SSH connections against real sshd', () => {
   );
 
   it.each([
-    ['wrong-key', 'auth_failed', /Authentication as crtest\d? .* failed/],
+    ['wrong-key', 'auth_failed', /Authentication as crtest\w* .* failed/],
     ['wrong-password', 'auth_failed', /did not accept the password/],
     ['closed-port', 'connection_refused', /refused the connection/],
     ['no-dns', 'dns', /does not resolve|could not be resolved/],

@@ -5,10 +5,20 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 
 import { CroniumService, type ServiceOptions } from '../../src/service/service.ts';
-import type { TestHosts } from './sshHosts.ts';
+import { createTestUser, type TestHosts } from './sshHosts.ts';
 
 export function hosts(): TestHosts {
   return inject('hosts');
+}
+
+/**
+ * The test hosts as seen by a test user of this file's own (its own home, processes and password), so
+ * files running in parallel never disturb each other's ~/.cronium. Call removeUser() in afterAll.
+ */
+export function ownHosts(tag: string): TestHosts & { removeUser: () => void } {
+  const shared = hosts();
+  const own = createTestUser(shared, tag);
+  return { ...shared, user: own.user, password: own.password, removeUser: own.remove };
 }
 
 export function tempDir(prefix = 'cronium-test-'): { path: string; remove: () => void } {
@@ -17,12 +27,14 @@ export function tempDir(prefix = 'cronium-test-'): { path: string; remove: () =>
 }
 
 /** A service on a fresh data directory, with servers for the test hosts saved (key auth). */
-export function serviceWithHosts(options: Partial<ServiceOptions> = {}): {
+export function serviceWithHosts(
+  options: Partial<ServiceOptions> = {},
+  h: TestHosts = hosts(),
+): {
   service: CroniumService;
   dir: string;
   close: () => Promise<void>;
 } {
-  const h = hosts();
   const dir = tempDir();
   const service = new CroniumService({
     dataDir: dir.path,

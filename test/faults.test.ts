@@ -1,0 +1,115 @@
+/**
+ * Failures on the paths the happy tests do not walk: the log store refusing writes, the connection under a
+ * forwarding tunnel going away, and Ctrl-C in `cronium run`. Real hosts and a real SQLite file; the faults
+ * are made for real (a trigger that refuses inserts, a killed sshd process, a real SIGINT).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+
+import { ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
+import { onHost } from './support/sshHosts.ts';
+
+// A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
+const h = ownHosts('faults');
+afterAll(() => h.removeUser());
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function service(options = {}) {
+  const s = serviceWithHosts({ tunnelLingerMs: 0, ...options }, h);
+  cleanups.push(s.close);
+  return s;
+}
+
+describe('faults', () => {
+  it('ends an execution with the log store’s error when it refuses writes, and recovers after', async () => {
+    const { service: svc, dir } = service();
+    // Another connection to the same file, as a full disk or a broken file would: every insert fails.
+    const db = new DatabaseSync(join(dir, 'cronium.db'));
+    db.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON log_chunks BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    );
+    const failed = await runJob(svc, { language: 'bash', script: 'echo one; echo two >&2' }, ['h1']);
+    expect(failed.exec).toMatchObject({ status: 'error', errorKind: 'internal' });
+    expect(failed.exec.errorMessage).toMatch(/The log could not be stored: database or disk is full/);
+    expect(failed.run.status).toBe('failed');
+    db.exec('DROP TRIGGER refuse');
+    db.close();
+    const ok = await runJob(svc, { language: 'bash', script: 'echo again' }, ['h1']);
+    expect(ok.exec.status).toBe('succeeded');
+    expect(ok.text('h1', 'stdout')).toBe('again\n');
+  });
+
+  it('notices a tunnel whose connection died while forwarding, and forwards anew for the next run', async () => {
+    const { service: svc } = service();
+    const tunnel: string[] = [];
+    svc.subscribe((e) => e.type === 'tunnel' && tunnel.push(e.state));
+    const job = svc.createJob({
+      name: 'helpers-then-wait',
+      language: 'bash',
+      script: 'cronium.setVariable fwd up && echo "up $PPID"; sleep 300',
+      helperMode: 'api',
+    });
+    const run = svc.startRun({ jobId: job.id, serverIds: ['h2'] });
+    // The helper call went through the tunnel; the script's parent is this connection's sshd process.
+    const sshdPid = await new Promise<string>((resolve) => {
+      const off = svc.subscribe((e) => {
+        const m = e.type === 'log' ? /up (\d+)/.exec(e.chunk.text) : null;
+        if (m) {
+          off();
+          resolve(m[1]!);
+        }
+      });
+    });
+    expect(tunnel).toEqual(['forwarding']);
+    execFileSync('kill', ['-KILL', sshdPid]);
+    const done = await svc.waitForRun(run.id);
+    expect(svc.getExecution(done.executionIds[0]!)).toMatchObject({
+      status: 'error',
+      errorKind: 'connection_lost',
+    });
+    await vi.waitFor(() => expect(tunnel.at(-1)).toMatch(/^(closed|failed)$/));
+    const again = await runJob(
+      svc,
+      { language: 'python', script: 'cronium.output(cronium.getVariable("fwd"))' },
+      ['h2'],
+      { helperMode: 'api' },
+    );
+    expect(again.exec).toMatchObject({ status: 'succeeded', helperMode: 'api', output: 'up' });
+    expect(tunnel.filter((s) => s === 'forwarding')).toHaveLength(2);
+  });
+
+  it('Ctrl-C in `cronium run` stops the remote script and exits 130', async () => {
+    const { service: svc, dir } = service();
+    const tag = `cronium-sigint-${Date.now()}`;
+    svc.createJob({ name: 'long', language: 'bash', script: `echo started; exec -a ${tag} sleep 300` });
+    const child = spawn(
+      process.execPath,
+      ['src/cli/main.ts', '--data-dir', dir, 'run', 'long', '--on', 'h1'],
+      { env: { ...process.env, CRONIUM_RUNTIME_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('started')) resolve();
+      }),
+    );
+    // "[c]…" so that the pattern does not match the shell that runs pgrep.
+    const remote = () => onHost(h, `pgrep -u ${h.user} -f '[c]${tag.slice(1)}'`).trim();
+    await vi.waitFor(() => expect(remote()).not.toBe(''));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/cancel/i);
+    await vi.waitFor(() => expect(remote()).toBe(''), { timeout: 10_000 });
+  });
+});
