@@ -15,7 +15,10 @@ export function resealLegacySecrets(db: Database, store: SecretStore): number {
   const reseal = (v: string) => store.encrypt(store.decrypt(v));
   return transaction(db, () => {
     let count = 0;
-    for (const row of db.prepare('SELECT id, secret FROM servers').all() as { id: string; secret: string | null }[])
+    for (const row of db.prepare('SELECT id, secret FROM servers').all() as {
+      id: string;
+      secret: string | null;
+    }[])
       if (legacy(row.secret)) {
         db.prepare('UPDATE servers SET secret = ? WHERE id = ?').run(reseal(row.secret), row.id);
         count++;

@@ -234,7 +234,8 @@ function verify(check: string | null, key: Buffer, where: string): void {
 }
 
 function getSetting(db: Database, key: string): string | null {
-  const row = db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+  const row = db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
+    { value: string } | undefined;
   return row?.value ?? null;
 }
 
@@ -247,7 +248,10 @@ function storeId(db: Database): string {
 function decodeKey(text: string, where: string): Buffer {
   const key = Buffer.from(text.trim(), 'base64');
   if (key.length !== 32)
-    throw new CroniumError('secrets_unavailable', `${where} is not a valid data key (expected 32 bytes, base64).`);
+    throw new CroniumError(
+      'secrets_unavailable',
+      `${where} is not a valid data key (expected 32 bytes, base64).`,
+    );
   return key;
 }
 
