@@ -499,11 +499,23 @@ export class CroniumService implements CroniumApi {
         value: e.secret ? this.secrets.decrypt(e.value) : e.value,
       })),
       servers: servers.map((s) => ({ id: s.id, name: s.name, host: s.host })),
+      secrets: this.runSecrets(servers),
       input: req.input === undefined ? job.defaultInput : req.input,
       trigger: req.trigger,
       concurrency: req.concurrency,
       helperMode: req.helperMode ?? job.helperMode,
     });
+  }
+
+  /**
+   * Every other secret a run's output must not show: secret variables' values and the servers' passwords
+   * and key passphrases (secret env values and the API token are added by the executor).
+   */
+  private runSecrets(servers: ServerRecord[]): unknown[] {
+    const values: unknown[] = servers.filter((s) => s.secret).map((s) => this.secrets.decrypt(s.secret!));
+    for (const v of this.variables.list())
+      if (v.secret) values.push(JSON.parse(this.secrets.decrypt(v.value)) as unknown);
+    return values;
   }
 
   waitForRun(runId: string): Promise<Run> {
@@ -596,7 +608,8 @@ export class CroniumService implements CroniumApi {
         this.variables.set(key, secret ? this.secrets.encrypt(json) : json, secret, updatedBy);
       },
       remove: (key) => this.variables.remove(key),
-      all: () => this.variables.list().map((v) => ({ key: v.key, value: decode(v) })),
+      all: () => this.variables.list().map((v) => ({ key: v.key, value: decode(v), secret: v.secret })),
+      isSecret: (key) => this.variables.get(key)?.secret ?? false,
     };
   }
 
