@@ -1,4 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The part of an OS keychain the secret store uses: one string per account under the service "Cronium". */
 export interface Keychain {
@@ -12,7 +15,7 @@ export interface Keychain {
 
 const SERVICE = 'Cronium';
 
-interface KeyringModule {
+export interface KeyringModule {
   Entry: new (
     service: string,
     account: string,
@@ -34,10 +37,48 @@ export function osKeychain(
   let keyring: KeyringModule;
   try {
     // Loaded at run time so that a platform without the binary still runs (with the key file).
-    keyring = createRequire(import.meta.url)('@napi-rs/keyring') as KeyringModule;
+    keyring = loadKeyring();
   } catch (err) {
     return { keychain: null, reason: `the keychain module could not be loaded (${(err as Error).message})` };
   }
+  return { reason: null, keychain: keychainFrom(keyring) };
+}
+
+/**
+ * @napi-rs/keyring from node_modules (sources, npm installs); in the packaged app, which has no
+ * node_modules, its N-API binary for this platform from resources/keyring (electron-builder's
+ * extraResources; the archive is resources/app.asar, this bundle is resources/app.asar/out/app/*.js).
+ * Throws when neither loads.
+ */
+export function loadKeyring(
+  packagedDir = fileURLToPath(new URL('../../../keyring/', import.meta.url)),
+): KeyringModule {
+  const require = createRequire(import.meta.url);
+  try {
+    return require('@napi-rs/keyring') as KeyringModule;
+  } catch (err) {
+    const binary = packagedBinary(packagedDir);
+    if (!binary) throw err;
+    return require(binary) as KeyringModule;
+  }
+}
+
+/** The keyring binary built for this OS and CPU (e.g. keyring-linux-x64-gnu/keyring.linux-x64-gnu.node). */
+export function packagedBinary(dir: string): string | null {
+  const prefix = `keyring.${process.platform}-${process.arch}`;
+  try {
+    for (const sub of readdirSync(dir, { withFileTypes: true }))
+      if (sub.isDirectory())
+        for (const file of readdirSync(join(dir, sub.name)))
+          if (file.startsWith(prefix) && file.endsWith('.node') && !file.includes('-musl'))
+            return join(dir, sub.name, file);
+  } catch {
+    // no such folder: not the packaged app
+  }
+  return null;
+}
+
+function keychainFrom(keyring: KeyringModule): Keychain {
   const name =
     process.platform === 'darwin'
       ? 'macOS Keychain'
@@ -47,11 +88,8 @@ export function osKeychain(
   const entry = (account: string) =>
     new keyring.Entry(SERVICE, account, { linux: { store: 'secret-service' } });
   return {
-    reason: null,
-    keychain: {
-      name,
-      get: (account) => entry(account).getPassword(),
-      set: (account, value) => entry(account).setPassword(value),
-    },
+    name,
+    get: (account) => entry(account).getPassword(),
+    set: (account, value) => entry(account).setPassword(value),
   };
 }
