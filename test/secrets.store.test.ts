@@ -251,20 +251,23 @@ describe('the data key rules (fake keychain)', () => {
     const dir = tempDir();
     const db = openDatabase(dir.path);
     try {
-      const first = new DataKeySecretStore({ dataDir: dir.path, db, keychain: memoryKeychain() });
+      const keychain = memoryKeychain();
+      const first = new DataKeySecretStore({ dataDir: dir.path, db, keychain });
       const sealed = first.encrypt('x1-secret');
       expect(first.info().kind).toBe('keychain');
+      expect(existsSync(join(dir.path, 'secret.key'))).toBe(false);
+      // Another keychain (another user's, a reset one) with another key under the same entry.
       const other = memoryKeychain();
-      other.set(
-        [
-          ...(first as unknown as { options: { keychain: typeof other } }).options.keychain.entries.keys(),
-        ][0]!,
-        Buffer.alloc(32, 1).toString('base64'),
-      );
+      const [account] = [...keychain.entries.keys()];
+      other.set(account!, Buffer.alloc(32, 1).toString('base64'));
       const wrong = new DataKeySecretStore({ dataDir: dir.path, db, keychain: other });
       expect(() => wrong.decrypt(sealed)).toThrow(
         /not the one this data directory's secrets were sealed with/,
       );
+      // An empty keychain and no key file: a clear refusal, not a new key.
+      const empty = new DataKeySecretStore({ dataDir: dir.path, db, keychain: memoryKeychain() });
+      expect(() => empty.decrypt(sealed)).toThrow(/holds no data key for this data directory/);
+      expect(existsSync(join(dir.path, 'secret.key'))).toBe(false);
       // A locked keychain: the key file is used for a store without secrets yet, and the reason is given.
       const dir2 = tempDir();
       const db2 = openDatabase(dir2.path);

@@ -165,7 +165,7 @@ export class DataKeySecretStore implements SecretStore {
           const key = decodeKey(stored, `the ${keychain.name} entry ${account}`);
           verify(check, key, keychain.name);
           // A move that stopped between writing the keychain and removing the file: finish it.
-          if (fileKey?.equals(key)) unlinkSync(filePath);
+          if (fileKey?.equals(key)) removeKeyFile(filePath);
           return this.chosen(key, {
             kind: 'keychain',
             location: keychain.name,
@@ -178,7 +178,7 @@ export class DataKeySecretStore implements SecretStore {
           keychain.set(account, key.toString('base64'));
           if (keychain.get(account) !== key.toString('base64'))
             throw new Error(`the ${keychain.name} did not return the key it was given`);
-          if (fileKey) unlinkSync(filePath);
+          if (fileKey) removeKeyFile(filePath);
           return this.chosen(key, {
             kind: 'keychain',
             location: keychain.name,
@@ -253,6 +253,15 @@ function decodeKey(text: string, where: string): Buffer {
       `${where} is not a valid data key (expected 32 bytes, base64).`,
     );
   return key;
+}
+
+/** Removes secret.key once its key is in the keychain (another process may have done so already). */
+function removeKeyFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /** The key in secret.key, or null when there is no such file. */
