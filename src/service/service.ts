@@ -513,8 +513,14 @@ export class CroniumService implements CroniumApi {
    */
   private runSecrets(servers: ServerRecord[]): unknown[] {
     const values: unknown[] = servers.filter((s) => s.secret).map((s) => this.secrets.decrypt(s.secret!));
-    for (const v of this.variables.list())
-      if (v.secret) values.push(JSON.parse(this.secrets.decrypt(v.value)) as unknown);
+    for (const v of this.variables.list()) {
+      if (!v.secret) continue;
+      try {
+        values.push(JSON.parse(this.secrets.decrypt(v.value)) as unknown);
+      } catch {
+        // A value this process cannot open cannot reach a script either (the helpers fail on it).
+      }
+    }
     return values;
   }
 
