@@ -8,7 +8,6 @@ import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, safeStorage, shell } from 'electron';
 
 import { createDispatcher } from '../src/api/dispatcher.ts';
-import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { forwardEvents, registerIpc, trustedFrame } from './ipc.ts';
 import { SafeStorageSecretStore } from './safeStorageSecretStore.ts';
@@ -25,12 +24,17 @@ async function start(): Promise<void> {
   const dataDir = process.env.CRONIUM_DATA_DIR || app.getPath('userData');
   service = new CroniumService({
     dataDir,
-    secretStore: new SafeStorageSecretStore(safeStorage, new KeyFileSecretStore(dataDir)),
+    // One secret store with the CLI and browser mode (a data key in the OS keychain, else secret.key);
+    // safeStorage only opens what an older version sealed with it ("ss1:"), re-sealed just below.
+    legacyDecrypt: (sealed) => new SafeStorageSecretStore(safeStorage, null).decrypt(sealed),
     unknownHostKeys: 'ask',
     appMode: 'desktop',
     appVersion: app.getVersion(),
     runtimePort: process.env.CRONIUM_RUNTIME_PORT ? Number(process.env.CRONIUM_RUNTIME_PORT) : undefined,
   });
+  const resealed = service.resealLegacySecrets();
+  if (resealed)
+    console.warn(`cronium: moved ${resealed} secret(s) from safeStorage to the shared secret store`);
   const runtime = await service.startRuntime();
   if (runtime.note) console.warn(`cronium: ${runtime.note}`);
 

@@ -4,8 +4,16 @@
  * checked for what the app loads and for what must not ship, and its CLI is run from it for real.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import asar from '@electron/asar';
@@ -13,6 +21,7 @@ import { beforeAll, describe, expect, it, afterAll } from 'vitest';
 
 import { buildAll } from '../scripts/build.ts';
 import { generateIcons } from '../scripts/icons.ts';
+import { packagedBinary, type KeyringModule } from '../src/secrets/keychain.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 
 /** Modules a bundle may leave outside: Node's own, Electron's, and optional natives it can do without. */
@@ -164,5 +173,17 @@ describe('the packaged Linux app (dir target)', () => {
     expect(readFileSync(join(extracted, 'out/app/runner.sh'), 'utf8')).toBe(
       readFileSync('src/remote/runner.sh', 'utf8'),
     );
+  });
+
+  it('carries the OS keychain binary beside the archive, and the secret store can load it from there', () => {
+    const dir = join(resources, 'keyring');
+    const binaries = readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.node'));
+    expect(binaries).toContain(join('keyring-linux-x64-gnu', 'keyring.linux-x64-gnu.node'));
+    // As the packaged app loads it: no node_modules to resolve from, so from resources/keyring.
+    const binary = packagedBinary(dir);
+    expect(binary).toBe(join(dir, 'keyring-linux-x64-gnu', 'keyring.linux-x64-gnu.node'));
+    expect(typeof (createRequire(import.meta.url)(binary!) as KeyringModule).Entry).toBe('function');
   });
 });

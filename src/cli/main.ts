@@ -5,6 +5,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { CONNECTION_KINDS, CroniumError, toErrorValue } from '../core/errors.ts';
 import { resolveDataDir } from '../core/paths.ts';
+import { DEFAULT_RUNTIME_PORT } from '../runtime/runtimeServer.ts';
+import type { SecretStoreInfo } from '../secrets/secretStore.ts';
 import { CroniumService } from '../service/service.ts';
 import {
   historyRows,
@@ -30,6 +32,7 @@ Usage:
   cronium show <executionId>
   cronium var list | get <key> | set <key> <json-or-text> [--secret] | remove <key>
   cronium serve [--port P]          the app in your browser, on 127.0.0.1 only
+  cronium doctor                    data directory, secret store in use and why, SQLite, runtime port
 
 Every command takes --data-dir DIR (or CRONIUM_DATA_DIR) and --json.
 Exit codes of run: the script's own for one server; for several, 0 when all succeeded, else 1;
@@ -202,12 +205,46 @@ async function dispatch(
       return varCommand(service, sub, rest, values, io);
     case 'serve':
       return serveCommand(service, values, io);
+    case 'doctor':
+      return doctorCommand(service, values, io);
     default:
       throw new CroniumError(
         'invalid_input',
         `Unknown command "${command}". Run "cronium --help" for usage.`,
       );
   }
+}
+
+/**
+ * `cronium doctor`: what this installation uses. Exit 1 when the secret store cannot be used (the
+ * report still says why).
+ */
+function doctorCommand(service: CroniumService, values: CliValues, io: CliIo): number {
+  let secretStore: SecretStoreInfo | { error: string };
+  try {
+    secretStore = service.secretStoreInfo();
+  } catch (err) {
+    secretStore = { error: toErrorValue(err).message };
+  }
+  const { version } = service.db.prepare('SELECT sqlite_version() AS version').get() as { version: string };
+  const report = {
+    dataDir: service.dataDir,
+    secretStore,
+    sqliteVersion: version,
+    runtimePort: runtimePortFrom(io.env) ?? DEFAULT_RUNTIME_PORT,
+  };
+  out(io, values, report, () =>
+    [
+      `data directory  ${report.dataDir}`,
+      'error' in secretStore
+        ? `secret store    unusable: ${secretStore.error}`
+        : `secret store    ${secretStore.kind} (${secretStore.location}): ${secretStore.reason}`,
+      `sqlite          ${report.sqliteVersion}`,
+      `runtime port    127.0.0.1:${report.runtimePort}${report.runtimePort === 0 ? ' (any free port)' : ''}`,
+      '',
+    ].join('\n'),
+  );
+  return 'error' in secretStore ? 1 : 0;
 }
 
 async function serverCommand(

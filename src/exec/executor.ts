@@ -33,6 +33,7 @@ import type { LogWriter } from '../store/logWriter.ts';
 import { ControlFilter } from './controlFilter.ts';
 import { collectCommand, ensureDeployed, launchCommand, markStale } from './deploy.ts';
 import { LogSink } from './logSink.ts';
+import { maskDeep, secretForms } from './secretMasker.ts';
 import { exportLine, randomToken, shellQuote } from './shell.ts';
 
 const INTERPRETERS: Record<Language, { command: string; file: string }> = {
@@ -47,6 +48,11 @@ export interface ExecutionPlan {
   job: { id: string; name: string; language: Language; script: string; timeoutSec: number };
   /** Environment for the script, secrets decrypted (they travel on stdin only). */
   env: { key: string; value: string; secret: boolean }[];
+  /**
+   * Other values to mask (secret variables, server passwords): strings as they are, other JSON values as
+   * their JSON text and their strings (see secretForms).
+   */
+  secrets?: unknown[];
   server: { id: string; name: string; host: string };
   input: unknown;
   helperMode: HelperMode;
@@ -103,7 +109,10 @@ export class Executor {
   async run(plan: ExecutionPlan, signal: AbortSignal): Promise<Execution> {
     const { history } = this.options;
     const id = plan.executionId;
-    const secrets = plan.env.filter((e) => e.secret).map((e) => e.value);
+    const secrets = [
+      ...plan.env.filter((e) => e.secret).map((e) => e.value),
+      ...(plan.secrets ?? []).flatMap(secretForms),
+    ];
     const backpressure = new Backpressure();
     const log = new LogSink({
       executionId: id,
@@ -113,6 +122,8 @@ export class Executor {
     let lease: Lease | null = null;
     let helpers: HelperSession | null = null;
     let final: ExecutionPatch;
+    // Set when the script set a secret variable: text written before that may hold its value.
+    let lateSecret = false;
 
     try {
       if (signal.aborted) throw new CroniumError('cancelled', 'Cancelled before it started.');
@@ -127,7 +138,11 @@ export class Executor {
         connection: lease.connection,
         requested: plan.helperMode,
         language: plan.job.language,
-        context: runtimeContext(plan),
+        script: plan.job.script,
+        context: runtimeContext(plan, (value) => {
+          lateSecret = true;
+          for (const form of secretForms(value)) log.addSecret(form);
+        }),
         timeoutSec: plan.job.timeoutSec,
         serverName: plan.server.name,
       });
@@ -150,7 +165,8 @@ export class Executor {
       final = {
         ...outcome,
         scriptMs,
-        output: context.outputSet ? context.output : undefined,
+        // What the script reported back is shown and exported too: its strings are masked like the log.
+        output: context.outputSet ? maskDeep(context.output, (text) => log.mask(text)) : undefined,
         condition: context.condition,
         variableChanges: context.changes,
       };
@@ -167,6 +183,7 @@ export class Executor {
     } catch (err) {
       final = this.failure(err, log);
     }
+    if (lateSecret) history.maskLog(id, (text) => log.mask(text));
     this.patch(id, { ...final, endedAt: Date.now() });
     return history.getExecution(id)!;
   }
@@ -378,7 +395,7 @@ export class Executor {
 }
 
 /** What the helpers see of an execution; cronium.event() returns its `event`. */
-function runtimeContext(plan: ExecutionPlan): RuntimeContext {
+function runtimeContext(plan: ExecutionPlan, onSecretValue: (value: unknown) => void): RuntimeContext {
   return {
     executionId: plan.executionId,
     jobId: plan.job.id,
@@ -400,5 +417,6 @@ function runtimeContext(plan: ExecutionPlan): RuntimeContext {
     outputSet: false,
     condition: null,
     changes: [],
+    onSecretValue,
   };
 }

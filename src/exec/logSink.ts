@@ -51,6 +51,11 @@ export class LogSink {
     for (const masker of Object.values(this.maskers)) masker.add(secret);
   }
 
+  /** Masks every secret known so far in a piece of text (not a stream: nothing is held back). */
+  mask(text: string): string {
+    return this.maskers.system.mask(text);
+  }
+
   data(stream: 'stdout' | 'stderr', data: Buffer): void {
     this.bytes += data.length;
     this.add(stream, this.maskers[stream].push(this.decoders[stream].write(data)));

@@ -9,6 +9,8 @@ import type { ExecutionPlan, Executor } from './executor.ts';
 export interface RunSpec {
   job: ExecutionPlan['job'];
   env: ExecutionPlan['env'];
+  /** Values masked in every execution's log, output and history (see ExecutionPlan.secrets). */
+  secrets?: unknown[];
   servers: { id: string; name: string; host: string }[];
   input: unknown;
   trigger: RunTrigger;
@@ -93,6 +95,7 @@ export class RunManager {
             runId,
             job: spec.job,
             env: spec.env,
+            secrets: spec.secrets,
             server: { id: next.serverId, name: next.serverName, host: hosts.get(next.serverId) ?? '' },
             input: spec.input,
             helperMode: spec.helperMode,

@@ -1,6 +1,38 @@
 export const MASK = '***';
 
 /**
+ * The texts under which a secret value can show up in output: a string as itself and as it reads inside
+ * a JSON string (quotes and backslashes escaped); any other JSON value as its JSON text, plus each of the
+ * strings inside it. So `echo "$(cronium.getVariable k)"`, `print(json.dumps(v))` and `console.log(v)` are
+ * all caught.
+ */
+export function secretForms(value: unknown): string[] {
+  // true/false/null would mask those words everywhere; they are no secret worth hunting for.
+  if (value === null || value === undefined || typeof value === 'boolean') return [];
+  if (typeof value === 'string') {
+    const escaped = JSON.stringify(value).slice(1, -1);
+    return escaped === value ? [value] : [value, escaped];
+  }
+  const forms = [JSON.stringify(value)];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') forms.push(...secretForms(v));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(value);
+  return forms;
+}
+
+/** A copy of a JSON value with mask() applied to every string in it, keys included. */
+export function maskDeep(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskDeep(v, mask)]));
+  return value;
+}
+
+/**
  * Replaces secret values with *** in a stream of text that arrives in arbitrary pieces. A piece's tail that
  * could be the start of a secret is held back until the next piece (or flush), so a secret split across
  * two reads is still masked.

@@ -12,6 +12,11 @@ export interface RuntimeContext {
   outputSet: boolean;
   condition: boolean | null;
   changes: VariableChange[];
+  /**
+   * Called with the new value when the script sets a secret variable, so the execution masks it from
+   * then on (its log, output and history).
+   */
+  onSecretValue?: (value: unknown) => void;
 }
 
 /** The shared variables, as the helpers see them (secret values decrypted for the script). */
@@ -19,7 +24,10 @@ export interface VariableAccess {
   get(key: string): { value: unknown } | null;
   set(key: string, value: unknown, updatedBy: string): void;
   remove(key: string): boolean;
-  all(): { key: string; value: unknown }[];
+  /** Every variable; `secret` marks the ones whose values are masked wherever output goes. */
+  all(): { key: string; value: unknown; secret?: boolean }[];
+  /** Whether a key is secret (a set keeps a key's secrecy, so its new value must be masked too). */
+  isSecret?(key: string): boolean;
 }
 
 export interface RateLimit {

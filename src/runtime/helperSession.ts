@@ -16,6 +16,8 @@ export interface HelperRequest {
   connection: SshConnection;
   requested: HelperMode;
   language: Language;
+  /** The script's text: bundled mode writes a secret variable only when the script names its key. */
+  script: string;
   context: RuntimeContext;
   timeoutSec: number;
   serverName: string;
@@ -50,7 +52,7 @@ const hexToKey = (hex: string) => Buffer.from(hex, 'hex').toString('utf8');
 
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
-  if (req.requested === 'bundled') return bundledSession(deps, context, null);
+  if (req.requested === 'bundled') return bundledSession(deps, context, null, req.script);
 
   let reason: string | null = null;
   let token: string | null = null;
@@ -86,7 +88,7 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
     lease?.release();
     if (req.requested === 'api')
       throw new CroniumError('tunnel_refused', `API mode is not available: ${reason}.`);
-    return bundledSession(deps, context, reason);
+    return bundledSession(deps, context, reason, req.script);
   }
 
   deps.registry.register(context);
@@ -109,13 +111,25 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
   };
 }
 
-function bundledSession(deps: HelperDeps, context: RuntimeContext, reason: string | null): HelperSession {
+/**
+ * Bundled mode: the helpers' data as files in the work directory. A secret variable is written only when
+ * its key appears in the script's text (where cronium.getVariable can name it): secrets a script never
+ * asks for never reach the host's disk. A script that builds a secret key at run time gets nothing for it
+ * in bundled mode (API mode serves it).
+ */
+function bundledSession(
+  deps: HelperDeps,
+  context: RuntimeContext,
+  reason: string | null,
+  script: string,
+): HelperSession {
   const files = [
     { name: '.cronium.input.json', content: JSON.stringify(context.input ?? null) },
     { name: '.cronium.context.json', content: JSON.stringify(context.event) },
     { name: '.cronium.condition.json', content: 'null' },
   ];
-  for (const { key, value } of deps.variables.all()) {
+  for (const { key, value, secret } of deps.variables.all()) {
+    if (secret && !script.includes(key)) continue;
     const hex = keyToHex(key);
     files.push({ name: `.cronium.var.${hex}.json`, content: JSON.stringify(value) });
     if (typeof value === 'string' && !value.includes('\n'))
@@ -206,6 +220,7 @@ export function applyCollected(
       }
     } else continue;
     variables.set(key, value, `execution:${context.executionId}`);
+    if (variables.isSecret?.(key)) context.onSecretValue?.(value);
     recordChange(context.changes, { key, op: 'set' });
   }
   return problems;

@@ -150,6 +150,7 @@ export class RuntimeServer {
           value = body.value;
         }
         variables.set(name, value, `execution:${context.executionId}`);
+        if (variables.isSecret?.(name)) context.onSecretValue?.(value);
         recordChange(context.changes, { key: name, op: 'set' });
         return send(res, 200, { success: true });
       }

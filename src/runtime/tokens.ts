@@ -31,10 +31,19 @@ export type TokenFailure = 'missing' | 'malformed' | 'expired' | 'invalid';
  */
 export class TokenService {
   /** A KeyObject made once: jose would otherwise import the raw key again on every sign and verify. */
-  private readonly key: KeyObject;
+  private keyObject: KeyObject | null = null;
+  private readonly db: Database;
+  private readonly secrets: SecretStore;
 
   constructor(db: Database, secrets: SecretStore) {
-    this.key = createSecretKey(loadOrCreateKey(db, secrets));
+    this.db = db;
+    this.secrets = secrets;
+  }
+
+  /** Loaded on first use, so commands that sign nothing never need the secret store. */
+  private get key(): KeyObject {
+    this.keyObject ??= createSecretKey(loadOrCreateKey(this.db, this.secrets));
+    return this.keyObject;
   }
 
   async sign(claims: TokenClaims, userId = 'local'): Promise<string> {

@@ -27,7 +27,9 @@ import { EventHub } from '../core/eventHub.ts';
 import { Executor } from '../exec/executor.ts';
 import { RunManager } from '../exec/runManager.ts';
 import { remoteBundle } from '../remote/assets.ts';
-import { KeyFileSecretStore, type SecretStore } from '../secrets/secretStore.ts';
+import { osKeychain, type Keychain } from '../secrets/keychain.ts';
+import { resealLegacySecrets } from '../secrets/reseal.ts';
+import { DataKeySecretStore, type SecretStoreInfo } from '../secrets/secretStore.ts';
 import { ConnectionPool, type PoolTarget } from '../ssh/connectionPool.ts';
 import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
 import type { SshAuth } from '../ssh/sshConnection.ts';
@@ -45,8 +47,13 @@ import { TunnelManager } from '../runtime/tunnelManager.ts';
 
 export interface ServiceOptions {
   dataDir: string;
-  /** Defaults to the headless key-file store; the desktop app passes its safeStorage store. */
-  secretStore?: SecretStore;
+  /**
+   * The OS keychain holding the data key (default: the real one through @napi-rs/keyring; null: none, so
+   * the key file). See DataKeySecretStore.
+   */
+  keychain?: Keychain | null;
+  /** Opens the desktop app's old "ss1:" values (Electron safeStorage), so they can be re-sealed. */
+  legacyDecrypt?: (sealed: string) => string;
   unknownHostKeys?: UnknownKeyPolicy;
   killGraceSec?: number;
   readyTimeoutMs?: number;
@@ -69,7 +76,7 @@ export interface ServiceOptions {
 export class CroniumService implements CroniumApi {
   readonly db: Database;
   readonly dataDir: string;
-  private readonly secrets: SecretStore;
+  private readonly secrets: DataKeySecretStore;
   private readonly servers: ServerRepo;
   private readonly jobs: JobRepo;
   private readonly history: HistoryRepo;
@@ -87,7 +94,14 @@ export class CroniumService implements CroniumApi {
     this.options = options;
     this.dataDir = options.dataDir;
     this.db = openDatabase(options.dataDir);
-    this.secrets = options.secretStore ?? new KeyFileSecretStore(options.dataDir);
+    const found = options.keychain === undefined ? osKeychain() : null;
+    this.secrets = new DataKeySecretStore({
+      dataDir: options.dataDir,
+      db: this.db,
+      keychain: found ? found.keychain : (options.keychain ?? null),
+      noKeychainReason: found?.reason ?? undefined,
+      legacyDecrypt: options.legacyDecrypt,
+    });
     this.servers = new ServerRepo(this.db);
     this.jobs = new JobRepo(this.db);
     this.history = new HistoryRepo(this.db);
@@ -138,6 +152,19 @@ export class CroniumService implements CroniumApi {
   startRuntime(): Promise<{ port: number; note: string | null }> {
     this.runtimeStart ??= this.runtime.listen(this.options.runtimePort ?? DEFAULT_RUNTIME_PORT);
     return this.runtimeStart;
+  }
+
+  /** Where this data directory's data key is, and why there (finds it now if no secret was used yet). */
+  secretStoreInfo(): SecretStoreInfo {
+    return this.secrets.info();
+  }
+
+  /**
+   * Converts secrets the desktop app stored in its old "ss1:" format to the shared one (needs
+   * legacyDecrypt); returns how many. The desktop app calls this at start.
+   */
+  resealLegacySecrets(): number {
+    return resealLegacySecrets(this.db, this.secrets);
   }
 
   appInfo(): AppInfo {
@@ -472,11 +499,29 @@ export class CroniumService implements CroniumApi {
         value: e.secret ? this.secrets.decrypt(e.value) : e.value,
       })),
       servers: servers.map((s) => ({ id: s.id, name: s.name, host: s.host })),
+      secrets: this.runSecrets(servers),
       input: req.input === undefined ? job.defaultInput : req.input,
       trigger: req.trigger,
       concurrency: req.concurrency,
       helperMode: req.helperMode ?? job.helperMode,
     });
+  }
+
+  /**
+   * Every other secret a run's output must not show: secret variables' values and the servers' passwords
+   * and key passphrases (secret env values and the API token are added by the executor).
+   */
+  private runSecrets(servers: ServerRecord[]): unknown[] {
+    const values: unknown[] = servers.filter((s) => s.secret).map((s) => this.secrets.decrypt(s.secret!));
+    for (const v of this.variables.list()) {
+      if (!v.secret) continue;
+      try {
+        values.push(JSON.parse(this.secrets.decrypt(v.value)) as unknown);
+      } catch {
+        // A value this process cannot open cannot reach a script either (the helpers fail on it).
+      }
+    }
+    return values;
   }
 
   waitForRun(runId: string): Promise<Run> {
@@ -569,7 +614,8 @@ export class CroniumService implements CroniumApi {
         this.variables.set(key, secret ? this.secrets.encrypt(json) : json, secret, updatedBy);
       },
       remove: (key) => this.variables.remove(key),
-      all: () => this.variables.list().map((v) => ({ key: v.key, value: decode(v) })),
+      all: () => this.variables.list().map((v) => ({ key: v.key, value: decode(v), secret: v.secret })),
+      isSecret: (key) => this.variables.get(key)?.secret ?? false,
     };
   }
 

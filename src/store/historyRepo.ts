@@ -1,4 +1,4 @@
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type {
   Execution,
@@ -296,5 +296,28 @@ export class HistoryRepo {
       ts: r.ts,
       text: r.packed ? inflateRawSync(r.packed).toString('utf8') : r.text,
     }));
+  }
+
+  /**
+   * Rewrites an execution's stored log through mask(): for secrets learned after their text was written
+   * (bundled mode hears of a secret the script set only when it has ended). Chunks are masked one by one,
+   * so a secret split across two stored chunks stays as it is. Returns how many chunks changed.
+   */
+  maskLog(executionId: string, mask: (text: string) => string): number {
+    let changed = 0;
+    const update = this.db.prepare(
+      'UPDATE log_chunks SET text = ?, packed = ? WHERE execution_id = ? AND seq = ?',
+    );
+    transaction(this.db, () => {
+      for (const chunk of this.readLog(executionId, -1, Number.MAX_SAFE_INTEGER)) {
+        const masked = mask(chunk.text);
+        if (masked === chunk.text) continue;
+        // Kept in the form the writer uses: big chunks deflated.
+        const packed = masked.length >= 8 * 1024 ? deflateRawSync(masked, { level: 1 }) : null;
+        update.run(packed ? '' : masked, packed, executionId, chunk.seq);
+        changed++;
+      }
+    });
+    return changed;
   }
 }

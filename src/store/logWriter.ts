@@ -13,7 +13,6 @@ const LOW_WATER = 2 * 1024 * 1024;
  * before it marks an execution finished, so a finished execution always has its whole log.
  */
 export class LogWriter {
-  private readonly worker: Worker;
   private nextFlushId = 0;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private closed = false;
@@ -22,15 +21,28 @@ export class LogWriter {
   private unflushed = 0;
   private drainWaiters: (() => void)[] = [];
 
+  private readonly databasePath: string;
+  private thread: Worker | null = null;
+
   constructor(databasePath: string) {
+    this.databasePath = databasePath;
+  }
+
+  /**
+   * The thread, started on first use: a command that writes no log (server list, var get…) starts none.
+   * Idle, it never keeps the process alive: unref() comes after the listeners, because adding a
+   * 'message' listener refs a worker's port again (Node's MessagePort does so on 'newListener'); only an
+   * awaited flush or close holds a reference.
+   */
+  private get worker(): Worker {
+    if (this.thread) return this.thread;
     // From sources the worker is a .ts file beside this one; in a bundle (the packaged app) a .js one.
     const workerFile = import.meta.url.endsWith('.ts') ? './logWriterWorker.ts' : './logWriterWorker.js';
     let url = new URL(workerFile, import.meta.url);
     // In the packaged app the worker sits unpacked beside the archive: a thread cannot start inside it.
     if (url.pathname.includes('.asar/')) url = new URL(url.href.replace('.asar/', '.asar.unpacked/'));
-    this.worker = new Worker(url, { workerData: { path: databasePath } });
-    this.worker.unref();
-    this.worker.on(
+    const worker = new Worker(url, { workerData: { path: this.databasePath } });
+    worker.on(
       'message',
       (
         message: { type: 'flushed'; id: number; error: string | null } | { type: 'written'; chars: number },
@@ -42,14 +54,24 @@ export class LogWriter {
         }
         const waiter = this.pending.get(message.id);
         this.pending.delete(message.id);
-        if (this.pending.size === 0) this.worker.unref();
+        if (this.pending.size === 0) worker.unref();
         if (message.error)
           waiter?.reject(new CroniumError('internal', `The log could not be stored: ${message.error}`));
         else waiter?.resolve();
       },
     );
-    this.worker.on('error', (err) => this.failAll(err));
-    this.worker.on('exit', () => this.failAll(new Error('the log writer stopped')));
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => {
+      this.failAll(new Error('the log writer stopped'));
+      // Nothing more will be written by it: release sources paused on its backlog.
+      this.backlog = 0;
+      this.drained();
+      // A writer that died is not reused; the next write starts a new thread unless closed.
+      if (this.thread === worker) this.thread = null;
+    });
+    worker.unref();
+    this.thread = worker;
+    return worker;
   }
 
   /**
@@ -93,9 +115,11 @@ export class LogWriter {
     if (this.closed) return;
     await this.flush().catch(() => {});
     this.closed = true;
-    this.worker.ref();
-    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.postMessage({ type: 'close' });
+    const worker = this.thread;
+    if (!worker) return;
+    worker.ref();
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.postMessage({ type: 'close' });
     await exited;
   }
 
