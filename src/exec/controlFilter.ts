@@ -47,7 +47,8 @@ export class ControlFilter {
           buf = buf.subarray(keep);
           break;
         }
-        if (at > 0) this.noise(buf.subarray(0, at), true);
+        // A marker ends the noise's last line, even one that began in an earlier piece.
+        this.noise(buf.subarray(0, at), true);
         buf = buf.subarray(at);
       } else {
         const n = Math.min(buf.length, this.marker.length);

@@ -405,7 +405,11 @@ export class Executor {
       const result = await connection.run(collectCommand(this.options.bundle, plan.executionId, nonce));
       const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
       if (!frames) throw new Error(result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
-      const problems = applyCollected(parseCollected(frames), helpers.context, this.options.helpers.variables);
+      const problems = applyCollected(
+        parseCollected(frames),
+        helpers.context,
+        this.options.helpers.variables,
+      );
       for (const problem of problems) log.system(problem);
     } catch (err) {
       if (report) log.system(`the helpers' results could not be collected: ${(err as Error).message}`);
