@@ -39,6 +39,15 @@ export function collectCommand(bundle: RemoteBundle, executionId: string, nonce:
   return `exec sh "$HOME/.cronium/runner/${bundle.hash}/collect.sh" ${executionId} ${nonce}`;
 }
 
+/**
+ * The command that ends what is left of an execution's script (see stop.sh): for a background job that
+ * still holds the output after the script exited, when the runner's control channel is already closed.
+ */
+export function stopCommand(bundle: RemoteBundle, executionId: string, graceSec: number): string {
+  if (!/^[A-Za-z0-9-]+$/.test(executionId)) throw new Error('unsafe runner arguments');
+  return `exec sh "$HOME/.cronium/runner/${bundle.hash}/stop.sh" ${executionId} ${Math.max(0, Math.round(graceSec))}`;
+}
+
 /** A control line "\x1ecronium:<nonce>:<word>" as a shell command (printf), for commands the app parses. */
 export function markerCommand(nonce: string, word: string, toStderr = false): string {
   return `printf '\\036cronium:%s:%s\\n' ${nonce} ${word}${toStderr ? ' >&2' : ''}`;

@@ -31,7 +31,7 @@ import {
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
 import type { LogWriter } from '../store/logWriter.ts';
 import { ControlFilter, NoiseLines } from './controlFilter.ts';
-import { between, collectCommand, ensureDeployed, launchCommand, markStale } from './deploy.ts';
+import { between, collectCommand, ensureDeployed, launchCommand, markStale, stopCommand } from './deploy.ts';
 import { LogSink } from './logSink.ts';
 import { exportLine, randomToken, shellQuote } from './shell.ts';
 
@@ -231,6 +231,7 @@ export class Executor {
     proc.write(setup);
 
     let ended: EndReason = null;
+    let statusSeen = false;
     let forceClose: NodeJS.Timeout | null = null;
     const stop = (kind: 'timed_out' | 'cancelled') => {
       if (ended) return;
@@ -240,7 +241,13 @@ export class Executor {
           ? `timed out after ${plan.job.timeoutSec} s: stopping the script`
           : 'cancelled: stopping the script',
       );
-      proc.write('cancel\n');
+      // Once the script has exited sshd has closed the runner's control channel; a background job may
+      // still hold the output open: then a separate command ends what is left.
+      if (statusSeen)
+        void connection
+          .run(stopCommand(this.options.bundle, plan.executionId, this.killGraceSec))
+          .catch(() => {});
+      else proc.write('cancel\n');
       // A host that no longer answers must not hold the execution for ever.
       forceClose = setTimeout(() => proc.channel.close(), (this.killGraceSec + 10) * 1000);
     };
@@ -255,20 +262,16 @@ export class Executor {
     try {
       const status = await proc.exitStatus;
       const normalEnd = status.code !== null || status.signal !== null;
+      statusSeen = normalEnd;
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
       if (helpers.mode === 'bundled' && normalEnd && !noRunner) {
         collectMs = await this.collect(connection, plan, helpers, log, started());
       }
-      if (normalEnd && !ended) {
-        // "done" tells the runner's watcher the script ended by itself: what it deliberately left running
-        // (nohup, setsid, disown) stays, as with ssh. Stdin stays open until the channel closes, so that a
-        // background job still holding the script's output can be stopped by cancel or the timeout.
-        proc.write('done\n');
-      } else {
-        // Closing our side without "done" makes the watcher end whatever is left and clean up.
-        proc.end();
-      }
+      // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
+      // the script deliberately detached running. The channel stays open while a background job holds
+      // the output (as with ssh); the timeout and cancel still end it (stop() above).
+      proc.end();
       result = await proc.exited;
     } finally {
       clearTimeout(timer);

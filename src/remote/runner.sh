@@ -2,14 +2,12 @@
 # Cronium remote runner (POSIX sh). Started as: sh runner.sh <executionId> <nonce>
 #
 # Stdin carries the setup: files, each introduced by a "__CRONIUM_FILE_<nonce> <name>" line and ended by
-# "__CRONIUM_SETUP_END__<nonce>". Stdin then stays open as the control channel, read by a watcher:
-# - "done": the script ended normally (the app saw its exit status). What it deliberately left running
-#   (nohup, setsid, disown, `&` with its output redirected) keeps running, as it would through `ssh host`;
-#   the work directory is removed.
-# - "cancel" (cancel, timeout), or the end of input without "done" (the connection was lost): the watcher
-#   ends the script's whole tree: its process group and every process that still carries this execution's
-#   CRONIUM_EXECUTION_ID (found through /proc where there is one, so setsid'd children are not missed):
-#   TERM, a grace period, KILL; then it removes the work directory.
+# "__CRONIUM_SETUP_END__<nonce>". Stdin then stays open as the control channel, read by a watcher. A
+# "cancel" line (cancel, timeout), or the end of input while the script still runs or once the connection
+# is gone, makes it end the script's whole tree with stop.sh (TERM, a grace period, KILL). After a normal
+# end (sshd closes the channel's input when the script exits) what the script deliberately left running
+# (nohup, setsid, disown, `&` with its output redirected) keeps running, as it would through `ssh host`.
+# Either way the watcher then removes the work directory.
 #
 # Every process started here costs about a millisecond per execution: builtins wherever they do, and this
 # shell finally becomes the script's interpreter (exec), so the script is the session's own process.
@@ -63,33 +61,26 @@ fi
 cd "$W" || exit 254
 
 grace=${CRONIUM_KILL_GRACE:-5}
-# $1 process group, $2 grace (s), $3 work directory, $4 execution id.
+# $1 process group (= the script's pid), $2 grace (s), $3 work directory, $4 execution id, $5 our parent,
+# $6 stop.sh. sshd closes the control channel when the session's process exits: the end of input alone
+# does not tell a normal end from a lost connection. So the watcher finds the sshd process serving this
+# session (up from our parent) and, at the end of input, stops the tree only if the script is still
+# running or that sshd is gone.
 watch='
-  ended=
-  while IFS= read -r cmd; do
-    case $cmd in
-      done) ended=1; [ "${CRONIUM_KEEP_WORKDIR:-0}" = 1 ] || rm -rf "$3" 2>/dev/null; exec 2>&- ;;
-      cancel) ended=; break ;;
-    esac
+  s=$5 i=0
+  while [ -n "$s" ] && [ "$i" -lt 8 ]; do
+    case $(ps -o comm= -p "$s" 2>/dev/null) in sshd*) break ;; esac
+    s=$(ps -o ppid= -p "$s" 2>/dev/null); s=${s##* }; i=$((i + 1))
   done
-  if [ -z "$ended" ]; then
-    tree() {
-      kill -0 -"$1" 2>/dev/null && echo "-$1"
-      for f in $(grep -l -F "CRONIUM_EXECUTION_ID=$4" /proc/[0-9]*/environ 2>/dev/null); do
-        p=${f#/proc/}; p=${p%/environ}
-        [ "$p" != $$ ] && kill -0 "$p" 2>/dev/null && echo "$p"
-      done
-    }
-    left=$(tree "$@")
-    if [ -n "$left" ]; then
-      kill -TERM $left 2>/dev/null
-      n=0
-      while [ -n "$left" ] && [ "$n" -lt "$(($2 * 10))" ]; do
-        sleep 0.1 2>/dev/null || sleep 1; n=$((n + 1)); left=$(tree "$@")
-      done
-      [ -n "$left" ] && kill -KILL $left $(tree "$@") 2>/dev/null
+  [ "$i" -lt 8 ] || s=
+  stop=
+  while IFS= read -r cmd; do [ "$cmd" = cancel ] && { stop=1; break; }; done
+  if [ -z "$stop" ]; then
+    if kill -0 "$1" 2>/dev/null; then stop=1
+    elif [ -n "$s" ]; then case $(ps -o stat= -p "$s" 2>/dev/null) in "" | Z*) stop=1 ;; esac
     fi
   fi
+  [ -n "$stop" ] && sh "$6" "$4" "$2" "$1"
   [ "${CRONIUM_KEEP_WORKDIR:-0}" = 1 ] || rm -rf "$3" 2>/dev/null
 '
 # The watcher runs in a session of its own, so that it can tell whether anything of the script is left.
@@ -97,13 +88,14 @@ watch='
 # session's stderr open until it has cleaned up, so the channel closes (and the app records the end) only
 # once the work directory is gone; it prints nothing there.
 exec 3<&0
+set -- "$pgid" "$grace" "$W" "$id" "$PPID" "${0%/*}/stop.sh"
 if command -v setsid >/dev/null 2>&1; then
-  setsid sh -c "$watch" watcher "$pgid" "$grace" "$W" "$id" <&3 >/dev/null 3<&- &
+  setsid sh -c "$watch" watcher "$@" <&3 >/dev/null 3<&- &
 elif command -v perl >/dev/null 2>&1; then
-  perl -e 'setpgrp(0, 0); exec @ARGV' sh -c "$watch" watcher "$pgid" "$grace" "$W" "$id" <&3 >/dev/null 3<&- &
+  perl -e 'setpgrp(0, 0); exec @ARGV' sh -c "$watch" watcher "$@" <&3 >/dev/null 3<&- &
 else
   # Last resort: the watcher shares the group, ignores TERM, and KILL (after the grace period) ends it too.
-  (trap '' TERM; sh -c "$watch" watcher "$pgid" "$grace" "$W" "$id") <&3 >/dev/null 3<&- &
+  (trap '' TERM; sh -c "$watch" watcher "$@") <&3 >/dev/null 3<&- &
 fi
 # The helpers (cronium.input() and friends) come with the runner: Bash loads them through BASH_ENV,
 # Python through a small bootstrap that makes `cronium` a builtin, Node through --require.
