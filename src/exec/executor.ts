@@ -33,6 +33,7 @@ import type { LogWriter } from '../store/logWriter.ts';
 import { ControlFilter, NoiseLines } from './controlFilter.ts';
 import { between, collectCommand, ensureDeployed, launchCommand, markStale, stopCommand } from './deploy.ts';
 import { LogSink } from './logSink.ts';
+import { normalizeScript } from './scriptText.ts';
 import { exportLine, randomToken, shellQuote } from './shell.ts';
 
 const INTERPRETERS: Record<Language, { command: string; file: string }> = {
@@ -143,8 +144,13 @@ export class Executor {
         fallbackReason: helpers.fallbackReason,
       });
 
+      // Line endings and a byte-order mark from whatever editor saved the script: normalized, and said.
+      const script = normalizeScript(plan.job.script);
+      if (script.changes.length)
+        log.system(`the script's text was normalized before it ran: ${script.changes.join('; ')}`);
+      const scriptPlan = { ...plan, job: { ...plan.job, script: script.text } };
       const scriptStart = performance.now();
-      const outcome = await this.runScript(lease, plan, log, signal, backpressure, helpers);
+      const outcome = await this.runScript(lease, scriptPlan, log, signal, backpressure, helpers);
       const scriptMs = Math.round(performance.now() - scriptStart - (outcome.collectMs ?? 0));
       const { context } = helpers;
       final = {
