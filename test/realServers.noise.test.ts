@@ -188,6 +188,13 @@ describe('login-shell noise on real hosts', () => {
     expect(onHost(h, 'ls -A ~/.cronium/runs', user.user)).toBe('');
   });
 
+  it.each(['noisy', 'fcexec', 'fcafter'])('server test on %s reads the OS, not the noise', async (server) => {
+    const result = await service.testServer(server);
+    expect(result.online).toBe(true);
+    expect(result.os).toMatch(/^[^\n]+ \(Linux [^\n]+\)$/);
+    expect(result.os).not.toMatch(/bashrc|wrapper|nnn/);
+  });
+
   it('never starts a script twice when the runner was not heard from; says so', async () => {
     // This shell swallows everything the runner prints, so its start can never be confirmed: the script
     // did run, and must not be started again.

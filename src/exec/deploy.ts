@@ -103,3 +103,18 @@ export async function ensureDeployed(connection: SshConnection, bundle: RemoteBu
   }
   known.add(bundle.hash);
 }
+
+/**
+ * The host's OS for `server test`: "PRETTY_NAME (uname -sr)" from /etc/os-release, or uname alone, or null.
+ * Run by `sh` (whatever the login shell) and read after a nonce'd control line, so a login shell that
+ * prints (a .bashrc, a banner) is never taken for the OS.
+ */
+export async function readOs(connection: SshConnection): Promise<string | null> {
+  const nonce = randomToken();
+  const result = await connection.run(
+    'sh -s',
+    `${markerCommand(nonce, 'os')}\nuname -sr\nif [ -r /etc/os-release ]; then . /etc/os-release; echo "$PRETTY_NAME"; fi\n`,
+  );
+  const lines = (afterMarker(result.stdout, nonce, 'os') ?? '').trim().split('\n').filter(Boolean);
+  return lines[1] ? `${lines[1]} (${lines[0]})` : (lines[0] ?? null);
+}
