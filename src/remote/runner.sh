@@ -69,7 +69,7 @@ grace=${CRONIUM_KILL_GRACE:-5}
 watch='
   s=$5 i=0
   while [ -n "$s" ] && [ "$i" -lt 8 ]; do
-    case $(ps -o comm= -p "$s" 2>/dev/null) in sshd*) break ;; esac
+    case $(ps -o comm= -p "$s" 2>/dev/null) in sshd* | dropbear*) break ;; esac
     s=$(ps -o ppid= -p "$s" 2>/dev/null); s=${s##* }; i=$((i + 1))
   done
   [ "$i" -lt 8 ] || s=
