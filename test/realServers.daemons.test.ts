@@ -98,12 +98,17 @@ describe('background processes started by a job', () => {
     expect(await gone(tag)).toBe('');
   });
 
-  it('ends them when the connection is lost', async () => {
+  // Waiting: the script still runs when the connection goes. Writing: it dies of the broken pipe, maybe
+  // before the watcher looks; then only the sshd being gone tells that this was no normal end.
+  it.each([
+    ['waiting', 'sleep 300'],
+    ['writing', 'while :; do echo tick; sleep 0.05; done'],
+  ])('ends them when the connection is lost (script %s)', async (_, rest) => {
     const tag = `lost${Date.now()}`;
     const job = service.createJob({
       name: `detach-${tag}`,
       language: 'bash',
-      script: `${detach(tag)}\necho "up $PPID"\nsleep 300`,
+      script: `${detach(tag)}\necho "up $PPID"\n${rest}`,
     });
     const run = service.startRun({ jobId: job.id, serverIds: ['d1'] });
     const sshdPid = await new Promise<string>((resolve) => {

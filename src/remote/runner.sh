@@ -64,20 +64,31 @@ grace=${CRONIUM_KILL_GRACE:-5}
 # $1 process group (= the script's pid), $2 grace (s), $3 work directory, $4 execution id, $5 our parent,
 # $6 stop.sh. sshd closes the control channel when the session's process exits: the end of input alone
 # does not tell a normal end from a lost connection. So the watcher finds the sshd process serving this
-# session (up from our parent) and, at the end of input, stops the tree only if the script is still
-# running or that sshd is gone.
+# session (up from our parent, through /proc without starting a process, else ps) and, at the end of
+# input, stops the tree only if the script is still running or that sshd is gone.
 watch='
+  info() {
+    if [ -r "/proc/$1/stat" ]; then
+      IFS= read -r l < "/proc/$1/stat" || return 1
+      c=${l#*\(}; c=${c%)*}; l=${l##*) }; t=${l%% *}; l=${l#* }; q=${l%% *}
+    else
+      c=$(ps -o comm= -p "$1" 2>/dev/null) || return 1
+      t=$(ps -o stat= -p "$1" 2>/dev/null); q=$(ps -o ppid= -p "$1" 2>/dev/null); q=${q##* }
+    fi
+  }
+  sshd=
   s=$5 i=0
-  while [ -n "$s" ] && [ "$i" -lt 8 ]; do
-    case $(ps -o comm= -p "$s" 2>/dev/null) in sshd* | dropbear*) break ;; esac
-    s=$(ps -o ppid= -p "$s" 2>/dev/null); s=${s##* }; i=$((i + 1))
+  while [ "$i" -lt 8 ] && info "$s"; do
+    case $c in sshd* | dropbear*) sshd=$s; break ;; esac
+    s=$q i=$((i + 1))
   done
-  [ "$i" -lt 8 ] || s=
   stop=
   while IFS= read -r cmd; do [ "$cmd" = cancel ] && { stop=1; break; }; done
   if [ -z "$stop" ]; then
     if kill -0 "$1" 2>/dev/null; then stop=1
-    elif [ -n "$s" ]; then case $(ps -o stat= -p "$s" 2>/dev/null) in "" | Z*) stop=1 ;; esac
+    elif [ -n "$sshd" ]; then
+      stop=1
+      if info "$sshd"; then case $t in Z*) ;; *) case $c in sshd* | dropbear*) stop= ;; esac ;; esac; fi
     fi
   fi
   [ -n "$stop" ] && sh "$6" "$4" "$2" "$1"
