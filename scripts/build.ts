@@ -58,7 +58,7 @@ export async function buildAll({ quiet = false } = {}): Promise<void> {
     entryPoints: [`${root}electron/preload.ts`],
     outfile: `${out}/preload.cjs`,
   });
-  for (const entry of ['runner.sh', 'collect.sh', 'helpers'])
+  for (const entry of ['runner.sh', 'collect.sh', 'stop.sh', 'helpers'])
     cpSync(`${root}src/remote/${entry}`, `${out}/${entry}`, { recursive: true });
 }
 

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { CONNECTION_KINDS, CroniumError, toErrorValue } from '../core/errors.ts';
 import { resolveDataDir } from '../core/paths.ts';
+import { decodeScriptFile } from '../exec/scriptText.ts';
 import { DEFAULT_RUNTIME_PORT } from '../runtime/runtimeServer.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
 import { CroniumService } from '../service/service.ts';
@@ -345,13 +346,16 @@ async function jobCommand(
         });
       let script = values.script;
       if (values.file) {
+        let bytes: Buffer;
         try {
-          script = readFileSync(values.file, 'utf8');
+          bytes = readFileSync(values.file);
         } catch (err) {
           throw new CroniumError('invalid_input', `Cannot read ${values.file}: ${(err as Error).message}`, {
             fields: { file: 'cannot be read' },
           });
         }
+        // UTF-16 (with its byte-order mark) as Windows editors save it; line endings are normalized at run time.
+        script = decodeScriptFile(bytes, values.file);
       }
       const env = [
         ...(values.env ?? []).map((pair) => ({ ...splitPair(pair, '--env'), secret: false })),

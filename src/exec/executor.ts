@@ -30,9 +30,10 @@ import {
 } from '../runtime/helperSession.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
 import type { LogWriter } from '../store/logWriter.ts';
-import { ControlFilter } from './controlFilter.ts';
-import { collectCommand, ensureDeployed, launchCommand, markStale } from './deploy.ts';
+import { ControlFilter, NoiseLines } from './controlFilter.ts';
+import { between, collectCommand, ensureDeployed, launchCommand, markStale, stopCommand } from './deploy.ts';
 import { LogSink } from './logSink.ts';
+import { normalizeScript } from './scriptText.ts';
 import { maskDeep, secretForms } from './secretMasker.ts';
 import { exportLine, randomToken, shellQuote } from './shell.ts';
 
@@ -158,8 +159,13 @@ export class Executor {
         fallbackReason: helpers.fallbackReason,
       });
 
+      // Line endings and a byte-order mark from whatever editor saved the script: normalized, and said.
+      const script = normalizeScript(plan.job.script);
+      if (script.changes.length)
+        log.system(`the script's text was normalized before it ran: ${script.changes.join('; ')}`);
+      const scriptPlan = { ...plan, job: { ...plan.job, script: script.text } };
       const scriptStart = performance.now();
-      const outcome = await this.runScript(lease, plan, log, signal, backpressure, helpers);
+      const outcome = await this.runScript(lease, scriptPlan, log, signal, backpressure, helpers);
       const scriptMs = Math.round(performance.now() - scriptStart - (outcome.collectMs ?? 0));
       const { context } = helpers;
       final = {
@@ -221,16 +227,34 @@ export class Executor {
     const proc = await connection.exec(command);
     backpressure.attach(proc.channel);
 
+    // Both streams start with what the login shell printed (shown as system lines), then the runner's
+    // "ready"; only what follows is the script's.
     let control: string | null = null;
-    const filter = new ControlFilter(nonce, (message) => (control = message));
-    proc.onStdout((data) => log.data('stdout', data));
+    let noRunner = false;
+    const onControl = (message: string) => {
+      if (message === 'no_runner') noRunner = true;
+      else control = message;
+    };
+    const noise = {
+      stdout: new NoiseLines('stdout', (line) => log.system(line)),
+      stderr: new NoiseLines('stderr', (line) => log.system(line)),
+    };
+    const filters = {
+      stdout: new ControlFilter(nonce, onControl, (d, br) => noise.stdout.push(d, br)),
+      stderr: new ControlFilter(nonce, onControl, (d, br) => noise.stderr.push(d, br)),
+    };
+    proc.onStdout((data) => {
+      const rest = filters.stdout.push(data);
+      if (rest.length) log.data('stdout', rest);
+    });
     proc.onStderr((data) => {
-      const rest = filter.push(data);
+      const rest = filters.stderr.push(data);
       if (rest.length) log.data('stderr', rest);
     });
     proc.write(setup);
 
     let ended: EndReason = null;
+    let statusSeen = false;
     let forceClose: NodeJS.Timeout | null = null;
     const stop = (kind: 'timed_out' | 'cancelled') => {
       if (ended) return;
@@ -240,7 +264,13 @@ export class Executor {
           ? `timed out after ${plan.job.timeoutSec} s: stopping the script`
           : 'cancelled: stopping the script',
       );
-      proc.write('cancel\n');
+      // Once the script has exited sshd has closed the runner's control channel; a background job may
+      // still hold the output open: then a separate command ends what is left.
+      if (statusSeen)
+        void connection
+          .run(stopCommand(this.options.bundle, plan.executionId, this.killGraceSec))
+          .catch(() => {});
+      else proc.write('cancel\n');
       // A host that no longer answers must not hold the execution for ever.
       forceClose = setTimeout(() => proc.channel.close(), (this.killGraceSec + 10) * 1000);
     };
@@ -251,13 +281,19 @@ export class Executor {
 
     let result;
     let collectMs = 0;
+    const started = () => filters.stdout.ready || filters.stderr.ready;
     try {
       const status = await proc.exitStatus;
-      // Bundled mode: read back what the helpers left, before the work directory goes.
-      if (helpers.mode === 'bundled' && filter.ready && (status.code !== null || status.signal !== null)) {
-        collectMs = await this.collect(connection, plan, helpers, log);
+      const normalEnd = status.code !== null || status.signal !== null;
+      statusSeen = normalEnd;
+      // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
+      // runner's start went unseen (a shell that hides its output): the collector then cleans up.
+      if (helpers.mode === 'bundled' && normalEnd && !noRunner) {
+        collectMs = await this.collect(connection, plan, helpers, log, started());
       }
-      // Closing our side tells the runner's watcher the script is done: it ends leftovers and cleans up.
+      // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
+      // the script deliberately detached running. The channel stays open while a background job holds
+      // the output (as with ssh); the timeout and cancel still end it (stop() above).
       proc.end();
       result = await proc.exited;
     } finally {
@@ -265,8 +301,14 @@ export class Executor {
       if (forceClose) clearTimeout(forceClose);
       signal.removeEventListener('abort', onAbort);
     }
-    const tail = filter.end();
-    if (tail.length && filter.ready) log.data('stderr', tail);
+    const tails = { stdout: filters.stdout.end(), stderr: filters.stderr.end() };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (filters[stream].ready) {
+        if (tails[stream].length) log.data(stream, tails[stream]);
+      } else {
+        noise[stream].end();
+      }
+    }
 
     const reason = ended as EndReason;
     // Killed by a signal: record it the way shells do (128 + its number), e.g. 143 for TERM.
@@ -301,17 +343,29 @@ export class Executor {
         errorMessage: 'Cancelled; the script and its processes were stopped.',
       };
     }
-    if (!filter.ready) {
-      // The runner never started: most likely someone removed ~/.cronium since this connection deployed
-      // it. Deploy again and retry once; a second failure is reported with what the shell said.
-      if (attempt === 0) {
+    if (!started()) {
+      // The runner's file was missing (someone removed ~/.cronium since this connection deployed it): the
+      // one case where the script certainly did not start. Deploy again and retry once. Any other way of
+      // not hearing "ready" may hide a script that ran: it is never launched a second time.
+      if (noRunner && attempt === 0) {
         markStale(connection, this.options.bundle);
         await ensureDeployed(connection, this.options.bundle);
         return this.runScript(lease, plan, log, signal, backpressure, helpers, attempt + 1);
       }
+      if (result.code === null && !result.signal) {
+        return {
+          collectMs,
+          status: 'error',
+          errorKind: 'connection_lost',
+          errorMessage: `The connection to ${plan.server.name} was lost as the script was being started.`,
+        };
+      }
+      const said = Buffer.concat([tails.stderr, tails.stdout]).toString('utf8').trim().split('\n').slice(-3);
       throw new CroniumError(
         'internal',
-        `The Cronium runner did not start on ${plan.server.name}: ${tail.toString('utf8').trim() || `exit ${result.code}`}.`,
+        noRunner
+          ? `The Cronium runner is missing on ${plan.server.name} even after it was installed again.`
+          : `The Cronium runner's start could not be confirmed on ${plan.server.name} (exit ${exitCode ?? result.signal}): ${said.join(' / ') || 'it printed nothing'}. The script may have run; it was not started again.`,
       );
     }
     if (result.code === null && result.signal) {
@@ -360,25 +414,31 @@ export class Executor {
     ];
   }
 
-  /** Runs the collector and applies its findings; returns how long it took. */
+  /**
+   * Runs the collector and applies its findings; returns how long it took. `report` false: the runner's
+   * start was not seen, so a missing work directory is no news and not logged.
+   */
   private async collect(
     connection: SshConnection,
     plan: ExecutionPlan,
     helpers: HelperSession,
     log: LogSink,
+    report: boolean,
   ): Promise<number> {
     const started = performance.now();
     try {
-      const result = await connection.run(collectCommand(this.options.bundle, plan.executionId));
-      if (result.code !== 0) throw new Error(result.stderr.trim() || `exit ${result.code}`);
+      const nonce = randomToken();
+      const result = await connection.run(collectCommand(this.options.bundle, plan.executionId, nonce));
+      const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
+      if (!frames) throw new Error(result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
       const problems = applyCollected(
-        parseCollected(result.stdoutBytes),
+        parseCollected(frames),
         helpers.context,
         this.options.helpers.variables,
       );
       for (const problem of problems) log.system(problem);
     } catch (err) {
-      log.system(`the helpers' results could not be collected: ${(err as Error).message}`);
+      if (report) log.system(`the helpers' results could not be collected: ${(err as Error).message}`);
     }
     return Math.round(performance.now() - started);
   }

@@ -16,6 +16,7 @@ export interface RemoteBundle {
 const ASSET_NAMES = [
   'runner.sh',
   'collect.sh',
+  'stop.sh',
   'helpers/cronium.sh',
   'helpers/cronium-stubs.sh',
   'helpers/python/cronium.py',

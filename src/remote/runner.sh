@@ -2,9 +2,12 @@
 # Cronium remote runner (POSIX sh). Started as: sh runner.sh <executionId> <nonce>
 #
 # Stdin carries the setup: files, each introduced by a "__CRONIUM_FILE_<nonce> <name>" line and ended by
-# "__CRONIUM_SETUP_END__<nonce>". Stdin then stays open as the control channel: a "cancel" line, or the end
-# of input (the app closed its side after the script ended, or went away), makes the watcher end whatever
-# is left of the script's process group (TERM, a grace period, KILL) and remove the work directory.
+# "__CRONIUM_SETUP_END__<nonce>". Stdin then stays open as the control channel, read by a watcher. A
+# "cancel" line (cancel, timeout), or the end of input while the script still runs or once the connection
+# is gone, makes it end the script's whole tree with stop.sh (TERM, a grace period, KILL). After a normal
+# end (sshd closes the channel's input when the script exits) what the script deliberately left running
+# (nohup, setsid, disown, `&` with its output redirected) keeps running, as it would through `ssh host`.
+# Either way the watcher then removes the work directory.
 #
 # Every process started here costs about a millisecond per execution: builtins wherever they do, and this
 # shell finally becomes the script's interpreter (exec), so the script is the session's own process.
@@ -13,14 +16,16 @@ id=$1
 nonce=$2
 case $id in '' | *[!A-Za-z0-9-]*) echo "cronium-runner: bad execution id" >&2; exit 254 ;; esac
 ctl() { printf '\036cronium:%s:%s\n' "$nonce" "$*" >&2; }
-ctl ready
 
 # sshd makes each session's process a session (and process group) leader: the script's group is ours.
+# (Not so behind a ForceCommand wrapper that does not exec the command: then we make a session of our own.)
 if ! kill -0 -$$ 2>/dev/null && command -v setsid >/dev/null 2>&1; then
   exec setsid sh "$0" "$@"
 fi
 pgid=$$
-
+# "ready" on both streams: whatever came before it on either one is the login shell's, not the script's.
+printf '\036cronium:%s:ready\n' "$nonce"
+ctl ready
 
 base="$HOME/.cronium"
 W="$base/runs/$id"
@@ -56,26 +61,52 @@ fi
 cd "$W" || exit 254
 
 grace=${CRONIUM_KILL_GRACE:-5}
+# $1 process group (= the script's pid), $2 grace (s), $3 work directory, $4 execution id, $5 our parent,
+# $6 stop.sh. sshd closes the control channel when the session's process exits: the end of input alone
+# does not tell a normal end from a lost connection. So the watcher finds the sshd process serving this
+# session (up from our parent, through /proc without starting a process, else ps) and, at the end of
+# input, stops the tree only if the script is still running or that sshd is gone.
 watch='
-  while IFS= read -r cmd; do [ "$cmd" = cancel ] && break; done
-  if kill -0 -"$1" 2>/dev/null; then
-    kill -TERM -"$1" 2>/dev/null
-    n=0
-    while kill -0 -"$1" 2>/dev/null && [ "$n" -lt "$(($2 * 10))" ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n + 1)); done
-    kill -KILL -"$1" 2>/dev/null
+  info() {
+    if [ -r "/proc/$1/stat" ]; then
+      IFS= read -r l < "/proc/$1/stat" || return 1
+      c=${l#*\(}; c=${c%)*}; l=${l##*) }; t=${l%% *}; l=${l#* }; q=${l%% *}
+    else
+      c=$(ps -o comm= -p "$1" 2>/dev/null) || return 1
+      t=$(ps -o stat= -p "$1" 2>/dev/null); q=$(ps -o ppid= -p "$1" 2>/dev/null); q=${q##* }
+    fi
+  }
+  sshd=
+  s=$5 i=0
+  while [ "$i" -lt 8 ] && info "$s"; do
+    case $c in sshd* | dropbear*) sshd=$s; break ;; esac
+    s=$q i=$((i + 1))
+  done
+  stop=
+  while IFS= read -r cmd; do [ "$cmd" = cancel ] && { stop=1; break; }; done
+  if [ -z "$stop" ]; then
+    if kill -0 "$1" 2>/dev/null; then stop=1
+    elif [ -n "$sshd" ]; then
+      stop=1
+      if info "$sshd"; then case $t in Z*) ;; *) case $c in sshd* | dropbear*) stop= ;; esac ;; esac; fi
+    fi
   fi
-  [ "${CRONIUM_KEEP_WORKDIR:-0}" = 1 ] || rm -rf "$3"
+  [ -n "$stop" ] && sh "$6" "$4" "$2" "$1"
+  [ "${CRONIUM_KEEP_WORKDIR:-0}" = 1 ] || rm -rf "$3" 2>/dev/null
 '
 # The watcher runs in a session of its own, so that it can tell whether anything of the script is left.
-# It reads the control channel through fd 3: a background job's own stdin is /dev/null.
+# It reads the control channel through fd 3: a background job's own stdin is /dev/null. It keeps the
+# session's stderr open until it has cleaned up, so the channel closes (and the app records the end) only
+# once the work directory is gone; it prints nothing there.
 exec 3<&0
+set -- "$pgid" "$grace" "$W" "$id" "$PPID" "${0%/*}/stop.sh"
 if command -v setsid >/dev/null 2>&1; then
-  setsid sh -c "$watch" watcher "$pgid" "$grace" "$W" <&3 >/dev/null 2>&1 3<&- &
+  setsid sh -c "$watch" watcher "$@" <&3 >/dev/null 3<&- &
 elif command -v perl >/dev/null 2>&1; then
-  perl -e 'setpgrp(0, 0); exec @ARGV' sh -c "$watch" watcher "$pgid" "$grace" "$W" <&3 >/dev/null 2>&1 3<&- &
+  perl -e 'setpgrp(0, 0); exec @ARGV' sh -c "$watch" watcher "$@" <&3 >/dev/null 3<&- &
 else
   # Last resort: the watcher shares the group, ignores TERM, and KILL (after the grace period) ends it too.
-  (trap '' TERM; sh -c "$watch" watcher "$pgid" "$grace" "$W") <&3 >/dev/null 2>&1 3<&- &
+  (trap '' TERM; sh -c "$watch" watcher "$@") <&3 >/dev/null 3<&- &
 fi
 # The helpers (cronium.input() and friends) come with the runner: Bash loads them through BASH_ENV,
 # Python through a small bootstrap that makes `cronium` a builtin, Node through --require.

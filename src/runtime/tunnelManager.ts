@@ -6,6 +6,8 @@
  */
 import type { TunnelState } from '../contract.ts';
 import type { EventHub } from '../core/eventHub.ts';
+import { afterMarker, markerCommand } from '../exec/deploy.ts';
+import { randomToken } from '../exec/shell.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
 
@@ -142,11 +144,15 @@ export class TunnelManager {
 
 /**
  * Checks, once per tunnel, that a request from the host through the tunnel reaches the runtime, and
- * whether the host has curl or wget for the Bash helpers.
+ * whether the host has curl or wget for the Bash helpers. Its findings come after a control line with a
+ * fresh nonce, so whatever the login shell prints (a .bashrc, a banner) is never taken for them.
  */
 async function probe(connection: SshConnection, port: number): Promise<ProbeResult> {
   const url = `http://127.0.0.1:${port}/health`;
+  const nonce = randomToken();
   const script = [
+    markerCommand(nonce, 'probe'),
+    markerCommand(nonce, 'probe', true),
     `u='${url}'`,
     'if command -v curl >/dev/null 2>&1; then echo tool:curl; curl -fsS -m 5 "$u"',
     'elif command -v wget >/dev/null 2>&1; then echo tool:wget; wget -q -T 5 -O - "$u"',
@@ -156,14 +162,18 @@ async function probe(connection: SshConnection, port: number): Promise<ProbeResu
   ].join('\n');
   try {
     const result = await connection.run('sh -s', script);
-    const httpTool = /tool:(curl|wget)/.test(result.stdout);
-    if (/"status":"ok"/.test(result.stdout)) return { ok: true, httpTool, detail: 'ok' };
-    if (/untestable/.test(result.stdout))
+    const stdout = afterMarker(result.stdout, nonce, 'probe');
+    const stderr = afterMarker(result.stderr, nonce, 'probe') ?? '';
+    if (stdout === null)
+      return { ok: false, httpTool: false, detail: `the probe did not run (exit ${result.code})` };
+    const httpTool = /^tool:(curl|wget)$/m.test(stdout);
+    if (/"status":"ok"/.test(stdout)) return { ok: true, httpTool, detail: 'ok' };
+    if (/^untestable$/m.test(stdout))
       return { ok: true, httpTool, detail: 'no HTTP client on the host to test with' };
     return {
       ok: false,
       httpTool,
-      detail: (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit ${result.code}`,
+      detail: (stderr || stdout).trim().split('\n').pop() ?? `exit ${result.code}`,
     };
   } catch (err) {
     return { ok: false, httpTool: false, detail: (err as Error).message };

@@ -24,6 +24,7 @@ import {
 import type { Execution, Job, LogChunk, Run, Server, Variable } from '../core/domain.ts';
 import { CroniumError, invalidInput, toErrorValue } from '../core/errors.ts';
 import { EventHub } from '../core/eventHub.ts';
+import { readOs } from '../exec/deploy.ts';
 import { Executor } from '../exec/executor.ts';
 import { RunManager } from '../exec/runManager.ts';
 import { remoteBundle } from '../remote/assets.ts';
@@ -237,11 +238,7 @@ export class CroniumService implements CroniumApi {
     try {
       const lease = await this.pool.acquire(server.id);
       try {
-        const result = await lease.connection.run(
-          `uname -sr; if [ -r /etc/os-release ]; then . /etc/os-release; echo "$PRETTY_NAME"; fi`,
-        );
-        const lines = result.stdout.trim().split('\n').filter(Boolean);
-        const os = lines[1] ? `${lines[1]} (${lines[0]})` : (lines[0] ?? null);
+        const os = await readOs(lease.connection);
         this.servers.recordCheck(server.id, { online: true, os, error: null });
         return {
           online: true,

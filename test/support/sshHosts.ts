@@ -174,6 +174,18 @@ export class SshHostHarness {
     const agent = spawn('ssh-agent', ['-D', '-a', agentSocket], { stdio: 'ignore' });
     this.children.push(agent);
 
+    // A ForceCommand wrapper as sites write them (a banner on both streams, then the user's command), for
+    // test users whose tag starts with "fc" (createTestUser(h, 'fc…')); their ~/.forcecommand, if any,
+    // takes its place (a wrapper of the test's own).
+    const forceCommand = join(dir, 'forcecommand.sh');
+    writeFileSync(
+      forceCommand,
+      '#!/bin/sh\nif [ -x "$HOME/.forcecommand" ]; then exec "$HOME/.forcecommand"; fi\n' +
+        'echo "wrapper: authorized use only"\nprintf "wrapper: this session is logged" >&2\n' +
+        'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n',
+      { mode: 0o755 },
+    );
+
     const specs = [
       { name: 'h1', extra: ['ListenAddress 127.0.0.1:2222'] },
       { name: 'h2', extra: [] },
@@ -216,6 +228,9 @@ export class SshHostHarness {
             'LogLevel ERROR',
             'Subsystem sftp internal-sftp',
             spec.name === 'noforward' ? '' : 'AllowTcpForwarding yes',
+            // Match blocks last: they run to the end of the file.
+            `Match User ${USER}_fc*`,
+            `  ForceCommand ${forceCommand}`,
           ].join('\n') + '\n',
         );
         const sshd = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-D', '-e', '-f', config], {
