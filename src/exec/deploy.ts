@@ -1,5 +1,6 @@
 import { CroniumError } from '../core/errors.ts';
 import type { RemoteBundle } from '../remote/assets.ts';
+import { MAX_OUTPUT_BYTES, MAX_VARIABLE_BYTES } from '../runtime/helperRules.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import { heredocFile } from './shell.ts';
 
@@ -28,7 +29,8 @@ export function launchCommand(bundle: RemoteBundle, executionId: string, nonce: 
 /** Bundled mode: the command that prints what the helpers left in the work directory. */
 export function collectCommand(bundle: RemoteBundle, executionId: string): string {
   if (!/^[A-Za-z0-9-]+$/.test(executionId)) throw new Error('unsafe runner arguments');
-  return `exec sh "$HOME/.cronium/runner/${bundle.hash}/collect.sh" ${executionId}`;
+  // The collector leaves behind what is over the helpers' limits (src/runtime/helperRules.ts).
+  return `exec sh "$HOME/.cronium/runner/${bundle.hash}/collect.sh" ${executionId} ${MAX_OUTPUT_BYTES} ${MAX_VARIABLE_BYTES}`;
 }
 
 /**

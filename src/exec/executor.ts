@@ -20,6 +20,7 @@ import type { ClientChannel } from 'ssh2';
 import type { RemoteBundle } from '../remote/assets.ts';
 import type { ConnectionPool, Lease } from '../ssh/connectionPool.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
+import { croniumEventFields } from '../runtime/eventContext.ts';
 import type { RuntimeContext } from '../runtime/executionRegistry.ts';
 import {
   applyCollected,
@@ -127,7 +128,7 @@ export class Executor {
         connection: lease.connection,
         requested: plan.helperMode,
         language: plan.job.language,
-        context: runtimeContext(plan),
+        context: runtimeContext(plan, history.jobStats(plan.job.id, id)),
         timeoutSec: plan.job.timeoutSec,
         serverName: plan.server.name,
       });
@@ -377,8 +378,12 @@ export class Executor {
   }
 }
 
-/** What the helpers see of an execution; cronium.event() returns its `event`. */
-function runtimeContext(plan: ExecutionPlan): RuntimeContext {
+/** What the helpers see of an execution; cronium.event() returns its `event` (ours and Cronium's fields). */
+function runtimeContext(
+  plan: ExecutionPlan,
+  stats: { successCount: number; failureCount: number; lastRunAt: number | null },
+): RuntimeContext {
+  const startedAt = new Date().toISOString();
   return {
     executionId: plan.executionId,
     jobId: plan.job.id,
@@ -390,11 +395,17 @@ function runtimeContext(plan: ExecutionPlan): RuntimeContext {
       jobName: plan.job.name,
       eventId: plan.job.id,
       language: plan.job.language,
-      server: { id: plan.server.id, name: plan.server.name, host: plan.server.host },
       runId: plan.runId,
       trigger: plan.trigger,
-      startedAt: new Date().toISOString(),
+      startedAt,
       attempt: plan.attempt,
+      ...croniumEventFields({ ...plan, startTime: startedAt, stats }),
+      server: {
+        id: plan.server.id,
+        name: plan.server.name,
+        host: plan.server.host,
+        address: plan.server.host,
+      },
     },
     output: undefined,
     outputSet: false,

@@ -20,6 +20,12 @@ export interface VariableAccess {
   set(key: string, value: unknown, updatedBy: string): void;
   remove(key: string): boolean;
   all(): { key: string; value: unknown }[];
+  /**
+   * Reads, changes and writes one variable in a single store transaction (no other writer between),
+   * returning the new value; `change` gets undefined when the variable is unset and may throw to abort.
+   * Optional: without it the runtime reads and writes in two steps.
+   */
+  update?(key: string, change: (current: unknown) => unknown, updatedBy: string): unknown;
 }
 
 export interface RateLimit {

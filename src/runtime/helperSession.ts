@@ -8,6 +8,17 @@ import { CroniumError } from '../core/errors.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
 import { parseJsonOrText, recordChange } from './executionRegistry.ts';
+import {
+  checkOutput,
+  checkVariable,
+  fieldPaths,
+  fieldText,
+  inputOrEmpty,
+  limitEnv,
+  MAX_OUTPUT_BYTES,
+  MAX_VARIABLE_BYTES,
+  overLimitMessage,
+} from './helperRules.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
 import type { TokenService } from './tokens.ts';
 import type { TunnelLease, TunnelManager } from './tunnelManager.ts';
@@ -98,6 +109,7 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
       { key: 'CRONIUM_HELPER_MODE', value: 'api', secret: false },
       { key: 'CRONIUM_API_ENDPOINT', value: `http://127.0.0.1:${lease!.remotePort}`, secret: false },
       { key: 'CRONIUM_API_TOKEN', value: token!, secret: true },
+      ...limitEnv(),
     ],
     files: [],
     context,
@@ -110,11 +122,23 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
 }
 
 function bundledSession(deps: HelperDeps, context: RuntimeContext, reason: string | null): HelperSession {
+  const input = inputOrEmpty(context.input);
   const files = [
-    { name: '.cronium.input.json', content: JSON.stringify(context.input ?? null) },
+    { name: '.cronium.input.json', content: JSON.stringify(input) },
     { name: '.cronium.context.json', content: JSON.stringify(context.event) },
     { name: '.cronium.condition.json', content: 'null' },
   ];
+  // Bash reads single fields (`cronium_event_field server.address`, `cronium.input name`) without a
+  // JSON parser on the host: each field is a file of its own, as the runtime's ?field= would answer.
+  for (const [which, value] of [
+    ['input', input],
+    ['context', context.event],
+  ] as const) {
+    for (const path of fieldPaths(value)) {
+      const text = fieldText(value, path);
+      if (text !== '') files.push({ name: `.cronium.field.${which}.${keyToHex(path)}`, content: text });
+    }
+  }
   for (const { key, value } of deps.variables.all()) {
     const hex = keyToHex(key);
     files.push({ name: `.cronium.var.${hex}.json`, content: JSON.stringify(value) });
@@ -129,6 +153,7 @@ function bundledSession(deps: HelperDeps, context: RuntimeContext, reason: strin
       { key: 'CRONIUM_HELPER_MODE', value: 'bundled', secret: false },
       // The work directory outlives the script until the collector has read it (and removes it).
       { key: 'CRONIUM_KEEP_WORKDIR', value: '1', secret: false },
+      ...limitEnv(),
     ],
     files,
     context,
@@ -166,13 +191,22 @@ export function applyCollected(
   variables: VariableAccess,
 ): string[] {
   const problems: string[] = [];
+  // What the helpers refused to write never gets here; this is the last line for what slipped past.
+  const tooLarge = (name: string, what: 'output' | 'variable value', limit: number): boolean => {
+    const size = files.get(`${name}.toolarge`);
+    if (size === undefined) return false;
+    problems.push(`cronium: ${overLimitMessage(what, Number(size), limit)}, so it was not recorded`);
+    return true;
+  };
   const output = files.get('.cronium.output.json');
-  if (output !== undefined) {
-    try {
-      context.output = JSON.parse(output) as unknown;
+  if (!tooLarge('.cronium.output.json', 'output', MAX_OUTPUT_BYTES) && output !== undefined) {
+    // Text that is not JSON (Bash) is a string, as the runtime API records it.
+    const value = parseJsonOrText(output);
+    const over = checkOutput(value);
+    if (over) problems.push(`cronium: ${over}, so it was not recorded`);
+    else {
+      context.output = value;
       context.outputSet = true;
-    } catch {
-      problems.push('cronium.output: what the script wrote is not valid JSON, so no output was recorded');
     }
   }
   const condition = files.get('.cronium.condition.json')?.trim();
@@ -193,10 +227,14 @@ export function applyCollected(
       recordChange(context.changes, { key, op: 'delete' });
       continue;
     }
-    const json = files.get(`.cronium.var.${hex}.json`);
-    const raw = files.get(`.cronium.var.${hex}.raw`);
+    const name = `.cronium.var.${hex}`;
+    if (tooLarge(`${name}.json`, 'variable value', MAX_VARIABLE_BYTES)) continue;
+    if (tooLarge(`${name}.raw`, 'variable value', MAX_VARIABLE_BYTES)) continue;
+    const json = files.get(`${name}.json`);
+    const raw = files.get(`${name}.raw`);
     let value: unknown;
     if (op === 'setraw' && raw !== undefined) value = parseJsonOrText(raw);
+    else if (op === 'settext' && raw !== undefined) value = raw;
     else if (json !== undefined) {
       try {
         value = JSON.parse(json) as unknown;
@@ -205,6 +243,11 @@ export function applyCollected(
         continue;
       }
     } else continue;
+    const over = checkVariable(value);
+    if (over) {
+      problems.push(`cronium: setVariable(${key}): ${over}, so it was not saved`);
+      continue;
+    }
     variables.set(key, value, `execution:${context.executionId}`);
     recordChange(context.changes, { key, op: 'set' });
   }
