@@ -36,7 +36,15 @@ function fits(what, text, limit) {
   if (size > limit)
     throw new CroniumAPIError(
       413,
-      'the ' + what + ' is ' + size + ' bytes, over the limit of ' + limit + ' bytes (' + limit / 1048576 + ' MiB)',
+      'the ' +
+        what +
+        ' is ' +
+        size +
+        ' bytes, over the limit of ' +
+        limit +
+        ' bytes (' +
+        limit / 1048576 +
+        ' MiB)',
     );
   return text;
 }
@@ -155,7 +163,8 @@ function lastOp(key) {
   return last;
 }
 /** A value as Bash prints it: strings raw, others as JSON, unset as empty. */
-const asText = (value) => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+const asText = (value) =>
+  value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
 const WHOLE = /^-?\d{1,15}$/;
 const TRUE_WORDS = ['true', '1', 'yes', 'on'];
 const FALSE_WORDS = ['false', '0', 'no', 'off'];
