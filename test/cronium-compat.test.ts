@@ -157,6 +157,12 @@ const CASES: Record<string, Case> = {
       expect(r.vars.COUNTER).toBe(42);
     },
   },
+  'runner-output': {
+    check: (r) => {
+      expect(r.exec.output).toEqual({ result: 'success', count: 100, nested: { ok: true } });
+      expect(r.stdout).toBe('Output saved\n');
+    },
+  },
 };
 
 const FILES = Object.keys(CASES).flatMap((name) =>

@@ -19,6 +19,10 @@ emit() {
   cat "$1"
 }
 emit .cronium.output.json "$max_output"
+emit .cronium.outfields
+if [ -f .cronium.outfields ]; then
+  while read -r hex; do emit ".cronium.outfield.$hex" "$max_output"; done < .cronium.outfields
+fi
 emit .cronium.condition.json
 emit .cronium.changes
 if [ -f .cronium.changes ]; then

@@ -136,3 +136,15 @@ export function fieldPaths(value: unknown, max = 500): string[] {
   }
   return paths.slice(0, max);
 }
+
+/**
+ * Bash's `cronium.output <key> <value>` (Cronium's runner helpers): the output becomes an object (a
+ * non-object output so far is replaced) with that field set.
+ */
+export function withOutputField(output: unknown, key: string, value: unknown): Record<string, unknown> {
+  const base =
+    typeof output === 'object' && output !== null && !Array.isArray(output)
+      ? (output as Record<string, unknown>)
+      : {};
+  return { ...base, [key]: value };
+}

@@ -18,6 +18,7 @@ import {
   MAX_OUTPUT_BYTES,
   MAX_VARIABLE_BYTES,
   overLimitMessage,
+  withOutputField,
 } from './helperRules.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
 import type { TokenService } from './tokens.ts';
@@ -199,9 +200,18 @@ export function applyCollected(
     return true;
   };
   const output = files.get('.cronium.output.json');
-  if (!tooLarge('.cronium.output.json', 'output', MAX_OUTPUT_BYTES) && output !== undefined) {
+  // Fields set one by one (Bash `cronium.output <key> <value>`), in the order they were set.
+  const fields = (files.get('.cronium.outfields') ?? '')
+    .split('\n')
+    .filter((hex) => /^[0-9a-f]+$/.test(hex) && files.has(`.cronium.outfield.${hex}`));
+  if (
+    !tooLarge('.cronium.output.json', 'output', MAX_OUTPUT_BYTES) &&
+    (output !== undefined || fields.length > 0)
+  ) {
     // Text that is not JSON (Bash) is a string, as the runtime API records it.
-    const value = parseJsonOrText(output);
+    let value = output === undefined ? undefined : parseJsonOrText(output);
+    for (const hex of fields)
+      value = withOutputField(value, hexToKey(hex), parseJsonOrText(files.get(`.cronium.outfield.${hex}`)!));
     const over = checkOutput(value);
     if (over) problems.push(`cronium: ${over}, so it was not recorded`);
     else {

@@ -20,6 +20,7 @@ import {
   incrementValue,
   inputOrEmpty,
   variableText,
+  withOutputField,
 } from './helperRules.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -149,6 +150,9 @@ export class RuntimeServer {
           throw new HttpError(400, 'bad_request', 'The body must be {"data": ...}.');
         value = body.data;
       }
+      // ?key=k (Bash `cronium.output <key> <value>`, after Cronium's runner helpers) sets one field.
+      const outputKey = url.searchParams.get('key');
+      if (outputKey !== null) value = withOutputField(context.output, outputKey, value);
       const over = checkOutput(value);
       if (over) throw new HttpError(413, 'payload_too_large', over);
       context.output = value;

@@ -110,14 +110,36 @@ _cronium_field() {
 }
 
 # cronium.output <value>  or  ... | cronium.output: text that is JSON keeps its type, any other text is
-# recorded as a string (as Cronium's SDK does).
+# recorded as a string (as Cronium's SDK does). cronium.output <key> <value> (Cronium's runner helpers)
+# sets one field of an object output.
 cronium_output() {
+  [ $# -le 2 ] || { _cronium_fail "usage: cronium.output [<key>] <value>  (or the value on stdin)"; return; }
   local data
-  if [ $# -gt 0 ]; then data=$1; else data=$(cat); fi
+  if [ $# -gt 0 ]; then data=${!#}; else data=$(cat); fi
   [ -n "$data" ] || { _cronium_fail "cronium.output needs a value, as an argument or on stdin"; return; }
   _cronium_fits output "$data" "$(_cronium_max_output)" || return
-  if _cronium_bundled; then printf '%s' "$data" | _cronium_write "$(_cronium_file output.json)"; return; fi
+  if [ $# -eq 2 ]; then
+    if _cronium_bundled; then
+      local hex; hex=$(_cronium_hex "$1")
+      printf '%s' "$data" | _cronium_write "$(_cronium_file "outfield.$hex")" || return
+      printf '%s\n' "$hex" >> "$(_cronium_file outfields)"
+      return
+    fi
+    _cronium_call POST "output?key=$(_cronium_url_key "$1")" 'text/plain; charset=utf-8' < <(printf '%s' "$data") && _cronium_check
+    return
+  fi
+  if _cronium_bundled; then
+    _cronium_clear_fields
+    printf '%s' "$data" | _cronium_write "$(_cronium_file output.json)"
+    return
+  fi
   _cronium_call POST output 'text/plain; charset=utf-8' < <(printf '%s' "$data") && _cronium_check
+}
+
+# A whole output replaces the fields set so far (bundled mode).
+_cronium_clear_fields() {
+  [ -f "$(_cronium_file outfields)" ] || return 0
+  rm -f "$(_cronium_file outfields)" "$CRONIUM_WORK_DIR"/.cronium.outfield.*
 }
 
 # Prints strings raw and other values as JSON; prints nothing (and succeeds) when the variable is unset.

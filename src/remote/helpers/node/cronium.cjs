@@ -191,8 +191,13 @@ const cronium = {
   },
   output(data) {
     const text = fits('output', json(data, 'output'), MAX_OUTPUT);
-    if (MODE === 'bundled') write('output.json', text);
-    else ok(api('POST', 'output', '{"data":' + text + '}'));
+    if (MODE === 'bundled') {
+      // A whole output replaces the fields Bash set one by one so far.
+      if (fs.existsSync(file('outfields')))
+        for (const name of fs.readdirSync(WORK))
+          if (name.startsWith('.cronium.outfield')) fs.unlinkSync(path.join(WORK, name));
+      write('output.json', text);
+    } else ok(api('POST', 'output', '{"data":' + text + '}'));
   },
   event() {
     return MODE === 'bundled' ? readJson('context.json', {}) : ok(api('GET', 'context'));

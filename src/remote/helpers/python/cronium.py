@@ -14,7 +14,7 @@ __all__ = ["input", "output", "event", "getVariable", "setVariable", "deleteVari
            "setCondition", "getCondition", "incrementVariable", "appendVariable", "variableExists",
            "get_variable", "set_variable", "delete_variable", "set_condition", "get_condition",
            "increment_variable", "append_variable", "variable_exists", "get_input", "set_output",
-           "getInput", "setOutput", "Cronium", "cronium",
+           "getInput", "setOutput", "Cronium", "AsyncCronium", "cronium",
            "CroniumError", "CroniumAPIError", "CroniumTimeoutError"]
 
 
@@ -144,10 +144,20 @@ def output(data):
     """Sets the execution's output (any JSON value, up to 16 MiB of JSON text)."""
     text = _fits("output", _dumps(data), _MAX_OUTPUT)
     if _MODE == "bundled":
+        _clear_fields()
         _write("output.json", text)
         return None
     _ok(*_api("POST", "output", '{"data":%s}' % text))
     return None
+
+
+def _clear_fields():
+    """A whole output replaces the fields Bash set one by one so far (bundled mode)."""
+    if not os.path.exists(_path("outfields")):
+        return
+    for name in os.listdir(_WORK):
+        if name.startswith(".cronium.outfield.") or name == ".cronium.outfields":
+            os.remove(os.path.join(_WORK, name))
 
 
 def event():
@@ -326,9 +336,32 @@ class Cronium:
     """Cronium's SDK class: ``Cronium()`` (and the module's ``cronium``) has every helper as a method."""
 
     def __getattr__(self, name):
-        if name in __all__ and name not in ("Cronium", "cronium"):
+        if name in __all__ and name not in ("Cronium", "AsyncCronium", "cronium"):
             return globals()[name]
         raise AttributeError(name)
+
+
+class AsyncCronium(Cronium):
+    """Cronium's async client: the same helpers as coroutines (``await client.input()``)."""
+
+    def __getattr__(self, name):
+        helper = Cronium.__getattr__(self, name)
+        if not callable(helper) or isinstance(helper, type):
+            return helper
+
+        async def call(*args, **kwargs):
+            return helper(*args, **kwargs)
+
+        return call
+
+    async def close(self):
+        return None
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return None
 
 
 # `from cronium import cronium` (the SDK's instance) gives the same helpers.
