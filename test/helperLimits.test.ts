@@ -20,7 +20,7 @@ const BIG = {
   node: (rows: number) =>
     `cronium.output({ rows: Array(${rows}).fill('x'.repeat(100)) });\nconsole.log('after');\n`,
   bash: (rows: number) =>
-    `rows=$(printf '"%s",' $(seq ${rows} | sed 's/.*/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/'))\nprintf '{"rows":[%s""]}' "\${rows}" | cronium.output\necho "after rc=$?"\n`,
+    `row=$(printf 'x%.0s' $(seq 100))\n{ printf '{"rows":['; yes "\\"$row\\"" | head -n ${rows} | paste -sd, -; printf ']}'; } | cronium.output\necho "after rc=$?"\n`,
 };
 
 describe('helper limits, the same in both modes', () => {

@@ -62,7 +62,7 @@ const hexToKey = (hex: string) => Buffer.from(hex, 'hex').toString('utf8');
 
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
-  if (req.requested === 'bundled') return bundledSession(deps, context, null);
+  if (req.requested === 'bundled') return bundledSession(deps, context, null, req.language);
 
   let reason: string | null = null;
   let token: string | null = null;
@@ -98,7 +98,7 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
     lease?.release();
     if (req.requested === 'api')
       throw new CroniumError('tunnel_refused', `API mode is not available: ${reason}.`);
-    return bundledSession(deps, context, reason);
+    return bundledSession(deps, context, reason, req.language);
   }
 
   deps.registry.register(context);
@@ -122,7 +122,12 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
   };
 }
 
-function bundledSession(deps: HelperDeps, context: RuntimeContext, reason: string | null): HelperSession {
+function bundledSession(
+  deps: HelperDeps,
+  context: RuntimeContext,
+  reason: string | null,
+  language: Language,
+): HelperSession {
   const input = inputOrEmpty(context.input);
   const files = [
     { name: '.cronium.input.json', content: JSON.stringify(input) },
@@ -131,10 +136,15 @@ function bundledSession(deps: HelperDeps, context: RuntimeContext, reason: strin
   ];
   // Bash reads single fields (`cronium_event_field server.address`, `cronium.input name`) without a
   // JSON parser on the host: each field is a file of its own, as the runtime's ?field= would answer.
-  for (const [which, value] of [
-    ['input', input],
-    ['context', context.event],
-  ] as const) {
+  // Python and Node.js parse JSON themselves, so only Bash jobs get them.
+  const fieldSources: (readonly [string, unknown])[] =
+    language === 'bash'
+      ? [
+          ['input', input],
+          ['context', context.event],
+        ]
+      : [];
+  for (const [which, value] of fieldSources) {
     for (const path of fieldPaths(value)) {
       const text = fieldText(value, path);
       if (text !== '') files.push({ name: `.cronium.field.${which}.${keyToHex(path)}`, content: text });
