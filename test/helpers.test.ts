@@ -186,14 +186,16 @@ cronium.output({"count": len(above), "above": above})
       {
         language: 'python',
         script:
-          'try:\n    cronium.setCondition("yes")\nexcept RuntimeError as e:\n    print("raised", type(e).__name__, e)',
+          'try:\n    cronium.setCondition("maybe")\nexcept RuntimeError as e:\n    print("raised", type(e).__name__, e)',
       },
       ['h1'],
     );
-    expect(py.text('h1', 'stdout')).toBe('raised CroniumError setCondition takes True or False\n');
+    expect(py.text('h1', 'stdout')).toBe(
+      'raised CroniumAPIError setCondition takes true/false, 1/0, yes/no or on/off\n',
+    );
     const sh = await runJob(
       service,
-      { language: 'bash', script: 'cronium.output "{not json" || echo "rc=$?"' },
+      { language: 'bash', script: 'cronium.setCondition maybe || echo "rc=$?"' },
       ['h1'],
     );
     expect(sh.text('h1', 'stdout')).toBe('rc=1\n');

@@ -200,7 +200,7 @@ describe('runtime API (real HTTP on loopback)', () => {
       error: 'payload_too_large',
     });
     expect(
-      (await call('/executions/exec-a/condition', token, { method: 'POST', body: '{"condition":"yes"}' }))
+      (await call('/executions/exec-a/condition', token, { method: 'POST', body: '{"condition":"maybe"}' }))
         .status,
     ).toBe(400);
   });

@@ -1,5 +1,6 @@
 import { CroniumError } from '../core/errors.ts';
 import type { RemoteBundle } from '../remote/assets.ts';
+import { MAX_OUTPUT_BYTES, MAX_VARIABLE_BYTES } from '../runtime/helperRules.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import { heredocFile, randomToken } from './shell.ts';
 
@@ -36,7 +37,8 @@ export function launchCommand(bundle: RemoteBundle, executionId: string, nonce: 
 export function collectCommand(bundle: RemoteBundle, executionId: string, nonce: string): string {
   if (!/^[A-Za-z0-9-]+$/.test(executionId) || !/^[a-f0-9]+$/.test(nonce))
     throw new Error('unsafe runner arguments');
-  return `exec sh "$HOME/.cronium/runner/${bundle.hash}/collect.sh" ${executionId} ${nonce}`;
+  // The collector leaves behind what is over the helpers' limits (src/runtime/helperRules.ts).
+  return `exec sh "$HOME/.cronium/runner/${bundle.hash}/collect.sh" ${executionId} ${nonce} ${MAX_OUTPUT_BYTES} ${MAX_VARIABLE_BYTES}`;
 }
 
 /**

@@ -20,6 +20,7 @@ import type { ClientChannel } from 'ssh2';
 import type { RemoteBundle } from '../remote/assets.ts';
 import type { ConnectionPool, Lease } from '../ssh/connectionPool.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
+import { croniumEventFields } from '../runtime/eventContext.ts';
 import type { RuntimeContext } from '../runtime/executionRegistry.ts';
 import {
   applyCollected,
@@ -140,7 +141,7 @@ export class Executor {
         requested: plan.helperMode,
         language: plan.job.language,
         script: plan.job.script,
-        context: runtimeContext(plan, (value) => {
+        context: runtimeContext(plan, history.jobStats(plan.job.id, id), (value) => {
           lateSecret = true;
           for (const form of secretForms(value)) log.addSecret(form);
         }),
@@ -454,8 +455,16 @@ export class Executor {
   }
 }
 
-/** What the helpers see of an execution; cronium.event() returns its `event`. */
-function runtimeContext(plan: ExecutionPlan, onSecretValue: (value: unknown) => void): RuntimeContext {
+/**
+ * What the helpers see of an execution; cronium.event() returns its `event` (ours and Cronium's fields).
+ * onSecretValue: called when the script sets a secret variable, so its value is masked from then on.
+ */
+function runtimeContext(
+  plan: ExecutionPlan,
+  stats: { successCount: number; failureCount: number; lastRunAt: number | null },
+  onSecretValue: (value: unknown) => void,
+): RuntimeContext {
+  const startedAt = new Date().toISOString();
   return {
     executionId: plan.executionId,
     jobId: plan.job.id,
@@ -467,11 +476,17 @@ function runtimeContext(plan: ExecutionPlan, onSecretValue: (value: unknown) => 
       jobName: plan.job.name,
       eventId: plan.job.id,
       language: plan.job.language,
-      server: { id: plan.server.id, name: plan.server.name, host: plan.server.host },
       runId: plan.runId,
       trigger: plan.trigger,
-      startedAt: new Date().toISOString(),
+      startedAt,
       attempt: plan.attempt,
+      ...croniumEventFields({ ...plan, startTime: startedAt, stats }),
+      server: {
+        id: plan.server.id,
+        name: plan.server.name,
+        host: plan.server.host,
+        address: plan.server.host,
+      },
     },
     output: undefined,
     outputSet: false,

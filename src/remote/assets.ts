@@ -22,6 +22,7 @@ const ASSET_NAMES = [
   'helpers/python/cronium.py',
   'helpers/python/cronium_boot.py',
   'helpers/node/cronium.cjs',
+  'helpers/node/modules/cronium/package.json',
 ];
 
 let cached: RemoteBundle | null = null;

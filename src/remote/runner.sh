@@ -109,12 +109,14 @@ else
   (trap '' TERM; sh -c "$watch" watcher "$@") <&3 >/dev/null 3<&- &
 fi
 # The helpers (cronium.input() and friends) come with the runner: Bash loads them through BASH_ENV,
-# Python through a small bootstrap that makes `cronium` a builtin, Node through --require.
+# Python through a small bootstrap that makes `cronium` a builtin, Node through --require (and NODE_PATH,
+# so that require("cronium") finds them).
 H="${0%/*}/helpers"
 case $CRONIUM_SCRIPT in
   *.sh) BASH_ENV="$H/cronium-stubs.sh"; export BASH_ENV; exec "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
   *.py) PYTHONPATH="$H/python${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
     exec "$CRONIUM_INTERPRETER" "$H/python/cronium_boot.py" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
-  *.js) exec "$CRONIUM_INTERPRETER" --require "$H/node/cronium.cjs" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+  *.js) NODE_PATH="$H/node/modules${NODE_PATH:+:$NODE_PATH}"; export NODE_PATH
+    exec "$CRONIUM_INTERPRETER" --require "$H/node/cronium.cjs" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
 esac
 exec "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&-

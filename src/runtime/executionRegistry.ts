@@ -28,6 +28,12 @@ export interface VariableAccess {
   all(): { key: string; value: unknown; secret?: boolean }[];
   /** Whether a key is secret (a set keeps a key's secrecy, so its new value must be masked too). */
   isSecret?(key: string): boolean;
+  /**
+   * Reads, changes and writes one variable in a single store transaction (no other writer between),
+   * returning the new value; `change` gets undefined when the variable is unset and may throw to abort.
+   * Optional: without it the runtime reads and writes in two steps.
+   */
+  update?(key: string, change: (current: unknown) => unknown, updatedBy: string): unknown;
 }
 
 export interface RateLimit {

@@ -8,6 +8,18 @@ import { CroniumError } from '../core/errors.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
 import { parseJsonOrText, recordChange } from './executionRegistry.ts';
+import {
+  checkOutput,
+  checkVariable,
+  fieldPaths,
+  fieldText,
+  inputOrEmpty,
+  limitEnv,
+  MAX_OUTPUT_BYTES,
+  MAX_VARIABLE_BYTES,
+  overLimitMessage,
+  withOutputField,
+} from './helperRules.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
 import type { TokenService } from './tokens.ts';
 import type { TunnelLease, TunnelManager } from './tunnelManager.ts';
@@ -52,7 +64,7 @@ const hexToKey = (hex: string) => Buffer.from(hex, 'hex').toString('utf8');
 
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
-  if (req.requested === 'bundled') return bundledSession(deps, context, null, req.script);
+  if (req.requested === 'bundled') return bundledSession(deps, context, null, req.script, req.language);
 
   let reason: string | null = null;
   let token: string | null = null;
@@ -88,7 +100,7 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
     lease?.release();
     if (req.requested === 'api')
       throw new CroniumError('tunnel_refused', `API mode is not available: ${reason}.`);
-    return bundledSession(deps, context, reason, req.script);
+    return bundledSession(deps, context, reason, req.script, req.language);
   }
 
   deps.registry.register(context);
@@ -100,6 +112,7 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
       { key: 'CRONIUM_HELPER_MODE', value: 'api', secret: false },
       { key: 'CRONIUM_API_ENDPOINT', value: `http://127.0.0.1:${lease!.remotePort}`, secret: false },
       { key: 'CRONIUM_API_TOKEN', value: token!, secret: true },
+      ...limitEnv(),
     ],
     files: [],
     context,
@@ -122,12 +135,30 @@ function bundledSession(
   context: RuntimeContext,
   reason: string | null,
   script: string,
+  language: Language,
 ): HelperSession {
+  const input = inputOrEmpty(context.input);
   const files = [
-    { name: '.cronium.input.json', content: JSON.stringify(context.input ?? null) },
+    { name: '.cronium.input.json', content: JSON.stringify(input) },
     { name: '.cronium.context.json', content: JSON.stringify(context.event) },
     { name: '.cronium.condition.json', content: 'null' },
   ];
+  // Bash reads single fields (`cronium_event_field server.address`, `cronium.input name`) without a
+  // JSON parser on the host: each field is a file of its own, as the runtime's ?field= would answer.
+  // Python and Node.js parse JSON themselves, so only Bash jobs get them.
+  const fieldSources: (readonly [string, unknown])[] =
+    language === 'bash'
+      ? [
+          ['input', input],
+          ['context', context.event],
+        ]
+      : [];
+  for (const [which, value] of fieldSources) {
+    for (const path of fieldPaths(value)) {
+      const text = fieldText(value, path);
+      if (text !== '') files.push({ name: `.cronium.field.${which}.${keyToHex(path)}`, content: text });
+    }
+  }
   for (const { key, value, secret } of deps.variables.all()) {
     if (secret && !script.includes(key)) continue;
     const hex = keyToHex(key);
@@ -143,6 +174,7 @@ function bundledSession(
       { key: 'CRONIUM_HELPER_MODE', value: 'bundled', secret: false },
       // The work directory outlives the script until the collector has read it (and removes it).
       { key: 'CRONIUM_KEEP_WORKDIR', value: '1', secret: false },
+      ...limitEnv(),
     ],
     files,
     context,
@@ -180,13 +212,31 @@ export function applyCollected(
   variables: VariableAccess,
 ): string[] {
   const problems: string[] = [];
+  // What the helpers refused to write never gets here; this is the last line for what slipped past.
+  const tooLarge = (name: string, what: 'output' | 'variable value', limit: number): boolean => {
+    const size = files.get(`${name}.toolarge`);
+    if (size === undefined) return false;
+    problems.push(`cronium: ${overLimitMessage(what, Number(size), limit)}, so it was not recorded`);
+    return true;
+  };
   const output = files.get('.cronium.output.json');
-  if (output !== undefined) {
-    try {
-      context.output = JSON.parse(output) as unknown;
+  // Fields set one by one (Bash `cronium.output <key> <value>`), in the order they were set.
+  const fields = (files.get('.cronium.outfields') ?? '')
+    .split('\n')
+    .filter((hex) => /^[0-9a-f]+$/.test(hex) && files.has(`.cronium.outfield.${hex}`));
+  if (
+    !tooLarge('.cronium.output.json', 'output', MAX_OUTPUT_BYTES) &&
+    (output !== undefined || fields.length > 0)
+  ) {
+    // Text that is not JSON (Bash) is a string, as the runtime API records it.
+    let value = output === undefined ? undefined : parseJsonOrText(output);
+    for (const hex of fields)
+      value = withOutputField(value, hexToKey(hex), parseJsonOrText(files.get(`.cronium.outfield.${hex}`)!));
+    const over = checkOutput(value);
+    if (over) problems.push(`cronium: ${over}, so it was not recorded`);
+    else {
+      context.output = value;
       context.outputSet = true;
-    } catch {
-      problems.push('cronium.output: what the script wrote is not valid JSON, so no output was recorded');
     }
   }
   const condition = files.get('.cronium.condition.json')?.trim();
@@ -207,10 +257,14 @@ export function applyCollected(
       recordChange(context.changes, { key, op: 'delete' });
       continue;
     }
-    const json = files.get(`.cronium.var.${hex}.json`);
-    const raw = files.get(`.cronium.var.${hex}.raw`);
+    const name = `.cronium.var.${hex}`;
+    if (tooLarge(`${name}.json`, 'variable value', MAX_VARIABLE_BYTES)) continue;
+    if (tooLarge(`${name}.raw`, 'variable value', MAX_VARIABLE_BYTES)) continue;
+    const json = files.get(`${name}.json`);
+    const raw = files.get(`${name}.raw`);
     let value: unknown;
     if (op === 'setraw' && raw !== undefined) value = parseJsonOrText(raw);
+    else if (op === 'settext' && raw !== undefined) value = raw;
     else if (json !== undefined) {
       try {
         value = JSON.parse(json) as unknown;
@@ -219,6 +273,11 @@ export function applyCollected(
         continue;
       }
     } else continue;
+    const over = checkVariable(value);
+    if (over) {
+      problems.push(`cronium: setVariable(${key}): ${over}, so it was not saved`);
+      continue;
+    }
     variables.set(key, value, `execution:${context.executionId}`);
     if (variables.isSecret?.(key)) context.onSecretValue?.(value);
     recordChange(context.changes, { key, op: 'set' });

@@ -8,6 +8,20 @@ import type { Duplex } from 'node:stream';
 
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
 import { parseJsonOrText, recordChange } from './executionRegistry.ts';
+import {
+  CONDITION_USAGE,
+  MAX_OUTPUT_BYTES,
+  MAX_VARIABLE_BYTES,
+  appendValue,
+  checkOutput,
+  checkVariable,
+  coerceCondition,
+  fieldText,
+  incrementValue,
+  inputOrEmpty,
+  variableText,
+  withOutputField,
+} from './helperRules.ts';
 import type { TokenService } from './tokens.ts';
 
 export const DEFAULT_RUNTIME_PORT = 8089;
@@ -16,6 +30,7 @@ export interface RuntimeServerOptions {
   tokens: TokenService;
   registry: ExecutionRegistry;
   variables: VariableAccess;
+  /** Caps every request body (tests); by default bodies may carry a value up to its limit, twice over for escaping. */
   maxBodyBytes?: number;
 }
 
@@ -29,17 +44,20 @@ class HttpError extends Error {
   }
 }
 
-const ROUTE = /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context)(?:\/([^/]+))?$/;
+const ROUTE =
+  /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context)(?:\/([^/]+)(?:\/(increment|append))?)?$/;
 
 export class RuntimeServer {
   private readonly server: Server;
   private readonly options: RuntimeServerOptions;
+  private readonly outputBodyBytes: number;
   private readonly maxBodyBytes: number;
   port: number | null = null;
 
   constructor(options: RuntimeServerOptions) {
     this.options = options;
-    this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    this.outputBodyBytes = options.maxBodyBytes ?? 2 * MAX_OUTPUT_BYTES + 4096;
+    this.maxBodyBytes = options.maxBodyBytes ?? 2 * MAX_VARIABLE_BYTES + 4096;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (err instanceof HttpError)
@@ -101,7 +119,13 @@ export class RuntimeServer {
     if (url.pathname === '/health' && req.method === 'GET') return send(res, 200, { status: 'ok' });
     const match = ROUTE.exec(url.pathname);
     if (!match) throw new HttpError(404, 'not_found', `No endpoint ${req.method} ${url.pathname}.`);
-    const [, pathId, resource, key] = match as unknown as [string, string, string, string | undefined];
+    const [, pathId, resource, key, verb] = match as unknown as [
+      string,
+      string,
+      string,
+      string | undefined,
+      string | undefined,
+    ];
 
     const context = await this.authorize(req, pathId);
     if (!this.options.registry.take(context.executionId))
@@ -110,25 +134,64 @@ export class RuntimeServer {
     const method = req.method ?? 'GET';
     const { variables } = this.options;
 
-    if (resource === 'input' && method === 'GET') return reply(res, context.input, raw);
-    if (resource === 'context' && method === 'GET') return reply(res, context.event, raw);
-    if (resource === 'output' && method === 'POST') {
-      const body = await readJson(req, this.maxBodyBytes);
-      if (!isObject(body) || !('data' in body))
-        throw new HttpError(400, 'bad_request', 'The body must be {"data": ...}.');
-      context.output = body.data;
+    const field = url.searchParams.get('field');
+    if ((resource === 'input' || resource === 'context') && method === 'GET' && key === undefined) {
+      const data = resource === 'input' ? inputOrEmpty(context.input) : context.event;
+      if (field !== null) return sendText(res, fieldText(data, field));
+      return reply(res, data, raw);
+    }
+    if (resource === 'output' && method === 'POST' && key === undefined) {
+      // Text (Bash) is JSON when it parses as JSON, else a string, as Cronium's SDK records it.
+      let value: unknown;
+      if (isText(req)) value = parseJsonOrText(await readText(req, this.outputBodyBytes));
+      else {
+        const body = await readJson(req, this.outputBodyBytes);
+        if (!isObject(body) || !('data' in body))
+          throw new HttpError(400, 'bad_request', 'The body must be {"data": ...}.');
+        value = body.data;
+      }
+      // ?key=k (Bash `cronium.output <key> <value>`, after Cronium's runner helpers) sets one field.
+      const outputKey = url.searchParams.get('key');
+      if (outputKey !== null) value = withOutputField(context.output, outputKey, value);
+      const over = checkOutput(value);
+      if (over) throw new HttpError(413, 'payload_too_large', over);
+      context.output = value;
       context.outputSet = true;
       return send(res, 200, { success: true });
     }
-    if (resource === 'condition') {
+    if (resource === 'condition' && key === undefined) {
       if (method === 'GET') return reply(res, context.condition, raw);
       if (method === 'POST') {
         const body = await readJson(req, this.maxBodyBytes);
-        if (!isObject(body) || typeof body.condition !== 'boolean')
-          throw new HttpError(400, 'bad_request', 'The body must be {"condition": true|false}.');
-        context.condition = body.condition;
-        return send(res, 200, { success: true, data: { condition: body.condition } });
+        const condition = isObject(body) ? coerceCondition(body.condition) : null;
+        if (condition === null) throw new HttpError(400, 'bad_request', `${CONDITION_USAGE}.`);
+        context.condition = condition;
+        return send(res, 200, { success: true, data: { condition } });
       }
+    }
+    if (resource === 'variables' && key !== undefined && verb !== undefined) {
+      if (method !== 'POST')
+        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}.`);
+      const name = decodeKey(key);
+      const body = await readJson(req, this.maxBodyBytes);
+      if (!isObject(body)) throw new HttpError(400, 'bad_request', 'The body must be a JSON object.');
+      const change = (current: unknown): unknown => {
+        const next =
+          verb === 'increment'
+            ? incrementValue(name, current, body.by)
+            : appendValue(current, body.value, body.separator);
+        if (typeof next === 'object' && 'error' in next) throw new HttpError(400, 'bad_request', next.error);
+        const result = typeof next === 'string' ? next : next.value;
+        const over = checkVariable(result);
+        if (over) throw new HttpError(413, 'payload_too_large', over);
+        return result;
+      };
+      const value = updateVariable(variables, name, change, `execution:${context.executionId}`);
+      // An increment or append keeps a secret key secret: its new value is masked from then on.
+      if (variables.isSecret?.(name)) context.onSecretValue?.(value);
+      recordChange(context.changes, { key: name, op: 'set' });
+      if (raw) return sendText(res, variableText(value));
+      return send(res, 200, { success: true, data: { key: name, value } });
     }
     if (resource === 'variables' && key !== undefined) {
       const name = decodeKey(key);
@@ -141,14 +204,15 @@ export class RuntimeServer {
       }
       if (method === 'PUT') {
         let value: unknown;
-        if ((req.headers['content-type'] ?? '').startsWith('text/plain'))
-          value = parseJsonOrText(await readText(req, this.maxBodyBytes));
+        if (isText(req)) value = parseJsonOrText(await readText(req, this.maxBodyBytes));
         else {
           const body = await readJson(req, this.maxBodyBytes);
           if (!isObject(body) || !('value' in body))
             throw new HttpError(400, 'bad_request', 'The body must be {"value": ...}.');
           value = body.value;
         }
+        const over = checkVariable(value);
+        if (over) throw new HttpError(413, 'payload_too_large', over);
         variables.set(name, value, `execution:${context.executionId}`);
         if (variables.isSecret?.(name)) context.onSecretValue?.(value);
         recordChange(context.changes, { key: name, op: 'set' });
@@ -183,6 +247,23 @@ export class RuntimeServer {
       );
     return context;
   }
+}
+
+/** Reads, changes and writes a variable in one store transaction when the store offers one. */
+function updateVariable(
+  variables: VariableAccess,
+  key: string,
+  change: (current: unknown) => unknown,
+  updatedBy: string,
+): unknown {
+  if (variables.update) return variables.update(key, change, updatedBy);
+  const next = change(variables.get(key)?.value);
+  variables.set(key, next, updatedBy);
+  return next;
+}
+
+function isText(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').startsWith('text/plain');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

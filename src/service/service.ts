@@ -613,6 +613,16 @@ export class CroniumService implements CroniumApi {
       remove: (key) => this.variables.remove(key),
       all: () => this.variables.list().map((v) => ({ key: v.key, value: decode(v), secret: v.secret })),
       isSecret: (key) => this.variables.get(key)?.secret ?? false,
+      // BEGIN IMMEDIATE takes the write lock first: a CLI or app sharing the file waits, never interleaves.
+      update: (key, change, updatedBy) =>
+        transaction(this.db, () => {
+          const current = this.variables.get(key);
+          const next = change(current ? decode(current) : undefined);
+          const secret = current?.secret ?? false;
+          const json = JSON.stringify(next ?? null);
+          this.variables.set(key, secret ? this.secrets.encrypt(json) : json, secret, updatedBy);
+          return next;
+        }),
     };
   }
 

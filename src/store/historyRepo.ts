@@ -228,6 +228,26 @@ export class HistoryRepo {
       .run(...(values as (string | number | null)[]), id);
   }
 
+  /**
+   * A job's record so far, for Cronium's event fields: how many of its executions succeeded, how many
+   * failed (failed, timed out or ended in error; cancelled ones count as neither), and when the last one
+   * other than `exceptId` started (epoch ms, null when none).
+   */
+  jobStats(
+    jobId: string,
+    exceptId: string,
+  ): { successCount: number; failureCount: number; lastRunAt: number | null } {
+    const row = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(status = 'succeeded'), 0) AS ok,
+                COALESCE(SUM(status IN ('failed', 'timed_out', 'error')), 0) AS bad,
+                MAX(started_at) AS last
+           FROM executions WHERE job_id = ? AND id <> ?`,
+      )
+      .get(jobId, exceptId) as { ok: number; bad: number; last: number | null };
+    return { successCount: Number(row.ok), failureCount: Number(row.bad), lastRunAt: row.last };
+  }
+
   getExecution(id: string): Execution | null {
     const row = this.db.prepare('SELECT * FROM executions WHERE id = ?').get(id) as unknown as
       ExecutionRow | undefined;

@@ -7,6 +7,18 @@ _cronium_fail() { printf 'cronium: %s\n' "$*" >&2; return 1; }
 _cronium_hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 _cronium_file() { printf '%s/.cronium.%s' "$CRONIUM_WORK_DIR" "$1"; }
 _cronium_bundled() { [ "${CRONIUM_HELPER_MODE:-bundled}" = bundled ]; }
+_cronium_url_key() { _cronium_hex "$1" | sed 's/../%&/g'; }
+
+# The size limits the app sets (src/runtime/helperRules.ts), checked before anything is written or sent.
+# Sizes are bytes of the text (LC_ALL=C makes ${#var} count bytes).
+_cronium_fits() {
+  local LC_ALL=C
+  local size=${#2} limit=$3
+  [ "$size" -le "$limit" ] && return 0
+  _cronium_fail "the $1 is $size bytes, over the limit of $limit bytes ($((limit / 1048576)) MiB)"
+}
+_cronium_max_output() { printf '%s' "${CRONIUM_MAX_OUTPUT_BYTES:-16777216}"; }
+_cronium_max_variable() { printf '%s' "${CRONIUM_MAX_VARIABLE_BYTES:-1048576}"; }
 
 # Writes stdin to a file atomically (a reader never sees half of it).
 _cronium_write() { local tmp="$1.tmp.$$"; cat > "$tmp" && mv -f "$tmp" "$1"; }
@@ -65,23 +77,73 @@ _cronium_check() {
   _cronium_fail "${message%%\"*}"
 }
 
+# Bundled mode: prints a file of the work directory, or nothing when it is absent.
+_cronium_cat() { [ -f "$1" ] && printf '%s' "$(cat "$1")"; }
+
+# cronium.input [field]: the run's input as JSON ({} when the run has none); with a field (a dotted path,
+# as in Cronium's runner helpers), just that field: strings raw, other values as JSON, missing: nothing.
 cronium_input() {
+  if [ $# -gt 0 ]; then _cronium_field input "$1"; return; fi
   if _cronium_bundled; then printf '%s\n' "$(cat "$(_cronium_file input.json)")"; return; fi
   _cronium_call GET 'input?format=raw' && _cronium_check && printf '%s\n' "$_cronium_out"
 }
 
+# cronium.event [field]: the execution's context as JSON, or one field of it (as cronium_event_field).
 cronium_event() {
+  if [ $# -gt 0 ]; then _cronium_field context "$1"; return; fi
   if _cronium_bundled; then printf '%s\n' "$(cat "$(_cronium_file context.json)")"; return; fi
   _cronium_call GET 'context?format=raw' && _cronium_check && printf '%s\n' "$_cronium_out"
 }
+cronium_event_field() {
+  [ $# -eq 1 ] || { _cronium_fail "usage: cronium_event_field <field>"; return; }
+  _cronium_field context "$1"
+}
 
-# cronium.output '<json>'  or  ... | cronium.output
+# _cronium_field input|context <path>: in bundled mode the app wrote each field as a file of its own.
+_cronium_field() {
+  local value
+  if _cronium_bundled; then
+    value=$(_cronium_cat "$(_cronium_file "field.$1.$(_cronium_hex "$2")")")
+    [ -n "$value" ] && printf '%s\n' "$value"
+    return 0
+  fi
+  local field; field=$(_cronium_url_key "$2")
+  _cronium_call GET "$1?field=$field" && _cronium_check || return
+  [ -n "$_cronium_out" ] && printf '%s\n' "$_cronium_out"
+  return 0
+}
+
+# cronium.output <value>  or  ... | cronium.output: text that is JSON keeps its type, any other text is
+# recorded as a string (as Cronium's SDK does). cronium.output <key> <value> (Cronium's runner helpers)
+# sets one field of an object output.
 cronium_output() {
+  [ $# -le 2 ] || { _cronium_fail "usage: cronium.output [<key>] <value>  (or the value on stdin)"; return; }
   local data
-  if [ $# -gt 0 ]; then data=$1; else data=$(cat); fi
-  [ -n "$data" ] || { _cronium_fail "cronium.output needs JSON, as an argument or on stdin"; return; }
-  if _cronium_bundled; then printf '%s' "$data" | _cronium_write "$(_cronium_file output.json)"; return; fi
-  _cronium_call POST output application/json < <(printf '{"data":%s}' "$data") && _cronium_check
+  if [ $# -gt 0 ]; then data=${!#}; else data=$(cat); fi
+  [ -n "$data" ] || { _cronium_fail "cronium.output needs a value, as an argument or on stdin"; return; }
+  _cronium_fits output "$data" "$(_cronium_max_output)" || return
+  if [ $# -eq 2 ]; then
+    if _cronium_bundled; then
+      local hex; hex=$(_cronium_hex "$1")
+      printf '%s' "$data" | _cronium_write "$(_cronium_file "outfield.$hex")" || return
+      printf '%s\n' "$hex" >> "$(_cronium_file outfields)"
+      return
+    fi
+    _cronium_call POST "output?key=$(_cronium_url_key "$1")" 'text/plain; charset=utf-8' < <(printf '%s' "$data") && _cronium_check
+    return
+  fi
+  if _cronium_bundled; then
+    _cronium_clear_fields
+    printf '%s' "$data" | _cronium_write "$(_cronium_file output.json)"
+    return
+  fi
+  _cronium_call POST output 'text/plain; charset=utf-8' < <(printf '%s' "$data") && _cronium_check
+}
+
+# A whole output replaces the fields set so far (bundled mode).
+_cronium_clear_fields() {
+  [ -f "$(_cronium_file outfields)" ] || return 0
+  rm -f "$(_cronium_file outfields)" "$CRONIUM_WORK_DIR"/.cronium.outfield.*
 }
 
 # Prints strings raw and other values as JSON; prints nothing (and succeeds) when the variable is unset.
@@ -93,24 +155,26 @@ cronium_getVariable() {
     if [ -f "$raw" ]; then printf '%s\n' "$(cat "$raw")"; elif [ -f "$json" ]; then printf '%s\n' "$(cat "$json")"; fi
     return 0
   fi
-  local key; key=$(_cronium_hex "$1" | sed 's/../%&/g')
-  _cronium_call GET "variables/$key?format=raw" || return
+  _cronium_call GET "variables/$(_cronium_url_key "$1")?format=raw" || return
   [ "$_cronium_status" = 404 ] && return 0
   _cronium_check && printf '%s\n' "$_cronium_out"
+}
+
+# _cronium_store <op> <key> <text>: bundled mode's write of a variable. setraw: the text is JSON when it
+# parses as JSON, else a string; settext: always a string.
+_cronium_store() {
+  local hex; hex=$(_cronium_hex "$2")
+  printf '%s' "$3" | _cronium_write "$(_cronium_file "var.$hex.raw")" || return
+  rm -f "$(_cronium_file "var.$hex.json")"
+  printf '%s %s\n' "$1" "$hex" >> "$(_cronium_file changes)"
 }
 
 # cronium.setVariable <key> <value>: a value that is valid JSON keeps its type, anything else is a string.
 cronium_setVariable() {
   [ $# -eq 2 ] || { _cronium_fail "usage: cronium.setVariable <key> <value>"; return; }
-  if _cronium_bundled; then
-    local hex; hex=$(_cronium_hex "$1")
-    printf '%s' "$2" | _cronium_write "$(_cronium_file "var.$hex.raw")" || return
-    rm -f "$(_cronium_file "var.$hex.json")"
-    printf 'setraw %s\n' "$hex" >> "$(_cronium_file changes)"
-    return
-  fi
-  local key; key=$(_cronium_hex "$1" | sed 's/../%&/g')
-  _cronium_call PUT "variables/$key" 'text/plain; charset=utf-8' < <(printf '%s' "$2") && _cronium_check
+  _cronium_fits "variable value" "$2" "$(_cronium_max_variable)" || return
+  if _cronium_bundled; then _cronium_store setraw "$1" "$2"; return; fi
+  _cronium_call PUT "variables/$(_cronium_url_key "$1")" 'text/plain; charset=utf-8' < <(printf '%s' "$2") && _cronium_check
 }
 
 cronium_deleteVariable() {
@@ -121,14 +185,73 @@ cronium_deleteVariable() {
     printf 'delete %s\n' "$hex" >> "$(_cronium_file changes)"
     return
   fi
-  local key; key=$(_cronium_hex "$1" | sed 's/../%&/g')
-  _cronium_call DELETE "variables/$key" && _cronium_check
+  _cronium_call DELETE "variables/$(_cronium_url_key "$1")" && _cronium_check
 }
 
+# Cronium's Bash SDK: true only when the variable is set to something that prints as non-empty.
+cronium_variableExists() {
+  [ $# -eq 1 ] || { _cronium_fail "usage: cronium_variable_exists <key>"; return; }
+  local value; value=$(cronium_getVariable "$1" 2>/dev/null)
+  [ -n "$value" ]
+}
+
+# cronium_increment_variable <key> [by]: adds a whole number (default 1) and prints the new value. In API
+# mode the app does it in one store transaction, so concurrent executions never lose an increment.
+cronium_incrementVariable() {
+  [ $# -ge 1 ] && [ $# -le 2 ] || { _cronium_fail "usage: cronium_increment_variable <key> [by]"; return; }
+  local by=${2:-1}
+  [[ $by =~ ^-?[0-9]{1,15}$ ]] || { _cronium_fail "the increment must be a whole number"; return; }
+  if _cronium_bundled; then
+    local current; current=$(cronium_getVariable "$1") || return
+    current=${current:-0}
+    [[ $current =~ ^-?[0-9]{1,15}$ ]] || { _cronium_fail "variable \"$1\" is not numeric"; return; }
+    local next=$((current + by))
+    _cronium_store setraw "$1" "$next" && printf '%s\n' "$next"
+    return
+  fi
+  _cronium_call POST "variables/$(_cronium_url_key "$1")/increment?format=raw" application/json \
+    < <(printf '{"by":%s}' "$by") && _cronium_check && printf '%s\n' "$_cronium_out"
+}
+
+# cronium_append_variable <key> <text> [separator]: the text alone when the variable is unset or empty,
+# else the current value, the separator and the text; the result is a string.
+cronium_appendVariable() {
+  [ $# -ge 2 ] && [ $# -le 3 ] || { _cronium_fail "usage: cronium_append_variable <key> <text> [separator]"; return; }
+  if _cronium_bundled; then
+    local current; current=$(cronium_getVariable "$1") || return
+    local next=$2
+    [ -n "$current" ] && next="$current${3:-}$2"
+    _cronium_fits "variable value" "$next" "$(_cronium_max_variable)" || return
+    _cronium_store settext "$1" "$next"
+    return
+  fi
+  local body
+  body=$(mktemp) || return
+  { printf '{"value":"'; _cronium_json_text "$2"; printf '","separator":"'; _cronium_json_text "${3:-}"; printf '"}'; } > "$body"
+  _cronium_call POST "variables/$(_cronium_url_key "$1")/append" application/json < "$body"
+  local rc=$?
+  rm -f "$body"
+  [ $rc -eq 0 ] && _cronium_check
+}
+
+# Prints text escaped for a JSON string (without the quotes).
+_cronium_json_text() {
+  local s=$1
+  s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/\\n}; s=${s//$'\r'/\\r}; s=${s//$'\t'/\\t}
+  printf '%s' "$s"
+}
+
+# cronium.setCondition <value>: true/1/yes/on or false/0/no/off (any case), as Cronium's Bash SDK reads it.
 cronium_setCondition() {
-  case ${1:-} in true | false) ;; *) _cronium_fail "usage: cronium.setCondition true|false"; return ;; esac
-  if _cronium_bundled; then printf '%s' "$1" | _cronium_write "$(_cronium_file condition.json)"; return; fi
-  _cronium_call POST condition application/json < <(printf '{"condition":%s}' "$1") && _cronium_check
+  local word=${1:-}
+  word=${word//[[:space:]]/}
+  case ${word,,} in
+    true | 1 | yes | on) word=true ;;
+    false | 0 | no | off) word=false ;;
+    *) _cronium_fail "setCondition takes true/false, 1/0, yes/no or on/off"; return ;;
+  esac
+  if _cronium_bundled; then printf '%s' "$word" | _cronium_write "$(_cronium_file condition.json)"; return; fi
+  _cronium_call POST condition application/json < <(printf '{"condition":%s}' "$word") && _cronium_check
 }
 
 cronium_getCondition() {
@@ -136,11 +259,29 @@ cronium_getCondition() {
   _cronium_call GET 'condition?format=raw' && _cronium_check && printf '%s\n' "$_cronium_out"
 }
 
-cronium.input() { cronium_input "$@"; }
-cronium.output() { cronium_output "$@"; }
-cronium.event() { cronium_event "$@"; }
-cronium.getVariable() { cronium_getVariable "$@"; }
-cronium.setVariable() { cronium_setVariable "$@"; }
-cronium.deleteVariable() { cronium_deleteVariable "$@"; }
-cronium.setCondition() { cronium_setCondition "$@"; }
-cronium.getCondition() { cronium_getCondition "$@"; }
+# Cronium's SDK prints its version and connection; the token is never printed.
+cronium_info() {
+  echo "Cronium Bash helpers (Cronium Desktop)"
+  echo "Mode: ${CRONIUM_HELPER_MODE:-bundled}"
+  _cronium_bundled || echo "API URL: $CRONIUM_API_ENDPOINT"
+  echo "Execution ID: $CRONIUM_EXECUTION_ID"
+}
+
+# Every helper under each of its names: cronium.<name>, cronium_<name>, and Cronium's Bash SDK's
+# snake_case cronium_<snake_name>.
+_cronium_alias() { eval "$1() { $2 \"\$@\"; }"; }
+for _cronium_name in input output event getVariable setVariable deleteVariable setCondition getCondition \
+  variableExists incrementVariable appendVariable; do
+  _cronium_alias "cronium.$_cronium_name" "cronium_$_cronium_name"
+done
+_cronium_alias cronium_get_variable cronium_getVariable
+_cronium_alias cronium_set_variable cronium_setVariable
+_cronium_alias cronium_delete_variable cronium_deleteVariable
+_cronium_alias cronium_set_condition cronium_setCondition
+_cronium_alias cronium_get_condition cronium_getCondition
+_cronium_alias cronium_variable_exists cronium_variableExists
+_cronium_alias cronium_increment_variable cronium_incrementVariable
+_cronium_alias cronium_append_variable cronium_appendVariable
+_cronium_alias cronium.info cronium_info
+_cronium_alias cronium.eventField cronium_event_field
+unset _cronium_name

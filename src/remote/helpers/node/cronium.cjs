@@ -12,6 +12,43 @@ class CroniumError extends Error {
   }
 }
 
+/** The app refused the call (Cronium's name); bundled mode throws it for the same refusals. */
+class CroniumAPIError extends CroniumError {
+  constructor(statusCode, message) {
+    super(message);
+    this.name = 'CroniumAPIError';
+    this.statusCode = statusCode;
+  }
+}
+
+/** The app did not answer in time (Cronium's name). */
+class CroniumTimeoutError extends CroniumError {
+  constructor(message) {
+    super(message);
+    this.name = 'CroniumTimeoutError';
+  }
+}
+
+const MAX_OUTPUT = Number(process.env.CRONIUM_MAX_OUTPUT_BYTES || 16777216);
+const MAX_VARIABLE = Number(process.env.CRONIUM_MAX_VARIABLE_BYTES || 1048576);
+function fits(what, text, limit) {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > limit)
+    throw new CroniumAPIError(
+      413,
+      'the ' +
+        what +
+        ' is ' +
+        size +
+        ' bytes, over the limit of ' +
+        limit +
+        ' bytes (' +
+        limit / 1048576 +
+        ' MiB)',
+    );
+  return text;
+}
+
 const MODE = process.env.CRONIUM_HELPER_MODE || 'bundled';
 const WORK = process.env.CRONIUM_WORK_DIR || process.cwd();
 const EXEC = process.env.CRONIUM_EXECUTION_ID || '';
@@ -24,7 +61,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const url = new URL(endpoint);
 port.on('message', (req) => {
   const done = (result) => { port.postMessage(result); Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); };
-  const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+  const body = req.body === undefined ? undefined : Buffer.from(req.body);
   const headers = { authorization: 'Bearer ' + token };
   if (body) { headers['content-type'] = 'application/json'; headers['content-length'] = body.length; }
   const r = http.request({ host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent, timeout: 30000 }, (res) => {
@@ -32,8 +69,8 @@ port.on('message', (req) => {
     res.on('data', (d) => parts.push(d));
     res.on('end', () => done({ status: res.statusCode, text: Buffer.concat(parts).toString('utf8') }));
   });
-  r.on('timeout', () => r.destroy(new Error('timed out')));
-  r.on('error', (err) => done({ error: err.message }));
+  r.on('timeout', () => r.destroy(Object.assign(new Error('timed out'), { timedOut: true })));
+  r.on('error', (err) => done({ error: err.message, timedOut: !!err.timedOut }));
   r.end(body);
 });
 `;
@@ -60,9 +97,11 @@ function api(method, resource, body) {
   }
   const { receiveMessageOnPort } = require('worker_threads');
   Atomics.store(channel.flag, 0, 0);
-  channel.port.postMessage({ method, path: '/executions/' + EXEC + '/' + resource, body });
+  const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  channel.port.postMessage({ method, path: '/executions/' + EXEC + '/' + resource, body: text });
   Atomics.wait(channel.flag, 0, 0);
   const reply = receiveMessageOnPort(channel.port).message;
+  if (reply.error && reply.timedOut) throw new CroniumTimeoutError('the app did not answer in time');
   if (reply.error) throw new CroniumError('the app could not be reached: ' + reply.error);
   let parsed;
   try {
@@ -75,7 +114,7 @@ function api(method, resource, body) {
 
 function ok({ status, parsed }) {
   if (status < 200 || status > 299)
-    throw new CroniumError(parsed.message || parsed.error || 'HTTP ' + status);
+    throw new CroniumAPIError(status, parsed.message || parsed.error || 'HTTP ' + status);
   return parsed.data;
 }
 
@@ -105,31 +144,79 @@ function removeQuietly(name) {
 }
 function json(value, what) {
   const text = JSON.stringify(value);
-  if (text === undefined) throw new CroniumError(what + ' needs a JSON value');
+  if (text === undefined) throw new CroniumAPIError(400, what + ' needs a JSON value');
   return text;
+}
+/** The last journalled operation on a key in bundled mode (how its .raw file is to be read). */
+function lastOp(key) {
+  let text = '';
+  try {
+    text = fs.readFileSync(file('changes'), 'utf8');
+  } catch {
+    return null;
+  }
+  let last = null;
+  for (const line of text.split('\n')) {
+    const [op, h] = line.split(' ');
+    if (h === hex(key)) last = op;
+  }
+  return last;
+}
+/** A value as Bash prints it: strings raw, others as JSON, unset as empty. */
+const asText = (value) =>
+  value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+const WHOLE = /^-?\d{1,15}$/;
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+/** Cronium's reading of a condition: booleans; numbers (0 is false); true/1/yes/on, false/0/no/off. */
+function coerceCondition(value) {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return value !== 0;
+  if (typeof value === 'string') {
+    const word = value.trim().toLowerCase();
+    if (TRUE_WORDS.includes(word)) return true;
+    if (FALSE_WORDS.includes(word)) return false;
+  }
+  throw new CroniumAPIError(400, 'setCondition takes true/false, 1/0, yes/no or on/off');
 }
 
 const cronium = {
   CroniumError,
+  CroniumAPIError,
+  CroniumTimeoutError,
+  /** The run's input ({} when the run was given none, as Cronium's helpers give). */
   input() {
-    return MODE === 'bundled' ? readJson('input.json', null) : ok(api('GET', 'input'));
+    const value = MODE === 'bundled' ? readJson('input.json', null) : ok(api('GET', 'input'));
+    return value === null || value === undefined ? {} : value;
   },
   output(data) {
-    const text = json(data, 'output');
-    if (MODE === 'bundled') write('output.json', text);
-    else ok(api('POST', 'output', { data }));
+    const text = fits('output', json(data, 'output'), MAX_OUTPUT);
+    if (MODE === 'bundled') {
+      // A whole output replaces the fields Bash set one by one so far.
+      if (fs.existsSync(file('outfields')))
+        for (const name of fs.readdirSync(WORK))
+          if (name.startsWith('.cronium.outfield')) fs.unlinkSync(path.join(WORK, name));
+      write('output.json', text);
+    } else ok(api('POST', 'output', '{"data":' + text + '}'));
   },
   event() {
-    return MODE === 'bundled' ? readJson('context.json', null) : ok(api('GET', 'context'));
+    return MODE === 'bundled' ? readJson('context.json', {}) : ok(api('GET', 'context'));
   },
   getVariable(key) {
     if (MODE === 'bundled') {
       const value = readJson('var.' + hex(key) + '.json', undefined);
       if (value !== undefined) return value;
+      let text;
       try {
-        return fs.readFileSync(file('var.' + hex(key) + '.raw'), 'utf8').replace(/\n$/, '');
+        text = fs.readFileSync(file('var.' + hex(key) + '.raw'), 'utf8');
       } catch {
         return null;
+      }
+      if (lastOp(key) === 'settext') return text;
+      try {
+        return JSON.parse(text);
+      } catch {
+        return text;
       }
     }
     const reply = api('GET', keyPath(key));
@@ -137,12 +224,12 @@ const cronium = {
     return ok(reply).value;
   },
   setVariable(key, value) {
-    const text = json(value, 'setVariable');
+    const text = fits('variable value', json(value, 'setVariable'), MAX_VARIABLE);
     if (MODE === 'bundled') {
       write('var.' + hex(key) + '.json', text);
       removeQuietly('var.' + hex(key) + '.raw');
       journal('set', key);
-    } else ok(api('PUT', keyPath(key), { value }));
+    } else ok(api('PUT', keyPath(key), '{"value":' + text + '}'));
   },
   deleteVariable(key) {
     if (MODE === 'bundled') {
@@ -151,15 +238,55 @@ const cronium = {
       journal('delete', key);
     } else ok(api('DELETE', keyPath(key)));
   },
+  /** Adds a whole number (default 1); API mode does it in one store transaction. Returns the new value. */
+  incrementVariable(key, by = 1) {
+    const step = typeof by === 'boolean' ? '' : String(by).trim();
+    if (!WHOLE.test(step)) throw new CroniumAPIError(400, 'the increment must be a whole number');
+    if (MODE === 'bundled') {
+      const current = asText(cronium.getVariable(key)).trim() || '0';
+      if (!WHOLE.test(current)) throw new CroniumAPIError(400, 'variable "' + key + '" is not numeric');
+      const value = Number(current) + Number(step);
+      cronium.setVariable(key, value);
+      return value;
+    }
+    return ok(api('POST', keyPath(key) + '/increment', { by: Number(step) })).value;
+  },
+  /** The text alone when the variable is unset or empty, else current + separator + text. */
+  appendVariable(key, text, separator = '') {
+    if (typeof text !== 'string' || typeof separator !== 'string')
+      throw new CroniumAPIError(400, 'appendVariable takes text and an optional separator');
+    if (MODE === 'bundled') {
+      const current = asText(cronium.getVariable(key));
+      const value = current === '' ? text : current + separator + text;
+      cronium.setVariable(key, value);
+      return value;
+    }
+    return ok(api('POST', keyPath(key) + '/append', { value: text, separator })).value;
+  },
+  /** True when the variable is set to something that prints as non-empty (Cronium's Bash SDK's test). */
+  variableExists(key) {
+    return asText(cronium.getVariable(key)) !== '';
+  },
   setCondition(condition) {
-    if (typeof condition !== 'boolean') throw new CroniumError('setCondition takes true or false');
-    if (MODE === 'bundled') write('condition.json', JSON.stringify(condition));
-    else ok(api('POST', 'condition', { condition }));
+    const value = coerceCondition(condition);
+    if (MODE === 'bundled') write('condition.json', JSON.stringify(value));
+    else ok(api('POST', 'condition', { condition: value }));
   },
   getCondition() {
     return MODE === 'bundled' ? readJson('condition.json', null) : ok(api('GET', 'condition'));
   },
 };
+cronium.getInput = cronium.input;
+cronium.setOutput = cronium.output;
+
+/**
+ * `require("cronium")` gives what Cronium's SDK module gives: its class (`new Cronium()` is the same
+ * helpers), every helper as a function, the `cronium` instance and the error classes.
+ */
+function Cronium() {
+  return cronium;
+}
+Object.assign(Cronium, cronium, { cronium, Cronium, default: Cronium });
 
 globalThis.cronium = cronium;
-module.exports = cronium;
+module.exports = Cronium;

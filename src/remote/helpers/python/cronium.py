@@ -7,14 +7,52 @@ work directory that the app collects when the script ends. Values keep their JSO
 import http.client
 import json
 import os
+import socket
 import urllib.parse
 
 __all__ = ["input", "output", "event", "getVariable", "setVariable", "deleteVariable",
-           "setCondition", "getCondition", "CroniumError"]
+           "setCondition", "getCondition", "incrementVariable", "appendVariable", "variableExists",
+           "get_variable", "set_variable", "delete_variable", "set_condition", "get_condition",
+           "increment_variable", "append_variable", "variable_exists", "get_input", "set_output",
+           "getInput", "setOutput", "Cronium", "AsyncCronium", "cronium",
+           "CroniumError", "CroniumAPIError", "CroniumTimeoutError"]
 
 
 class CroniumError(RuntimeError):
     """A helper call failed (the app said no, or could not be reached)."""
+
+
+class CroniumAPIError(CroniumError):
+    """The app refused the call (Cronium's name): ``status_code`` is the HTTP status, ``message`` why.
+
+    Bundled mode raises it for the same refusals (a value over its limit: 413; a bad argument: 400).
+    """
+
+    def __init__(self, status_code, message):
+        self.status_code = status_code
+        self.message = message
+        super().__init__(message)
+
+
+class CroniumTimeoutError(CroniumError):
+    """The app did not answer in time (Cronium's name)."""
+
+
+_MAX_OUTPUT = int(os.environ.get("CRONIUM_MAX_OUTPUT_BYTES", 16777216))
+_MAX_VARIABLE = int(os.environ.get("CRONIUM_MAX_VARIABLE_BYTES", 1048576))
+
+
+def _dumps(value):
+    """Compact JSON text, as the app measures and stores it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _fits(what, text, limit):
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        raise CroniumAPIError(413, "the %s is %d bytes, over the limit of %d bytes (%d MiB)"
+                              % (what, size, limit, limit // 1048576))
+    return text
 
 
 _MODE = os.environ.get("CRONIUM_HELPER_MODE", "bundled")
@@ -29,7 +67,7 @@ def _api(method, path, body=None):
     headers = {"Authorization": "Bearer " + os.environ["CRONIUM_API_TOKEN"]}
     data = None
     if body is not None:
-        data = json.dumps(body).encode("utf-8")
+        data = (body if isinstance(body, str) else _dumps(body)).encode("utf-8")
         headers["Content-Type"] = "application/json"
     for attempt in (1, 2):
         if _conn is None:
@@ -39,6 +77,10 @@ def _api(method, path, body=None):
             response = _conn.getresponse()
             payload = response.read()
             break
+        except socket.timeout as err:
+            _conn.close()
+            _conn = None
+            raise CroniumTimeoutError("the app did not answer in time: %s" % err) from None
         except (http.client.HTTPException, OSError) as err:
             _conn.close()
             _conn = None
@@ -53,7 +95,7 @@ def _api(method, path, body=None):
 
 def _ok(status, parsed):
     if status // 100 != 2:
-        raise CroniumError(parsed.get("message") or parsed.get("error") or "HTTP %d" % status)
+        raise CroniumAPIError(status, parsed.get("message") or parsed.get("error") or "HTTP %d" % status)
     return parsed.get("data")
 
 
@@ -90,26 +132,38 @@ def _key_path(key):
 
 
 def input():  # noqa: A001 - the Cronium API's name
-    """The run's input."""
+    """The run's input ({} when the run was given none, as Cronium's helpers give)."""
     if _MODE == "bundled":
-        return _read("input.json")
-    return _ok(*_api("GET", "input"))
+        value = _read("input.json")
+    else:
+        value = _ok(*_api("GET", "input"))
+    return {} if value is None else value
 
 
 def output(data):
-    """Sets the execution's output (any JSON value)."""
-    text = json.dumps(data)
+    """Sets the execution's output (any JSON value, up to 16 MiB of JSON text)."""
+    text = _fits("output", _dumps(data), _MAX_OUTPUT)
     if _MODE == "bundled":
+        _clear_fields()
         _write("output.json", text)
         return None
-    _ok(*_api("POST", "output", {"data": data}))
+    _ok(*_api("POST", "output", '{"data":%s}' % text))
     return None
 
 
+def _clear_fields():
+    """A whole output replaces the fields Bash set one by one so far (bundled mode)."""
+    if not os.path.exists(_path("outfields")):
+        return
+    for name in os.listdir(_WORK):
+        if name.startswith(".cronium.outfield.") or name == ".cronium.outfields":
+            os.remove(os.path.join(_WORK, name))
+
+
 def event():
-    """The execution's context: ids, job, server, run, trigger, start time, attempt."""
+    """The execution's context: Cronium's fields (id, name, type, server, counts, ...) and ours."""
     if _MODE == "bundled":
-        return _read("context.json")
+        return _read("context.json", {})
     return _ok(*_api("GET", "context"))
 
 
@@ -122,7 +176,13 @@ def getVariable(key):
         raw = _path("var.%s.raw" % hexkey)
         if os.path.exists(raw):
             with open(raw, "r", encoding="utf-8") as f:
-                return f.read().rstrip("\n")
+                text = f.read()
+            if _last_op(hexkey) == "settext":
+                return text
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
         return None
     status, parsed = _api("GET", _key_path(key))
     if status == 404:
@@ -130,9 +190,23 @@ def getVariable(key):
     return _ok(status, parsed)["value"]
 
 
+def _last_op(hexkey):
+    """The last journalled operation on a key in bundled mode (how its .raw file is to be read)."""
+    last = None
+    try:
+        with open(_path("changes"), "r", encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == hexkey:
+                    last = parts[0]
+    except FileNotFoundError:
+        pass
+    return last
+
+
 def setVariable(key, value):
-    """Sets a shared variable (any JSON value)."""
-    text = json.dumps(value)
+    """Sets a shared variable (any JSON value, up to 1 MiB of JSON text)."""
+    text = _fits("variable value", _dumps(value), _MAX_VARIABLE)
     if _MODE == "bundled":
         hexkey = _hex(key)
         _write("var.%s.json" % hexkey, text)
@@ -142,7 +216,7 @@ def setVariable(key, value):
             pass
         _journal("set", hexkey)
         return None
-    _ok(*_api("PUT", _key_path(key), {"value": value}))
+    _ok(*_api("PUT", _key_path(key), '{"value":%s}' % text))
     return None
 
 
@@ -161,14 +235,80 @@ def deleteVariable(key):
     return None
 
 
-def setCondition(condition):
-    """Sets the execution's condition (True or False)."""
-    if not isinstance(condition, bool):
-        raise CroniumError("setCondition takes True or False")
+def _text(value):
+    """A value as Bash prints it: strings raw, others as JSON, unset as empty."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else _dumps(value)
+
+
+def _whole(text):
+    text = text.strip()
+    digits = text[1:] if text.startswith("-") else text
+    return text if digits.isdigit() and digits.isascii() and len(digits) <= 15 else None
+
+
+def incrementVariable(key, by=1):
+    """Adds a whole number (default 1) to a variable (unset counts as 0) and returns the new value.
+
+    In API mode the app does it in one store transaction: concurrent executions never lose a count.
+    """
+    step = _whole(str(by)) if not isinstance(by, bool) else None
+    if step is None:
+        raise CroniumAPIError(400, "the increment must be a whole number")
     if _MODE == "bundled":
-        _write("condition.json", json.dumps(condition))
+        current = _whole(_text(getVariable(key)) or "0")
+        if current is None:
+            raise CroniumAPIError(400, 'variable "%s" is not numeric' % key)
+        value = int(current) + int(step)
+        setVariable(key, value)
+        return value
+    return _ok(*_api("POST", _key_path(key) + "/increment", {"by": int(step)}))["value"]
+
+
+def appendVariable(key, text, separator=""):
+    """Appends text to a variable: the text alone when it is unset or empty, else current+separator+text."""
+    if not isinstance(text, str) or not isinstance(separator, str):
+        raise CroniumAPIError(400, "appendVariable takes text and an optional separator")
+    if _MODE == "bundled":
+        current = _text(getVariable(key))
+        value = text if current == "" else current + separator + text
+        setVariable(key, value)
+        return value
+    return _ok(*_api("POST", _key_path(key) + "/append", {"value": text, "separator": separator}))["value"]
+
+
+def variableExists(key):
+    """True when the variable is set to something that prints as non-empty (Cronium's Bash SDK's test)."""
+    return _text(getVariable(key)) != ""
+
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def _coerce_condition(condition):
+    """Cronium's reading of a condition: booleans; numbers (0 is false); true/1/yes/on, false/0/no/off."""
+    if isinstance(condition, bool):
+        return condition
+    if isinstance(condition, (int, float)) and condition == condition and abs(condition) != float("inf"):
+        return condition != 0
+    if isinstance(condition, str):
+        word = condition.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise CroniumAPIError(400, "setCondition takes true/false, 1/0, yes/no or on/off")
+
+
+def setCondition(condition):
+    """Sets the execution's condition: True/False, 1/0, or the words yes/no, on/off, true/false."""
+    value = _coerce_condition(condition)
+    if _MODE == "bundled":
+        _write("condition.json", json.dumps(value))
         return None
-    _ok(*_api("POST", "condition", {"condition": condition}))
+    _ok(*_api("POST", "condition", {"condition": value}))
     return None
 
 
@@ -177,3 +317,52 @@ def getCondition():
     if _MODE == "bundled":
         return _read("condition.json")
     return _ok(*_api("GET", "condition"))
+
+
+# Cronium's Python SDK spells its helpers in snake_case; both spellings are the same functions.
+get_variable = getVariable
+set_variable = setVariable
+delete_variable = deleteVariable
+set_condition = setCondition
+get_condition = getCondition
+increment_variable = incrementVariable
+append_variable = appendVariable
+variable_exists = variableExists
+getInput = get_input = input
+setOutput = set_output = output
+
+
+class Cronium:
+    """Cronium's SDK class: ``Cronium()`` (and the module's ``cronium``) has every helper as a method."""
+
+    def __getattr__(self, name):
+        if name in __all__ and name not in ("Cronium", "AsyncCronium", "cronium"):
+            return globals()[name]
+        raise AttributeError(name)
+
+
+class AsyncCronium(Cronium):
+    """Cronium's async client: the same helpers as coroutines (``await client.input()``)."""
+
+    def __getattr__(self, name):
+        helper = Cronium.__getattr__(self, name)
+        if not callable(helper) or isinstance(helper, type):
+            return helper
+
+        async def call(*args, **kwargs):
+            return helper(*args, **kwargs)
+
+        return call
+
+    async def close(self):
+        return None
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return None
+
+
+# `from cronium import cronium` (the SDK's instance) gives the same helpers.
+cronium = Cronium()

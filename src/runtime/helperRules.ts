@@ -1,0 +1,150 @@
+/**
+ * The rules every helper follows, whichever way it reaches the app (API mode, bundled mode) and in every
+ * language: the size limits, how a condition is read, what an absent input is. Defined once here; the
+ * runtime API and the collector apply them, and the helpers get the limits through their environment
+ * (CRONIUM_MAX_OUTPUT_BYTES, CRONIUM_MAX_VARIABLE_BYTES) to refuse a value before writing it.
+ */
+
+/** The largest output a script may record: 16 MiB of JSON text (UTF-8 bytes, compact). */
+export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** The largest value a shared variable may hold: 1 MiB of JSON text (UTF-8 bytes, compact). */
+export const MAX_VARIABLE_BYTES = 1024 * 1024;
+
+/** The environment that tells the helpers the limits. */
+export function limitEnv(): { key: string; value: string; secret: boolean }[] {
+  return [
+    { key: 'CRONIUM_MAX_OUTPUT_BYTES', value: String(MAX_OUTPUT_BYTES), secret: false },
+    { key: 'CRONIUM_MAX_VARIABLE_BYTES', value: String(MAX_VARIABLE_BYTES), secret: false },
+  ];
+}
+
+/** Size of a value as the store keeps it: UTF-8 bytes of its compact JSON text. */
+export function jsonSize(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The message for a value over a limit, worded the same by every helper (the helpers build the same
+ * sentence), e.g. "the output is 17000000 bytes, over the limit of 16777216 bytes (16 MiB)".
+ */
+export function overLimitMessage(what: 'output' | 'variable value', size: number, limit: number): string {
+  return `the ${what} is ${size} bytes, over the limit of ${limit} bytes (${limit / MIB} MiB)`;
+}
+
+/** Returns the over-limit message for an output, or null when it fits. */
+export function checkOutput(value: unknown): string | null {
+  const size = jsonSize(value);
+  return size > MAX_OUTPUT_BYTES ? overLimitMessage('output', size, MAX_OUTPUT_BYTES) : null;
+}
+
+/** Returns the over-limit message for a variable's value, or null when it fits. */
+export function checkVariable(value: unknown): string | null {
+  const size = jsonSize(value);
+  return size > MAX_VARIABLE_BYTES ? overLimitMessage('variable value', size, MAX_VARIABLE_BYTES) : null;
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+/**
+ * A condition as Cronium reads it (its Bash SDK's table, applied in every language): booleans as they
+ * are; numbers, 0 is false and any other is true; the words true/1/yes/on and false/0/no/off (any case,
+ * surrounding spaces ignored). Anything else is refused: returns null.
+ */
+export function coerceCondition(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return value !== 0;
+  if (typeof value === 'string') {
+    const word = value.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+  }
+  return null;
+}
+
+/** What every helper says when a condition cannot be read. */
+export const CONDITION_USAGE = 'setCondition takes true/false, 1/0, yes/no or on/off';
+
+/** cronium.input() when the run was given no input: an empty object, as Cronium's own helpers give. */
+export function inputOrEmpty(input: unknown): unknown {
+  return input === undefined || input === null ? {} : input;
+}
+
+/** A variable's value as Bash prints it: strings raw, everything else as JSON; unset (or null) as empty. */
+export function variableText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const INTEGER = /^-?\d{1,15}$/;
+
+/**
+ * Cronium's incrementVariable (its Bash SDK: whole numbers only): the current value (unset or empty
+ * counts as 0; a whole number, or text that is one) plus `by` (default 1). Returns the new number, or
+ * an error message. Up to 15 digits, so the sum stays exact in a double and in Bash's 64-bit arithmetic.
+ */
+export function incrementValue(
+  key: string,
+  current: unknown,
+  by: unknown,
+): { value: number } | { error: string } {
+  const stepText = by === undefined || by === null ? '1' : String(by).trim();
+  if (!INTEGER.test(stepText)) return { error: 'the increment must be a whole number' };
+  const text = variableText(current).trim() || '0';
+  if (!INTEGER.test(text)) return { error: `variable "${key}" is not numeric` };
+  return { value: Number(text) + Number(stepText) };
+}
+
+/**
+ * Cronium's appendVariable: when the variable is unset or empty the text itself, else the current value
+ * (as Bash prints it) + separator + text. The result is a string.
+ */
+export function appendValue(current: unknown, text: unknown, separator: unknown): string | { error: string } {
+  if (typeof text !== 'string' || (separator !== undefined && typeof separator !== 'string'))
+    return { error: 'appendVariable takes text and an optional separator' };
+  const now = variableText(current);
+  return now === '' ? text : now + (separator ?? '') + text;
+}
+
+/**
+ * A field of a JSON object as Bash prints it (cronium_event_field, `cronium.input <field>`): a dotted
+ * path ("server.address") through nested objects; strings raw, other values as JSON, missing as empty.
+ */
+export function fieldText(value: unknown, path: string): string {
+  let at: unknown = value;
+  for (const part of path.split('.')) {
+    if (typeof at !== 'object' || at === null || Array.isArray(at)) return '';
+    at = (at as Record<string, unknown>)[part];
+  }
+  return variableText(at);
+}
+
+/**
+ * The fields bundled mode writes as files for Bash's field lookups: every top-level key and every key
+ * of a nested object one level down ("server.address"), at most `max` of them.
+ */
+export function fieldPaths(value: unknown, max = 500): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const paths: string[] = [];
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    paths.push(key);
+    if (typeof inner === 'object' && inner !== null && !Array.isArray(inner))
+      for (const sub of Object.keys(inner)) paths.push(`${key}.${sub}`);
+    if (paths.length >= max) break;
+  }
+  return paths.slice(0, max);
+}
+
+/**
+ * Bash's `cronium.output <key> <value>` (Cronium's runner helpers): the output becomes an object (a
+ * non-object output so far is replaced) with that field set.
+ */
+export function withOutputField(output: unknown, key: string, value: unknown): Record<string, unknown> {
+  const base =
+    typeof output === 'object' && output !== null && !Array.isArray(output)
+      ? (output as Record<string, unknown>)
+      : {};
+  return { ...base, [key]: value };
+}
