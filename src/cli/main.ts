@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { CONNECTION_KINDS, CroniumError, toErrorValue } from '../core/errors.ts';
 import { resolveDataDir } from '../core/paths.ts';
+import { runtimePortFromEnv } from '../core/rules.ts';
 import { CroniumService } from '../service/service.ts';
 import {
   historyRows,
@@ -111,7 +112,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       dataDir: resolveDataDir(values['data-dir'], io.env),
       unknownHostKeys: serving ? 'ask' : 'accept-new',
       appMode: 'web',
-      runtimePort: runtimePortFrom(io.env),
+      runtimePort: runtimePortFromEnv(io.env),
     });
     return await dispatch(service, positionals, values, io);
   } catch (err) {
@@ -126,16 +127,6 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   } finally {
     await service?.close();
   }
-}
-
-/** CRONIUM_RUNTIME_PORT moves the runtime API off 8089 (0: any free port). */
-function runtimePortFrom(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.CRONIUM_RUNTIME_PORT;
-  if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new CroniumError('invalid_input', 'CRONIUM_RUNTIME_PORT must be a port number (0–65535).');
-  return port;
 }
 
 function exitCodeFor(kind: string): number {
