@@ -15,6 +15,7 @@
  * - GrantFileProtocolExtraPrivileges and the V8 snapshot fuse keep Electron's defaults: the window loads
  *   its page from file://.
  */
+/* global console */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { invalidInput } from './errors.ts';
 
 /** Control characters (C0, DEL, C1): never part of a name, key, host or user. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const NUL = '\u0000';
 
@@ -225,6 +226,7 @@ export const tags = z
 export const description = z
   .string()
   .max(2000, 'a description is at most 2000 characters')
+  // eslint-disable-next-line no-control-regex -- control characters other than tab and newline
   .refine((d) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(d), 'no control characters')
   .default('');
 
