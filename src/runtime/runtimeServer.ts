@@ -42,7 +42,8 @@ export class RuntimeServer {
   constructor(options: RuntimeServerOptions) {
     this.options = options;
     this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-    this.server = createServer((req, res) => {
+    // A request without Host is answered by handle() with the usual body, not by Node's bare 400.
+    this.server = createServer({ requireHostHeader: false }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (err instanceof HttpError)
           send(res, err.status, { success: false, error: err.code, message: err.message });

@@ -50,7 +50,8 @@ export class WebServer {
     this.options = options;
     this.token = options.token ?? randomBytes(24).toString('base64url');
     this.dispatch = createDispatcher(options.api);
-    this.http = createServer((req, res) => {
+    // A request without Host is refused by hostOk() with the usual body, not by Node's bare 400.
+    this.http = createServer({ requireHostHeader: false }, (req, res) => {
       this.handle(req, res).catch(() => {
         // Only a fault of this server gets here: odd requests are answered 4xx in handle().
         if (!res.headersSent) res.writeHead(500).end('Internal error');
@@ -64,7 +65,11 @@ export class WebServer {
         !this.originOk(req) ||
         !this.authorized(req)
       ) {
-        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+        const message = 'Refused: only the app page may open the live connection.\n';
+        socket.end(
+          'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+            `content-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`,
+        );
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.serveSocket(ws));
