@@ -22,6 +22,7 @@ import { tempDir } from './support/fixtures.ts';
 interface Refusal {
   kind: string;
   message: string;
+  fields?: Record<string, string>;
 }
 
 const dir = tempDir('cronium-valid-');
