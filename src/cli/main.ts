@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { CONNECTION_KINDS, CroniumError, toErrorValue } from '../core/errors.ts';
 import { resolveDataDir } from '../core/paths.ts';
-import { runtimePortFromEnv } from '../core/rules.ts';
+import { hostPort, runtimePortFromEnv } from '../core/rules.ts';
 import { CroniumService } from '../service/service.ts';
 import {
   historyRows,
@@ -241,7 +241,7 @@ async function serverCommand(
         io,
         values,
         server,
-        () => `Saved server ${server.name} (${server.username}@${server.host}:${server.port}).\n`,
+        () => `Saved server ${server.name} (${server.username}@${hostPort(server.host, server.port)}).\n`,
       );
     }
     case 'list': {

@@ -274,3 +274,8 @@ export function parseField<S extends z.ZodType>(schema: S, value: unknown, field
   if (parsed.success) return parsed.data;
   throw invalidInput({ [field]: parsed.error.issues[0]?.message ?? 'invalid' });
 }
+
+/** `host:port` for display, with an IPv6 address in brackets (RFC 3986 §3.2.2) so the port stays apart. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
