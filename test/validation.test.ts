@@ -17,7 +17,7 @@ import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { normalizeHost, runtimePortFromEnv, VARIABLE_KEY_MAX } from '../src/core/rules.ts';
-import { tempDir } from './support/fixtures.ts';
+import { runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
 
 interface Refusal {
   kind: string;
@@ -406,4 +406,38 @@ describe('the rules themselves', () => {
     expect(normalizeHost('me@host')).toEqual({ error: expect.stringMatching(/user separately/) });
     expect(normalizeHost('fe80::1%Eth0')).toEqual({ host: 'fe80::1%Eth0' });
   });
+});
+
+describe('nothing about a key can break a later bundled run (real host)', () => {
+  it('runs in bundled mode beside a key stored before the rule, and after a script tried a key too long', async () => {
+    const { service: s, close } = serviceWithHosts();
+    try {
+      // A key the old rules let in (a legacy database): 150 characters, 300 hex digits as a file name.
+      const legacy = 'L'.repeat(150);
+      s.db
+        .prepare('INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES (?, ?, 0, ?, ?)')
+        .run(legacy, '"old"', Date.now(), 'user');
+      const script =
+        `cronium.setVariable ${'T'.repeat(150)} x || echo "refused: $?"\n` +
+        'cronium.setVariable ok-key fine\ncronium.output "{\\"v\\":\\"$(cronium.getVariable ok-key)\\"}"';
+      for (let i = 0; i < 2; i++) {
+        const r = await runJob(s, { language: 'bash', script }, ['h1'], { helperMode: 'bundled' });
+        expect(r.exec, r.text('h1')).toMatchObject({
+          status: 'succeeded',
+          helperMode: 'bundled',
+          output: { v: 'fine' },
+        });
+        expect(r.text('h1')).toMatch(/refused: [1-9]/);
+      }
+      expect(
+        s
+          .listVariables()
+          .map((v) => v.key)
+          .sort(),
+      ).toEqual([legacy, 'ok-key']);
+      expect(s.getVariableValue(legacy)).toBe('old');
+    } finally {
+      await close();
+    }
+  }, 120_000);
 });
