@@ -155,7 +155,9 @@ describe('electron/main.ts wiring (fake electron, real core)', () => {
     for (const bad of ['1e3', '0x16', '70000']) {
       await loadMain(bad);
       await vi.waitFor(() => expect(fakes.state.errorBox.length).toBe(1));
-      expect(fakes.state.errorBox[0]![1]).toMatch(/CRONIUM_RUNTIME_PORT: port is a whole number from 0/);
+      expect(fakes.state.errorBox[0]![1]).toMatch(
+        /CRONIUM_RUNTIME_PORT: port (is a whole number in decimal digits, 0|must be 0) \(any free port\) to 65535/,
+      );
       expect(fakes.state.app.quit).toHaveBeenCalled();
       expect(fakes.state.windows).toHaveLength(0);
     }
@@ -207,7 +209,7 @@ describe('electron/main.ts wiring (fake electron, real core)', () => {
       ),
     ).toMatchObject({
       ok: false,
-      error: { kind: 'invalid_input', fields: { host: /port field/, port: /1 to 65535/ } },
+      error: { kind: 'invalid_input', fields: { host: /port field/, port: /decimal digits, 1–65535/ } },
     });
 
     // Quit: prevented until the service has closed, then exit.

@@ -396,7 +396,7 @@ describe('the rules themselves', () => {
     expect(runtimePortFromEnv({ CRONIUM_RUNTIME_PORT: '65535' })).toBe(65535);
     for (const bad of ['1e3', '0x16', '65536', '-1', ' 80', 'eighty'])
       expect(() => runtimePortFromEnv({ CRONIUM_RUNTIME_PORT: bad }), bad).toThrow(
-        /CRONIUM_RUNTIME_PORT: port is a whole number from 0/,
+        /CRONIUM_RUNTIME_PORT: port (is a whole number in decimal digits, 0|must be 0) \(any free port\) to 65535/,
       );
   });
 

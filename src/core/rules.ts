@@ -17,30 +17,48 @@ const NUL = '\u0000';
 
 /**
  * A whole number written in decimal digits (or given as a JSON number). Refuses what `Number()` would
- * quietly accept: `1e3`, `0x16`, `" 22 "`, `22.0`, `""`.
+ * quietly accept: `1e3`, `0x16`, `" 22 "`, `22.0`, `""`. `messages.format` says what was wrong with the
+ * writing; `messages.min` / `messages.max` (default: `messages.range`) what was out of range.
  */
-export function decimalInt(min: number, max: number, message: string) {
+export function decimalInt(
+  min: number,
+  max: number,
+  messages: { format: string; range: string; min?: string; max?: string },
+) {
+  const { format } = messages;
   return z
     .union(
       [
         z.number(),
         z
           .string()
-          .regex(/^[0-9]{1,15}$/, message)
+          .regex(/^[0-9]{1,15}$/, format)
           .transform(Number),
       ],
-      { message },
+      { message: format },
     )
-    .pipe(z.number({ message }).int(message).min(min, message).max(max, message));
+    .pipe(
+      z
+        .number({ message: format })
+        .int(format)
+        .min(min, messages.min ?? messages.range)
+        .max(max, messages.max ?? messages.range),
+    );
 }
 
 /** A TCP port: decimal 1–65535 (RFC 6335 §6; 0 is reserved and means "any" to the OS). */
-export const PORT_MESSAGE = 'port is a whole number from 1 to 65535';
-export const port = decimalInt(1, 65535, PORT_MESSAGE);
+export const PORT_MESSAGE = 'port must be 1–65535';
+export const port = decimalInt(1, 65535, {
+  format: 'port is a whole number in decimal digits, 1–65535',
+  range: PORT_MESSAGE,
+});
 
 /** A port to listen on, where 0 asks the OS for any free one (CRONIUM_RUNTIME_PORT, `serve --port`). */
-export const LISTEN_PORT_MESSAGE = 'port is a whole number from 0 (any free port) to 65535';
-export const listenPort = decimalInt(0, 65535, LISTEN_PORT_MESSAGE);
+export const LISTEN_PORT_MESSAGE = 'port must be 0 (any free port) to 65535';
+export const listenPort = decimalInt(0, 65535, {
+  format: 'port is a whole number in decimal digits, 0 (any free port) to 65535',
+  range: LISTEN_PORT_MESSAGE,
+});
 
 /**
  * CRONIUM_RUNTIME_PORT (unset or empty: the default). The CLI and the desktop app read it with this.
@@ -197,17 +215,24 @@ export const script = z
   .refine((s) => !s.includes(NUL), 'a script cannot contain a NUL character');
 
 /** Seconds a job may run: 1 second to 7 days. */
-export const timeoutSec = decimalInt(
-  1,
-  7 * 24 * 3600,
-  'timeout is a whole number of seconds from 1 to 604800 (7 days)',
-);
+export const timeoutSec = decimalInt(1, 7 * 24 * 3600, {
+  format: 'timeout is a whole number of seconds in decimal digits',
+  range: 'timeout is 1 second to 7 days',
+  min: 'timeout must be at least 1 second',
+  max: 'timeout is at most 7 days',
+});
 
 /** Servers a run works on at once. */
-export const concurrency = decimalInt(1, 500, 'concurrency is a whole number from 1 to 500');
+export const concurrency = decimalInt(1, 500, {
+  format: 'concurrency is a whole number in decimal digits',
+  range: 'concurrency must be 1–500',
+});
 
 /** How many history rows a page holds. */
-export const pageLimit = decimalInt(1, 1000, 'limit is a whole number from 1 to 1000');
+export const pageLimit = decimalInt(1, 1000, {
+  format: 'limit is a whole number in decimal digits',
+  range: 'limit must be 1–1000',
+});
 
 /** Tags: short labels, no control characters. */
 export const tags = z
