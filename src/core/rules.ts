@@ -16,7 +16,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const NUL = '\u0000';
 
 /**
- * A whole number written in decimal digits (or given as a JSON number). Refuses what `Number()` would
+ * A whole number written in decimal digits (or given as a JSON number). Accepts an optional "-" (so a negative number gets the range message); refuses what `Number()` would
  * quietly accept: `1e3`, `0x16`, `" 22 "`, `22.0`, `""`. `messages.format` says what was wrong with the
  * writing; `messages.min` / `messages.max` (default: `messages.range`) what was out of range.
  */
@@ -32,7 +32,7 @@ export function decimalInt(
         z.number(),
         z
           .string()
-          .regex(/^[0-9]{1,15}$/, format)
+          .regex(/^-?[0-9]{1,15}$/, format)
           .transform(Number),
       ],
       { message: format },
