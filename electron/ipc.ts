@@ -18,6 +18,10 @@ export interface IpcEventLike {
   senderFrame: { url: string } | null;
 }
 
+/**
+ * Registers the handlers. A call whose sender is not trusted gets `{ ok: false, error: { kind:
+ * 'forbidden_sender' } }` and never reaches the dispatcher.
+ */
 export function registerIpc(
   ipcMain: IpcMainLike,
   dispatch: Dispatch,
@@ -29,7 +33,7 @@ export function registerIpc(
         return {
           ok: false,
           error: {
-            kind: 'invalid_input',
+            kind: 'forbidden_sender',
             message: 'Refused: this call did not come from the Cronium window.',
           },
         };

@@ -5,13 +5,19 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { app, BrowserWindow, dialog, ipcMain, safeStorage, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, shell } from 'electron';
 
 import { createDispatcher } from '../src/api/dispatcher.ts';
+import { runtimePortFromEnv } from '../src/core/rules.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { forwardEvents, registerIpc, trustedFrame } from './ipc.ts';
 import { SafeStorageSecretStore } from './safeStorageSecretStore.ts';
-import { confirmClose, hardenWebContents, SECURE_WEB_PREFERENCES } from './windowSecurity.ts';
+import {
+  confirmClose,
+  denyPermissions,
+  guardAllWebContents,
+  SECURE_WEB_PREFERENCES,
+} from './windowSecurity.ts';
 
 app.setName('Cronium');
 if (!app.requestSingleInstanceLock()) app.quit();
@@ -19,7 +25,13 @@ if (!app.requestSingleInstanceLock()) app.quit();
 let window: BrowserWindow | null = null;
 let service: CroniumService | null = null;
 
+const indexFile = () => join(app.getAppPath(), 'dist', 'renderer', 'index.html');
+// Every webContents (the window's and any other) is hardened as it is created, before it can load.
+guardAllWebContents(app, shell, pathToFileURL(indexFile()).toString());
+
 async function start(): Promise<void> {
+  denyPermissions(session.defaultSession);
+  const runtimePort = runtimePortFromEnv(process.env);
   // Electron's userData for "Cronium" is the same folder the CLI defaults to, so both share one database.
   const dataDir = process.env.CRONIUM_DATA_DIR || app.getPath('userData');
   service = new CroniumService({
@@ -30,7 +42,7 @@ async function start(): Promise<void> {
     unknownHostKeys: 'ask',
     appMode: 'desktop',
     appVersion: app.getVersion(),
-    runtimePort: process.env.CRONIUM_RUNTIME_PORT ? Number(process.env.CRONIUM_RUNTIME_PORT) : undefined,
+    runtimePort,
   });
   const resealed = service.resealLegacySecrets();
   if (resealed)
@@ -38,8 +50,7 @@ async function start(): Promise<void> {
   const runtime = await service.startRuntime();
   if (runtime.note) console.warn(`cronium: ${runtime.note}`);
 
-  const indexFile = join(app.getAppPath(), 'dist', 'renderer', 'index.html');
-  const appUrl = pathToFileURL(indexFile).toString();
+  const appUrl = pathToFileURL(indexFile()).toString();
   registerIpc(ipcMain, createDispatcher(service), trustedFrame(appUrl));
 
   window = new BrowserWindow({
@@ -51,7 +62,6 @@ async function start(): Promise<void> {
     show: false,
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload: join(import.meta.dirname, 'preload.cjs') },
   });
-  hardenWebContents(window.webContents, shell, appUrl);
   forwardEvents(
     (listener) => service!.subscribe(listener),
     (channel, event) => window && !window.isDestroyed() && window.webContents.send(channel, event),
@@ -77,7 +87,7 @@ async function start(): Promise<void> {
       window?.destroy();
     });
   });
-  await window.loadFile(indexFile);
+  await window.loadFile(indexFile());
 }
 
 app.on('second-instance', () => {
@@ -85,8 +95,26 @@ app.on('second-instance', () => {
   window?.focus();
 });
 app.on('window-all-closed', () => app.quit());
-app.on('will-quit', () => void service?.close());
-app.whenReady().then(start, (err: unknown) => {
-  dialog.showErrorBox('Cronium could not start', err instanceof Error ? err.message : String(err));
-  app.quit();
+// Quitting waits for the service to close (runs cancelled, remote scripts stopped, the log flushed and the
+// database closed); only then does the process exit.
+let closing: Promise<void> | null = null;
+app.on('before-quit', (event) => {
+  event.preventDefault();
+  closing ??= (async () => {
+    try {
+      await service?.close();
+    } catch (err) {
+      console.error(`cronium: closing failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      service = null;
+      app.exit(0);
+    }
+  })();
 });
+app
+  .whenReady()
+  .then(start)
+  .catch((err: unknown) => {
+    dialog.showErrorBox('Cronium could not start', err instanceof Error ? err.message : String(err));
+    app.quit();
+  });

@@ -5,101 +5,67 @@
 import { z } from 'zod';
 
 import { invalidInput, type ErrorValue } from './core/errors.ts';
+import * as rules from './core/rules.ts';
 import type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable } from './core/domain.ts';
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const nameField = () =>
-  z
-    .string()
-    .trim()
-    .min(1, 'name is required')
-    .max(64, 'name is at most 64 characters')
-    .regex(NAME, 'use letters, digits, ".", "_" or "-", starting with a letter or digit');
-
-const tags = z.array(z.string().trim().min(1).max(40)).max(20).default([]);
 
 export const serverAuthSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('key'),
-    keyPath: z.string().trim().min(1, 'key file is required'),
-    passphrase: z.string().optional(),
+    keyPath: rules.keyPath,
+    passphrase: rules.secret.optional(),
   }),
   // Editing a server may leave the password out to keep the stored one.
-  z.object({ type: z.literal('password'), password: z.string().optional() }),
+  z.object({ type: z.literal('password'), password: rules.secret.optional() }),
   z.object({ type: z.literal('agent') }),
 ]);
 
 export const serverInputSchema = z.object({
-  name: nameField(),
-  host: z
-    .string()
-    .trim()
-    .min(1, 'host is required')
-    .max(253)
-    .regex(/^[^\s/@]+$/, 'a host name or IP address, without user@ or spaces'),
-  port: z.coerce
-    .number()
-    .int('port must be a whole number')
-    .min(1, 'port must be 1–65535')
-    .max(65535, 'port must be 1–65535')
-    .default(22),
-  username: z
-    .string()
-    .trim()
-    .min(1, 'user is required')
-    .max(64)
-    .regex(/^[^\s@:]+$/, 'no spaces, "@" or ":"'),
+  name: rules.name,
+  host: rules.host,
+  port: rules.port.default(22),
+  username: rules.username,
   auth: serverAuthSchema,
-  jumpServerId: z.string().min(1).nullable().default(null),
-  tags,
-  description: z.string().max(2000).default(''),
+  jumpServerId: z.string().min(1).max(500).nullable().default(null),
+  tags: rules.tags,
+  description: rules.description,
 });
 export type ServerInput = z.input<typeof serverInputSchema>;
 export type ServerInputParsed = z.output<typeof serverInputSchema>;
 
-const envKey = z
-  .string()
-  .regex(
-    /^[A-Za-z_][A-Za-z0-9_]*$/,
-    'environment names are letters, digits and "_", not starting with a digit',
-  );
 export const jobInputSchema = z.object({
-  name: nameField(),
+  name: rules.name,
   language: z.enum(['bash', 'python', 'node'], { message: 'language is bash, python or node' }),
-  script: z.string().min(1, 'script is empty').max(1_000_000, 'script is over 1 MB'),
-  timeoutSec: z.coerce
-    .number()
-    .int()
-    .min(1, 'timeout must be at least 1 second')
-    .max(7 * 24 * 3600, 'timeout is at most 7 days')
-    .default(3600),
+  script: rules.script,
+  timeoutSec: rules.timeoutSec.default(3600),
   /** A secret entry with value null keeps the stored value (the client never sees it). */
   env: z
     .array(
       z.object({
-        key: envKey.refine((k) => !k.startsWith('CRONIUM_'), 'CRONIUM_ names are reserved'),
-        value: z.string().nullable(),
+        key: rules.envKey,
+        value: rules.envValue.nullable(),
         secret: z.boolean().default(false),
       }),
     )
-    .max(200)
+    .max(200, 'at most 200 environment variables')
     .default([]),
-  defaultInput: z.unknown().default(null),
-  defaultServerIds: z.array(z.string().min(1)).default([]),
+  defaultInput: rules.jsonValue.default(null),
+  defaultServerIds: z.array(z.string().min(1).max(500)).max(500).default([]),
   helperMode: z
     .enum(['auto', 'api', 'bundled'], { message: 'helper mode is auto, api or bundled' })
     .default('auto'),
-  tags,
+  tags: rules.tags,
 });
 export type JobInput = z.input<typeof jobInputSchema>;
 export type JobInputParsed = z.output<typeof jobInputSchema>;
 
 export const runRequestSchema = z.object({
   jobId: z.string().min(1, 'job is required'),
-  serverIds: z.array(z.string().min(1)).min(1, 'choose at least one server'),
-  input: z.unknown().optional(),
-  helperMode: z.enum(['auto', 'api', 'bundled']).optional(),
-  concurrency: z.coerce.number().int().min(1, 'concurrency must be at least 1').max(500).default(10),
+  serverIds: z.array(z.string().min(1).max(500)).min(1, 'choose at least one server').max(10_000),
+  input: rules.jsonValue.optional(),
+  helperMode: z
+    .enum(['auto', 'api', 'bundled'], { message: 'helper mode is auto, api or bundled' })
+    .optional(),
+  concurrency: rules.concurrency.default(10),
   trigger: z.enum(['manual', 'cli', 'schedule', 'retry']).default('manual'),
 });
 export type RunRequest = z.input<typeof runRequestSchema>;
@@ -112,19 +78,15 @@ export const historyQuerySchema = z.object({
     .optional(),
   from: z.number().int().optional(),
   to: z.number().int().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  limit: rules.pageLimit.default(50),
   /** Opaque cursor from the previous page (keyset pagination, stable while runs are added). */
   cursor: z.string().optional(),
 });
 export type HistoryQuery = z.input<typeof historyQuerySchema>;
 
 export const variableInputSchema = z.object({
-  key: z
-    .string()
-    .min(1, 'key is required')
-    .max(200)
-    .regex(/^[^\s/]+$/, 'no spaces or "/"'),
-  value: z.unknown(),
+  key: rules.variableKey,
+  value: rules.jsonValue,
   secret: z.boolean().default(false),
 });
 export type VariableInput = z.input<typeof variableInputSchema>;

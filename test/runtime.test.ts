@@ -97,16 +97,16 @@ describe('runtime API (real HTTP on loopback)', () => {
     expect(registry.get('exec-a')!.output).toEqual([1, 'x']);
     expect(
       (
-        await call('/executions/exec-a/variables/k%2F1', token, {
+        await call('/executions/exec-a/variables/k%3A1', token, {
           method: 'PUT',
           body: JSON.stringify({ value: { deep: true } }),
           headers: { 'content-type': 'application/json' },
         })
       ).status,
     ).toBe(200);
-    expect(await call('/executions/exec-a/variables/k%2F1', token)).toEqual({
+    expect(await call('/executions/exec-a/variables/k%3A1', token)).toEqual({
       status: 200,
-      body: { success: true, data: { key: 'k/1', value: { deep: true } } },
+      body: { success: true, data: { key: 'k:1', value: { deep: true } } },
     });
     expect((await call('/executions/exec-a/variables/nope', token)).status).toBe(404);
     expect(
@@ -122,8 +122,8 @@ describe('runtime API (real HTTP on loopback)', () => {
       success: true,
       data: { executionId: 'exec-a' },
     });
-    expect((await call('/executions/exec-a/variables/k%2F1', token, { method: 'DELETE' })).status).toBe(200);
-    expect(registry.get('exec-a')!.changes).toEqual([{ key: 'k/1', op: 'delete' }]);
+    expect((await call('/executions/exec-a/variables/k%3A1', token, { method: 'DELETE' })).status).toBe(200);
+    expect(registry.get('exec-a')!.changes).toEqual([{ key: 'k:1', op: 'delete' }]);
   });
 
   it.each([

@@ -1,7 +1,9 @@
 /**
  * The process boundary: turns (method, args) from the Electron IPC adapter or a WebSocket into a call on
- * the service facade. Only the methods of the contract exist; arguments are checked for shape here (the
- * service validates their content); every answer is a Result, never a thrown stack trace.
+ * the service facade. Only the methods of the contract exist; arguments are checked for shape here, and
+ * the service checks their content with the contract's schemas, built from the one rule per value in
+ * src/core/rules.ts (the CLI and the runtime API use the same rules, so every door refuses a value alike).
+ * Every answer is a Result, never a thrown stack trace.
  */
 import { z } from 'zod';
 

@@ -1,4 +1,5 @@
 import type { Execution, Job, Server, Variable } from '../core/domain.ts';
+import { hostPort } from '../core/rules.ts';
 
 /** Plain-text rendering for the CLI; --json output bypasses all of this. */
 
@@ -33,13 +34,13 @@ export function duration(e: Pick<Execution, 'startedAt' | 'endedAt'>): string {
 
 export function serverLine(s: Server, jumpName: string | null): string[] {
   const status = s.lastCheck ? (s.lastCheck.online ? 'online' : 'offline') : 'unchecked';
-  return [s.name, `${s.username}@${s.host}:${s.port}`, s.authType, jumpName ?? '-', status];
+  return [s.name, `${s.username}@${hostPort(s.host, s.port)}`, s.authType, jumpName ?? '-', status];
 }
 
 export function showServer(s: Server, jumpName: string | null): string {
   const lines = [
     `name:        ${s.name}`,
-    `address:     ${s.username}@${s.host}:${s.port}`,
+    `address:     ${s.username}@${hostPort(s.host, s.port)}`,
     `auth:        ${s.authType}${s.keyPath ? ` (${s.keyPath}${s.hasSecret ? ', with passphrase' : ''})` : ''}`,
     `jump server: ${jumpName ?? '-'}`,
     `tags:        ${s.tags.join(', ') || '-'}`,

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { CONNECTION_KINDS, CroniumError, toErrorValue } from '../core/errors.ts';
 import { resolveDataDir } from '../core/paths.ts';
+import { hostPort, runtimePortFromEnv } from '../core/rules.ts';
 import { decodeScriptFile } from '../exec/scriptText.ts';
 import { DEFAULT_RUNTIME_PORT } from '../runtime/runtimeServer.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
@@ -115,7 +116,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       dataDir: resolveDataDir(values['data-dir'], io.env),
       unknownHostKeys: serving ? 'ask' : 'accept-new',
       appMode: 'web',
-      runtimePort: runtimePortFrom(io.env),
+      runtimePort: runtimePortFromEnv(io.env),
     });
     return await dispatch(service, positionals, values, io);
   } catch (err) {
@@ -130,16 +131,6 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   } finally {
     await service?.close();
   }
-}
-
-/** CRONIUM_RUNTIME_PORT moves the runtime API off 8089 (0: any free port). */
-function runtimePortFrom(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.CRONIUM_RUNTIME_PORT;
-  if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new CroniumError('invalid_input', 'CRONIUM_RUNTIME_PORT must be a port number (0–65535).');
-  return port;
 }
 
 function exitCodeFor(kind: string): number {
@@ -232,7 +223,7 @@ function doctorCommand(service: CroniumService, values: CliValues, io: CliIo): n
     dataDir: service.dataDir,
     secretStore,
     sqliteVersion: version,
-    runtimePort: runtimePortFrom(io.env) ?? DEFAULT_RUNTIME_PORT,
+    runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT,
   };
   out(io, values, report, () =>
     [
@@ -288,7 +279,7 @@ async function serverCommand(
         io,
         values,
         server,
-        () => `Saved server ${server.name} (${server.username}@${server.host}:${server.port}).\n`,
+        () => `Saved server ${server.name} (${server.username}@${hostPort(server.host, server.port)}).\n`,
       );
     }
     case 'list': {

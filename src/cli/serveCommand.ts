@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { CroniumError } from '../core/errors.ts';
+import { listenPort, parseField } from '../core/rules.ts';
 import type { CroniumService } from '../service/service.ts';
 import { WebServer } from '../web/webServer.ts';
 import type { CliIo, CliValues } from './main.ts';
@@ -20,9 +21,7 @@ export async function serveCommand(service: CroniumService, values: CliValues, i
       `The UI is not built (${staticDir} has no index.html): run "npm run build" first.`,
     );
   }
-  const port = values.port === undefined ? 8090 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new CroniumError('invalid_input', '--port must be 0–65535.', { fields: { port: '0–65535' } });
+  const port = values.port === undefined ? 8090 : parseField(listenPort, values.port, 'port');
   const runtime = await service.startRuntime();
   if (runtime.note) io.stderr.write(`cronium: ${runtime.note}\n`);
   const web = new WebServer({ api: service, subscribe: (l) => service.subscribe(l), staticDir, port });

@@ -16,6 +16,8 @@ export type ErrorKind =
   | 'cancelled'
   | 'connection_lost'
   | 'secrets_unavailable'
+  /** A call to the core from a frame that is not the app's own page (the desktop shell's IPC). */
+  | 'forbidden_sender'
   | 'internal';
 
 export interface ErrorValue {

@@ -5,6 +5,7 @@
  */
 import type { HelperMode, Language } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
+import { VARIABLE_KEY_MESSAGE, variableKey } from '../core/rules.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
 import { parseJsonOrText, recordChange } from './executionRegistry.ts';
@@ -161,6 +162,8 @@ function bundledSession(
   }
   for (const { key, value, secret } of deps.variables.all()) {
     if (secret && !script.includes(key)) continue;
+    // A key stored before the key rule existed may not fit in a file name: it is left out, not fatal.
+    if (!variableKey.safeParse(key).success) continue;
     const hex = keyToHex(key);
     files.push({ name: `.cronium.var.${hex}.json`, content: JSON.stringify(value) });
     if (typeof value === 'string' && !value.includes('\n'))
@@ -252,6 +255,11 @@ export function applyCollected(
   }
   for (const [hex, op] of lastOp) {
     const key = hexToKey(hex);
+    // The same rule as every other door: a key that could not be written back as a file is never stored.
+    if (!variableKey.safeParse(key).success) {
+      problems.push(`cronium.setVariable(${JSON.stringify(key.slice(0, 120))}): ${VARIABLE_KEY_MESSAGE}`);
+      continue;
+    }
     if (op === 'delete') {
       variables.remove(key);
       recordChange(context.changes, { key, op: 'delete' });

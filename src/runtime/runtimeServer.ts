@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
+import { invalidInput } from '../core/errors.ts';
+import { VARIABLE_KEY_MESSAGE, variableKey } from '../core/rules.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
 import { parseJsonOrText, recordChange } from './executionRegistry.ts';
 import {
@@ -58,7 +60,8 @@ export class RuntimeServer {
     this.options = options;
     this.outputBodyBytes = options.maxBodyBytes ?? 2 * MAX_OUTPUT_BYTES + 4096;
     this.maxBodyBytes = options.maxBodyBytes ?? 2 * MAX_VARIABLE_BYTES + 4096;
-    this.server = createServer((req, res) => {
+    // A request without Host is answered by handle() with the usual body, not by Node's bare 400.
+    this.server = createServer({ requireHostHeader: false }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (err instanceof HttpError)
           send(res, err.status, { success: false, error: err.code, message: err.message });
@@ -66,6 +69,16 @@ export class RuntimeServer {
       });
     });
     this.server.keepAliveTimeout = 30_000;
+    // Requests Node's parser refuses (bad headers, bad framing) get the usual error body too.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(err, socket, (status, message) =>
+        JSON.stringify({
+          success: false,
+          error: status === 431 ? 'headers_too_large' : 'bad_request',
+          message,
+        }),
+      ),
+    );
   }
 
   get listening(): boolean {
@@ -115,7 +128,8 @@ export class RuntimeServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://runtime');
+    const url = requestUrl(req.url);
+    if (!url) throw new HttpError(400, 'bad_request', 'The request target is not a path.');
     if (url.pathname === '/health' && req.method === 'GET') return send(res, 200, { status: 'ok' });
     const match = ROUTE.exec(url.pathname);
     if (!match) throw new HttpError(404, 'not_found', `No endpoint ${req.method} ${url.pathname}.`);
@@ -195,6 +209,10 @@ export class RuntimeServer {
     }
     if (resource === 'variables' && key !== undefined) {
       const name = decodeKey(key);
+      // The key rule every door uses (src/core/rules.ts), with the same message.
+      const checked = variableKey.safeParse(name);
+      if (!checked.success)
+        throw new HttpError(400, 'invalid_input', invalidInput({ key: VARIABLE_KEY_MESSAGE }).message);
       if (method === 'GET') {
         const found = variables.get(name);
         if (!found) throw new HttpError(404, 'not_found', `No variable "${name}".`);
@@ -264,6 +282,44 @@ function updateVariable(
 
 function isText(req: IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').startsWith('text/plain');
+}
+
+/**
+ * The path and query of a request target in origin-form (RFC 9112 §3.2.1), or null for anything else.
+ * Parsed against a fixed origin so `//host/x` or `/\\x` stay paths instead of becoming a host.
+ */
+export function requestUrl(target: string | undefined): URL | null {
+  if (!target || !target.startsWith('/')) return null;
+  try {
+    return new URL(`http://local${target}`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Answers a request the HTTP parser refused (RFC 9110 §15.5.1: 400; §15.5.20 / RFC 6585: 431 for headers
+ * too large), with a body, then closes the connection: its framing can no longer be trusted.
+ */
+export function answerClientError(
+  err: NodeJS.ErrnoException,
+  socket: Duplex,
+  body: (status: number, message: string) => string,
+  contentType = 'application/json',
+): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const text = body(
+    status,
+    status === 431 ? 'The request headers are too large.' : 'The request is malformed.',
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

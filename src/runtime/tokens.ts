@@ -10,6 +10,11 @@ export const TOKEN_AUDIENCE = 'cronium-runtime';
 /** Past the job's timeout, so a token never dies before its execution does. */
 const EXPIRY_MARGIN_SEC = 300;
 
+/** The claims an execution's token carries, all required by verify(): strings naming what it opens. */
+export const EXECUTION_CLAIMS = ['sub', 'executionId', 'jobId', 'serverId', 'eventId', 'userId'] as const;
+/** Every claim verify() requires (RFC 7519 §4.1 registered claims, then the execution's own). */
+export const REQUIRED_CLAIMS = ['exp', 'nbf', 'iat', 'iss', 'aud', ...EXECUTION_CLAIMS];
+
 export interface TokenClaims {
   executionId: string;
   jobId: string;
@@ -67,17 +72,22 @@ export class TokenService {
 
   async verify(token: string): Promise<VerifiedToken | TokenFailure> {
     try {
+      // jose checks the types of exp, nbf and iat (numbers) and the values of iss and aud when present;
+      // requiredClaims makes every one of them, and the execution's own claims, present.
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
+        requiredClaims: REQUIRED_CLAIMS,
       });
-      const { executionId, jobId, serverId } = payload as Record<string, unknown>;
+      const claims = payload as Record<string, unknown>;
+      const { executionId, jobId, serverId } = claims;
       if (
+        !EXECUTION_CLAIMS.every((name) => typeof claims[name] === 'string' && claims[name] !== '') ||
         typeof executionId !== 'string' ||
-        payload.sub !== executionId ||
         typeof jobId !== 'string' ||
-        typeof serverId !== 'string'
+        typeof serverId !== 'string' ||
+        payload.sub !== executionId
       )
         return 'invalid';
       return { executionId, jobId, serverId };

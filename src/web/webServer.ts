@@ -8,11 +8,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
 
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import { createDispatcher, type Dispatch } from '../api/dispatcher.ts';
 import type { CoreEvent, CroniumApi } from '../contract.ts';
+import { answerClientError, requestUrl } from '../runtime/runtimeServer.ts';
 
 export interface WebServerOptions {
   api: CroniumApi;
@@ -48,24 +50,33 @@ export class WebServer {
     this.options = options;
     this.token = options.token ?? randomBytes(24).toString('base64url');
     this.dispatch = createDispatcher(options.api);
-    this.http = createServer((req, res) => {
+    // A request without Host is refused by hostOk() with the usual body, not by Node's bare 400.
+    this.http = createServer({ requireHostHeader: false }, (req, res) => {
       this.handle(req, res).catch(() => {
+        // Only a fault of this server gets here: odd requests are answered 4xx in handle().
         if (!res.headersSent) res.writeHead(500).end('Internal error');
       });
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024 });
     this.http.on('upgrade', (req, socket, head) => {
       if (
-        new URL(req.url ?? '/', 'http://x').pathname !== '/ws' ||
+        requestUrl(req.url)?.pathname !== '/ws' ||
         !this.hostOk(req) ||
         !this.originOk(req) ||
         !this.authorized(req)
       ) {
-        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+        const message = 'Refused: only the app page may open the live connection.\n';
+        socket.end(
+          'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+            `content-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`,
+        );
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.serveSocket(ws));
     });
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(err, socket, (_status, message) => message + '\n', 'text/plain; charset=utf-8'),
+    );
     this.unsubscribe = options.subscribe((event) => {
       const message = JSON.stringify({ type: 'event', event });
       for (const client of this.wss.clients) if (client.readyState === client.OPEN) client.send(message);
@@ -114,7 +125,7 @@ export class WebServer {
   }
 
   private authorized(req: IncomingMessage): boolean {
-    const fromQuery = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+    const fromQuery = requestUrl(req.url)?.searchParams.get('token');
     const fromCookie = (req.headers.cookie ?? '')
       .split(';')
       .map((c) => c.trim().split('='))
@@ -138,7 +149,15 @@ export class WebServer {
         'This Cronium browser session needs the link with its token, as printed by "cronium serve".',
       );
     }
-    const url = new URL(req.url ?? '/', 'http://x');
+    const url = requestUrl(req.url);
+    if (!url) return refuse(res, 400, 'The request target is not a path.');
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return refuse(res, 400, 'The path is not valid URL encoding.');
+    }
+    if (path.includes('\0')) return refuse(res, 404, 'Not found.');
     const headers: Record<string, string> = {
       'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws://127.0.0.1:${this.port} ws://localhost:${this.port}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
       'x-content-type-options': 'nosniff',
@@ -156,9 +175,7 @@ export class WebServer {
       return;
     }
     const root = normalize(this.options.staticDir) + sep;
-    const file = normalize(
-      join(root, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname)),
-    );
+    const file = normalize(join(root, url.pathname === '/' ? 'index.html' : path));
     if (!file.startsWith(root)) return refuse(res, 404, 'Not found.');
     let body: Buffer;
     try {

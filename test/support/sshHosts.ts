@@ -26,6 +26,8 @@ export interface TestHost {
   /** The namespace to run commands "on the host" (ip netns exec). */
   netns: string;
   hostKeyFingerprint: string;
+  /** An IPv6 address sshd also listens on (h2 only): for IPv6 host tests. */
+  address6?: string;
 }
 
 export interface TestHosts {
@@ -188,7 +190,8 @@ export class SshHostHarness {
 
     const specs = [
       { name: 'h1', extra: ['ListenAddress 127.0.0.1:2222'] },
-      { name: 'h2', extra: [] },
+      // h2 also listens on an IPv6 address (see address6 below).
+      { name: 'h2', extra: [`ListenAddress [fd00:${SUBNET}:2::2]:22`] },
       { name: 'h3', extra: [`SetEnv PATH=${noPython}`] },
       { name: 'noforward', extra: ['AllowTcpForwarding no'] },
     ] as const;
@@ -208,6 +211,12 @@ export class SshHostHarness {
         sh('ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
         sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
         sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', `10.${SUBNET}.${n}.1`]);
+        // nodad: usable at once (duplicate address detection would keep it tentative, and sshd unbound).
+        const address6 = spec.name === 'h2' ? `fd00:${SUBNET}:2::2` : undefined;
+        if (address6) {
+          sh('ip', ['addr', 'add', `fd00:${SUBNET}:2::1/64`, 'dev', veth, 'nodad']);
+          sh('ip', ['-n', ns, 'addr', 'add', `${address6}/64`, 'dev', 'eth0', 'nodad']);
+        }
         const hostKey = join(dir, `${spec.name}_host_ed25519`);
         sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
         const config = join(dir, `${spec.name}.sshd_config`);
@@ -243,8 +252,16 @@ export class SshHostHarness {
         );
         this.children.push(sshd);
         const fingerprint = sh('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`]).split(' ')[1]!;
-        hosts[spec.name] = { name: spec.name, address, port: 22, netns: ns, hostKeyFingerprint: fingerprint };
+        hosts[spec.name] = {
+          name: spec.name,
+          address,
+          port: 22,
+          netns: ns,
+          hostKeyFingerprint: fingerprint,
+          ...(address6 ? { address6 } : {}),
+        };
         await waitForPort(address, 22);
+        if (address6) await waitForPort(address6, 22);
       }),
     );
 
