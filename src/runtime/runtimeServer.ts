@@ -186,7 +186,7 @@ export class RuntimeServer {
     if (resource === 'variables' && key !== undefined && verb !== undefined) {
       if (method !== 'POST')
         throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}.`);
-      const name = decodeKey(key);
+      const name = variableName(key);
       const body = await readJson(req, this.maxBodyBytes);
       if (!isObject(body)) throw new HttpError(400, 'bad_request', 'The body must be a JSON object.');
       const change = (current: unknown): unknown => {
@@ -208,11 +208,7 @@ export class RuntimeServer {
       return send(res, 200, { success: true, data: { key: name, value } });
     }
     if (resource === 'variables' && key !== undefined) {
-      const name = decodeKey(key);
-      // The key rule every door uses (src/core/rules.ts), with the same message.
-      const checked = variableKey.safeParse(name);
-      if (!checked.success)
-        throw new HttpError(400, 'invalid_input', invalidInput({ key: VARIABLE_KEY_MESSAGE }).message);
+      const name = variableName(key);
       if (method === 'GET') {
         const found = variables.get(name);
         if (!found) throw new HttpError(404, 'not_found', `No variable "${name}".`);
@@ -324,6 +320,14 @@ export function answerClientError(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A variable key from a path segment, held to the key rule every door uses (src/core/rules.ts). */
+function variableName(segment: string): string {
+  const name = decodeKey(segment);
+  if (!variableKey.safeParse(name).success)
+    throw new HttpError(400, 'invalid_input', invalidInput({ key: VARIABLE_KEY_MESSAGE }).message);
+  return name;
 }
 
 function decodeKey(key: string): string {
