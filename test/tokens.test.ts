@@ -26,7 +26,9 @@ describe('runtime tokens: every claim required', () => {
     db = openDatabase(dir.path);
     const secrets = new KeyFileSecretStore(dir.path);
     const tokens = new TokenService(db, secrets);
-    // The installation's own signing key, as an attacker holding it would use it.
+    // The key is made on first use: sign once, then take the installation's own signing key, as an
+    // attacker holding it would use it.
+    await tokens.sign({ executionId: 'exec-t', jobId: 'job-t', serverId: 'srv-t', timeoutSec: 60 });
     const row = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as {
       value: string;
     };
