@@ -13,6 +13,7 @@ import type {
   LogChunk,
   RunTrigger,
 } from '../core/domain.ts';
+import { abortError, Deadline } from '../core/abort.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import type { ClientChannel } from 'ssh2';
@@ -90,6 +91,9 @@ class Backpressure {
 
 type EndReason = { kind: 'timed_out' | 'cancelled' } | null;
 
+/** Milliseconds the collector may take when the script was cancelled or timed out (its results still count). */
+const COLLECT_AFTER_STOP_MS = 15_000;
+
 export class Executor {
   private readonly killGraceSec: number;
 
@@ -100,7 +104,13 @@ export class Executor {
     this.killGraceSec = options.killGraceSec ?? 5;
   }
 
-  async run(plan: ExecutionPlan, signal: AbortSignal): Promise<Execution> {
+  /**
+   * Runs one execution to its end and returns it as stored. `runSignal` cancels it (the run's cancel). The
+   * job's timeout is one deadline for every phase, from here on: connect, deploy, helper setup and probe,
+   * the script, and the collect; when it passes the execution ends `timed_out`, and a cancel or deadline
+   * before launch means the script never starts.
+   */
+  async run(plan: ExecutionPlan, runSignal: AbortSignal): Promise<Execution> {
     const { history } = this.options;
     const id = plan.executionId;
     const secrets = plan.env.filter((e) => e.secret).map((e) => e.value);
@@ -113,17 +123,25 @@ export class Executor {
     let lease: Lease | null = null;
     let helpers: HelperSession | null = null;
     let final: ExecutionPatch;
+    const deadline = new Deadline(
+      runSignal,
+      plan.job.timeoutSec * 1000,
+      new CroniumError('timed_out', `Timed out after ${plan.job.timeoutSec} s, before the script started.`),
+      new CroniumError('cancelled', 'Cancelled before the script started.'),
+    );
+    const signal = deadline.signal;
 
     try {
-      if (signal.aborted) throw new CroniumError('cancelled', 'Cancelled before it started.');
+      if (signal.aborted) throw abortError(signal, 'before it started');
       this.patch(id, { status: 'connecting' });
       const connectStart = performance.now();
       lease = await this.options.pool.acquire(plan.server.id, signal);
       const connectMs = lease.fresh ? Math.round(performance.now() - connectStart) : 0;
 
       const deployStart = performance.now();
-      await ensureDeployed(lease.connection, this.options.bundle);
+      await ensureDeployed(lease.connection, this.options.bundle, signal);
       helpers = await openHelperSession(this.options.helpers, {
+        signal,
         connection: lease.connection,
         requested: plan.helperMode,
         language: plan.job.language,
@@ -157,6 +175,7 @@ export class Executor {
     } catch (err) {
       final = this.failure(err, log);
     } finally {
+      deadline.dispose();
       helpers?.release();
       lease?.release();
     }
@@ -174,7 +193,8 @@ export class Executor {
   private failure(err: unknown, log: LogSink): ExecutionPatch {
     const error = toErrorValue(err);
     if (error.kind === 'internal') log.system(`internal error: ${error.message}`);
-    const status: ExecutionStatus = error.kind === 'cancelled' ? 'cancelled' : 'error';
+    const status: ExecutionStatus =
+      error.kind === 'cancelled' ? 'cancelled' : error.kind === 'timed_out' ? 'timed_out' : 'error';
     return { status, errorKind: error.kind, errorMessage: error.message };
   }
 
@@ -201,7 +221,7 @@ export class Executor {
         .join('') + `__CRONIUM_SETUP_END__${nonce}\n`;
 
     const command = launchCommand(this.options.bundle, plan.executionId, nonce);
-    const proc = await connection.exec(command);
+    const proc = await connection.exec(command, { signal });
     backpressure.attach(proc.channel);
 
     let control: string | null = null;
@@ -227,8 +247,8 @@ export class Executor {
       // A host that no longer answers must not hold the execution for ever.
       forceClose = setTimeout(() => proc.channel.close(), (this.killGraceSec + 10) * 1000);
     };
-    const timer = setTimeout(() => stop('timed_out'), plan.job.timeoutSec * 1000);
-    const onAbort = () => stop('cancelled');
+    // The execution's signal carries both the run's cancel and the job's deadline.
+    const onAbort = () => stop(abortError(signal, '').kind === 'timed_out' ? 'timed_out' : 'cancelled');
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
 
@@ -238,13 +258,12 @@ export class Executor {
       const status = await proc.exitStatus;
       // Bundled mode: read back what the helpers left, before the work directory goes.
       if (helpers.mode === 'bundled' && filter.ready && (status.code !== null || status.signal !== null)) {
-        collectMs = await this.collect(connection, plan, helpers, log);
+        collectMs = await this.collect(connection, plan, helpers, log, signal);
       }
       // Closing our side tells the runner's watcher the script is done: it ends leftovers and cleans up.
       proc.end();
       result = await proc.exited;
     } finally {
-      clearTimeout(timer);
       if (forceClose) clearTimeout(forceClose);
       signal.removeEventListener('abort', onAbort);
     }
@@ -289,7 +308,7 @@ export class Executor {
       // it. Deploy again and retry once; a second failure is reported with what the shell said.
       if (attempt === 0) {
         markStale(connection, this.options.bundle);
-        await ensureDeployed(connection, this.options.bundle);
+        await ensureDeployed(connection, this.options.bundle, signal);
         return this.runScript(lease, plan, log, signal, backpressure, helpers, attempt + 1);
       }
       throw new CroniumError(
@@ -343,16 +362,24 @@ export class Executor {
     ];
   }
 
-  /** Runs the collector and applies its findings; returns how long it took. */
+  /**
+   * Runs the collector and applies its findings; returns how long it took. A cancel or the deadline stops
+   * it; after the script was stopped that way, what it left is still collected, within COLLECT_AFTER_STOP_MS.
+   */
   private async collect(
     connection: SshConnection,
     plan: ExecutionPlan,
     helpers: HelperSession,
     log: LogSink,
+    signal: AbortSignal,
   ): Promise<number> {
     const started = performance.now();
     try {
-      const result = await connection.run(collectCommand(this.options.bundle, plan.executionId));
+      const result = await connection.run(
+        collectCommand(this.options.bundle, plan.executionId),
+        undefined,
+        signal.aborted ? { timeoutMs: COLLECT_AFTER_STOP_MS } : { signal },
+      );
       if (result.code !== 0) throw new Error(result.stderr.trim() || `exit ${result.code}`);
       const problems = applyCollected(
         parseCollected(result.stdoutBytes),
