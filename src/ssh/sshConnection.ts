@@ -120,6 +120,19 @@ function classify(
   });
 }
 
+/** Waits `ms` milliseconds, or less when the signal fires. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 function formatMs(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
 }
@@ -409,15 +422,22 @@ export class SshConnection {
       throw new CroniumError('connection_lost', `The connection to ${this.target.label} is closed.`);
     throwIfAborted(options.signal, `before starting a command on ${this.target.label}`);
     if (this.overflow && this.openSessions >= this.sessionLimit) return this.overflow(command, options);
-    try {
-      return await this.openSession(command, options);
-    } catch (err) {
-      const refused = (err as { refusedSession?: boolean }).refusedSession === true;
-      if (refused && this.openSessions > 0) {
-        this.sessionLimit = Math.min(this.sessionLimit, this.openSessions);
-        if (this.overflow) return this.overflow(command, options);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.openSession(command, options);
+      } catch (err) {
+        if ((err as { refusedSession?: boolean }).refusedSession !== true) throw err;
+        if (this.openSessions > 0) {
+          this.sessionLimit = Math.min(this.sessionLimit, this.openSessions);
+          if (this.overflow) return this.overflow(command, options);
+          throw err;
+        }
+        // Refused with none open here: sshd frees a closed session's slot a moment after our close reaches
+        // it, so a session opened right after another closed may be refused. Try again shortly, twice.
+        if (attempt >= 2) throw err;
+        await delay(50 * 4 ** attempt, options.signal);
+        throwIfAborted(options.signal, `before starting a command on ${this.target.label}`);
       }
-      throw err;
     }
   }
 
@@ -449,8 +469,11 @@ export class SshConnection {
           timeoutMs,
         );
       }
+      // Counted from the request on: sshd may refuse one session because another is still being opened.
+      this.openSessions++;
       this.client.exec(command, (err, channel) => {
         if (err) {
+          this.openSessions--;
           const error = new CroniumError(
             'connection_lost',
             `${this.target.label} refused a new session: ${err.message}.`,
@@ -460,7 +483,6 @@ export class SshConnection {
           finish(error);
           return;
         }
-        this.openSessions++;
         this.lastActive = performance.now();
         let exit: ExecResult = { code: null, signal: null };
         let statusArrived: (result: ExecResult) => void = () => {};
@@ -523,16 +545,20 @@ export class SshConnection {
     if (stdin !== undefined) proc.write(stdin);
     proc.end();
     let stop: CroniumError | null = null;
+    let stopped: (err: CroniumError) => void = () => {};
+    const stopping = new Promise<never>((_resolve, reject) => (stopped = reject));
     let timer: NodeJS.Timeout | null = null;
     const kill = (error: CroniumError) => {
       if (stop) return;
       stop = error;
       try {
+        // Honoured by OpenSSH only for its own user (sshd runs as root): closing the channel is what counts.
         proc.channel.signal('KILL');
       } catch {
         /* the channel is gone already */
       }
       proc.channel.close();
+      stopped(error);
     };
     const onAbort = () => kill(abortError(signal!, `while running a command on ${this.target.label}`));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -552,12 +578,12 @@ export class SshConnection {
     }
     let code: number | null;
     try {
-      ({ code } = await proc.exited);
+      // sshd keeps a session's channel until its process exits: do not wait for that after a stop.
+      ({ code } = await Promise.race([proc.exited, stopping]));
     } finally {
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    if (stop) throw stop as CroniumError;
     const stdoutBytes = Buffer.concat(out);
     return {
       code,
