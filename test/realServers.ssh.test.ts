@@ -511,6 +511,7 @@ describe('case 12: cancel and the deadline reach every phase', () => {
   });
 
   it('a hung deploy ends timed_out within the job timeout', async () => {
+    execFileSync('rm', ['-f', join(user.home, 'hung')]);
     writeFileSync(join(user.home, 'hang'), '');
     const svc = service();
     try {
@@ -532,6 +533,7 @@ describe('case 12: cancel and the deadline reach every phase', () => {
   });
 
   it('a cancel during deploy ends cancelled, and the script never runs', async () => {
+    execFileSync('rm', ['-f', join(user.home, 'hung')]);
     writeFileSync(join(user.home, 'hang'), '');
     const svc = service();
     try {

@@ -173,6 +173,13 @@ export class Executor {
         variableChanges: context.changes,
       };
     } catch (err) {
+      // Stopped before launch: the log says so too, as it does when a running script is stopped.
+      if (signal.aborted && err instanceof CroniumError && err === signal.reason)
+        log.system(
+          err.kind === 'timed_out'
+            ? `timed out after ${plan.job.timeoutSec} s, before the script started`
+            : 'cancelled before the script started',
+        );
       final = this.failure(err, log);
     } finally {
       deadline.dispose();
