@@ -74,7 +74,6 @@ export class ConnectionPool {
   private readonly checkIdleAfterMs: number;
   private readonly checkTimeoutMs: number;
   private closedAll = false;
-  private dials = 0;
 
   private readonly options: PoolOptions;
 
@@ -84,11 +83,6 @@ export class ConnectionPool {
     this.perConnection = options.leasesPerConnection ?? 5;
     this.checkIdleAfterMs = options.checkIdleAfterMs ?? 2_000;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 5_000;
-  }
-
-  /** How many connections this pool has dialed so far (to servers and jump servers). */
-  get dialCount(): number {
-    return this.dials;
   }
 
   /**
@@ -198,7 +192,6 @@ export class ConnectionPool {
     }
     let connection: SshConnection;
     try {
-      this.dials++;
       connection = await SshConnection.connect(target, {
         hostKeys: this.options.hostKeys,
         readyTimeoutMs: this.options.readyTimeoutMs,

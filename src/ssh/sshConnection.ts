@@ -345,6 +345,11 @@ export class SshConnection {
       };
       if (options.via) {
         options.via.client.forwardOut('127.0.0.1', 0, target.host, target.port, (err, stream) => {
+          // Given up on (cancel, deadline) while the jump server was reaching the host: connect no further.
+          if (settled) {
+            stream?.close();
+            return;
+          }
           if (err) {
             fail(
               new CroniumError(
