@@ -73,9 +73,14 @@ export function between(data: Buffer, nonce: string, begin: string, end: string)
 /**
  * Makes sure ~/.cronium/runner/<hash>/ holds this version of the runner and helpers. The files are
  * written into a private temporary folder and renamed into place, so concurrent deploys (several
- * executions, or several hosts sharing a home directory) never see a half-written runner.
+ * executions, or several hosts sharing a home directory) never see a half-written runner. `signal` stops
+ * it (the install command is killed, and the call rejects with the signal's reason: see SshConnection.run).
  */
-export async function ensureDeployed(connection: SshConnection, bundle: RemoteBundle): Promise<void> {
+export async function ensureDeployed(
+  connection: SshConnection,
+  bundle: RemoteBundle,
+  signal?: AbortSignal,
+): Promise<void> {
   const known = deployed.get(connection) ?? new Set<string>();
   deployed.set(connection, known);
   if (known.has(bundle.hash)) return;
@@ -95,7 +100,7 @@ export async function ensureDeployed(connection: SshConnection, bundle: RemoteBu
   program += `: > "$t/.complete"\nmv "$t" ${dir} 2>/dev/null || rm -rf "$t"\ntest -f ${dir}/.complete\n`;
 
   program = `${markerCommand(nonce, 'begin', true)}\n${program}${markerCommand(nonce, 'deployed')}\n`;
-  const result = await connection.run('sh -s', program);
+  const result = await connection.run('sh -s', program, { signal });
   if (afterMarker(result.stdout, nonce, 'deployed') === null) {
     const said = (afterMarker(result.stderr, nonce, 'begin') ?? '').trim();
     throw new CroniumError(

@@ -13,6 +13,7 @@ import type {
   LogChunk,
   RunTrigger,
 } from '../core/domain.ts';
+import { abortError, Deadline } from '../core/abort.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import type { ClientChannel } from 'ssh2';
@@ -98,6 +99,9 @@ class Backpressure {
 
 type EndReason = { kind: 'timed_out' | 'cancelled' } | null;
 
+/** Milliseconds the collector may take when the script was cancelled or timed out (its results still count). */
+const COLLECT_AFTER_STOP_MS = 15_000;
+
 export class Executor {
   private readonly killGraceSec: number;
 
@@ -108,7 +112,13 @@ export class Executor {
     this.killGraceSec = options.killGraceSec ?? 5;
   }
 
-  async run(plan: ExecutionPlan, signal: AbortSignal): Promise<Execution> {
+  /**
+   * Runs one execution to its end and returns it as stored. `runSignal` cancels it (the run's cancel). The
+   * job's timeout is one deadline for every phase, from here on: connect, deploy, helper setup and probe,
+   * the script, and the collect; when it passes the execution ends `timed_out`, and a cancel or deadline
+   * before launch means the script never starts.
+   */
+  async run(plan: ExecutionPlan, runSignal: AbortSignal): Promise<Execution> {
     const { history } = this.options;
     const id = plan.executionId;
     const secrets = [
@@ -126,17 +136,25 @@ export class Executor {
     let final: ExecutionPatch;
     // Set when the script set a secret variable: text written before that may hold its value.
     let lateSecret = false;
+    const deadline = new Deadline(
+      runSignal,
+      plan.job.timeoutSec * 1000,
+      new CroniumError('timed_out', `Timed out after ${plan.job.timeoutSec} s, before the script started.`),
+      new CroniumError('cancelled', 'Cancelled before the script started.'),
+    );
+    const signal = deadline.signal;
 
     try {
-      if (signal.aborted) throw new CroniumError('cancelled', 'Cancelled before it started.');
+      if (signal.aborted) throw abortError(signal, 'before it started');
       this.patch(id, { status: 'connecting' });
       const connectStart = performance.now();
       lease = await this.options.pool.acquire(plan.server.id, signal);
       const connectMs = lease.fresh ? Math.round(performance.now() - connectStart) : 0;
 
       const deployStart = performance.now();
-      await ensureDeployed(lease.connection, this.options.bundle);
+      await ensureDeployed(lease.connection, this.options.bundle, signal);
       helpers = await openHelperSession(this.options.helpers, {
+        signal,
         connection: lease.connection,
         requested: plan.helperMode,
         language: plan.job.language,
@@ -178,8 +196,16 @@ export class Executor {
         variableChanges: context.changes,
       };
     } catch (err) {
+      // Stopped before launch: the log says so too, as it does when a running script is stopped.
+      if (signal.aborted && err instanceof CroniumError && err === signal.reason)
+        log.system(
+          err.kind === 'timed_out'
+            ? `timed out after ${plan.job.timeoutSec} s, before the script started`
+            : 'cancelled before the script started',
+        );
       final = this.failure(err, log);
     } finally {
+      deadline.dispose();
       helpers?.release();
       lease?.release();
     }
@@ -198,7 +224,8 @@ export class Executor {
   private failure(err: unknown, log: LogSink): ExecutionPatch {
     const error = toErrorValue(err);
     if (error.kind === 'internal') log.system(`internal error: ${error.message}`);
-    const status: ExecutionStatus = error.kind === 'cancelled' ? 'cancelled' : 'error';
+    const status: ExecutionStatus =
+      error.kind === 'cancelled' ? 'cancelled' : error.kind === 'timed_out' ? 'timed_out' : 'error';
     return { status, errorKind: error.kind, errorMessage: error.message };
   }
 
@@ -225,7 +252,7 @@ export class Executor {
         .join('') + `__CRONIUM_SETUP_END__${nonce}\n`;
 
     const command = launchCommand(this.options.bundle, plan.executionId, nonce);
-    const proc = await connection.exec(command);
+    const proc = await connection.exec(command, { signal });
     backpressure.attach(proc.channel);
 
     // Both streams start with what the login shell printed (shown as system lines), then the runner's
@@ -275,8 +302,8 @@ export class Executor {
       // A host that no longer answers must not hold the execution for ever.
       forceClose = setTimeout(() => proc.channel.close(), (this.killGraceSec + 10) * 1000);
     };
-    const timer = setTimeout(() => stop('timed_out'), plan.job.timeoutSec * 1000);
-    const onAbort = () => stop('cancelled');
+    // The execution's signal carries both the run's cancel and the job's deadline.
+    const onAbort = () => stop(abortError(signal, '').kind === 'timed_out' ? 'timed_out' : 'cancelled');
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
 
@@ -290,7 +317,7 @@ export class Executor {
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
       if (helpers.mode === 'bundled' && normalEnd && !noRunner) {
-        collectMs = await this.collect(connection, plan, helpers, log, started());
+        collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
       // the script deliberately detached running. The channel stays open while a background job holds
@@ -298,7 +325,6 @@ export class Executor {
       proc.end();
       result = await proc.exited;
     } finally {
-      clearTimeout(timer);
       if (forceClose) clearTimeout(forceClose);
       signal.removeEventListener('abort', onAbort);
     }
@@ -350,7 +376,7 @@ export class Executor {
       // not hearing "ready" may hide a script that ran: it is never launched a second time.
       if (noRunner && attempt === 0) {
         markStale(connection, this.options.bundle);
-        await ensureDeployed(connection, this.options.bundle);
+        await ensureDeployed(connection, this.options.bundle, signal);
         return this.runScript(lease, plan, log, signal, backpressure, helpers, attempt + 1);
       }
       if (result.code === null && !result.signal) {
@@ -418,6 +444,8 @@ export class Executor {
   /**
    * Runs the collector and applies its findings; returns how long it took. `report` false: the runner's
    * start was not seen, so a missing work directory is no news and not logged.
+   * A cancel or the deadline stops it; after the script was stopped that way, what it left is still
+   * collected, within COLLECT_AFTER_STOP_MS.
    */
   private async collect(
     connection: SshConnection,
@@ -425,11 +453,16 @@ export class Executor {
     helpers: HelperSession,
     log: LogSink,
     report: boolean,
+    signal: AbortSignal,
   ): Promise<number> {
     const started = performance.now();
     try {
       const nonce = randomToken();
-      const result = await connection.run(collectCommand(this.options.bundle, plan.executionId, nonce));
+      const result = await connection.run(
+        collectCommand(this.options.bundle, plan.executionId, nonce),
+        undefined,
+        signal.aborted ? { timeoutMs: COLLECT_AFTER_STOP_MS } : { signal },
+      );
       const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
       if (!frames) throw new Error(result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
       const problems = applyCollected(

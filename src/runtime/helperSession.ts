@@ -4,6 +4,7 @@
  * collected when the script ends. In 'auto' any cause that rules out API mode falls back with a reason.
  */
 import type { HelperMode, Language } from '../core/domain.ts';
+import { raceSignal } from '../core/abort.ts';
 import { CroniumError } from '../core/errors.ts';
 import { VARIABLE_KEY_MESSAGE, variableKey } from '../core/rules.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
@@ -34,6 +35,11 @@ export interface HelperRequest {
   context: RuntimeContext;
   timeoutSec: number;
   serverName: string;
+  /**
+   * Stops this execution's wait for the tunnel and its probe (both are shared with other executions on
+   * the connection, so they go on): the call rejects with the signal's reason (see core/abort.ts).
+   */
+  signal?: AbortSignal;
 }
 
 export interface HelperSession {
@@ -86,13 +92,31 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
   }
   if (!reason) {
     try {
-      lease = await deps.tunnels.acquire(req.connection, context.serverId);
+      const acquiring = deps.tunnels.acquire(req.connection, context.serverId);
+      try {
+        lease = await raceSignal(acquiring, req.signal, 'while opening the tunnel');
+      } catch (err) {
+        // Given up on: the lease, when it comes, goes straight back.
+        if (req.signal?.aborted)
+          void acquiring.then(
+            (late) => late.release(),
+            () => {},
+          );
+        throw err;
+      }
     } catch (err) {
+      if (req.signal?.aborted) throw err;
       reason = (err as Error).message;
     }
   }
   if (!reason && lease) {
-    const probe = await lease.probe;
+    let probe;
+    try {
+      probe = await raceSignal(lease.probe, req.signal, 'while probing the tunnel');
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
     if (!probe.ok) reason = `a request through the tunnel did not reach the app (${probe.detail})`;
     else if (req.language === 'bash' && !probe.httpTool)
       reason = `neither curl nor wget is installed on ${req.serverName}`;

@@ -142,6 +142,9 @@ export class TunnelManager {
   }
 }
 
+/** Milliseconds the probe may take in all (its HTTP request has 5 s of them). */
+const PROBE_TIMEOUT_MS = 20_000;
+
 /**
  * Checks, once per tunnel, that a request from the host through the tunnel reaches the runtime, and
  * whether the host has curl or wget for the Bash helpers. Its findings come after a control line with a
@@ -161,7 +164,8 @@ async function probe(connection: SshConnection, port: number): Promise<ProbeResu
     'else echo tool:none; echo untestable; fi',
   ].join('\n');
   try {
-    const result = await connection.run('sh -s', script);
+    // Shared by every execution on the tunnel, so bounded by its own time rather than one's cancel.
+    const result = await connection.run('sh -s', script, { timeoutMs: PROBE_TIMEOUT_MS });
     const stdout = afterMarker(result.stdout, nonce, 'probe');
     const stderr = afterMarker(result.stderr, nonce, 'probe') ?? '';
     if (stdout === null)

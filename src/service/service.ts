@@ -59,6 +59,8 @@ export interface ServiceOptions {
   killGraceSec?: number;
   readyTimeoutMs?: number;
   idleMs?: number;
+  /** Milliseconds unused after which a pooled connection is checked before reuse (see PoolOptions). */
+  checkIdleAfterMs?: number;
   /** The SSH agent socket for agent auth (defaults to SSH_AUTH_SOCK). */
   agentSocket?: string;
   /** The runtime API's port on 127.0.0.1 (8089; a free one when taken; 0 for any). */
@@ -114,6 +116,7 @@ export class CroniumService implements CroniumApi {
       resolve: (id) => this.poolTarget(id),
       readyTimeoutMs: options.readyTimeoutMs,
       idleMs: options.idleMs,
+      checkIdleAfterMs: options.checkIdleAfterMs,
     });
     this.logs = new LogWriter(join(options.dataDir, 'cronium.db'));
     const registry = new ExecutionRegistry(options.rateLimit);
@@ -231,12 +234,19 @@ export class CroniumService implements CroniumApi {
     this.servers.remove(server.id);
   }
 
-  /** Connects, reads the OS, and records the check on the server. */
+  /**
+   * Connects and logs in afresh (never through a pooled connection, so a changed password, key or host key
+   * shows at once), reads the OS, and records the check on the server. A server that refuses the login or
+   * its host key also loses its pooled connections, so runs meet the same check on their next connection.
+   */
   async testServer(ref: string): Promise<ServerTestResult> {
     const server = this.serverRecord(ref);
     const started = performance.now();
+    const fresh = this.oneShotPool(
+      new HostKeyVerifier(this.knownHosts, this.options.unknownHostKeys ?? 'ask'),
+    );
     try {
-      const lease = await this.pool.acquire(server.id);
+      const lease = await fresh.acquire(server.id);
       try {
         const os = await readOs(lease.connection);
         this.servers.recordCheck(server.id, { online: true, os, error: null });
@@ -252,6 +262,8 @@ export class CroniumService implements CroniumApi {
       }
     } catch (err) {
       const error = toErrorValue(err);
+      if (['auth_failed', 'host_key_mismatch', 'host_key_unknown'].includes(error.kind))
+        this.pool.closeServer(server.id);
       this.servers.recordCheck(server.id, { online: false, os: null, error: error.message });
       return {
         online: false,
@@ -260,7 +272,19 @@ export class CroniumService implements CroniumApi {
         fingerprint: error.details?.fingerprint ?? null,
         error: { kind: error.kind, message: error.message },
       };
+    } finally {
+      fresh.closeAll();
     }
+  }
+
+  /** A pool of its own for one check: every connection it makes (jump servers too) is new, and closed after. */
+  private oneShotPool(hostKeys: HostKeyVerifier): ConnectionPool {
+    return new ConnectionPool({
+      hostKeys,
+      resolve: (id) => this.poolTarget(id),
+      readyTimeoutMs: this.options.readyTimeoutMs,
+      idleMs: 1,
+    });
   }
 
   /**
@@ -271,12 +295,7 @@ export class CroniumService implements CroniumApi {
     const server = this.serverRecord(ref);
     const previous = this.knownHosts.get(server.host, server.port);
     this.knownHosts.forget(server.host, server.port);
-    const oneShot = new ConnectionPool({
-      hostKeys: new HostKeyVerifier(this.knownHosts, 'accept-new'),
-      resolve: (id) => this.poolTarget(id),
-      readyTimeoutMs: this.options.readyTimeoutMs,
-      idleMs: 1,
-    });
+    const oneShot = this.oneShotPool(new HostKeyVerifier(this.knownHosts, 'accept-new'));
     try {
       const lease = await oneShot.acquire(server.id);
       lease.release();

@@ -7,6 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -41,8 +42,12 @@ export interface TestHosts {
   /** A key that is not authorized anywhere. */
   wrongKeyPath: string;
   agentSocket: string;
-  /** h1, h2: ordinary hosts; h3: neither python3 nor curl on its PATH; noforward: AllowTcpForwarding no. */
-  hosts: Record<'h1' | 'h2' | 'h3' | 'noforward', TestHost>;
+  /**
+   * h1, h2: ordinary hosts (h2 also on IPv6); h3: neither python3 nor curl on its PATH; noforward:
+   * AllowTcpForwarding no; kbdint: passwords only through keyboard-interactive and PAM
+   * (PasswordAuthentication no); onesession: MaxSessions 1.
+   */
+  hosts: Record<'h1' | 'h2' | 'h3' | 'noforward' | 'kbdint' | 'onesession', TestHost>;
   /** An sshd only reachable from inside h1 (its loopback): the target of jump-server tests. */
   behindH1: { address: string; port: number };
   /** A port on h2's address where nothing listens. */
@@ -194,6 +199,12 @@ export class SshHostHarness {
       { name: 'h2', extra: [`ListenAddress [fd00:${SUBNET}:2::2]:22`] },
       { name: 'h3', extra: [`SetEnv PATH=${noPython}`] },
       { name: 'noforward', extra: ['AllowTcpForwarding no'] },
+      // The stock Debian /etc/pam.d/sshd works here as it is (pam_loginuid included: root may set it).
+      {
+        name: 'kbdint',
+        extra: ['PasswordAuthentication no', 'KbdInteractiveAuthentication yes', 'UsePAM yes'],
+      },
+      { name: 'onesession', extra: ['MaxSessions 1'] },
     ] as const;
     const hosts = {} as TestHosts['hosts'];
     await Promise.all(
@@ -341,4 +352,68 @@ export function onHost(hosts: TestHosts, command: string, user = hosts.user): st
   } catch (err) {
     return (err as { stdout?: string }).stdout ?? '';
   }
+}
+
+export interface PrivateSshd {
+  address: string;
+  port: number;
+  /** SHA256 fingerprint of the host key it offers now. */
+  fingerprint: string;
+  /** Restarts it with a newly generated host key (a reinstalled server, or an attack). */
+  restartWithNewHostKey(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * An sshd of one test file's own, in h2's namespace on `port` (not 22), with the harness's users and keys:
+ * for tests that change it (its host key) without disturbing the shared hosts.
+ */
+export async function startPrivateSshd(hosts: TestHosts, port: number): Promise<PrivateSshd> {
+  const base = hosts.hosts.h2;
+  const dir = mkdtempSync(join(hosts.dir, `private-${port}-`));
+  chmodSync(dir, 0o755);
+  const hostKey = join(dir, 'host_ed25519');
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `ListenAddress ${base.address}:${port}`,
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(hosts.dir, 'authorized')}/%u`,
+      'PasswordAuthentication yes',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'LogLevel ERROR',
+    ].join('\n') + '\n',
+  );
+  let child: ChildProcess | null = null;
+  const result: PrivateSshd = {
+    address: base.address,
+    port,
+    fingerprint: '',
+    restartWithNewHostKey: async () => {
+      result.stop();
+      rmSync(hostKey, { force: true });
+      rmSync(`${hostKey}.pub`, { force: true });
+      sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+      result.fingerprint = sh('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`]).split(' ')[1]!;
+      const started = spawn('ip', ['netns', 'exec', base.netns, '/usr/sbin/sshd', '-D', '-e', '-f', config], {
+        stdio: 'ignore',
+      });
+      child = started;
+      await waitForPort(base.address, port);
+    },
+    stop: () => {
+      if (!child) return;
+      const exited = child.exitCode !== null || child.signalCode !== null;
+      if (!exited) child.kill('SIGTERM');
+      child = null;
+      // The listener is gone once its pid file is: wait for it so a restart can bind the port again.
+      for (let i = 0; i < 200 && existsSync(join(dir, 'sshd.pid')); i++) execFileSync('sleep', ['0.02']);
+    },
+  };
+  await result.restartWithNewHostKey();
+  return result;
 }
