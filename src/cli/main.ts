@@ -6,17 +6,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CONNECTION_KINDS, CroniumError, toErrorValue } from '../core/errors.ts';
 import { resolveDataDir } from '../core/paths.ts';
 import { CroniumService } from '../service/service.ts';
-import {
-  historyRows,
-  serverLine,
-  showExecution,
-  showJob,
-  showServer,
-  table,
-  variableRows,
-} from './format.ts';
+import { historyRows, serverLine, showJob, showServer, table, variableRows } from './format.ts';
 import { runCommand } from './runCommand.ts';
 import { serveCommand } from './serveCommand.ts';
+import { showCommand } from './showCommand.ts';
 
 const USAGE = `cronium — run scripts on your SSH servers
 
@@ -227,15 +220,8 @@ async function dispatch(
         page.items.length ? historyRows(page.items) : 'No executions yet.\n',
       );
     }
-    case 'show': {
-      const execution = service.getExecution(need(sub, 'executionId'));
-      const log = service.readLog(execution.id, -1, Number.MAX_SAFE_INTEGER);
-      if (values.json) return out(io, values, { ...execution, log }, () => '');
-      io.stdout.write(showExecution(execution) + '--- log ---\n');
-      for (const chunk of log)
-        io.stdout.write(chunk.stream === 'system' ? `[cronium] ${chunk.text}` : chunk.text);
-      return 0;
-    }
+    case 'show':
+      return showCommand(service, need(sub, 'executionId'), values.json ?? false, io);
     case 'var':
       return varCommand(service, sub, rest, values, io);
     case 'serve':
