@@ -133,20 +133,6 @@ describe('cronium CLI output (real processes, real hosts)', () => {
       }
       // A progress bar's redraw starts with the prefix again, so a terminal shows "[h1] bar 100%".
       expect(run.stdout.toString()).toContain('[h1] bar 10%\r[h1] bar 100%\n');
-
-      // show --json streams the stored log page by page: the same JSON as one JSON.stringify would give.
-      const [latest] = JSON.parse((await cli(['history', '--json', '--limit', '1'])).stdout.toString());
-      const shown = await cli(['show', latest.id, '--json']);
-      const parsed = JSON.parse(shown.stdout.toString());
-      expect(shown.stdout.toString()).toBe(JSON.stringify(parsed, null, 2) + '\n');
-      expect(parsed.log.length).toBeGreaterThan(16);
-      const text = (stream: string) =>
-        parsed.log
-          .filter((c: { stream: string }) => c.stream === stream)
-          .map((c: { text: string }) => c.text)
-          .join('');
-      expect(text('stdout') + '\n').toBe(stdout.toString());
-      expect(text('stderr')).toBe(stderr.toString());
     });
 
     it('prints a 5 MB line without newline once per server', async () => {
@@ -166,10 +152,34 @@ describe('cronium CLI output (real processes, real hosts)', () => {
     let executionId = '';
 
     beforeAll(async () => {
-      await addJob('big', 'bash', "yes 'a line of output for the pipe tests' | head -c 2000000");
+      // Alternating streams make many log chunks (so show reads several pages), then 2 MB (more than a
+      // pipe holds, so a reader that stops early does close the pipe on a writer).
+      const script =
+        'for i in $(seq 40); do echo "out $i"; echo "err $i" >&2; sleep 0.02; done\n' +
+        "yes 'a line of output for the pipe tests' | head -c 2000000";
+      await addJob('big', 'bash', script);
       const run = await cli(['run', 'big', '--on', 'h1']);
       expect(run.code).toBe(0);
       executionId = JSON.parse((await cli(['history', '--json', '--limit', '1'])).stdout.toString())[0].id;
+    });
+
+    it('show --json streams the stored log page by page into the JSON one stringify would give', async () => {
+      const shown = await cli(['show', executionId, '--json']);
+      expect(shown.code).toBe(0);
+      const parsed = JSON.parse(shown.stdout.toString());
+      expect(shown.stdout.toString()).toBe(JSON.stringify(parsed, null, 2) + '\n');
+      expect(parsed.log.length).toBeGreaterThan(16);
+      const text = (stream: string) =>
+        parsed.log
+          .filter((c: { stream: string }) => c.stream === stream)
+          .map((c: { text: string }) => c.text)
+          .join('');
+      const lines = (tag: string) => Array.from({ length: 40 }, (_, i) => `${tag} ${i + 1}\n`).join('');
+      expect(text('stdout')).toBe(
+        lines('out') +
+          'a line of output for the pipe tests\n'.repeat(Math.ceil(2_000_000 / 36)).slice(0, 2_000_000),
+      );
+      expect(text('stderr')).toBe(lines('err'));
     });
 
     it('show | head -c 300 exits 141 without a word, as coreutils do (real head, pipefail)', () => {
@@ -198,7 +208,7 @@ describe('cronium CLI output (real processes, real hosts)', () => {
         expect(latest.status).toBe('cancelled');
       }
       expect(onHost(h, "pgrep -u $(id -u) -f 'cronium-endless-marke[r]' || true", user.user)).toBe('');
-    });
+    }, 120_000);
 
     it('a closed stderr during run does the same', async () => {
       await addJob('endlesserr', 'bash', 'yes cronium-endless-marker >&2');
@@ -289,6 +299,6 @@ describe('cronium CLI output (real processes, real hosts)', () => {
       // below the output itself; before flow control the CLI held most of what the reader had not taken.
       expect(tiny.peakMiB).toBeGreaterThan(0);
       expect(flood.peakMiB - tiny.peakMiB).toBeLessThan(128);
-    });
+    }, 120_000);
   });
 });
