@@ -10,17 +10,10 @@ import { decodeScriptFile } from '../exec/scriptText.ts';
 import { DEFAULT_RUNTIME_PORT } from '../runtime/runtimeServer.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
 import { CroniumService } from '../service/service.ts';
-import {
-  historyRows,
-  serverLine,
-  showExecution,
-  showJob,
-  showServer,
-  table,
-  variableRows,
-} from './format.ts';
+import { historyRows, serverLine, showJob, showServer, table, variableRows } from './format.ts';
 import { runCommand } from './runCommand.ts';
 import { serveCommand } from './serveCommand.ts';
+import { showCommand } from './showCommand.ts';
 
 const USAGE = `cronium — run scripts on your SSH servers
 
@@ -83,6 +76,38 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
   readStdin: () => string;
   env: NodeJS.ProcessEnv;
+  /** Set by main(): aborted once stdout or stderr can no longer be written (the reader went away). */
+  outputClosed?: AbortSignal;
+}
+
+/**
+ * Exit code when a reader closes the CLI's output early (`cronium show ID --json | head -c 300`): what a
+ * shell reports for coreutils killed by SIGPIPE (128 + 13). Node ignores SIGPIPE, so the CLI exits quietly
+ * with this code itself; a `run` is cancelled first (its remote processes end, as on Ctrl-C).
+ */
+export const CLOSED_OUTPUT_EXIT = 141;
+
+/** The exit code for a failed write to stdout or stderr: EPIPE as SIGPIPE would give, else 1. */
+export function outputErrorExit(err: unknown): number {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' ? CLOSED_OUTPUT_EXIT : 1;
+}
+
+/**
+ * Handles write errors on the CLI's outputs (an unhandled 'error' event would print a stack trace): the
+ * returned signal aborts with the first error as its reason. EPIPE stays quiet; another error (a full disk
+ * behind stdout) is said once on stderr.
+ */
+function watchOutputs(io: CliIo): AbortSignal {
+  const controller = new AbortController();
+  for (const stream of [io.stdout, io.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (controller.signal.aborted) return;
+      controller.abort(err);
+      if (err.code !== 'EPIPE' && stream !== io.stderr)
+        io.stderr.write(`cronium: cannot write the output: ${err.message}\n`);
+    });
+  }
+  return controller.signal;
 }
 
 const defaultIo: CliIo = {
@@ -94,6 +119,12 @@ const defaultIo: CliIo = {
 
 /** Runs one command and returns its exit code. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const outputClosed = watchOutputs(io);
+  const code = await command(argv, { ...io, outputClosed });
+  return outputClosed.aborted ? outputErrorExit(outputClosed.reason) : code;
+}
+
+async function command(argv: string[], io: CliIo): Promise<number> {
   let values: CliValues;
   let positionals: string[];
   try {
@@ -184,15 +215,8 @@ async function dispatch(
         page.items.length ? historyRows(page.items) : 'No executions yet.\n',
       );
     }
-    case 'show': {
-      const execution = service.getExecution(need(sub, 'executionId'));
-      const log = service.readLog(execution.id, -1, Number.MAX_SAFE_INTEGER);
-      if (values.json) return out(io, values, { ...execution, log }, () => '');
-      io.stdout.write(showExecution(execution) + '--- log ---\n');
-      for (const chunk of log)
-        io.stdout.write(chunk.stream === 'system' ? `[cronium] ${chunk.text}` : chunk.text);
-      return 0;
-    }
+    case 'show':
+      return showCommand(service, need(sub, 'executionId'), values.json ?? false, io);
     case 'var':
       return varCommand(service, sub, rest, values, io);
     case 'serve':
@@ -485,4 +509,7 @@ function splitSecretPair(pair: string, env: NodeJS.ProcessEnv): { key: string; v
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));
+  // Output still queued when the command returned can fail later (the reader went away meanwhile).
+  for (const stream of [process.stdout, process.stderr])
+    stream.once('error', (err) => (process.exitCode = outputErrorExit(err)));
 }

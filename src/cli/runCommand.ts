@@ -1,6 +1,7 @@
 import type { Execution, LogChunk } from '../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../core/errors.ts';
 import type { CroniumService } from '../service/service.ts';
+import { LinePrefixer } from './linePrefixer.ts';
 import type { CliIo, CliValues } from './main.ts';
 
 /** Exit code for one server: the script's own, or what ssh(1) and timeout(1) users expect. */
@@ -14,38 +15,74 @@ export function exitCodeOf(e: Execution): number {
   return 1;
 }
 
-/** Prefixes each line with the server's name; partial lines wait for their end (or the run's end). */
-class PrefixedWriter {
-  private readonly partial = new Map<string, string>();
+type Output = 'stdout' | 'stderr';
+
+/**
+ * The run's live log on the CLI's outputs: as is for one server, each line prefixed with its server's name
+ * for several (see LinePrefixer). When an output's buffer is full it asks the service to pause the scripts'
+ * output until the buffer drains, so memory stays flat whatever the output size and the reader's speed.
+ * Once an output is closed (the reader went away) nothing more is written.
+ */
+class LiveOutput {
+  private readonly prefixer = new LinePrefixer<Output>();
+  private readonly waiting: Record<Output, Promise<void> | null> = { stdout: null, stderr: null };
+  closed = false;
   private readonly io: CliIo;
   private readonly names: Map<string, string>;
+  private readonly single: boolean;
+  private readonly slowDown: (until: Promise<void>) => void;
 
-  constructor(io: CliIo, names: Map<string, string>) {
+  constructor(
+    io: CliIo,
+    names: Map<string, string>,
+    single: boolean,
+    slowDown: (until: Promise<void>) => void,
+  ) {
     this.io = io;
     this.names = names;
+    this.single = single;
+    this.slowDown = slowDown;
   }
 
   write(chunk: LogChunk): void {
-    const key = `${chunk.executionId}:${chunk.stream}`;
-    const text = (this.partial.get(key) ?? '') + chunk.text;
-    const lastNewline = text.lastIndexOf('\n');
-    this.partial.set(key, text.slice(lastNewline + 1));
-    if (lastNewline < 0) return;
-    const prefix = `[${this.names.get(chunk.executionId) ?? '?'}] ${chunk.stream === 'system' ? 'cronium: ' : ''}`;
-    const lines = text
-      .slice(0, lastNewline)
-      .split('\n')
-      .map((l) => prefix + l + '\n')
-      .join('');
-    (chunk.stream === 'stdout' ? this.io.stdout : this.io.stderr).write(lines);
+    if (this.closed) return;
+    if (this.single) {
+      if (chunk.stream === 'stdout') this.put('stdout', chunk.text);
+      else this.put('stderr', chunk.stream === 'system' ? `cronium: ${chunk.text}` : chunk.text);
+      return;
+    }
+    const source = {
+      key: `${chunk.executionId}:${chunk.stream}`,
+      output: chunk.stream === 'stdout' ? ('stdout' as const) : ('stderr' as const),
+      prefix: `[${this.names.get(chunk.executionId) ?? '?'}] ${chunk.stream === 'system' ? 'cronium: ' : ''}`,
+    };
+    for (const piece of this.prefixer.push(source, Buffer.from(chunk.text)))
+      this.put(piece.output, piece.bytes);
   }
 
+  /** Ends the last unterminated line of every server (several servers only). */
   end(): void {
-    for (const [key, rest] of this.partial) {
-      if (!rest) continue;
-      const [executionId, stream] = key.split(':') as [string, LogChunk['stream']];
-      this.write({ executionId, stream, seq: 0, ts: 0, text: rest + '\n' });
-    }
+    for (const piece of this.prefixer.end()) this.put(piece.output, piece.bytes);
+  }
+
+  private put(output: Output, data: string | Buffer): void {
+    if (this.closed) return;
+    const stream = this.io[output];
+    if (stream.write(data) || this.waiting[output]) return;
+    const until = new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        stream.off('error', done);
+        this.waiting[output] = null;
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('close', done);
+      stream.on('error', done);
+    });
+    this.waiting[output] = until;
+    this.slowDown(until);
   }
 }
 
@@ -80,13 +117,10 @@ export async function runCommand(
 
   const names = new Map<string, string>();
   const single = serverIds.length === 1;
-  const prefixed = new PrefixedWriter(io, names);
+  const live = new LiveOutput(io, names, single, (until) => service.slowDown(until));
   const unsubscribe = service.subscribe((event) => {
     if (event.type !== 'log' || values.json || !names.has(event.chunk.executionId)) return;
-    const { chunk } = event;
-    if (!single) prefixed.write(chunk);
-    else if (chunk.stream === 'stdout') io.stdout.write(chunk.text);
-    else io.stderr.write(chunk.stream === 'system' ? `cronium: ${chunk.text}` : chunk.text);
+    live.write(event.chunk);
   });
 
   const run = service.startRun({
@@ -105,14 +139,24 @@ export async function runCommand(
     service.cancelRun(run.id);
   };
   process.on('SIGINT', onSigint);
+  // A reader that went away (`| head`) is the pipe's Ctrl-C: cancel the run, like SIGPIPE ends a
+  // coreutils program, and say nothing more (main() exits with CLOSED_OUTPUT_EXIT).
+  const onOutputClosed = () => {
+    live.closed = true;
+    service.cancelRun(run.id);
+  };
+  io.outputClosed?.addEventListener('abort', onOutputClosed, { once: true });
+  if (io.outputClosed?.aborted) onOutputClosed();
   let finished;
   try {
     finished = await service.waitForRun(run.id);
   } finally {
     process.off('SIGINT', onSigint);
+    io.outputClosed?.removeEventListener('abort', onOutputClosed);
     unsubscribe();
-    prefixed.end();
+    live.end();
   }
+  if (live.closed) return 1;
   const executions = finished.executionIds.map((id) => service.getExecution(id));
 
   if (values.json) {

@@ -5,6 +5,8 @@ export type Listener = (event: CoreEvent) => void;
 /** Fans core events out to every subscriber; a failing subscriber never breaks the others or the run. */
 export class EventHub {
   private readonly listeners = new Set<Listener>();
+  /** Subscribers behind on log events: each promise settles once that subscriber has caught up. */
+  private readonly behind = new Set<Promise<void>>();
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
@@ -19,5 +21,24 @@ export class EventHub {
         console.error('cronium: an event subscriber failed:', err);
       }
     }
+  }
+
+  /**
+   * Flow control for log events: a subscriber that cannot keep up (the CLI's stdout is full) says so with a
+   * promise that settles when it can take more. Producers ask whenCaughtUp() after emitting and pause their
+   * source meanwhile, so output waits on the SSH channel instead of piling up in memory. The promise must
+   * settle (also when the subscriber goes away), or the producers stay paused.
+   */
+  slowDown(until: Promise<void>): void {
+    if (this.behind.has(until)) return;
+    this.behind.add(until);
+    const done = () => this.behind.delete(until);
+    until.then(done, done);
+  }
+
+  /** Null when no subscriber is behind; else a promise that settles once all have caught up. */
+  whenCaughtUp(): Promise<void> | null {
+    if (this.behind.size === 0) return null;
+    return Promise.allSettled([...this.behind]).then(() => undefined);
   }
 }

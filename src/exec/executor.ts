@@ -74,26 +74,41 @@ export interface ExecutorOptions {
   killGraceSec?: number;
 }
 
-/** Pauses the script's output streams while the log writer catches up (SSH flow control slows the host). */
+/**
+ * Pauses the script's output streams while a consumer catches up: the log writer, or a live subscriber such
+ * as the CLI's stdout (SSH flow control then slows the host). Several consumers may ask at once; the
+ * streams resume when every one of them has caught up.
+ */
 class Backpressure {
   private channel: ClientChannel | null = null;
-  private paused = false;
+  private readonly waits = new Set<Promise<void>>();
 
   attach(channel: ClientChannel): void {
     this.channel = channel;
+    if (this.waits.size > 0) this.setPaused(true);
   }
 
   pause(until: Promise<void>): void {
-    if (this.paused || !this.channel) return;
-    this.paused = true;
+    if (!this.channel || this.waits.has(until)) return;
+    if (this.waits.size === 0) this.setPaused(true);
+    this.waits.add(until);
+    const done = () => {
+      this.waits.delete(until);
+      if (this.waits.size === 0) this.setPaused(false);
+    };
+    until.then(done, done);
+  }
+
+  private setPaused(paused: boolean): void {
     const channel = this.channel;
-    channel.pause();
-    channel.stderr.pause();
-    void until.then(() => {
-      this.paused = false;
+    if (!channel) return;
+    if (paused) {
+      channel.pause();
+      channel.stderr.pause();
+    } else {
       channel.resume();
       channel.stderr.resume();
-    });
+    }
   }
 }
 
@@ -480,6 +495,8 @@ export class Executor {
   private writeLog(chunks: LogChunk[], backpressure: Backpressure): void {
     if (!this.options.logs.write(chunks)) backpressure.pause(this.options.logs.whenDrained());
     for (const chunk of chunks) this.options.hub.emit({ type: 'log', chunk });
+    const behind = this.options.hub.whenCaughtUp();
+    if (behind) backpressure.pause(behind);
   }
 
   private patch(id: string, patch: ExecutionPatch): void {

@@ -184,6 +184,14 @@ export class CroniumService implements CroniumApi {
     return this.hub.subscribe(listener);
   }
 
+  /**
+   * A subscriber that cannot keep up with log events (the CLI's stdout is full) pauses the running
+   * scripts' output until `until` settles; see EventHub.slowDown.
+   */
+  slowDown(until: Promise<void>): void {
+    this.hub.slowDown(until);
+  }
+
   // ---- servers ------------------------------------------------------------------------------------------
 
   listServers(): Server[] {

@@ -1,0 +1,67 @@
+import { once } from 'node:events';
+
+import type { LogChunk } from '../core/domain.ts';
+import type { CroniumService } from '../service/service.ts';
+import { showExecution } from './format.ts';
+import type { CliIo } from './main.ts';
+
+/** Log chunks read per page: a chunk holds at most a batch (~256 K characters), so a page stays a few MB. */
+const PAGE_CHUNKS = 16;
+
+/**
+ * `cronium show <executionId>`: the execution and its whole log. The log is read and written page by page,
+ * waiting whenever stdout is full, so a log of any size takes little memory, and a reader that goes away
+ * (`| head`) stops the reading. `--json` prints what JSON.stringify(value, null, 2) would, in pieces.
+ */
+export async function showCommand(
+  service: CroniumService,
+  ref: string,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  const execution = service.getExecution(ref);
+  if (json) {
+    const head = JSON.stringify(execution, null, 2);
+    await put(io, `${head.slice(0, head.lastIndexOf('\n}'))},\n  "log": [`);
+    let first = true;
+    for await (const chunk of chunks(service, execution.id, io)) {
+      await put(io, `${first ? '' : ','}\n    ${JSON.stringify(chunk, null, 2).replaceAll('\n', '\n    ')}`);
+      first = false;
+    }
+    await put(io, first ? ']\n}\n' : '\n  ]\n}\n');
+    return 0;
+  }
+  await put(io, showExecution(execution) + '--- log ---\n');
+  for await (const chunk of chunks(service, execution.id, io))
+    await put(io, chunk.stream === 'system' ? `[cronium] ${chunk.text}` : chunk.text);
+  return 0;
+}
+
+async function* chunks(service: CroniumService, executionId: string, io: CliIo): AsyncGenerator<LogChunk> {
+  let after = -1;
+  for (;;) {
+    if (io.outputClosed?.aborted) return;
+    const page = service.readLog(executionId, after, PAGE_CHUNKS);
+    yield* page;
+    if (page.length < PAGE_CHUNKS) return;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+/** Writes to stdout; when its buffer is full, waits until it drains (or closes). */
+async function put(io: CliIo, text: string): Promise<void> {
+  if (io.outputClosed?.aborted || io.stdout.write(text)) return;
+  // One waiter per event, all removed once any fires (no listeners pile up over a long log).
+  const done = new AbortController();
+  const wait = (event: string) => once(io.stdout, event, { signal: done.signal }).catch(() => {});
+  const waits = [wait('drain'), wait('close')];
+  if (io.outputClosed)
+    waits.push(
+      once(io.outputClosed, 'abort', { signal: done.signal }).then(
+        () => {},
+        () => {},
+      ),
+    );
+  await Promise.race(waits);
+  done.abort();
+}
