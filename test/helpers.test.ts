@@ -105,6 +105,16 @@ describe('runtime helpers on real hosts', () => {
         });
         const done = await service.waitForRun(second.id);
         const again = service.getExecution(done.executionIds[0]!);
+        expect(
+          again,
+          service
+            .readLog(again.id)
+            .map((c) => c.text)
+            .join(''),
+        ).toMatchObject({
+          status: 'succeeded',
+          helperMode: mode,
+        });
         expect((again.output as { prev: unknown }).prev).toEqual(OBJ);
       },
     );
