@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ApiError, messageOf } from '../api/client.ts';
 import type { Server, ServerInput, ServerTestResult } from '../api/types.ts';
 import { serverName, serverStatus, useServers } from '../store/servers.ts';
+import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
@@ -69,6 +70,12 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
   const [failure, setFailure] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
+  const [initial] = useState(form);
+  const close = useDiscardGuard(
+    JSON.stringify(form) !== JSON.stringify(initial),
+    onDone,
+    server ? `The server ${server.name}` : 'The new server',
+  );
 
   const submit = async () => {
     setSaving(true);
@@ -87,7 +94,7 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
   };
 
   return (
-    <Modal title={server ? `Edit ${server.name}` : 'Add a server'} onClose={onDone}>
+    <Modal title={server ? `Edit ${server.name}` : 'Add a server'} onClose={close}>
       <form
         className="form"
         data-testid="server-form"
