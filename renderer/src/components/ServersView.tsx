@@ -243,7 +243,7 @@ function HostKeyPrompt({
   result: ServerTestResult;
   onClose: () => void;
 }) {
-  const trust = useServers((s) => s.trust);
+  const { trust, test } = useServers();
   const notify = useUi((s) => s.notify);
   const [confirmed, setConfirmed] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
@@ -251,10 +251,16 @@ function HostKeyPrompt({
   const accept = async () => {
     try {
       const after = await trust(server.id, result.fingerprint!);
-      if (after.online) notify(`Trusted ${server.name}'s host key; it is online.`);
       onClose();
+      if (after.online) notify(`Trusted ${server.name}'s host key; it is online.`);
+      else notify(`${server.name}: ${after.error?.message ?? 'offline'}`, 'bad');
     } catch (err) {
-      setFailure(messageOf(err));
+      // Only a question about the key itself belongs in this dialog. Anything after the key (a refused
+      // login, say) is the server's state: close, say it, and record it on the row with a fresh test.
+      if (err instanceof ApiError && err.kind.startsWith('host_key')) return setFailure(messageOf(err));
+      onClose();
+      notify(`${server.name}: ${messageOf(err)}`, 'bad');
+      await test(server.id).catch(() => undefined);
     }
   };
   return (
@@ -338,6 +344,8 @@ export function ServersView() {
 
   const del = (server: Server) =>
     confirmRemove(`Remove ${server.name}? Its history is kept.`, server.name, () => remove(server.id));
+  // A server others hop through cannot be removed while they do; the list says so before anyone tries.
+  const hoppingThrough = (server: Server) => servers.filter((o) => o.jumpServerId === server.id);
 
   return (
     <section className="view" data-testid="servers-view">
@@ -370,6 +378,11 @@ export function ServersView() {
           <tbody>
             {servers.map((s) => {
               const status = serverStatus(s);
+              const dependents = hoppingThrough(s);
+              const inUse =
+                dependents.length > 0
+                  ? `Jump server for ${dependents.map((d) => d.name).join(', ')}: change ${dependents.length === 1 ? 'that server' : 'those servers'} first to remove it.`
+                  : null;
               return (
                 <tr key={s.id} data-testid={`server-row-${s.name}`}>
                   <td>
@@ -394,6 +407,16 @@ export function ServersView() {
                       {status.label}
                     </Badge>
                     {s.lastCheck?.os && <span className="muted small"> {s.lastCheck.os}</span>}
+                    {s.lastCheck && !s.lastCheck.online && s.lastCheck.error && (
+                      <div className="small error-text" data-testid="server-offline-reason">
+                        {s.lastCheck.error}
+                      </div>
+                    )}
+                    {inUse && (
+                      <div className="small muted" data-testid="server-in-use">
+                        jump server for {dependents.map((d) => d.name).join(', ')}
+                      </div>
+                    )}
                   </td>
                   <td className="actions">
                     <button
@@ -407,7 +430,13 @@ export function ServersView() {
                     <button className="ghost" onClick={() => setEditing(s)}>
                       Edit
                     </button>
-                    <button className="ghost danger-text" onClick={() => void del(s)}>
+                    <button
+                      className="ghost danger-text"
+                      onClick={() => void del(s)}
+                      disabled={inUse !== null}
+                      title={inUse ?? undefined}
+                      data-testid="delete-server"
+                    >
                       Delete
                     </button>
                   </td>
