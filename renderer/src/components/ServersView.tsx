@@ -238,12 +238,15 @@ function HostKeyPrompt({
   server,
   result,
   onClose,
+  onFailure,
 }: {
   server: Server;
   result: ServerTestResult;
   onClose: () => void;
+  /** A failure after the key (a refused login, say): the dialog closes and the list shows it. */
+  onFailure: (message: string) => void;
 }) {
-  const { trust, test } = useServers();
+  const trust = useServers((s) => s.trust);
   const notify = useUi((s) => s.notify);
   const [confirmed, setConfirmed] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
@@ -253,14 +256,13 @@ function HostKeyPrompt({
       const after = await trust(server.id, result.fingerprint!);
       onClose();
       if (after.online) notify(`Trusted ${server.name}'s host key; it is online.`);
-      else notify(`${server.name}: ${after.error?.message ?? 'offline'}`, 'bad');
+      else onFailure(after.error?.message ?? 'offline');
     } catch (err) {
       // Only a question about the key itself belongs in this dialog. Anything after the key (a refused
-      // login, say) is the server's state: close, say it, and record it on the row with a fresh test.
+      // login, say) is the server's state: close the dialog and show it there.
       if (err instanceof ApiError && err.kind.startsWith('host_key')) return setFailure(messageOf(err));
       onClose();
-      notify(`${server.name}: ${messageOf(err)}`, 'bad');
-      await test(server.id).catch(() => undefined);
+      onFailure(messageOf(err));
     }
   };
   return (
@@ -322,12 +324,16 @@ export function ServersView() {
   const [editing, setEditing] = useEditing<Server>();
   const [testing, setTesting] = useState<string | null>(null);
   const [prompt, setPrompt] = useState<{ server: Server; result: ServerTestResult } | null>(null);
+  // Failures of this session the core did not record as a check (trusting a key, then a refused login):
+  // shown in the row until the server is tested again.
+  const [failures, setFailures] = useState<Record<string, string>>({});
 
   useEffect(() => {
     void load();
   }, [load]);
   const runTest = async (server: Server) => {
     setTesting(server.id);
+    setFailures(({ [server.id]: _, ...rest }) => rest);
     try {
       const result = await test(server.id);
       if (result.online)
@@ -379,6 +385,8 @@ export function ServersView() {
             {servers.map((s) => {
               const status = serverStatus(s);
               const dependents = hoppingThrough(s);
+              const offlineReason =
+                failures[s.id] ?? (s.lastCheck && !s.lastCheck.online ? s.lastCheck.error : null);
               const inUse =
                 dependents.length > 0
                   ? `Jump server for ${dependents.map((d) => d.name).join(', ')}: change ${dependents.length === 1 ? 'that server' : 'those servers'} first to remove it.`
@@ -400,16 +408,16 @@ export function ServersView() {
                   <td>{s.jumpServerId ? serverName(servers, s.jumpServerId) : '—'}</td>
                   <td>
                     <Badge
-                      tone={status.tone}
+                      tone={failures[s.id] ? 'bad' : status.tone}
                       title={s.lastCheck?.error ?? s.lastCheck?.os ?? undefined}
                       testId="server-status"
                     >
-                      {status.label}
+                      {failures[s.id] ? 'offline' : status.label}
                     </Badge>
                     {s.lastCheck?.os && <span className="muted small"> {s.lastCheck.os}</span>}
-                    {s.lastCheck && !s.lastCheck.online && s.lastCheck.error && (
+                    {offlineReason && (
                       <div className="small error-text" data-testid="server-offline-reason">
-                        {s.lastCheck.error}
+                        {offlineReason}
                       </div>
                     )}
                     {inUse && (
@@ -448,7 +456,15 @@ export function ServersView() {
       )}
       {editing && <ServerForm server={editing === 'new' ? null : editing} onDone={() => setEditing(null)} />}
       {prompt && (
-        <HostKeyPrompt server={prompt.server} result={prompt.result} onClose={() => setPrompt(null)} />
+        <HostKeyPrompt
+          server={prompt.server}
+          result={prompt.result}
+          onClose={() => setPrompt(null)}
+          onFailure={(message) => {
+            setFailures((f) => ({ ...f, [prompt.server.id]: message }));
+            notify(`${prompt.server.name}: ${message}`, 'bad');
+          }}
+        />
       )}
     </section>
   );
