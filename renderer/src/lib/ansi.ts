@@ -113,8 +113,22 @@ export function xterm256(index: number): number[] {
   return [level(Math.floor(i / 36)), level(Math.floor(i / 6) % 6), level(i % 6)];
 }
 
-const theme = (): 'light' | 'dark' =>
-  typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+// One query list, read on each call: cheap, and it follows a theme switch.
+const darkQuery = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+const theme = (): 'light' | 'dark' => (darkQuery?.matches ? 'dark' : 'light');
+
+/** The named colours as CSS, per theme and anser class ('ansi-red' → 'rgb(…)'), made once. */
+const NAMED_CSS = Object.fromEntries(
+  (['light', 'dark'] as const).map((t) => [
+    t,
+    new Map(
+      Object.entries(ANSI_PALETTE[t]).map(([name, hex]) => {
+        const [r, g, b] = hexRgb(hex);
+        return [`ansi-${name}`, `rgb(${r}, ${g}, ${b})`];
+      }),
+    ),
+  ]),
+) as Record<'light' | 'dark', Map<string, string>>;
 
 /** A span colour as CSS: the 16 named ones from the theme's palette, others made legible. */
 function cssColor(klass: string | null, truecolor: string | null): string | null {
@@ -128,10 +142,7 @@ function cssColor(klass: string | null, truecolor: string | null): string | null
     const [r, g, b] = legible(xterm256(Number(palette[1])), theme());
     return `rgb(${r}, ${g}, ${b})`;
   }
-  const named = ANSI_PALETTE[theme()][klass.replace(/^ansi-/, '') as AnsiName] as string | undefined;
-  if (!named) return null;
-  const [r, g, b] = hexRgb(named);
-  return `rgb(${r}, ${g}, ${b})`;
+  return NAMED_CSS[theme()].get(klass) ?? null;
 }
 
 /** Splits a line with ANSI escape codes into styled spans (plain lines skip the parser). */
