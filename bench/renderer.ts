@@ -79,8 +79,10 @@ try {
   await page.getByTestId('nav-history').click();
   await page.getByTestId('history-row').first().waitFor();
   const firstRows = performance.now() - t0;
-  const inApp = await page.getByTestId('history-timing').textContent();
-  console.log(`time to first rows: ${firstRows.toFixed(0)} ms from the click (${inApp}) (target < 300 ms)`);
+  const inApp = await page.getByTestId('history-view').getAttribute('data-first-page-ms');
+  console.log(
+    `time to first rows: ${firstRows.toFixed(0)} ms from the click (first page in ${inApp} ms) (target < 300 ms)`,
+  );
 
   console.log(`\n# ${LINES.toLocaleString()} log lines streamed live`);
   await page.evaluate('window.__longTasks.length = 0');

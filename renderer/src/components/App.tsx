@@ -2,6 +2,7 @@ import { Component, useEffect, type ReactNode } from 'react';
 
 import { NEW_ITEM_EVENT } from '../lib/useEditing.ts';
 import { useUi, VIEWS, type View } from '../store/ui.ts';
+import { ConfirmDialog } from './common.tsx';
 import { HistoryView, ExecutionDetail } from './HistoryView.tsx';
 import { JobsView } from './JobsView.tsx';
 import { LiveView } from './LiveView.tsx';
@@ -37,7 +38,7 @@ class ScreenBoundary extends Component<{ children: ReactNode; view: View }, { er
 }
 
 export function App() {
-  const { view, go, runJobId, detailId, toast, connected } = useUi();
+  const { view, go, runJobId, detailId, toast, connected, confirm } = useUi();
 
   useEffect(() => {
     // Ctrl/Cmd+1…5 switch views; Ctrl/Cmd+N adds in the current view.
@@ -86,6 +87,7 @@ export function App() {
       </main>
       {runJobId && <RunDialog jobId={runJobId} />}
       {detailId && <ExecutionDetail executionId={detailId} />}
+      {confirm && <ConfirmDialog request={confirm} onAnswer={confirm.answer} />}
       {toast && (
         <div className={`toast tone-${toast.tone}`} role="status" data-testid="toast">
           {toast.text}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 
-import { api, messageOf } from '../api/client.ts';
-import type { Execution, ExecutionStatus } from '../api/types.ts';
+import { api, ApiError, messageOf } from '../api/client.ts';
+import type { Execution, ExecutionStatus, Run } from '../api/types.ts';
 import { duration, json, ms, when } from '../lib/format.ts';
 import { useHistory } from '../store/history.ts';
 import { useJobs } from '../store/jobs.ts';
@@ -26,32 +26,54 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
   const { openDetail, showRun, notify } = useUi();
   const live = useLive((s) => s.executions[executionId]);
   const { loadLog, startRun, upsertExecution } = useLive();
+  const jobs = useJobs();
   const [failure, setFailure] = useState<string | null>(null);
+  const [run, setRun] = useState<Run | null>(null);
 
   useEffect(() => {
     api()
       .getExecution(executionId)
-      .then(upsertExecution, (err: unknown) => setFailure(messageOf(err)));
+      .then((execution) => {
+        upsertExecution(execution);
+        return api().getRun(execution.runId).then(setRun);
+      })
+      .catch((err: unknown) => setFailure(messageOf(err)));
     void loadLog(executionId);
   }, [executionId, loadLog, upsertExecution]);
+  const loadJobs = jobs.load;
+  useEffect(() => void loadJobs(), [loadJobs]);
 
   const e = live;
+  // History keeps a removed job's name; the job itself cannot run again.
+  const jobRemoved = !!e && jobs.loaded && !jobs.error && !jobs.jobs.some((j) => j.id === e.jobId);
+  const removedText = e
+    ? `The job "${e.jobName}" was removed; its history is kept, but it cannot run again.`
+    : '';
   const rerun = async () => {
     if (!e) return;
     try {
-      const original = await api().getRun(e.runId);
-      const run = await startRun({
+      const original = run ?? (await api().getRun(e.runId));
+      const started = await startRun({
         jobId: e.jobId,
         serverIds: [e.serverId],
         input: original.input ?? undefined,
         trigger: 'retry',
       });
       openDetail(null);
-      showRun(run.id);
+      showRun(started.id);
     } catch (err) {
-      notify(messageOf(err), 'bad');
+      // The job went between loading the list and pressing the button: say so in the user's words.
+      if (err instanceof ApiError && err.kind === 'not_found' && /job/i.test(err.message)) {
+        notify(removedText, 'bad');
+        void loadJobs();
+      } else notify(messageOf(err), 'bad');
     }
   };
+  const copyId = () =>
+    navigator.clipboard.writeText(executionId).then(
+      () => notify('Copied the execution id.'),
+      () => notify('The clipboard refused the id; select it and copy by hand.', 'bad'),
+    );
 
   return (
     <Modal title={e ? `${e.jobName} on ${e.serverName}` : 'Execution'} onClose={() => openDetail(null)} wide>
@@ -63,10 +85,20 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
             <span>exit code {e.exitCode ?? '—'}</span>
             <HelperBadge mode={e.helperMode} reason={e.fallbackReason} />
             <span className="spacer" />
-            <button onClick={() => void rerun()} data-testid="rerun">
+            <button
+              onClick={() => void rerun()}
+              data-testid="rerun"
+              disabled={jobRemoved}
+              title={jobRemoved ? removedText : 'Run the same job with the same input on this server'}
+            >
               ↻ Re-run
             </button>
           </div>
+          {jobRemoved && (
+            <div className="warn-box" data-testid="job-removed">
+              {removedText}
+            </div>
+          )}
           {e.fallbackReason && (
             <div className="warn-box" data-testid="fallback-reason">
               Helpers fell back to bundled mode: {e.fallbackReason}
@@ -74,6 +106,16 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
           )}
           {e.errorMessage && <div className="error-banner">{e.errorMessage}</div>}
           <dl className="facts">
+            <dt>Execution</dt>
+            <dd className="id-line">
+              <code className="mono" data-testid="execution-id">
+                {e.id}
+              </code>
+              <button className="ghost small" onClick={() => void copyId()} data-testid="copy-id">
+                Copy
+              </button>
+              <span className="muted small">run {e.runId.slice(0, 8)}</span>
+            </dd>
             <dt>Started</dt>
             <dd>{when(e.startedAt)}</dd>
             <dt>Took</dt>
@@ -87,8 +129,22 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
             <dd>{e.helperMode ?? '—'}</dd>
             <dt>Condition</dt>
             <dd>{e.condition === null ? '—' : String(e.condition)}</dd>
+            <dt>Input</dt>
+            <dd>
+              <pre className="output" data-testid="execution-input">
+                {run ? json(run.input) : '…'}
+              </pre>
+            </dd>
             <dt>Variables</dt>
-            <dd>{e.variableChanges.map((c) => `${c.op} ${c.key}`).join(', ') || '—'}</dd>
+            <dd data-testid="variable-changes">
+              {e.variableChanges.length === 0
+                ? '—'
+                : e.variableChanges.map((c) => (
+                    <div key={`${c.op}:${c.key}`} className="mono small">
+                      {c.op === 'set' ? 'set' : 'deleted'} {c.key}
+                    </div>
+                  ))}
+            </dd>
             <dt>Output</dt>
             <dd>
               <pre className="output" data-testid="output">
@@ -96,7 +152,7 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
               </pre>
             </dd>
           </dl>
-          <LogView executionId={e.id} />
+          <LogView executionId={e.id} execution={e} />
         </div>
       )}
     </Modal>
@@ -117,14 +173,10 @@ export function HistoryView() {
   }, []);
 
   return (
-    <section className="view" data-testid="history-view">
+    // The first page's time is for the benchmark (bench/renderer.ts), not for people: an attribute only.
+    <section className="view" data-testid="history-view" data-first-page-ms={firstPageMs ?? undefined}>
       <header className="view-header">
         <h1>History</h1>
-        {firstPageMs !== null && (
-          <span className="muted small" data-testid="history-timing">
-            first page in {firstPageMs} ms
-          </span>
-        )}
       </header>
       <div className="filters">
         <select

@@ -5,6 +5,7 @@ import type { HelperMode, Job, JobInput, Language } from '../api/types.ts';
 import { json, parseJsonField } from '../lib/format.ts';
 import { useJobs } from '../store/jobs.ts';
 import { useServers } from '../store/servers.ts';
+import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { CodeEditor } from './CodeEditor.tsx';
@@ -42,6 +43,9 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   const [helperMode, setHelperMode] = useState<HelperMode>(job?.helperMode ?? 'auto');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
+  const snapshot = JSON.stringify([name, language, script, timeout, env, input, serverIds, helperMode]);
+  const [initial] = useState(snapshot);
+  const close = useDiscardGuard(snapshot !== initial, onDone, job ? `The job ${job.name}` : 'The new job');
 
   const submit = async () => {
     setErrors({});
@@ -73,7 +77,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
 
   const envError = Object.entries(errors).find(([k]) => k.startsWith('env'))?.[1];
   return (
-    <Modal title={job ? `Edit ${job.name}` : 'New job'} onClose={onDone} wide>
+    <Modal title={job ? `Edit ${job.name}` : 'New job'} onClose={close} wide>
       <form
         className="form"
         data-testid="job-form"

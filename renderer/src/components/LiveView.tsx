@@ -1,13 +1,14 @@
 import { useEffect, useMemo, useState } from 'react';
 
 import { messageOf } from '../api/client.ts';
-import { executionsOfRun, runProgress, useLive } from '../store/live.ts';
+import { cancellingNow, executionsOfRun, runProgress, useLive } from '../store/live.ts';
 import { useUi } from '../store/ui.ts';
 import { EmptyState, HelperBadge, StatusBadge } from './common.tsx';
 import { LogView } from './LogView.tsx';
 
 export function LiveView() {
   const { liveRunId, go, notify } = useUi();
+  const cancelRequested = useLive((s) => s.cancelRequested);
   const run = useLive((s) => (liveRunId ? s.runs[liveRunId] : undefined));
   const all = useLive((s) => s.executions);
   // Derived here, not in the selector: a selector returning a new array each time would re-render forever.
@@ -48,20 +49,20 @@ export function LiveView() {
           {progress.done}/{progress.total} done{progress.failed ? `, ${progress.failed} not succeeded` : ''}
           {progress.fellBack ? `, ${progress.fellBack} fell back to bundled helpers` : ''}
         </span>
-        {run.status === 'running' && (
-          <button
-            className="danger"
-            data-testid="cancel-run"
-            onClick={() =>
-              cancelRun(run.id).then(
-                () => notify('Cancelling…'),
-                (err: unknown) => notify(messageOf(err), 'bad'),
-              )
-            }
-          >
-            ■ Cancel
-          </button>
-        )}
+        {run.status === 'running' &&
+          (cancellingNow(run, cancelRequested) ? (
+            <span className="badge tone-warn" data-testid="cancelling">
+              Cancelling…
+            </span>
+          ) : (
+            <button
+              className="danger"
+              data-testid="cancel-run"
+              onClick={() => cancelRun(run.id).catch((err: unknown) => notify(messageOf(err), 'bad'))}
+            >
+              ■ Cancel
+            </button>
+          ))}
       </header>
       <div className="status-grid" data-testid="status-grid">
         {executions.map((e) => (
@@ -88,7 +89,7 @@ export function LiveView() {
               Helpers fell back to bundled mode: {current.fallbackReason}
             </div>
           )}
-          <LogView executionId={current.id} />
+          <LogView executionId={current.id} execution={current} />
         </>
       )}
     </section>

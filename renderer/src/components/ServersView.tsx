@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ApiError, messageOf } from '../api/client.ts';
 import type { Server, ServerInput, ServerTestResult } from '../api/types.ts';
 import { serverName, serverStatus, useServers } from '../store/servers.ts';
+import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
@@ -69,6 +70,12 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
   const [failure, setFailure] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
+  const [initial] = useState(form);
+  const close = useDiscardGuard(
+    JSON.stringify(form) !== JSON.stringify(initial),
+    onDone,
+    server ? `The server ${server.name}` : 'The new server',
+  );
 
   const submit = async () => {
     setSaving(true);
@@ -87,7 +94,7 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
   };
 
   return (
-    <Modal title={server ? `Edit ${server.name}` : 'Add a server'} onClose={onDone}>
+    <Modal title={server ? `Edit ${server.name}` : 'Add a server'} onClose={close}>
       <form
         className="form"
         data-testid="server-form"
@@ -231,10 +238,13 @@ function HostKeyPrompt({
   server,
   result,
   onClose,
+  onFailure,
 }: {
   server: Server;
   result: ServerTestResult;
   onClose: () => void;
+  /** A failure after the key (a refused login, say): the dialog closes and the list shows it. */
+  onFailure: (message: string) => void;
 }) {
   const trust = useServers((s) => s.trust);
   const notify = useUi((s) => s.notify);
@@ -244,10 +254,15 @@ function HostKeyPrompt({
   const accept = async () => {
     try {
       const after = await trust(server.id, result.fingerprint!);
-      if (after.online) notify(`Trusted ${server.name}'s host key; it is online.`);
       onClose();
+      if (after.online) notify(`Trusted ${server.name}'s host key; it is online.`);
+      else onFailure(after.error?.message ?? 'offline');
     } catch (err) {
-      setFailure(messageOf(err));
+      // Only a question about the key itself belongs in this dialog. Anything after the key (a refused
+      // login, say) is the server's state: close the dialog and show it there.
+      if (err instanceof ApiError && err.kind.startsWith('host_key')) return setFailure(messageOf(err));
+      onClose();
+      onFailure(messageOf(err));
     }
   };
   return (
@@ -309,12 +324,16 @@ export function ServersView() {
   const [editing, setEditing] = useEditing<Server>();
   const [testing, setTesting] = useState<string | null>(null);
   const [prompt, setPrompt] = useState<{ server: Server; result: ServerTestResult } | null>(null);
+  // Failures of this session the core did not record as a check (trusting a key, then a refused login):
+  // shown in the row until the server is tested again.
+  const [failures, setFailures] = useState<Record<string, string>>({});
 
   useEffect(() => {
     void load();
   }, [load]);
   const runTest = async (server: Server) => {
     setTesting(server.id);
+    setFailures(({ [server.id]: _, ...rest }) => rest);
     try {
       const result = await test(server.id);
       if (result.online)
@@ -331,6 +350,8 @@ export function ServersView() {
 
   const del = (server: Server) =>
     confirmRemove(`Remove ${server.name}? Its history is kept.`, server.name, () => remove(server.id));
+  // A server others hop through cannot be removed while they do; the list says so before anyone tries.
+  const hoppingThrough = (server: Server) => servers.filter((o) => o.jumpServerId === server.id);
 
   return (
     <section className="view" data-testid="servers-view">
@@ -363,6 +384,13 @@ export function ServersView() {
           <tbody>
             {servers.map((s) => {
               const status = serverStatus(s);
+              const dependents = hoppingThrough(s);
+              const offlineReason =
+                failures[s.id] ?? (s.lastCheck && !s.lastCheck.online ? s.lastCheck.error : null);
+              const inUse =
+                dependents.length > 0
+                  ? `Jump server for ${dependents.map((d) => d.name).join(', ')}: change ${dependents.length === 1 ? 'that server' : 'those servers'} first to remove it.`
+                  : null;
               return (
                 <tr key={s.id} data-testid={`server-row-${s.name}`}>
                   <td>
@@ -380,13 +408,23 @@ export function ServersView() {
                   <td>{s.jumpServerId ? serverName(servers, s.jumpServerId) : '—'}</td>
                   <td>
                     <Badge
-                      tone={status.tone}
+                      tone={failures[s.id] ? 'bad' : status.tone}
                       title={s.lastCheck?.error ?? s.lastCheck?.os ?? undefined}
                       testId="server-status"
                     >
-                      {status.label}
+                      {failures[s.id] ? 'offline' : status.label}
                     </Badge>
                     {s.lastCheck?.os && <span className="muted small"> {s.lastCheck.os}</span>}
+                    {offlineReason && (
+                      <div className="small error-text" data-testid="server-offline-reason">
+                        {offlineReason}
+                      </div>
+                    )}
+                    {inUse && (
+                      <div className="small muted" data-testid="server-in-use">
+                        jump server for {dependents.map((d) => d.name).join(', ')}
+                      </div>
+                    )}
                   </td>
                   <td className="actions">
                     <button
@@ -400,7 +438,13 @@ export function ServersView() {
                     <button className="ghost" onClick={() => setEditing(s)}>
                       Edit
                     </button>
-                    <button className="ghost danger-text" onClick={() => void del(s)}>
+                    <button
+                      className="ghost danger-text"
+                      onClick={() => void del(s)}
+                      disabled={inUse !== null}
+                      title={inUse ?? undefined}
+                      data-testid="delete-server"
+                    >
                       Delete
                     </button>
                   </td>
@@ -412,7 +456,15 @@ export function ServersView() {
       )}
       {editing && <ServerForm server={editing === 'new' ? null : editing} onDone={() => setEditing(null)} />}
       {prompt && (
-        <HostKeyPrompt server={prompt.server} result={prompt.result} onClose={() => setPrompt(null)} />
+        <HostKeyPrompt
+          server={prompt.server}
+          result={prompt.result}
+          onClose={() => setPrompt(null)}
+          onFailure={(message) => {
+            setFailures((f) => ({ ...f, [prompt.server.id]: message }));
+            notify(`${prompt.server.name}: ${message}`, 'bad');
+          }}
+        />
       )}
     </section>
   );

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 
 import { messageOf } from '../api/client.ts';
 import type { Variable } from '../api/types.ts';
-import { parseJsonField, when } from '../lib/format.ts';
+import { variableValue, when } from '../lib/format.ts';
+import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { useVariables } from '../store/variables.ts';
@@ -17,12 +18,17 @@ function VariableForm({ variable, onDone }: { variable: Variable | null; onDone:
   );
   const [secret, setSecret] = useState(variable?.secret ?? false);
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const initial = useState(() => ({ key, value, secret }))[0];
+  const close = useDiscardGuard(
+    key !== initial.key || value !== initial.value || secret !== initial.secret,
+    onDone,
+    variable ? `The variable ${variable.key}` : 'The new variable',
+  );
   const submit = async () => {
-    // Plain text is taken as a string, like the CLI; JSON keeps its type.
-    const parsed = parseJsonField(value);
-    const typed = 'error' in parsed ? value : parsed.value;
+    const typed = variableValue(value);
+    if ('error' in typed) return setErrors({ value: typed.error });
     try {
-      await save(key, typed, secret);
+      await save(key, typed.value, secret);
       notify(`Saved ${key}.`);
       onDone();
     } catch (err) {
@@ -30,7 +36,7 @@ function VariableForm({ variable, onDone }: { variable: Variable | null; onDone:
     }
   };
   return (
-    <Modal title={variable ? `Edit ${variable.key}` : 'New variable'} onClose={onDone}>
+    <Modal title={variable ? `Edit ${variable.key}` : 'New variable'} onClose={close}>
       <form
         className="form"
         onSubmit={(e) => {
@@ -48,7 +54,12 @@ function VariableForm({ variable, onDone }: { variable: Variable | null; onDone:
         </Field>
         <Field
           label="Value (JSON or text)"
-          hint={variable?.secret ? 'secret: type a new value to replace it' : undefined}
+          error={errors.value}
+          hint={
+            variable?.secret
+              ? 'secret: type a new value to replace it'
+              : 'plain text is stored as a string; {…}, […] and "…" must be valid JSON'
+          }
         >
           <textarea
             rows={4}
@@ -77,7 +88,7 @@ function VariableForm({ variable, onDone }: { variable: Variable | null; onDone:
 
 export function VariablesView() {
   const { variables, loaded, error, load, remove } = useVariables();
-  const notify = useUi((s) => s.notify);
+  const confirmRemove = useUi((s) => s.confirmRemove);
   const [editing, setEditing] = useEditing<Variable>();
   useEffect(() => {
     void load();
@@ -119,8 +130,7 @@ export function VariablesView() {
                   <button
                     className="ghost danger-text"
                     onClick={() =>
-                      confirm(`Delete ${v.key}?`) &&
-                      remove(v.key).catch((err: unknown) => notify(messageOf(err), 'bad'))
+                      void confirmRemove(`Remove the variable ${v.key}?`, v.key, () => remove(v.key))
                     }
                   >
                     Delete

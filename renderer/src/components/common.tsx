@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 import type { ExecutionStatus, RunStatus } from '../api/types.ts';
 import { statusTone } from '../store/live.ts';
@@ -94,26 +94,94 @@ export function ErrorBanner({ message }: { message: string | null }) {
   );
 }
 
+/** Open dialogs, innermost last: only the innermost one answers Escape and keeps the focus. */
+const openDialogs: symbol[] = [];
+
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"]), [contenteditable="true"]';
+
+/** The elements Tab can reach inside a dialog, in document order. */
+export function focusableIn(root: HTMLElement): HTMLElement[] {
+  return [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(
+    (el) => !el.closest('[inert]') && el.getAttribute('aria-hidden') !== 'true',
+  );
+}
+
+/**
+ * The app's dialog (WAI-ARIA modal dialog pattern): the focus moves in when it opens (to an autoFocus
+ * field, else the first field of the body), Tab and Shift+Tab cycle inside it, Escape or a click on the
+ * backdrop calls onClose, and the focus returns to the element that opened it when it closes. Dialogs
+ * stack: only the innermost answers Escape and traps the focus.
+ */
 export function Modal({
   title,
   onClose,
   children,
   wide,
+  testId,
 }: {
   title: string;
   onClose: () => void;
   children: ReactNode;
   wide?: boolean;
+  testId?: string;
 }) {
-  // Escape closes the dialog wherever the focus is.
+  const box = useRef<HTMLDivElement>(null);
+  // Taken while rendering, before an autoFocus field inside takes the focus.
+  const [opener] = useState(() =>
+    document.activeElement instanceof HTMLElement ? document.activeElement : null,
+  );
+  const closeRef = useRef(onClose);
+  closeRef.current = onClose;
+
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
+    const self = Symbol('dialog');
+    openDialogs.push(self);
+    const root = box.current!;
+    if (!root.contains(document.activeElement)) {
+      const body = root.querySelector<HTMLElement>('.modal-body');
+      (focusableIn(body ?? root)[0] ?? focusableIn(root)[0] ?? root).focus();
+    }
+    const onKey = (e: KeyboardEvent) => {
+      if (openDialogs[openDialogs.length - 1] !== self) return;
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        closeRef.current();
+      } else if (e.key === 'Tab') {
+        const items = focusableIn(root);
+        if (items.length === 0) return e.preventDefault();
+        const first = items[0]!;
+        const last = items[items.length - 1]!;
+        const inside = root.contains(document.activeElement);
+        if (e.shiftKey && (document.activeElement === first || !inside)) {
+          e.preventDefault();
+          last.focus();
+        } else if (!e.shiftKey && (document.activeElement === last || !inside)) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    };
+    // Capture phase: the innermost dialog decides before any field or view-level shortcut sees the key.
+    window.addEventListener('keydown', onKey, true);
+    return () => {
+      window.removeEventListener('keydown', onKey, true);
+      openDialogs.splice(openDialogs.indexOf(self), 1);
+      if (opener && opener.isConnected) opener.focus();
+    };
+  }, [opener]);
+
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className={`modal ${wide ? 'wide' : ''}`} role="dialog" aria-label={title}>
+      <div
+        ref={box}
+        className={`modal ${wide ? 'wide' : ''}`}
+        role="dialog"
+        aria-modal="true"
+        aria-label={title}
+        tabIndex={-1}
+        data-testid={testId}
+      >
         <header>
           <h2>{title}</h2>
           <button className="ghost" onClick={onClose} aria-label="Close">
@@ -123,6 +191,53 @@ export function Modal({
         <div className="modal-body">{children}</div>
       </div>
     </div>
+  );
+}
+
+/** What a confirm dialog asks (see useUi().ask). */
+export interface ConfirmRequest {
+  title: string;
+  message: ReactNode;
+  /** The button that goes ahead, e.g. "Remove" or "Discard changes". */
+  confirmLabel: string;
+  /** The button that goes back; "Cancel" unless said. */
+  cancelLabel?: string;
+  /** Red confirm button, for removals and discards. */
+  danger?: boolean;
+}
+
+/** The one confirmation dialog of the app (no native confirm()): Enter confirms, Escape cancels. */
+export function ConfirmDialog({
+  request,
+  onAnswer,
+}: {
+  request: ConfirmRequest;
+  onAnswer: (yes: boolean) => void;
+}) {
+  return (
+    <Modal title={request.title} onClose={() => onAnswer(false)} testId="confirm-dialog">
+      <div className="danger-box">
+        <p data-testid="confirm-message">{request.message}</p>
+        <footer>
+          <button
+            className="ghost"
+            onClick={() => onAnswer(false)}
+            data-testid="confirm-cancel"
+            autoFocus={request.danger}
+          >
+            {request.cancelLabel ?? 'Cancel'}
+          </button>
+          <button
+            className={request.danger ? 'danger' : ''}
+            onClick={() => onAnswer(true)}
+            data-testid="confirm-ok"
+            autoFocus={!request.danger}
+          >
+            {request.confirmLabel}
+          </button>
+        </footer>
+      </div>
+    </Modal>
   );
 }
 

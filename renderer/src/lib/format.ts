@@ -28,3 +28,20 @@ export function parseJsonField(text: string): { value: unknown } | { error: stri
     return { error: `Not valid JSON: ${(err as Error).message}` };
   }
 }
+
+/**
+ * A variable's value as typed in the form: JSON keeps its type, and plain text (which JSON cannot read and
+ * which does not start like JSON) is taken as a string, as `cronium var set` does. Text that starts like a
+ * JSON object, array or string — `{`, `[` or `"` — must be valid JSON: a typo there is an error, never a
+ * string saved silently. Empty text is refused (a variable holds a value).
+ */
+export function variableValue(text: string): { value: unknown } | { error: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { error: 'Type a value (JSON, or plain text for a string).' };
+  try {
+    return { value: JSON.parse(trimmed) as unknown };
+  } catch (err) {
+    if (/^[[{"]/.test(trimmed)) return { error: `Input must be valid JSON: ${(err as Error).message}` };
+    return { value: text };
+  }
+}

@@ -18,7 +18,7 @@ interface HistoryState {
   cursor: string | null;
   loading: boolean;
   error: string | null;
-  /** How long the first page took to arrive (shown in the status bar; used by the benchmark). */
+  /** How long the first page took to arrive, in ms (for the benchmark; not shown). */
   firstPageMs: number | null;
   setFilters(patch: Partial<HistoryFilters>): void;
   /** Loads the first page (reset) or the next one. */

@@ -13,6 +13,8 @@ interface LiveState {
   runs: Record<string, Run>;
   executions: Record<string, Execution>;
   logVersions: Record<string, number>;
+  /** Runs the user asked to cancel (see cancellingNow: the notice lasts until the run ends). */
+  cancelRequested: Record<string, true>;
   upsertRun(run: Run): void;
   upsertExecution(execution: Execution): void;
   appendLog(chunk: LogChunk): void;
@@ -43,6 +45,7 @@ export const useLive = create<LiveState>()((set, get) => ({
   runs: {},
   executions: {},
   logVersions: {},
+  cancelRequested: {},
   upsertRun(run) {
     set({ runs: { ...get().runs, [run.id]: run } });
   },
@@ -71,7 +74,14 @@ export const useLive = create<LiveState>()((set, get) => ({
     return run;
   },
   async cancelRun(runId) {
-    await api().cancelRun(runId);
+    set({ cancelRequested: { ...get().cancelRequested, [runId]: true } });
+    try {
+      await api().cancelRun(runId);
+    } catch (err) {
+      const { [runId]: _, ...rest } = get().cancelRequested;
+      set({ cancelRequested: rest });
+      throw err;
+    }
   },
   async loadLog(executionId) {
     const buffer = logOf(executionId);
@@ -97,6 +107,11 @@ export const FINAL: ReadonlySet<ExecutionStatus> = new Set([
   'cancelled',
   'error',
 ]);
+
+/** "Cancelling…" is true from the request until the run reaches a final status, and not a moment longer. */
+export function cancellingNow(run: Run | undefined, requested: Record<string, true>): boolean {
+  return !!run && run.status === 'running' && requested[run.id] === true;
+}
 
 export function executionsOfRun(run: Run | undefined, executions: Record<string, Execution>): Execution[] {
   if (!run) return [];

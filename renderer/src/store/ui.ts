@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 
+import type { ConfirmRequest } from '../components/common.tsx';
 import { messageOf } from '../api/client.ts';
 
 export type View = 'servers' | 'jobs' | 'live' | 'history' | 'variables';
@@ -21,12 +22,19 @@ interface UiState {
   runJobId: string | null;
   toast: { text: string; tone: 'ok' | 'bad' } | null;
   connected: boolean;
+  /** The question the confirm dialog shows, if one is open (see ask). */
+  confirm: (ConfirmRequest & { answer: (yes: boolean) => void }) | null;
   go(view: View): void;
   showRun(runId: string): void;
   openDetail(executionId: string | null): void;
   openRunDialog(jobId: string | null): void;
   notify(text: string, tone?: 'ok' | 'bad'): void;
   setConnected(connected: boolean): void;
+  /**
+   * Asks a yes/no question in the app's own confirm dialog; resolves true when the user confirms, false
+   * when they cancel (button, Escape or backdrop). A second question while one is open cancels the first.
+   */
+  ask(request: ConfirmRequest): Promise<boolean>;
   /** Asks, then removes, and says how it went (the list views' Delete buttons). */
   confirmRemove(question: string, name: string, remove: () => Promise<void>): Promise<void>;
 }
@@ -38,6 +46,7 @@ export const useUi = create<UiState>()((set, get) => ({
   runJobId: null,
   toast: null,
   connected: true,
+  confirm: null,
   go: (view) => set({ view }),
   showRun: (runId) => set({ view: 'live', liveRunId: runId }),
   openDetail: (detailId) => set({ detailId }),
@@ -47,8 +56,24 @@ export const useUi = create<UiState>()((set, get) => ({
     setTimeout(() => set((s) => (s.toast?.text === text ? { toast: null } : s)), 4000);
   },
   setConnected: (connected) => set({ connected }),
+  ask(request) {
+    get().confirm?.answer(false);
+    return new Promise<boolean>((resolve) => {
+      const answer = (yes: boolean) => {
+        set((s) => (s.confirm?.answer === answer ? { confirm: null } : s));
+        resolve(yes);
+      };
+      set({ confirm: { ...request, answer } });
+    });
+  },
   async confirmRemove(question, name, remove) {
-    if (!confirm(question)) return;
+    const yes = await get().ask({
+      title: `Remove ${name}?`,
+      message: question,
+      confirmLabel: 'Remove',
+      danger: true,
+    });
+    if (!yes) return;
     try {
       await remove();
       get().notify(`Removed ${name}.`);
