@@ -4,6 +4,7 @@
  * are made for real (a trigger that refuses inserts, a killed sshd process, a real SIGINT).
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -111,5 +112,37 @@ describe('faults', () => {
     expect(await exited).toBe(130);
     expect(stderr).toMatch(/cancel/i);
     await vi.waitFor(() => expect(remote()).toBe(''), { timeout: 10_000 });
+  });
+
+  it('moves a run off a pooled connection that died a moment after its last use, without waiting a minute', async () => {
+    // Every reuse is checked by default (one round trip), however recent the last use.
+    const { service: svc } = service({ sessionAnswerMs: 1500 });
+    const job = { language: 'bash' as const, script: 'echo "$SSH_CONNECTION"' };
+    const first = await runJob(svc, job, ['h1']);
+    expect(first.exec.status).toBe('succeeded');
+    // Freeze the pooled connection's own sshd process ("sshd: user@notty") in h1: the connection looks open,
+    // nothing answers on it, and new connections still work.
+    const pids = execFileSync('ip', ['netns', 'pids', h.hosts.h1.netns], { encoding: 'utf8' })
+      .split('\n')
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`sshd: ${h.user}@`);
+        } catch {
+          return false;
+        }
+      });
+    expect(pids).toHaveLength(1);
+    execFileSync('kill', ['-STOP', pids[0]!]);
+    try {
+      const second = await runJob(svc, job, ['h1']);
+      expect(second.exec).toMatchObject({ status: 'succeeded', errorMessage: null });
+      // Another client port: the run went to a new connection.
+      expect(second.text('h1', 'stdout').split(' ')[1]).not.toBe(first.text('h1', 'stdout').split(' ')[1]);
+      // Well under the minute the keepalive would have taken (1.5 s to give up on the frozen one).
+      const { connectMs, deployMs, scriptMs } = second.exec.timings;
+      expect((connectMs ?? 0) + (deployMs ?? 0) + (scriptMs ?? 0)).toBeLessThan(20_000);
+    } finally {
+      execFileSync('kill', ['-KILL', pids[0]!]);
+    }
   });
 });

@@ -61,6 +61,8 @@ export interface ServiceOptions {
   idleMs?: number;
   /** Milliseconds unused after which a pooled connection is checked before reuse (see PoolOptions). */
   checkIdleAfterMs?: number;
+  /** Milliseconds a server has to answer a request for a new session before its connection is replaced. */
+  sessionAnswerMs?: number;
   /** The SSH agent socket for agent auth (defaults to SSH_AUTH_SOCK). */
   agentSocket?: string;
   /** The runtime API's port on 127.0.0.1 (8089; a free one when taken; 0 for any). */
@@ -117,6 +119,7 @@ export class CroniumService implements CroniumApi {
       readyTimeoutMs: options.readyTimeoutMs,
       idleMs: options.idleMs,
       checkIdleAfterMs: options.checkIdleAfterMs,
+      sessionAnswerMs: options.sessionAnswerMs,
     });
     this.logs = new LogWriter(join(options.dataDir, 'cronium.db'));
     const registry = new ExecutionRegistry(options.rateLimit);

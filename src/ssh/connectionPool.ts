@@ -24,11 +24,14 @@ export interface PoolOptions {
   /**
    * A connection unused for this many milliseconds is checked (a keepalive round trip) before it is
    * leased again, so a connection the server has silently dropped is replaced before anything starts on
-   * the host (2 000; 0 checks every time).
+   * the host (default 0: every reuse is checked — one round trip — since a connection can die the moment
+   * after its last use, and a request on a dead one (a session, a forward) would wait out the keepalive).
    */
   checkIdleAfterMs?: number;
   /** Milliseconds the server has to answer that check before the connection is dropped (5 000). */
   checkTimeoutMs?: number;
+  /** Milliseconds a server has to answer a request for a new session (see ConnectOptions; 10 000). */
+  sessionAnswerMs?: number;
 }
 
 export interface Lease {
@@ -81,7 +84,7 @@ export class ConnectionPool {
     this.options = options;
     this.idleMs = options.idleMs ?? 60_000;
     this.perConnection = options.leasesPerConnection ?? 5;
-    this.checkIdleAfterMs = options.checkIdleAfterMs ?? 2_000;
+    this.checkIdleAfterMs = options.checkIdleAfterMs ?? 0;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 5_000;
   }
 
@@ -195,6 +198,7 @@ export class ConnectionPool {
       connection = await SshConnection.connect(target, {
         hostKeys: this.options.hostKeys,
         readyTimeoutMs: this.options.readyTimeoutMs,
+        sessionAnswerMs: this.options.sessionAnswerMs,
         signal,
         via: jumpLease?.connection,
       });

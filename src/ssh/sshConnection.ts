@@ -39,6 +39,11 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Hop through this open connection (jump server) instead of dialing directly. */
   via?: SshConnection;
+  /**
+   * How long (ms) a server may take to answer a request for a new session before the connection is taken
+   * for dead (10 s): a live sshd answers in milliseconds, and nothing has started on the host yet.
+   */
+  sessionAnswerMs?: number;
 }
 
 /**
@@ -259,6 +264,8 @@ export class SshConnection {
   private sessionLimit = Infinity;
   private overflow: ((command: string, options: ExecOptions) => Promise<RemoteProcess>) | null = null;
   private lastActive = performance.now();
+  /** See ConnectOptions.sessionAnswerMs. */
+  sessionAnswerMs = 10_000;
 
   private readonly client: Client;
   readonly target: SshTarget;
@@ -294,6 +301,7 @@ export class SshConnection {
         settled = true;
         signal?.removeEventListener('abort', onAbort);
         connection = new SshConnection(client, target);
+        if (options.sessionAnswerMs !== undefined) connection.sessionAnswerMs = options.sessionAnswerMs;
         resolve(connection);
       });
       // ssh2 may emit a second error after a timeout ("Connection lost before handshake"): report once.
@@ -431,6 +439,14 @@ export class SshConnection {
       try {
         return await this.openSession(command, options);
       } catch (err) {
+        if ((err as { unanswered?: boolean }).unanswered === true) {
+          // The connection died without a word (no FIN, no keepalive answer yet): nothing started on the
+          // host, so the command goes to another connection (the pool dials one) instead of waiting out
+          // the keepalive (about a minute) and failing.
+          this.destroy();
+          if (this.overflow) return this.overflow(command, options);
+          throw err;
+        }
         if ((err as { refusedSession?: boolean }).refusedSession !== true) throw err;
         if (this.openSessions > 0) {
           this.sessionLimit = Math.min(this.sessionLimit, this.openSessions);
@@ -474,9 +490,19 @@ export class SshConnection {
           timeoutMs,
         );
       }
+      const unanswered = setTimeout(() => {
+        const error = new CroniumError(
+          'connection_lost',
+          `${this.target.label} did not answer a request for a new session within ${formatMs(this.sessionAnswerMs)}: the connection is dead.`,
+        );
+        (error as { unanswered?: boolean }).unanswered = true;
+        finish(error);
+      }, this.sessionAnswerMs);
+      unanswered.unref();
       // Counted from the request on: sshd may refuse one session because another is still being opened.
       this.openSessions++;
       this.client.exec(command, (err, channel) => {
+        clearTimeout(unanswered);
         if (err) {
           this.openSessions--;
           const error = new CroniumError(
