@@ -300,7 +300,7 @@ async function main(): Promise<void> {
             [
               `--cpu-prof`,
               `--cpu-prof-dir=${profDir}`,
-              `--cpu-prof-name=fanout8.cpuprofile`,
+
               ...run('hostname', names, ['--concurrency', '8']).slice(1),
             ],
             { env, stdio: 'ignore' },
@@ -352,7 +352,7 @@ async function main(): Promise<void> {
           'sh',
           [
             '-c',
-            `${shLine([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-name=bulk.cpuprofile', ...run('bulk', ['h1']).slice(1)])} >/dev/null`,
+            `${shLine([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...run('bulk', ['h1']).slice(1)])} >/dev/null`,
           ],
           { env, stdio: 'inherit' },
         );

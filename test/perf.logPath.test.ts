@@ -1,14 +1,18 @@
 /**
  * The log path after the bench's profile-led changes (issue 10): UTF-8 decoding with TextDecoder (a
  * character split across reads, a byte-order mark, invalid bytes) and the masker's held-back suffix found
- * from the secret's first character (a secret split anywhere is still masked).
+ * from the secret's first character (a secret split anywhere is still masked), big chunks stored as
+ * Zstandard while chunks deflated by earlier versions still read.
  */
+import { deflateRawSync } from 'node:zlib';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import type { LogChunk } from '../src/core/domain.ts';
 import { LogSink } from '../src/exec/logSink.ts';
 import { MASK, SecretMasker } from '../src/exec/secretMasker.ts';
+import { packLogText, unpackLogText } from '../src/store/logPacking.ts';
 
 /** A sink whose batches are collected; returns the text of each stream once closed. */
 function sinkOf(secrets: string[] = []) {
@@ -115,6 +119,29 @@ describe('SecretMasker across chunk boundaries', () => {
           for (const piece of splitAt(Buffer.from(text), cuts)) sink.data('stdout', piece);
           sink.close();
           for (const secret of secrets) expect(out('stdout')).not.toContain(secret);
+        },
+      ),
+    );
+  });
+});
+
+describe('packed log chunks', () => {
+  it('stores big chunks as Zstandard and reads them back, UTF-8 and ANSI colour included', () => {
+    const text = 'ligne café → 日本語 🚀 \x1b[31merror\x1b[0m\n'.repeat(5000);
+    const packed = packLogText(text);
+    expect([...packed.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+    expect(packed.length).toBeLessThan(Buffer.byteLength(text) / 10);
+    expect(unpackLogText(packed)).toBe(text);
+  });
+
+  it('still reads chunks deflated by earlier versions, whatever their text (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 300 }),
+        fc.constantFrom(1, 6, 9),
+        (text, level) => {
+          expect(unpackLogText(deflateRawSync(text, { level }))).toBe(text);
+          expect(unpackLogText(packLogText(text))).toBe(text);
         },
       ),
     );
