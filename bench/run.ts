@@ -1,19 +1,45 @@
 /**
- * npm run bench: prints figures measured side by side in one run on real sshd test hosts (needs root, like
- * the tests). Ratios against baselines measured in the same process; nothing here asserts a time.
+ * npm run bench: Cronium measured as a user runs it — whole processes, side by side with the tool people
+ * would use instead (OpenSSH, parallel-ssh), on real sshd hosts in network namespaces (needs root, like the
+ * tests; CRONIUM_TEST_SLOT picks the hosts' slot). Cronium and the peer alternate, so both see the same
+ * moment of a shared machine; each figure is a median, printed with the 1-minute load average at the time.
+ * Nothing here asserts a time.
+ *
+ *   node bench/run.ts [startup] [fanout] [bulk] [inprocess]     (default: all sections)
+ *
+ * Environment: BENCH_REPS (repetitions per figure, default 7), CRONIUM_BENCH_PROF=DIR (also run the bulk
+ * and 8-host fan-out once each under `node --cpu-prof`, profiles in DIR; see bench/profileTop.ts).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import ssh2 from 'ssh2';
 
 import { CroniumService } from '../src/service/service.ts';
-import { SshHostHarness, type TestHosts } from '../test/support/sshHosts.ts';
+import { SshHostHarness, type TestHost, type TestHosts } from '../test/support/sshHosts.ts';
+
+const FLEET = 50;
+const BULK_BYTES = 100_000_000;
+const REPS = Number(process.env.BENCH_REPS ?? 7);
+const sections = new Set(process.argv.slice(2));
+const wants = (s: string) => sections.size === 0 || sections.has(s);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const load = () => loadavg()[0]!.toFixed(2);
+
+/** One line of the side-by-side table. */
+function row(measure: string, cronium: string, peer: string, ratio: number | null, target: string): void {
+  const r = ratio === null ? '-' : `${ratio.toFixed(2)}×`;
+  console.log(`| ${measure} | ${cronium} | ${peer} | ${r} | ${target} | ${load()} |`);
+}
+function header(title: string): void {
+  console.log(`\n## ${title}\n`);
+  console.log('| measure | cronium | peer | ratio | target | load (1 min) |');
+  console.log('|---|---|---|---|---|---|');
+}
 
 function sshArgs(h: TestHosts, address: string): string[] {
   return [
@@ -30,184 +56,404 @@ function sshArgs(h: TestHosts, address: string): string[] {
     `${h.user}@${address}`,
   ];
 }
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const shLine = (argv: string[]) => argv.map(quote).join(' ');
 
-async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return times;
+interface Measured {
+  ms: number;
+  /** Peak resident set of the measured command (GNU time's %M), in MB; null when not measured. */
+  rssMB: number | null;
+  code: number | null;
 }
 
-/** An open raw ssh2 connection whose exec('true') calls record their times. */
-async function rawSsh2(
-  h: TestHosts,
-): Promise<{ rawTimes: number[]; exec: () => Promise<void>; end: () => void }> {
-  const client = new ssh2.Client();
-  await new Promise<void>((resolve, reject) => {
-    client.on('ready', resolve).on('error', reject);
-    client.connect({
-      host: h.hosts.h1.address,
-      username: h.user,
-      privateKey: execFileSync('cat', [h.keyPath]),
-    });
-    client.setNoDelay(true);
-  });
-  const once = () =>
-    new Promise<void>((resolve, reject) =>
-      client.exec('true', (err, ch) => {
-        if (err) return reject(err);
-        ch.on('close', () => resolve()).resume();
-        ch.stderr.resume();
-      }),
-    );
-  await timeIt(5, once);
-  const rawTimes: number[] = [];
-  return {
-    rawTimes,
-    exec: async () => void rawTimes.push(...(await timeIt(1, once))),
-    end: () => client.end(),
-  };
-}
-
-function runProcess(cmd: string, args: string[]): Promise<number> {
+/**
+ * Runs a shell command line as a whole process and times it (wall clock, from spawn to exit). With
+ * `rssOf`, that part of the line is run under GNU time to read its peak RSS.
+ */
+function timeShell(line: string, env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
   return new Promise((resolve) => {
     const t = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.on('close', () => resolve(performance.now() - t));
+    const child = spawn('sh', ['-c', line], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    // What a command says on stderr is shown only when it fails (cronium's per-server lines are noise here).
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    child.on('close', (code) => {
+      if (code !== 0) process.stderr.write(`(exit ${code}: ${line.slice(0, 120)}…)\n${stderr}`);
+      resolve({ ms: performance.now() - t, rssMB: null, code });
+    });
   });
 }
 
+/** timeShell() of `argv > out` under /usr/bin/time, reading the peak RSS of argv's process. */
+async function timeWithRss(argv: string[], tail: string, env?: NodeJS.ProcessEnv): Promise<Measured> {
+  const report = join(tmpdir(), `cronium-bench-time-${process.pid}`);
+  const m = await timeShell(`/usr/bin/time -f %M -o ${report} ${shLine(argv)} ${tail}`, env);
+  const kb = Number(readFileSync(report, 'utf8').trim().split('\n').pop());
+  rmSync(report, { force: true });
+  return { ...m, rssMB: kb / 1024 };
+}
+
+/** Alternates a and b n times (after one unmeasured warm-up of each); returns both series. */
+async function alternate<T>(n: number, a: () => Promise<T>, b: () => Promise<T>): Promise<[T[], T[]]> {
+  await a();
+  await b();
+  const as: T[] = [];
+  const bs: T[] = [];
+  for (let i = 0; i < n; i++) {
+    as.push(await a());
+    bs.push(await b());
+  }
+  return [as, bs];
+}
+
+/** n runs of fn, one after the other, after one unmeasured warm-up. */
+async function repeat<T>(n: number, fn: () => Promise<T>): Promise<T[]> {
+  await fn();
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await fn());
+  return out;
+}
+
+/** `--version` where the CLI has it, else `--help` (the cheapest command of a CLI without one). */
+function versionFlag(argv: string[], env: NodeJS.ProcessEnv): string {
+  const [cmd, ...args] = argv;
+  return spawnSync(cmd!, [...args, '--version'], { env, stdio: 'ignore' }).status === 0
+    ? '--version'
+    : '--help';
+}
+
+/** The ways the `cronium` command can be started today: npm's script, the source entry, and a `bin`. */
+function cliForms(): { label: string; argv: string[] }[] {
+  const forms = [
+    { label: '`npm run -s cronium --`', argv: ['npm', 'run', '-s', 'cronium', '--'] },
+    { label: '`node src/cli/main.ts`', argv: [process.execPath, 'src/cli/main.ts'] },
+  ];
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { bin?: string | Record<string, string> };
+  const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.cronium;
+  if (bin && existsSync(bin)) forms.push({ label: `bin \`${bin}\``, argv: [process.execPath, bin] });
+  return forms;
+}
+
+/** A script (Python, run on the host) writing `bytes` of log-like text: varied lengths, UTF-8, ANSI colour. */
+const BULK_GENERATOR = `import random, sys
+random.seed(10)
+words = ["GET", "POST", "/api/v1/items", "200", "404", "user=alice", "took", "ms", "cache", "miss",
+         "hit", "connection", "reset", "retrying", "Überweisung", "naïve", "café", "日本語のログ",
+         "данные", "ошибка", "✓", "→", "🚀", "warning:", "error:", "0x7ffd", "{\\"id\\": 42}"]
+colours = ["\\x1b[32m", "\\x1b[31m", "\\x1b[1;33m", "\\x1b[36m"]
+lines = []
+size = 0
+while size < 4_000_000:
+    n = random.choice([0, 1, 3, 6, 10, 14, 20, 30])
+    line = " ".join(random.choice(words) for _ in range(n))
+    if random.random() < 0.15:
+        line = random.choice(colours) + line + "\\x1b[0m"
+    if random.random() < 0.5:
+        line = "2026-11-29T19:%02d:%02d.%03dZ " % (random.randrange(60), random.randrange(60), random.randrange(1000)) + line
+    line = (line + "\\n").encode()
+    lines.append(line)
+    size += len(line)
+block = b"".join(lines)
+total = int(sys.argv[1])
+with open(sys.argv[2], "wb") as out:
+    while total > 0:
+        out.write(block[:total])
+        total -= len(block[:total])
+`;
+
+/** A reader slower than the network: 64 KiB every 4 ms at most (≈ 16 MB/s). */
+const SLOW_READER = `${'python3'} -c ${quote(
+  'import sys, time\nr = sys.stdin.buffer.read1\nwhile r(65536):\n    time.sleep(0.004)\n',
+)}`;
+
 async function main(): Promise<void> {
-  const harness = new SshHostHarness();
+  const harness = new SshHostHarness({ fleet: wants('fanout') ? FLEET : 0 });
   const h = await harness.start();
   // However the bench ends (Ctrl-C, a closed pipe, an error), the hosts go with it.
   process.once('exit', () => harness.stop());
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.once(signal, () => process.exit(130));
   const dataDir = mkdtempSync(join(tmpdir(), 'cronium-bench-'));
-  const service = new CroniumService({ dataDir, unknownHostKeys: 'accept-new' });
+  const profDir = process.env.CRONIUM_BENCH_PROF;
+  // Every cronium process of the bench: the same data directory, and any free runtime port.
+  const env = { ...process.env, CRONIUM_DATA_DIR: dataDir, CRONIUM_RUNTIME_PORT: '0' };
+  const cli = cliForms();
+  // The fastest way to start the command is the one measured in run figures (the bin, when there is one).
+  const cronium = cli[cli.length - 1]!.argv;
+  console.log(
+    `# cronium bench — ${new Date().toISOString()}, ${REPS} repetitions per figure (medians), cronium and peer alternating; ` +
+      `load average at start ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; cronium started as ${cli[cli.length - 1]!.label}`,
+  );
+
+  // Servers and jobs through the service (fast), then one in-process run on every host, which records
+  // their host keys (accept-new) so that each whole-process run below is an ordinary run.
+  const seed = new CroniumService({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
+  const add = (host: TestHost) =>
+    seed.createServer({
+      name: host.name,
+      host: host.address,
+      username: h.user,
+      auth: { type: 'key', keyPath: h.keyPath },
+    });
+  for (const host of [h.hosts.h1, ...h.fleet]) add(host);
+  seed.createJob({ name: 'true', language: 'bash', script: 'true' });
+  seed.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
+  seed.createJob({ name: 'bulk', language: 'bash', script: 'cat ~/bulk.txt' });
+  const seedRun = seed.startRun({
+    jobId: seed.getJob('true').id,
+    serverIds: ['h1', ...h.fleet.map((f) => f.name)],
+    concurrency: 50,
+  });
+  const seeded = await seed.waitForRun(seedRun.id);
+  if (seeded.status !== 'succeeded') throw new Error(`could not reach every host: ${seeded.status}`);
+  await seed.close();
+  const run = (job: string, on: string[], extra: string[] = []) => [
+    ...cronium,
+    'run',
+    job,
+    '--on',
+    on.join(','),
+    ...extra,
+  ];
+
   try {
-    const names = ['h1', 'h2', 'h3', 'noforward'] as const;
-    for (const name of names)
-      service.createServer({
-        name,
-        host: h.hosts[name].address,
-        username: h.user,
-        auth: { type: 'key', keyPath: h.keyPath },
-      });
-    const runOnce = async (job: string, servers: string[], svc = service) => {
-      const run = svc.startRun({ jobId: svc.getJob(job).id, serverIds: servers });
-      return svc.waitForRun(run.id);
-    };
-
-    console.log('# Per-execution overhead (`true` on h1, sequential, median)');
-    service.createJob({ name: 'true', language: 'bash', script: 'true' });
-    // Raw ssh2 and cronium alternate, so both see the same moment of a shared machine.
-    const { rawTimes, exec: rawExec, end: endRaw } = await rawSsh2(h);
-    await runOnce('true', ['h1']); // warm: connection open, runner deployed, tunnel up
-    const croniumTimes: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      await rawExec();
-      croniumTimes.push(...(await timeIt(1, () => runOnce('true', ['h1']))));
+    if (wants('startup')) {
+      header('Start-up (whole process)');
+      for (const form of cli) {
+        const flag = versionFlag(form.argv, env);
+        const times = await repeat(REPS, () =>
+          timeShell(`${shLine([...form.argv, flag])} >/dev/null 2>&1`, env),
+        );
+        const t = median(times.map((m) => m.ms));
+        row(`${form.label} ${flag}`, ms(t), '80 ms (target)', t / 80, '≤ 80 ms');
+      }
+      const [c, s] = await alternate(
+        REPS,
+        () => timeShell(shLine(run('true', ['h1'])), env),
+        () => timeShell(shLine(['ssh', ...sshArgs(h, h.hosts.h1.address), 'true'])),
+      );
+      const cm = median(c.map((m) => m.ms));
+      const sm = median(s.map((m) => m.ms));
+      if (c.some((m) => m.code !== 0)) console.log('(a cronium run of true did not exit 0)');
+      row(
+        '`cronium run true` on one host vs `ssh host true` (new connection each)',
+        ms(cm),
+        ms(sm),
+        cm / sm,
+        '≤ 1.0×',
+      );
     }
-    endRaw();
-    const raw = median(rawTimes);
-    const cronium = median(croniumTimes);
-    const openssh = median(
-      await timeIt(15, () => runProcess('ssh', [...sshArgs(h, h.hosts.h1.address), 'true'])),
-    );
-    console.log(`raw ssh2 exec('true') on an open connection: ${fmt(raw)}`);
-    console.log(
-      `cronium run (warm connection, stored in SQLite): ${fmt(cronium)}  → ${(cronium / raw).toFixed(2)}× raw ssh2 (target ≤ 3×)`,
-    );
-    console.log(
-      `OpenSSH \`ssh host true\` (new connection each): ${fmt(openssh)}  → cronium is ${(openssh / cronium).toFixed(1)}× faster`,
+
+    if (wants('fanout')) {
+      header('Fan-out: `hostname` (whole process, new connections)');
+      const pssh = spawnSync('sh', ['-c', 'command -v parallel-ssh']).status === 0;
+      if (!pssh) console.log('parallel-ssh: not installed (apt-get install pssh) — peer figures skipped');
+      const psshLine = (hosts: TestHost[], p: number) => [
+        'parallel-ssh',
+        '-p',
+        String(p),
+        '-x',
+        `-i ${h.keyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes`,
+        ...hosts.flatMap((f) => ['-H', `${h.user}@${f.address}`]),
+        'hostname',
+      ];
+      const version = await repeat(REPS, () =>
+        timeShell(`${shLine([...cronium, versionFlag(cronium, env)])} >/dev/null 2>&1`, env),
+      );
+      const startup = median(version.map((m) => m.ms));
+      for (const n of [8, FLEET]) {
+        const fleet = h.fleet.slice(0, n);
+        const names = fleet.map((f) => f.name);
+        const reps = n === FLEET ? Math.max(3, Math.ceil(REPS / 2)) : REPS;
+        const [c, p] = await alternate(
+          reps,
+          () => timeWithRss(run('hostname', names, ['--concurrency', String(n)]), '>/dev/null', env),
+          () =>
+            pssh
+              ? timeWithRss(psshLine(fleet, n), '>/dev/null')
+              : Promise.resolve({ ms: NaN, rssMB: null, code: null }),
+        );
+        const cm = median(c.map((m) => m.ms));
+        const pm = median(p.map((m) => m.ms));
+        if (c.some((m) => m.code !== 0)) console.log(`(a cronium run on ${n} hosts did not exit 0)`);
+        row(
+          `${n} hosts, concurrency ${n}: time vs \`parallel-ssh -p ${n}\``,
+          `${ms(cm)} (start-up ${ms(startup)}, run ${ms(cm - startup)})`,
+          pssh ? ms(pm) : '-',
+          pssh ? cm / pm : null,
+          n === 8 ? '≤ 0.6×' : 'reported',
+        );
+        const cr = median(c.map((m) => m.rssMB!));
+        const pr = pssh ? median(p.map((m) => m.rssMB!)) : NaN;
+        row(
+          `${n} hosts: peak RSS`,
+          `${cr.toFixed(0)} MB`,
+          pssh ? `${pr.toFixed(0)} MB (parallel-ssh itself)` : '-',
+          pssh ? cr / pr : null,
+          'reported',
+        );
+        if (profDir && n === 8)
+          execFileSync(
+            process.execPath,
+            [
+              `--cpu-prof`,
+              `--cpu-prof-dir=${profDir}`,
+
+              ...run('hostname', names, ['--concurrency', '8']).slice(1),
+            ],
+            { env, stdio: 'ignore' },
+          );
+      }
+    }
+
+    if (wants('bulk')) {
+      header(`Bulk: ${BULK_BYTES / 1e6} MB of log-like text (\`cat\` of a file made on the host)`);
+      // Made on the host by a small script, as the test user (the file is in the user's home).
+      execFileSync('ssh', [...sshArgs(h, h.hosts.h1.address), `python3 - ${BULK_BYTES} bulk.txt`], {
+        input: BULK_GENERATOR,
+      });
+      const sshCat = shLine(['ssh', ...sshArgs(h, h.hosts.h1.address), 'cat ~/bulk.txt']);
+      const [c, s] = await alternate(
+        REPS,
+        () => timeWithRss(run('bulk', ['h1']), '>/dev/null', env),
+        () => timeShell(`${sshCat} >/dev/null`),
+      );
+      const cm = median(c.map((m) => m.ms));
+      const sm = median(s.map((m) => m.ms));
+      if (c.some((m) => m.code !== 0)) console.log('(a bulk cronium run did not exit 0)');
+      row('to /dev/null: time vs `ssh host cat … >/dev/null`', ms(cm), ms(sm), cm / sm, '≤ 1.25×');
+      row(
+        'to /dev/null: peak RSS of the cronium process',
+        `${median(c.map((m) => m.rssMB!)).toFixed(0)} MB`,
+        '-',
+        null,
+        'flat',
+      );
+      const slowReps = Math.max(1, Math.floor(REPS / 3));
+      const [cs, ss] = await alternate(
+        slowReps,
+        () => timeWithRss(run('bulk', ['h1']), `| ${SLOW_READER}`, env),
+        () => timeShell(`${sshCat} | ${SLOW_READER}`),
+      );
+      const csm = median(cs.map((m) => m.ms));
+      const ssm = median(ss.map((m) => m.ms));
+      row(`into a slow reader (≈16 MB/s), ${slowReps}×: time`, ms(csm), ms(ssm), csm / ssm, 'reported');
+      row(
+        'into a slow reader: peak RSS of the cronium process',
+        `${median(cs.map((m) => m.rssMB!)).toFixed(0)} MB`,
+        '-',
+        null,
+        'flat',
+      );
+      if (profDir)
+        execFileSync(
+          'sh',
+          [
+            '-c',
+            `${shLine([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...run('bulk', ['h1']).slice(1)])} >/dev/null`,
+          ],
+          { env, stdio: 'inherit' },
+        );
+    }
+
+    if (wants('inprocess')) await inProcess(h, dataDir);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** An open raw ssh2 connection whose exec('true') calls record their times. */
+async function rawSsh2(h: TestHosts): Promise<{ exec: () => Promise<number>; end: () => void }> {
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.on('ready', resolve).on('error', reject);
+    client.connect({
+      host: h.hosts.h1.address,
+      username: h.user,
+      privateKey: readFileSync(h.keyPath),
+    });
+    client.setNoDelay(true);
+  });
+  const exec = () =>
+    new Promise<number>((resolve, reject) => {
+      const t = performance.now();
+      client.exec('true', (err, ch) => {
+        if (err) return reject(err);
+        ch.on('close', () => resolve(performance.now() - t)).resume();
+        ch.stderr.resume();
+      });
+    });
+  return { exec, end: () => client.end() };
+}
+
+/** Today's in-process figures: warm per-execution overhead vs raw ssh2, helper calls vs plain HTTP. */
+async function inProcess(h: TestHosts, dataDir: string): Promise<void> {
+  const service = new CroniumService({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
+  const runOnce = async (job: string) => {
+    const started = performance.now();
+    const r = service.startRun({ jobId: service.getJob(job).id, serverIds: ['h1'] });
+    await service.waitForRun(r.id);
+    return performance.now() - started;
+  };
+  try {
+    header('In one warm process');
+    const raw = await rawSsh2(h);
+    const [c, r] = await alternate(50, () => runOnce('true'), raw.exec);
+    raw.end();
+    const cm = median(c);
+    const rm = median(r);
+    row(
+      "`true` on a warm connection, stored in SQLite, vs raw ssh2 exec('true')",
+      ms(cm),
+      ms(rm),
+      cm / rm,
+      '≤ 3×',
     );
 
-    console.log('\n# Fan-out: `hostname` on all 4 test hosts, parallelism 4 (median of 7)');
-    service.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
-    const cold = median(
-      await timeIt(7, async () => {
-        const fresh = new CroniumService({ dataDir, unknownHostKeys: 'accept-new' });
-        await runOnce('hostname', [...names], fresh);
-        await fresh.close();
-      }),
-    );
-    await runOnce('hostname', [...names]);
-    const warm = median(await timeIt(7, () => runOnce('hostname', [...names])));
-    const pssh = spawnSync('sh', ['-c', 'command -v parallel-ssh']).status === 0;
-    console.log(`cronium, new connections: ${fmt(cold)}; warm connections: ${fmt(warm)}`);
-    if (pssh) {
-      const hostsArgs = names.flatMap((n) => ['-H', `${h.user}@${h.hosts[n].address}`]);
-      const psshTime = median(
-        await timeIt(7, () =>
-          runProcess('parallel-ssh', [
-            '-p',
-            '4',
-            '-x',
-            `-i ${h.keyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`,
-            ...hostsArgs,
-            'hostname',
-          ]),
-        ),
-      );
-      console.log(
-        `parallel-ssh -p 4: ${fmt(psshTime)}  → cronium (new connections) at ${(cold / psshTime).toFixed(2)}× its time (target ≤ 1×)`,
-      );
-    } else console.log('parallel-ssh: not installed (apt-get install pssh) — skipped');
-
-    console.log('\n# Helpers: 1,000 getVariable calls on h1 (time per call, measured inside the script)');
     service.setVariable({ key: 'bench', value: { some: 'value', n: 1 } });
     service.createJob({ name: 'helpers-py', language: 'python', script: PY_HELPER_BENCH });
     service.createJob({ name: 'helpers-node', language: 'node', script: NODE_HELPER_BENCH });
     for (const job of ['helpers-py', 'helpers-node']) {
       const figures: Record<string, { helper: number; raw: number | null; health: number | null }> = {};
       for (const mode of ['api', 'bundled'] as const) {
-        const run = service.startRun({ jobId: service.getJob(job).id, serverIds: ['h1'], helperMode: mode });
-        const done = await service.waitForRun(run.id);
+        const started = service.startRun({
+          jobId: service.getJob(job).id,
+          serverIds: ['h1'],
+          helperMode: mode,
+        });
+        const done = await service.waitForRun(started.id);
         const e = service.getExecution(done.executionIds[0]!);
         if (e.status !== 'succeeded')
           throw new Error(
             `${job} ${mode}: ${e.status} ${e.errorMessage} ${service
               .readLog(e.id)
-              .map((c) => c.text)
+              .map((chunk) => chunk.text)
               .join('')}`,
           );
         figures[mode] = e.output as { helper: number; raw: number | null; health: number | null };
       }
       const api = figures.api!;
-      const us = (s: number | null) => (s === null ? '-' : `${((s / 1000) * 1e6).toFixed(0)} µs`);
-      console.log(
-        `${job === 'helpers-py' ? 'Python' : 'Node.js'}: API mode ${us(api.helper)}/call; plain HTTP GET of the same endpoint through the same tunnel ${us(api.raw)}/call ` +
-          `→ helper layer adds ${(((api.helper - api.raw!) / api.raw!) * 100).toFixed(0)}% (target < 50%); /health ${us(api.health)}/call; bundled mode ${us(figures.bundled!.helper)}/call`,
+      const us = (s: number) => `${((s / 1000) * 1e6).toFixed(0)} µs`;
+      const lang = job === 'helpers-py' ? 'Python' : 'Node.js';
+      row(
+        `${lang}: 1,000 getVariable calls, API mode vs plain HTTP GET through the same tunnel (per call)`,
+        us(api.helper),
+        us(api.raw!),
+        api.helper / api.raw!,
+        '≤ 1.5×',
       );
-    }
-
-    console.log('\n# Throughput: `head -c N /dev/zero` on h1 (fresh process each, log stored in SQLite)');
-    for (const mb of [25, 100]) {
-      service.createJob({ name: `zero${mb}`, language: 'bash', script: `head -c ${mb}M /dev/zero` });
-      const child = JSON.parse(
-        execFileSync(process.execPath, ['bench/throughputChild.ts', dataDir, `zero${mb}`, 'h1'], {
-          encoding: 'utf8',
-        }),
-      ) as { ms: number; maxRssMB: number; status: string };
-      const ssh = await runProcess('sh', [
-        '-c',
-        `ssh ${sshArgs(h, h.hosts.h1.address)
-          .map((a) => `'${a}'`)
-          .join(' ')} 'head -c ${mb}M /dev/zero' >/dev/null`,
-      ]);
-      console.log(
-        `${mb} MB: cronium ${fmt(child.ms)} (${(mb / (child.ms / 1000)).toFixed(0)} MB/s, peak RSS ${child.maxRssMB.toFixed(0)} MB, ${child.status}); ` +
-          `OpenSSH ${fmt(ssh)} (${(mb / (ssh / 1000)).toFixed(0)} MB/s) → cronium at ${((mb / child.ms / (mb / ssh)) * 100).toFixed(0)}% of OpenSSH throughput (target ≥ 50%)`,
+      row(
+        `${lang}: /health per call; bundled mode per call`,
+        us(api.health!),
+        '-',
+        null,
+        `bundled ${us(figures.bundled!.helper)}`,
       );
     }
   } finally {
     await service.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

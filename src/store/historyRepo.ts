@@ -1,5 +1,3 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
-
 import type {
   Execution,
   ExecutionStatus,
@@ -13,6 +11,7 @@ import type {
 } from '../core/domain.ts';
 import type { Database } from './database.ts';
 import { transaction } from './database.ts';
+import { PACK_FROM, packLogText, unpackLogText } from './logPacking.ts';
 
 interface RunRow {
   id: string;
@@ -314,7 +313,7 @@ export class HistoryRepo {
       seq: r.seq,
       stream: r.stream,
       ts: r.ts,
-      text: r.packed ? inflateRawSync(r.packed).toString('utf8') : r.text,
+      text: r.packed ? unpackLogText(r.packed) : r.text,
     }));
   }
 
@@ -332,8 +331,8 @@ export class HistoryRepo {
       for (const chunk of this.readLog(executionId, -1, Number.MAX_SAFE_INTEGER)) {
         const masked = mask(chunk.text);
         if (masked === chunk.text) continue;
-        // Kept in the form the writer uses: big chunks deflated.
-        const packed = masked.length >= 8 * 1024 ? deflateRawSync(masked, { level: 1 }) : null;
+        // Kept in the form the writer uses: big chunks packed.
+        const packed = masked.length >= PACK_FROM ? packLogText(masked) : null;
         update.run(packed ? '' : masked, packed, executionId, chunk.seq);
         changed++;
       }

@@ -1,11 +1,12 @@
 /**
  * Writes log chunks into the database on a thread of its own, so that a script printing 100 MB costs the
- * main thread (the Electron main process, the CLI's output) no disk time. Self-contained on purpose:
- * it is loaded as a worker entry point.
+ * main thread (the Electron main process, the CLI's output) no disk time. Loaded as a worker entry point:
+ * it imports only the packing rule (logPacking.ts) beside it.
  */
 import { DatabaseSync } from 'node:sqlite';
-import { deflateRawSync } from 'node:zlib';
 import { parentPort, workerData } from 'node:worker_threads';
+
+import { PACK_FROM, packLogText } from './logPacking.ts';
 
 interface Chunk {
   executionId: string;
@@ -22,8 +23,6 @@ db.exec('PRAGMA synchronous = NORMAL');
 const insert = db.prepare(
   'INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES (?, ?, ?, ?, ?, ?)',
 );
-/** Chunks from this size on are stored deflated: writing less is what makes big outputs fast. */
-const PACK_FROM = 8 * 1024;
 let failure: string | null = null;
 
 parentPort!.on('message', (message: Message) => {
@@ -40,7 +39,7 @@ parentPort!.on('message', (message: Message) => {
       db.exec('BEGIN IMMEDIATE');
       for (const c of message.chunks) {
         if (c.text.length >= PACK_FROM) {
-          insert.run(c.executionId, c.seq, c.stream, c.ts, '', deflateRawSync(c.text, { level: 1 }));
+          insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
         } else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
         chars += c.text.length;
       }

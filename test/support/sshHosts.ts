@@ -52,6 +52,16 @@ export interface TestHosts {
   behindH1: { address: string; port: number };
   /** A port on h2's address where nothing listens. */
   closedPort: number;
+  /** Extra plain hosts f1..fN, only when the harness was asked for a fleet (the bench); else empty. */
+  fleet: TestHost[];
+}
+
+export interface HarnessOptions {
+  /**
+   * How many extra plain hosts (namespaces f1..fN, 0–200) to start beside the usual ones: for the bench's
+   * fan-out figures. Each is an ordinary sshd like h1's; MaxStartups is already raised in every config.
+   */
+  fleet?: number;
 }
 
 /**
@@ -133,7 +143,14 @@ function removeStaleNamespaces(): void {
 export class SshHostHarness {
   private readonly children: ChildProcess[] = [];
   private namespaces: string[] = [];
+  private readonly fleetSize: number;
   info!: TestHosts;
+
+  constructor(options: HarnessOptions = {}) {
+    this.fleetSize = options.fleet ?? 0;
+    if (!Number.isInteger(this.fleetSize) || this.fleetSize < 0 || this.fleetSize > 200)
+      throw new Error('fleet must be a whole number from 0 to 200');
+  }
 
   async start(): Promise<TestHosts> {
     if (process.getuid?.() !== 0)
@@ -206,10 +223,17 @@ export class SshHostHarness {
       },
       { name: 'onesession', extra: ['MaxSessions 1'] },
     ] as const;
+    // The fleet's hosts take subnets from 11 on (10.<subnet>.11.2 …), clear of the named hosts'.
+    const fleetSpecs = Array.from({ length: this.fleetSize }, (_, i) => ({
+      name: `f${i + 1}`,
+      extra: [] as string[],
+      n: 11 + i,
+    }));
     const hosts = {} as TestHosts['hosts'];
+    const fleet: TestHost[] = [];
     await Promise.all(
-      specs.map(async (spec, i) => {
-        const n = i + 1;
+      [...specs.map((spec, i) => ({ ...spec, n: i + 1 })), ...fleetSpecs].map(async (spec) => {
+        const n = spec.n;
         const ns = `${PREFIX}-${spec.name}`;
         const veth = `${PREFIX}v${n}`;
         const address = `10.${SUBNET}.${n}.2`;
@@ -263,7 +287,7 @@ export class SshHostHarness {
         );
         this.children.push(sshd);
         const fingerprint = sh('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`]).split(' ')[1]!;
-        hosts[spec.name] = {
+        const host: TestHost = {
           name: spec.name,
           address,
           port: 22,
@@ -271,6 +295,8 @@ export class SshHostHarness {
           hostKeyFingerprint: fingerprint,
           ...(address6 ? { address6 } : {}),
         };
+        if (n <= specs.length) hosts[spec.name as keyof TestHosts['hosts']] = host;
+        else fleet[n - 11] = host;
         await waitForPort(address, 22);
         if (address6) await waitForPort(address6, 22);
       }),
@@ -288,6 +314,7 @@ export class SshHostHarness {
       hosts,
       behindH1: { address: '127.0.0.1', port: 2222 },
       closedPort: 2999,
+      fleet,
     };
     for (let i = 0; ; i++) {
       try {
