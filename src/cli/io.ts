@@ -55,12 +55,21 @@ export function watchOutputs(io: CliIo): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * The directory the user typed the command in: `npm run cronium` runs in the package's directory and says
+ * where it was started in INIT_CWD; otherwise the process's own.
+ */
+export function callerDir(env: NodeJS.ProcessEnv): string {
+  return env.npm_lifecycle_event === 'cronium' && env.INIT_CWD ? env.INIT_CWD : process.cwd();
+}
+
 /** The process's own streams, stdin and environment. */
 export const defaultIo: CliIo = {
   stdout: process.stdout,
   stderr: process.stderr,
   readStdin: () => readFileSync(0, 'utf8'),
   env: process.env,
+  cwd: callerDir(process.env),
 };
 
 /** Prints `json` (with --json) or the text form, and returns exit code 0. */

@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Command, CommanderError } from 'commander';
-
 import {
   defaultIo,
   outputErrorExit,
@@ -18,6 +16,7 @@ import {
   type GlobalOptions,
 } from './io.ts';
 import type { CommandModule } from './context.ts';
+import type { Command as CommandType } from 'commander';
 
 export { CLOSED_OUTPUT_EXIT, outputErrorExit, type CliIo } from './io.ts';
 
@@ -82,7 +81,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 }
 
 async function command(argv: string[], io: CliIo): Promise<number> {
-  const program = new Command('cronium')
+  // The fastest answer for the commonest probe: no parser loaded at all.
+  if (argv.length === 1 && argv[0] === '--version') {
+    io.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const { Command, CommanderError } = await import('commander');
+  const program: CommandType = new Command('cronium')
     .description('cronium — run scripts on your SSH servers')
     // The version is read only when asked for.
     .version(argv.includes('--version') ? version() : '', '--version', 'print the version and exit')
