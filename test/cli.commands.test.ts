@@ -271,6 +271,33 @@ describe('the installed command (bin/cronium)', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`Cannot read nope.sh: ENOENT`);
   });
+
+  it('npm run cronium takes relative paths from the directory npm was started in (INIT_CWD)', async () => {
+    writeFileSync(join(elsewhere.path, 'via-npm.sh'), 'echo "through npm"\n');
+    const env = { ...process.env, CRONIUM_DATA_DIR: dir.path, CRONIUM_RUNTIME_PORT: '0' };
+    const r = await spawned(
+      'npm',
+      [
+        '--prefix',
+        process.cwd(),
+        'run',
+        '-s',
+        'cronium',
+        '--',
+        'job',
+        'add',
+        'npm',
+        '--lang',
+        'bash',
+        '--file',
+        'via-npm.sh',
+      ],
+      { cwd: elsewhere.path, env },
+    );
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const shown = JSON.parse((await spawned(bin, ['--json', 'job', 'show', 'npm'], { env })).stdout);
+    expect(shown.script).toBe('echo "through npm"\n');
+  });
 });
 
 describe('the log file (desktop app and browser mode)', () => {
