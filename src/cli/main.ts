@@ -91,7 +91,10 @@ async function command(argv: string[], io: CliIo): Promise<number> {
     .description('cronium — run scripts on your SSH servers')
     // The version is read only when asked for.
     .version(argv.includes('--version') ? version() : '', '--version', 'print the version and exit')
-    .option('--data-dir <dir>', 'data directory (default: CRONIUM_DATA_DIR or ~/.cronium)')
+    .option(
+      '--data-dir <dir>',
+      'data directory (default: CRONIUM_DATA_DIR, else the app-data folder, e.g. ~/.config/Cronium)',
+    )
     .option('--json', 'machine-readable output')
     .option('-v, --verbose', 'debug log on stderr')
     .helpOption('-h, --help', 'show help')
