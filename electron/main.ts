@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, shell } from 'electron';
 
 import { createDispatcher } from '../src/api/dispatcher.ts';
+import { closeLogger, configureFileLogger, log } from '../src/core/logger.ts';
 import { runtimePortFromEnv } from '../src/core/rules.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { forwardEvents, registerIpc, trustedFrame } from './ipc.ts';
@@ -34,6 +35,9 @@ async function start(): Promise<void> {
   const runtimePort = runtimePortFromEnv(process.env);
   // Electron's userData for "Cronium" is the same folder the CLI defaults to, so both share one database.
   const dataDir = process.env.CRONIUM_DATA_DIR || app.getPath('userData');
+  // A rotating log file in the data directory (logs/cronium.N.log); the app has no terminal to write to.
+  await configureFileLogger({ dataDir, level: process.env.CRONIUM_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+  log().info({ version: app.getVersion() }, 'desktop app starting');
   service = new CroniumService({
     dataDir,
     // One secret store with the CLI and browser mode (a data key in the OS keychain, else secret.key);
@@ -45,10 +49,9 @@ async function start(): Promise<void> {
     runtimePort,
   });
   const resealed = service.resealLegacySecrets();
-  if (resealed)
-    console.warn(`cronium: moved ${resealed} secret(s) from safeStorage to the shared secret store`);
-  const runtime = await service.startRuntime();
-  if (runtime.note) console.warn(`cronium: ${runtime.note}`);
+  if (resealed) log().warn(`moved ${resealed} secret(s) from safeStorage to the shared secret store`);
+  // The service logs the runtime's note (its port was taken) once.
+  await service.startRuntime();
 
   const appUrl = pathToFileURL(indexFile()).toString();
   registerIpc(ipcMain, createDispatcher(service), trustedFrame(appUrl));
@@ -104,9 +107,10 @@ app.on('before-quit', (event) => {
     try {
       await service?.close();
     } catch (err) {
-      console.error(`cronium: closing failed: ${err instanceof Error ? err.message : String(err)}`);
+      log().error({ err }, 'closing failed');
     } finally {
       service = null;
+      closeLogger();
       app.exit(0);
     }
   })();

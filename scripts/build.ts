@@ -1,12 +1,15 @@
 /**
  * npm run build: the renderer (Vite) into dist/renderer, and the Electron main process, preload, CLI and
- * log-writer worker (esbuild) into out/app, with the files that go to servers copied beside them.
+ * log-writer worker (esbuild) into out/app, with the files that go to servers copied beside them; and the
+ * `cronium` command's split bundle into out/cli (scripts/buildCli.ts).
  */
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { build as esbuild } from 'esbuild';
 import { build as viteBuild } from 'vite';
+
+import { buildCli } from './buildCli.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}out/app`;
@@ -60,6 +63,8 @@ export async function buildAll({ quiet = false } = {}): Promise<void> {
   });
   for (const entry of ['runner.sh', 'collect.sh', 'stop.sh', 'helpers'])
     cpSync(`${root}src/remote/${entry}`, `${out}/${entry}`, { recursive: true });
+  // The installable `cronium` command's bundle (bin/cronium runs it).
+  await buildCli({ quiet });
 }
 
 if (import.meta.main) await buildAll({ quiet: process.argv.includes('--quiet') });

@@ -1,4 +1,5 @@
 import type { CoreEvent } from '../contract.ts';
+import { log } from './logger.ts';
 
 export type Listener = (event: CoreEvent) => void;
 
@@ -18,7 +19,7 @@ export class EventHub {
       try {
         listener(event);
       } catch (err) {
-        console.error('cronium: an event subscriber failed:', err);
+        log().error({ err }, 'an event subscriber failed');
       }
     }
   }

@@ -183,7 +183,6 @@ export class Executor {
       });
       for (const e of helpers.env) if (e.secret) log.addSecret(e.value);
       if (helpers.fallbackReason) log.system(`helpers fell back to bundled mode: ${helpers.fallbackReason}`);
-      if (helpers.note) log.system(helpers.note);
       const deployMs = Math.round(performance.now() - deployStart);
       this.patch(id, {
         status: 'running',

@@ -93,11 +93,5 @@ export function recordChange(changes: VariableChange[], change: VariableChange):
   changes.push(change);
 }
 
-/** Shell helpers pass text: JSON when it parses as JSON, else the text itself as a string. */
-export function parseJsonOrText(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
+/** Shell helpers pass text: JSON when it parses as JSON, else the text itself (one rule, in core). */
+export { parseJsonOrText } from '../core/jsonText.ts';

@@ -24,6 +24,7 @@ import {
 import type { Execution, Job, LogChunk, Run, Server, Variable } from '../core/domain.ts';
 import { CroniumError, invalidInput, toErrorValue } from '../core/errors.ts';
 import { EventHub } from '../core/eventHub.ts';
+import { log as logger } from '../core/logger.ts';
 import { readOs } from '../exec/deploy.ts';
 import { Executor } from '../exec/executor.ts';
 import { RunManager } from '../exec/runManager.ts';
@@ -157,7 +158,14 @@ export class CroniumService implements CroniumApi {
    * themselves when first needed; the desktop app starts it at launch.
    */
   startRuntime(): Promise<{ port: number; note: string | null }> {
-    this.runtimeStart ??= this.runtime.listen(this.options.runtimePort ?? DEFAULT_RUNTIME_PORT);
+    // The note (the port was taken) is said once per process, here, not in every execution's log.
+    this.runtimeStart ??= this.runtime
+      .listen(this.options.runtimePort ?? DEFAULT_RUNTIME_PORT)
+      .then((started) => {
+        if (started.note) logger().warn(started.note);
+        else logger().debug(`runtime API on 127.0.0.1:${started.port}`);
+        return started;
+      });
     return this.runtimeStart;
   }
 

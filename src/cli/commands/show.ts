@@ -1,24 +1,27 @@
 import { once } from 'node:events';
 
-import type { LogChunk } from '../core/domain.ts';
-import type { CroniumService } from '../service/service.ts';
-import { showExecution } from './format.ts';
-import type { CliIo } from './main.ts';
+import type { Command } from 'commander';
+
+import type { LogChunk } from '../../core/domain.ts';
+import { action, type CommandContext, type Host } from '../context.ts';
+import { showExecution } from '../format.ts';
+import type { CliIo } from '../io.ts';
 
 /** Log chunks read per page: a chunk holds at most a batch (~256 K characters), so a page stays a few MB. */
 const PAGE_CHUNKS = 16;
+
+export function register(cmd: Command, ctx: CommandContext): void {
+  cmd
+    .argument('<executionId>', 'an execution id or a unique prefix of one')
+    .action(action(ctx, (host, ref: string) => showCommand(host, ref, ctx.global().json ?? false, ctx.io)));
+}
 
 /**
  * `cronium show <executionId>`: the execution and its whole log. The log is read and written page by page,
  * waiting whenever stdout is full, so a log of any size takes little memory, and a reader that goes away
  * (`| head`) stops the reading. `--json` prints what JSON.stringify(value, null, 2) would, in pieces.
  */
-export async function showCommand(
-  service: CroniumService,
-  ref: string,
-  json: boolean,
-  io: CliIo,
-): Promise<number> {
+async function showCommand(service: Host, ref: string, json: boolean, io: CliIo): Promise<number> {
   const execution = service.getExecution(ref);
   if (json) {
     const head = JSON.stringify(execution, null, 2);
@@ -37,7 +40,7 @@ export async function showCommand(
   return 0;
 }
 
-async function* chunks(service: CroniumService, executionId: string, io: CliIo): AsyncGenerator<LogChunk> {
+async function* chunks(service: Host, executionId: string, io: CliIo): AsyncGenerator<LogChunk> {
   let after = -1;
   for (;;) {
     if (io.outputClosed?.aborted) return;

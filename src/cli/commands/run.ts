@@ -1,8 +1,32 @@
-import type { Execution, LogChunk } from '../core/domain.ts';
-import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../core/errors.ts';
-import type { CroniumService } from '../service/service.ts';
-import { LinePrefixer } from './linePrefixer.ts';
-import type { CliIo, CliValues } from './main.ts';
+/** `cronium run <job>`: runs a job on its servers, streaming the output live. */
+import type { Command } from 'commander';
+
+import type { Execution, LogChunk } from '../../core/domain.ts';
+import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
+import { log } from '../../core/logger.ts';
+import { action, type CommandContext, type Host } from '../context.ts';
+import type { CliIo, GlobalOptions } from '../io.ts';
+import { LinePrefixer } from '../linePrefixer.ts';
+import { parseJsonOption, splitList } from '../parse.ts';
+
+interface RunOptions {
+  on?: string;
+  input?: string;
+  helpers?: string;
+  concurrency?: string;
+}
+
+export function register(cmd: Command, ctx: CommandContext): void {
+  cmd
+    .argument('<job>')
+    .option('--on <servers>', "servers, comma-separated (default: the job's own)")
+    .option('--input <json>', 'input for the script (cronium.input())')
+    .option('--helpers <mode>', 'auto, api or bundled')
+    .option('--concurrency <n>', 'servers at once (default 10)')
+    .action(
+      action(ctx, (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io)),
+    );
+}
 
 /** Exit code for one server: the script's own, or what ssh(1) and timeout(1) users expect. */
 export function exitCodeOf(e: Execution): number {
@@ -86,40 +110,27 @@ class LiveOutput {
   }
 }
 
-export async function runCommand(
-  service: CroniumService,
+async function runCommand(
+  service: Host,
   jobRef: string,
-  values: CliValues,
+  values: RunOptions,
+  global: GlobalOptions,
   io: CliIo,
 ): Promise<number> {
   const job = service.getJob(jobRef);
-  const serverRefs = values.on
-    ? values.on
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : job.defaultServerIds;
+  const serverRefs = values.on ? splitList(values.on) : job.defaultServerIds;
   if (serverRefs.length === 0)
     throw new CroniumError('invalid_input', `Say where to run ${job.name}: --on SERVER[,SERVER...].`, {
       fields: { on: 'required' },
     });
-  let input: unknown = undefined;
-  if (values.input !== undefined) {
-    try {
-      input = JSON.parse(values.input) as unknown;
-    } catch (err) {
-      throw new CroniumError('invalid_input', `--input is not valid JSON: ${(err as Error).message}`, {
-        fields: { input: 'not valid JSON' },
-      });
-    }
-  }
+  const input = values.input === undefined ? undefined : parseJsonOption(values.input, 'input');
   const serverIds = serverRefs.map((ref) => service.getServer(ref).id);
 
   const names = new Map<string, string>();
   const single = serverIds.length === 1;
   const live = new LiveOutput(io, names, single, (until) => service.slowDown(until));
   const unsubscribe = service.subscribe((event) => {
-    if (event.type !== 'log' || values.json || !names.has(event.chunk.executionId)) return;
+    if (event.type !== 'log' || global.json || !names.has(event.chunk.executionId)) return;
     live.write(event.chunk);
   });
 
@@ -132,6 +143,7 @@ export async function runCommand(
     trigger: 'cli',
   });
   for (const id of run.executionIds) names.set(id, service.getExecution(id).serverName);
+  log().debug(`run ${run.id} of ${job.name} started on ${serverIds.length} server(s)`);
 
   // Ctrl-C cancels the run (ending the remote processes) instead of leaving them behind.
   const onSigint = () => {
@@ -159,7 +171,7 @@ export async function runCommand(
   if (live.closed) return 1;
   const executions = finished.executionIds.map((id) => service.getExecution(id));
 
-  if (values.json) {
+  if (global.json) {
     io.stdout.write(JSON.stringify({ run: finished, executions }, null, 2) + '\n');
   } else {
     for (const e of executions) {

@@ -1,0 +1,45 @@
+/**
+ * `cronium doctor`: what this installation uses. Exit 1 when the secret store cannot be used (the report
+ * still says why).
+ */
+import type { Command } from 'commander';
+
+import { toErrorValue } from '../../core/errors.ts';
+import { runtimePortFromEnv } from '../../core/rules.ts';
+import { DEFAULT_RUNTIME_PORT } from '../../runtime/runtimeServer.ts';
+import type { SecretStoreInfo } from '../../secrets/secretStore.ts';
+import { action, type CommandContext } from '../context.ts';
+import { out } from '../io.ts';
+
+export function register(cmd: Command, ctx: CommandContext): void {
+  cmd.action(
+    action(ctx, (host) => {
+      const { io } = ctx;
+      let secretStore: SecretStoreInfo | { error: string };
+      try {
+        secretStore = host.secretStoreInfo();
+      } catch (err) {
+        secretStore = { error: toErrorValue(err).message };
+      }
+      const { version } = host.db.prepare('SELECT sqlite_version() AS version').get() as { version: string };
+      const report = {
+        dataDir: host.dataDir,
+        secretStore,
+        sqliteVersion: version,
+        runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT,
+      };
+      out(io, ctx.global(), report, () =>
+        [
+          `data directory  ${report.dataDir}`,
+          'error' in secretStore
+            ? `secret store    unusable: ${secretStore.error}`
+            : `secret store    ${secretStore.kind} (${secretStore.location}): ${secretStore.reason}`,
+          `sqlite          ${report.sqliteVersion}`,
+          `runtime port    127.0.0.1:${report.runtimePort}${report.runtimePort === 0 ? ' (any free port)' : ''}`,
+          '',
+        ].join('\n'),
+      );
+      return 'error' in secretStore ? 1 : 0;
+    }),
+  );
+}

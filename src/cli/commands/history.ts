@@ -1,0 +1,27 @@
+/** `cronium history`: past executions, newest first. */
+import type { Command } from 'commander';
+
+import { action, type CommandContext } from '../context.ts';
+import { historyRows } from '../format.ts';
+import { out } from '../io.ts';
+
+export function register(cmd: Command, ctx: CommandContext): void {
+  cmd
+    .option('--job <job>', 'only this job')
+    .option('--server <server>', 'only this server')
+    .option('--status <status>', 'only this status (succeeded, failed, error, timed_out, cancelled, …)')
+    .option('--limit <n>', 'at most N executions (default 50)')
+    .action(
+      action(ctx, (host, o: { job?: string; server?: string; status?: string; limit?: string }) => {
+        const page = host.queryHistory({
+          jobId: o.job ? host.getJob(o.job).id : undefined,
+          serverId: o.server ? host.getServer(o.server).id : undefined,
+          status: o.status,
+          limit: o.limit ?? 50,
+        });
+        return out(ctx.io, ctx.global(), page.items, () =>
+          page.items.length ? historyRows(page.items) : 'No executions yet.\n',
+        );
+      }),
+    );
+}

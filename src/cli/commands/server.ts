@@ -1,0 +1,192 @@
+/** `cronium server add|edit|list|show|remove|test|trust`. */
+import type { Command } from 'commander';
+
+import type { Server } from '../../core/domain.ts';
+import { CroniumError } from '../../core/errors.ts';
+import { hostPort } from '../../core/rules.ts';
+import { action, exitCodeFor, type CommandContext, type Host } from '../context.ts';
+import { serverLine, showServer, table } from '../format.ts';
+import { out } from '../io.ts';
+import { collect, firstLine, userPath } from '../parse.ts';
+
+interface ServerOptions {
+  host?: string;
+  port?: string;
+  user?: string;
+  key?: string;
+  passphraseStdin?: boolean;
+  passwordStdin?: boolean;
+  agent?: boolean;
+  jump?: string;
+  tag?: string[];
+  description?: string;
+}
+
+/** The options `add` and `edit` share. */
+function serverOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <host>', 'host name or IP address')
+    .option('--port <port>', 'SSH port (default 22)')
+    .option('--user <user>', 'user to log in as')
+    .option('--key <path>', 'private key file (relative to this directory)')
+    .option('--passphrase-stdin', "read the key's passphrase from stdin")
+    .option('--password-stdin', 'read a password from stdin')
+    .option('--agent', 'authenticate with ssh-agent')
+    .option('--jump <server>', 'saved server to jump through')
+    .option('--tag <tag>', 'a tag (repeatable)', collect)
+    .option('--description <text>', 'free text');
+}
+
+/** The auth the options ask for, or undefined when they name none; throws when they name several. */
+function authFrom(
+  o: Pick<ServerOptions, 'key' | 'passwordStdin' | 'passphraseStdin' | 'agent'>,
+  ctx: CommandContext,
+  required: boolean,
+): object | undefined {
+  const chosen = [o.key, o.passwordStdin, o.agent].filter(Boolean).length;
+  if (chosen > 1 || (required && chosen === 0)) {
+    throw new CroniumError(
+      'invalid_input',
+      'Choose one way to authenticate: --key PATH, --password-stdin or --agent.',
+      { fields: { auth: 'choose one' } },
+    );
+  }
+  if (o.key)
+    return {
+      type: 'key',
+      keyPath: userPath(o.key, ctx.io.cwd),
+      passphrase: o.passphraseStdin ? firstLine(ctx.io.readStdin()) : undefined,
+    };
+  if (o.passwordStdin) return { type: 'password', password: firstLine(ctx.io.readStdin()) };
+  if (o.agent) return { type: 'agent' };
+  return undefined;
+}
+
+const jumpName = (host: Host, id: string | null) => (id ? host.getServer(id).name : null);
+
+export function register(cmd: Command, ctx: CommandContext): void {
+  const { io } = ctx;
+  const json = () => ctx.global();
+
+  serverOptions(cmd.command('add').argument('<name>').description('save a server')).action(
+    action(ctx, (host, name: string, o: ServerOptions) => {
+      const server = host.createServer({
+        name,
+        host: o.host,
+        port: o.port ?? 22,
+        username: o.user,
+        auth: authFrom(o, ctx, true),
+        jumpServerId: o.jump ?? null,
+        tags: o.tag ?? [],
+        description: o.description ?? '',
+      } as never);
+      return out(
+        io,
+        json(),
+        server,
+        () => `Saved server ${server.name} (${server.username}@${hostPort(server.host, server.port)}).\n`,
+      );
+    }),
+  );
+
+  serverOptions(
+    cmd
+      .command('edit')
+      .argument('<name>')
+      .description('change a saved server: only the options given change')
+      .option('--name <new-name>', 'rename the server')
+      .option('--no-jump', 'connect directly (no jump server)'),
+  ).action(
+    action(
+      ctx,
+      (host, name: string, o: Omit<ServerOptions, 'jump'> & { name?: string; jump?: string | boolean }) => {
+        const s = host.getServer(name);
+        const server = host.updateServer(s.id, {
+          name: o.name ?? s.name,
+          host: o.host ?? s.host,
+          port: o.port ?? s.port,
+          username: o.user ?? s.username,
+          // Left out, the auth stays as it is (a stored password or passphrase is kept).
+          auth:
+            authFrom(o, ctx, false) ??
+            (s.authType === 'key' ? { type: 'key', keyPath: s.keyPath } : { type: s.authType }),
+          // --no-jump gives false; left out, commander gives true (the negation's default).
+          jumpServerId: o.jump === false ? null : typeof o.jump === 'string' ? o.jump : s.jumpServerId,
+          tags: o.tag ?? s.tags,
+          description: o.description ?? s.description,
+        } as never);
+        return out(
+          io,
+          json(),
+          server,
+          () => `Saved server ${server.name} (${server.username}@${hostPort(server.host, server.port)}).\n`,
+        );
+      },
+    ),
+  );
+
+  cmd
+    .command('list')
+    .description('list saved servers')
+    .option('--tag <tag>', 'only servers with this tag (repeatable: any of them)', collect)
+    .action(
+      action(ctx, (host, o: { tag?: string[] }) => {
+        const servers = host
+          .listServers()
+          .filter((s: Server) => !o.tag || o.tag.some((t) => s.tags.includes(t)));
+        return out(io, json(), servers, () =>
+          servers.length
+            ? table([
+                ['NAME', 'ADDRESS', 'AUTH', 'JUMP', 'STATUS'],
+                ...servers.map((s) => serverLine(s, jumpName(host, s.jumpServerId))),
+              ])
+            : o.tag
+              ? `No servers tagged ${o.tag.join(' or ')}.\n`
+              : 'No servers yet. Add one with "cronium server add".\n',
+        );
+      }),
+    );
+
+  cmd
+    .command('show')
+    .argument('<name>')
+    .description('one server')
+    .action(
+      action(ctx, (host, name: string) => {
+        const server = host.getServer(name);
+        return out(io, json(), server, () => showServer(server, jumpName(host, server.jumpServerId)));
+      }),
+    );
+
+  cmd
+    .command('remove')
+    .argument('<name>')
+    .description('remove a server')
+    .action(
+      action(ctx, (host, name: string) => {
+        const server = host.getServer(name);
+        host.removeServer(server.id);
+        return out(io, json(), { removed: server.name }, () => `Removed server ${server.name}.\n`);
+      }),
+    );
+
+  for (const sub of ['test', 'trust'] as const)
+    cmd
+      .command(sub)
+      .argument('<name>')
+      .description(
+        sub === 'test' ? 'connect and report the OS and latency' : "connect and trust the server's host key",
+      )
+      .action(
+        action(ctx, async (host, ref: string) => {
+          const result = sub === 'test' ? await host.testServer(ref) : await host.trustHostKey(ref);
+          if (json().json) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+          else if (result.online)
+            io.stdout.write(
+              `${ref}: online — ${result.os ?? 'unknown OS'} (${result.latencyMs} ms, host key ${result.fingerprint})\n`,
+            );
+          else io.stderr.write(`cronium: ${result.error?.message}\n`);
+          return result.online ? 0 : exitCodeFor(result.error?.kind ?? 'internal');
+        }),
+      );
+}
