@@ -165,6 +165,52 @@ export interface CroniumApi {
 
 export type MethodName = keyof CroniumApi;
 
+/** A doctor's report: what this installation uses (see `cronium doctor`). */
+export interface DoctorReport {
+  dataDir: string;
+  /** Where the data key is and why there, or why no secret store can be used. */
+  secretStore: { kind: 'keychain' | 'key-file'; location: string; reason: string } | { error: string };
+  /** The SQLite library's version (node:sqlite). */
+  sqliteVersion: string;
+}
+
+/**
+ * The contract for trusted local clients: the CLI and the Electron main process, which act as the local
+ * user. Never exposed over IPC or WebSocket (the dispatcher serves CroniumApi's methods only).
+ */
+export interface HostApi extends CroniumApi {
+  /**
+   * Resolves with the finished run (at once for a finished one).
+   * @throws CroniumError not_found.
+   */
+  waitForRun(runId: string): Promise<Run>;
+  /**
+   * A variable's value, secret values revealed (the local user only).
+   * @throws CroniumError not_found.
+   */
+  getVariableValue(key: string): unknown;
+  /**
+   * Starts the runtime API the helpers call, once (later calls return the same answer): the port it
+   * listens on at 127.0.0.1, and a note when it is not the one asked for.
+   */
+  startRuntime(): Promise<{ port: number; note: string | null }>;
+  /** The ids of the runs this process is running now. */
+  activeRunIds(): string[];
+  /** Every event the core publishes, until the returned function is called. */
+  subscribe(listener: (event: CoreEvent) => void): () => void;
+  /**
+   * A subscriber that cannot keep up with log events (the CLI's stdout is full) pauses the running
+   * scripts' output until `until` settles.
+   */
+  slowDown(until: Promise<void>): void;
+  /** Converts secrets stored in the desktop app's old "ss1:" format; returns how many. */
+  resealLegacySecrets(): number;
+  /** What this installation uses; never throws for an unusable secret store (the report says why). */
+  doctor(): DoctorReport;
+  /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
+  close(): Promise<void>;
+}
+
 export { METHOD_NAMES } from './methodNames.ts';
 
 /** On the wire, a rejected call keeps its kind and per-field messages (a thrown error would keep a string). */

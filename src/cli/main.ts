@@ -8,7 +8,6 @@ import { resolveDataDir } from '../core/paths.ts';
 import { hostPort, runtimePortFromEnv } from '../core/rules.ts';
 import { decodeScriptFile } from '../exec/scriptText.ts';
 import { DEFAULT_RUNTIME_PORT } from '../runtime/runtimeServer.ts';
-import type { SecretStoreInfo } from '../secrets/secretStore.ts';
 import { CroniumService } from '../service/service.ts';
 import { historyRows, serverLine, showJob, showServer, table, variableRows } from './format.ts';
 import { runCommand } from './runCommand.ts';
@@ -236,19 +235,9 @@ async function dispatch(
  * report still says why).
  */
 function doctorCommand(service: CroniumService, values: CliValues, io: CliIo): number {
-  let secretStore: SecretStoreInfo | { error: string };
-  try {
-    secretStore = service.secretStoreInfo();
-  } catch (err) {
-    secretStore = { error: toErrorValue(err).message };
-  }
-  const { version } = service.db.prepare('SELECT sqlite_version() AS version').get() as { version: string };
-  const report = {
-    dataDir: service.dataDir,
-    secretStore,
-    sqliteVersion: version,
-    runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT,
-  };
+  const doctor = service.doctor();
+  const { secretStore } = doctor;
+  const report = { ...doctor, runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT };
   out(io, values, report, () =>
     [
       `data directory  ${report.dataDir}`,

@@ -40,7 +40,7 @@ export async function serveCommand(service: CroniumService, values: CliValues, i
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  if (service.activeRunIds.length) io.stderr.write('cronium: cancelling the runs still going…\n');
+  if (service.activeRunIds().length) io.stderr.write('cronium: cancelling the runs still going…\n');
   await web.close();
   return 0;
 }
