@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `cronium` command line: the headless door to the same service facade the desktop app uses. */
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 
 import { CONNECTION_KINDS, CroniumError, toErrorValue } from '../core/errors.ts';
 import { resolveDataDir } from '../core/paths.ts';
@@ -12,7 +12,10 @@ import { CroniumService } from '../service/service.ts';
 import { historyRows, serverLine, showJob, showServer, table, variableRows } from './format.ts';
 import { runCommand } from './runCommand.ts';
 import { serveCommand } from './serveCommand.ts';
+import { OPTIONS, type CliIo, type CliValues } from './io.ts';
 import { showCommand } from './showCommand.ts';
+
+export type { CliIo, CliValues } from './io.ts';
 
 const USAGE = `cronium — run scripts on your SSH servers
 
@@ -33,50 +36,8 @@ Exit codes of run: the script's own for one server; for several, 0 when all succ
 255 for connection, authentication and host-key failures; 124 for a timeout.
 `;
 
-const OPTIONS = {
-  'data-dir': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  user: { type: 'string' },
-  key: { type: 'string' },
-  'passphrase-stdin': { type: 'boolean' },
-  'password-stdin': { type: 'boolean' },
-  agent: { type: 'boolean' },
-  jump: { type: 'string' },
-  tag: { type: 'string', multiple: true },
-  description: { type: 'string' },
-  lang: { type: 'string' },
-  file: { type: 'string' },
-  script: { type: 'string' },
-  timeout: { type: 'string' },
-  env: { type: 'string', multiple: true },
-  'secret-env': { type: 'string', multiple: true },
-  helpers: { type: 'string' },
-  input: { type: 'string' },
-  on: { type: 'string' },
-  concurrency: { type: 'string' },
-  job: { type: 'string' },
-  server: { type: 'string' },
-  status: { type: 'string' },
-  limit: { type: 'string' },
-  secret: { type: 'boolean' },
-} satisfies ParseArgsConfig['options'];
-
-export type CliValues = ReturnType<typeof parse>['values'];
-
 function parse(argv: string[]) {
   return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-}
-
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  readStdin: () => string;
-  env: NodeJS.ProcessEnv;
-  /** Set by main(): aborted once stdout or stderr can no longer be written (the reader went away). */
-  outputClosed?: AbortSignal;
 }
 
 /**

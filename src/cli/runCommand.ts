@@ -1,8 +1,8 @@
 import type { Execution, LogChunk } from '../core/domain.ts';
-import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../core/errors.ts';
+import { CONNECTION_KINDS, CroniumError } from '../core/errors.ts';
 import type { CroniumService } from '../service/service.ts';
 import { LinePrefixer } from './linePrefixer.ts';
-import type { CliIo, CliValues } from './main.ts';
+import type { CliIo, CliValues } from './io.ts';
 
 /** Exit code for one server: the script's own, or what ssh(1) and timeout(1) users expect. */
 export function exitCodeOf(e: Execution): number {
@@ -11,7 +11,7 @@ export function exitCodeOf(e: Execution): number {
   if (e.status === 'timed_out') return 124;
   if (e.status === 'cancelled') return 130;
   if (e.errorKind === 'interpreter_missing') return 127;
-  if (e.errorKind && CONNECTION_KINDS.has(e.errorKind as ErrorKind)) return 255;
+  if (e.errorKind && CONNECTION_KINDS.has(e.errorKind)) return 255;
   return 1;
 }
 

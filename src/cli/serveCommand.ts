@@ -5,7 +5,7 @@ import { CroniumError } from '../core/errors.ts';
 import { listenPort, parseField } from '../core/rules.ts';
 import type { CroniumService } from '../service/service.ts';
 import { WebServer } from '../web/webServer.ts';
-import type { CliIo, CliValues } from './main.ts';
+import type { CliIo, CliValues } from './io.ts';
 
 /** Where `npm run build` puts the renderer (CRONIUM_RENDERER_DIR overrides, e.g. inside a package). */
 export function rendererDir(env: NodeJS.ProcessEnv): string {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { LogChunk } from '../core/domain.ts';
 import type { CroniumService } from '../service/service.ts';
 import { showExecution } from './format.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 /** Log chunks read per page: a chunk holds at most a batch (~256 K characters), so a page stays a few MB. */
 const PAGE_CHUNKS = 16;

@@ -1,4 +1,4 @@
-import type { CoreEvent } from '../contract.ts';
+import type { CoreEvent } from './domain.ts';
 
 export type Listener = (event: CoreEvent) => void;
 

@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type {
+  ErrorKind,
   Execution,
   ExecutionStatus,
   LogChunk,
@@ -36,7 +37,7 @@ interface ExecutionRow {
   server_name: string;
   status: ExecutionStatus;
   exit_code: number | null;
-  error_kind: string | null;
+  error_kind: ErrorKind | null;
   error_message: string | null;
   helper_mode: 'api' | 'bundled' | null;
   fallback_reason: string | null;
@@ -85,7 +86,7 @@ function executionFromRow(row: ExecutionRow): Execution {
 export interface ExecutionPatch {
   status?: ExecutionStatus;
   exitCode?: number | null;
-  errorKind?: string | null;
+  errorKind?: ErrorKind | null;
   errorMessage?: string | null;
   helperMode?: 'api' | 'bundled' | null;
   fallbackReason?: string | null;

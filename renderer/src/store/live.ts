@@ -6,7 +6,14 @@
 import { create } from 'zustand';
 
 import { api } from '../api/client.ts';
-import type { Execution, ExecutionStatus, LogChunk, Run, RunRequest } from '../api/types.ts';
+import {
+  FINAL_EXECUTION_STATUSES,
+  type Execution,
+  type ExecutionStatus,
+  type LogChunk,
+  type Run,
+  type RunRequest,
+} from '../api/types.ts';
 import { LogBuffer } from '../lib/logBuffer.ts';
 
 interface LiveState {
@@ -90,13 +97,7 @@ export const useLive = create<LiveState>()((set, get) => ({
 
 // ---- selectors (pure, unit-tested) ---------------------------------------------------------------------
 
-export const FINAL: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'error',
-]);
+export const FINAL: ReadonlySet<ExecutionStatus> = new Set(FINAL_EXECUTION_STATUSES);
 
 export function executionsOfRun(run: Run | undefined, executions: Record<string, Execution>): Execution[] {
   if (!run) return [];
