@@ -212,10 +212,11 @@ describe('store', () => {
           },
         ],
       );
-      history.updateExecution(`exec-${String(i).padStart(2, '0')}`, {
-        status: i % 5 === 0 ? 'failed' : 'succeeded',
-        exitCode: i % 5 === 0 ? 1 : 0,
-      });
+      // Through the status machine, as the executor does: connecting, running, then the end.
+      const execId = `exec-${String(i).padStart(2, '0')}`;
+      history.moveExecution(execId, 'connecting');
+      history.moveExecution(execId, 'running');
+      history.moveExecution(execId, i % 5 === 0 ? 'failed' : 'succeeded', { exitCode: i % 5 === 0 ? 1 : 0 });
     }
     const first = history.listExecutions({ limit: 10 });
     expect(first.map((e) => e.id)).toEqual(Array.from({ length: 10 }, (_, k) => `exec-${29 - k}`));

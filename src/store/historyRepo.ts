@@ -12,6 +12,7 @@ import type {
   HelperMode,
   VariableChange,
 } from '../core/domain.ts';
+import { illegalMove, movesInto } from '../core/executionStatus.ts';
 import type { Database } from './database.ts';
 import { transaction } from './database.ts';
 
@@ -82,9 +83,11 @@ function executionFromRow(row: ExecutionRow): Execution {
   };
 }
 
-/** Fields of an execution that change while it runs; undefined leaves a column as it is. */
+/**
+ * Fields of an execution that change while it runs; undefined leaves a column as it is. The status is
+ * not among them: it changes only through moveExecution (the status machine, src/core/executionStatus.ts).
+ */
 export interface ExecutionPatch {
-  status?: ExecutionStatus;
   exitCode?: number | null;
   errorKind?: ErrorKind | null;
   errorMessage?: string | null;
@@ -101,7 +104,6 @@ export interface ExecutionPatch {
 }
 
 const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
-  status: ['status', (v) => v],
   exitCode: ['exit_code', (v) => v],
   errorKind: ['error_kind', (v) => v],
   errorMessage: ['error_message', (v) => v],
@@ -214,19 +216,29 @@ export class HistoryRepo {
     };
   }
 
-  updateExecution(id: string, patch: ExecutionPatch): void {
-    const sets: string[] = [];
-    const values: unknown[] = [];
+  /**
+   * Moves an execution to `status` and writes `patch` with it, in one guarded UPDATE … RETURNING: the row
+   * changes only when the status machine allows the move from its current status. Returns the execution
+   * as written (what the caller publishes; no read after).
+   * @throws CroniumError internal for a move the machine refuses, or an execution that does not exist.
+   */
+  moveExecution(id: string, status: ExecutionStatus, patch: ExecutionPatch = {}): Execution {
+    const sets = ['status = ?'];
+    const values: unknown[] = [status];
     for (const [field, value] of Object.entries(patch) as [keyof ExecutionPatch, unknown][]) {
       if (value === undefined && field !== 'output') continue;
       const [column, encode] = PATCH_COLUMNS[field];
       sets.push(`${column} = ?`);
       values.push(encode(value));
     }
-    if (sets.length === 0) return;
-    this.db
-      .prepare(`UPDATE executions SET ${sets.join(', ')} WHERE id = ?`)
-      .run(...(values as (string | number | null)[]), id);
+    const from = movesInto(status);
+    const row = this.db
+      .prepare(
+        `UPDATE executions SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
+      )
+      .get(...(values as (string | number | null)[]), id, ...from) as unknown as ExecutionRow | undefined;
+    if (!row) throw illegalMove(id, this.getExecution(id)?.status ?? null, status);
+    return executionFromRow(row);
   }
 
   /**
