@@ -145,11 +145,31 @@ export class TunnelManager {
     if (port !== null && connection.isOpen) connection.raw.unforwardIn('127.0.0.1', port, () => {});
   }
 
+  /**
+   * The one place a tunnel changes state, along TUNNEL_MOVES; each change is published.
+   * @throws CroniumError internal for a move the table does not allow (a bug).
+   */
   private move(serverId: string, tunnel: Tunnel, state: TunnelState, error?: string): void {
+    if (!TUNNEL_MOVES[tunnel.state].includes(state))
+      throw new CroniumError(
+        'internal',
+        `A tunnel to ${serverId} cannot go from ${tunnel.state} to ${state}.`,
+      );
     tunnel.state = state;
     this.hub.emit({ type: 'tunnel', serverId, state, remotePort: tunnel.remotePort, error: error ?? null });
   }
 }
+
+/**
+ * The tunnel's state machine: idle (made, not yet forwarding) → forwarding → closed, or failed when the
+ * forward is refused; failed and closed are final (the next acquire makes a new tunnel).
+ */
+export const TUNNEL_MOVES: Readonly<Record<TunnelState, readonly TunnelState[]>> = {
+  idle: ['forwarding', 'failed', 'closed'],
+  forwarding: ['closed', 'failed'],
+  failed: [],
+  closed: [],
+};
 
 /** Milliseconds the probe may take in all (its HTTP request has 5 s of them). */
 const PROBE_TIMEOUT_MS = 20_000;

@@ -13,11 +13,22 @@ import {
   type LogChunk,
   type Run,
   type RunRequest,
+  type TunnelState,
 } from '../api/types.ts';
 import { LogBuffer } from '../lib/logBuffer.ts';
 
+/** A server's reverse tunnel as its last tunnel event said (the card of an API-mode execution shows it). */
+export interface TunnelView {
+  state: TunnelState;
+  remotePort: number | null;
+  error: string | null;
+}
+
 interface LiveState {
   runs: Record<string, Run>;
+  /** By server id. */
+  tunnels: Record<string, TunnelView>;
+  setTunnel(serverId: string, tunnel: TunnelView): void;
   executions: Record<string, Execution>;
   logVersions: Record<string, number>;
   upsertRun(run: Run): void;
@@ -48,6 +59,10 @@ const nextFrame = (fn: () => void) =>
 
 export const useLive = create<LiveState>()((set, get) => ({
   runs: {},
+  tunnels: {},
+  setTunnel(serverId, tunnel) {
+    set({ tunnels: { ...get().tunnels, [serverId]: tunnel } });
+  },
   executions: {},
   logVersions: {},
   upsertRun(run) {
