@@ -10,6 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { CroniumService } from '../src/service/service.ts';
+import { openDatabase } from '../src/store/database.ts';
 import { openBrowser, startServe, stopServe } from '../test/support/browser.ts';
 import { SshHostHarness } from '../test/support/sshHosts.ts';
 
@@ -38,11 +39,13 @@ const job = seed.createJob({
 });
 const server = seed.getServer('h1');
 const started = Date.now() - HISTORY * 1000;
-seed.db.exec('BEGIN');
-const run = seed.db.prepare(
+// The facade keeps its connection: the seed writes through a connection of its own on the same file.
+const seedDb = openDatabase(dataDir);
+seedDb.exec('BEGIN');
+const run = seedDb.prepare(
   "INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, ended_at) VALUES (?, ?, 'million', 'manual', 1, 'auto', ?, ?, ?)",
 );
-const exec = seed.db.prepare(
+const exec = seedDb.prepare(
   "INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, exit_code, helper_mode, started_at, ended_at) VALUES (?, ?, ?, 'million', ?, 'h1', ?, ?, 'api', ?, ?)",
 );
 for (let i = 0; i < HISTORY; i++) {
@@ -60,7 +63,8 @@ for (let i = 0; i < HISTORY; i++) {
     started + i * 1000 + 900,
   );
 }
-seed.db.exec('COMMIT');
+seedDb.exec('COMMIT');
+seedDb.close();
 await seed.close();
 
 const { child, url } = await startServe(dataDir);

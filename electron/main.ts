@@ -71,7 +71,7 @@ async function start(): Promise<void> {
   );
   window.once('ready-to-show', () => window?.show());
   window.on('close', (event) => {
-    const active = service?.activeRunIds.length ?? 0;
+    const active = service?.activeRunIds().length ?? 0;
     if (active === 0) return;
     event.preventDefault();
     void confirmClose(active, async (message) => {

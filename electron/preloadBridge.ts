@@ -1,4 +1,4 @@
-import type { CoreEvent } from '../src/contract.ts';
+import type { CoreEvent, PreloadBridge } from '../src/contract.ts';
 import { METHOD_NAMES } from '../src/methodNames.ts';
 import { channelOf, EVENT_CHANNEL } from './ipc.ts';
 
@@ -13,10 +13,10 @@ export interface IpcRendererLike {
  * What the renderer gets as window.cronium: a named verb per method of the contract, and a subscription
  * to core events that returns its disposer. Nothing else of Electron or Node crosses the bridge.
  */
-export function buildBridge(ipc: IpcRendererLike) {
+export function buildBridge(ipc: IpcRendererLike): PreloadBridge {
   const api = Object.fromEntries(
     METHOD_NAMES.map((method) => [method, (...args: unknown[]) => ipc.invoke(channelOf(method), ...args)]),
-  );
+  ) as PreloadBridge['api'];
   return {
     api,
     onEvent(listener: (event: CoreEvent) => void): () => void {

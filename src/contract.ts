@@ -6,7 +6,29 @@ import { z } from 'zod';
 
 import { invalidInput, type ErrorValue } from './core/errors.ts';
 import * as rules from './core/rules.ts';
-import type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable } from './core/domain.ts';
+import {
+  EXECUTION_STATUSES,
+  HELPER_MODES,
+  LANGUAGES,
+  RUN_TRIGGERS,
+  type CoreEvent,
+  type ErrorKind,
+  type Execution,
+  type Job,
+  type KnownHost,
+  type LogChunk,
+  type Run,
+  type Server,
+  type TunnelState,
+  type Variable,
+} from './core/domain.ts';
+
+/** "a, b or c": the words of a message listing the allowed values. */
+function oneOf(values: readonly string[]): string {
+  return `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+
+const helperModeSchema = z.enum(HELPER_MODES, { message: `helper mode is ${oneOf(HELPER_MODES)}` });
 
 export const serverAuthSchema = z.discriminatedUnion('type', [
   z.object({
@@ -34,7 +56,7 @@ export type ServerInputParsed = z.output<typeof serverInputSchema>;
 
 export const jobInputSchema = z.object({
   name: rules.name,
-  language: z.enum(['bash', 'python', 'node'], { message: 'language is bash, python or node' }),
+  language: z.enum(LANGUAGES, { message: `language is ${oneOf(LANGUAGES)}` }),
   script: rules.script,
   timeoutSec: rules.timeoutSec.default(3600),
   /** A secret entry with value null keeps the stored value (the client never sees it). */
@@ -50,9 +72,7 @@ export const jobInputSchema = z.object({
     .default([]),
   defaultInput: rules.jsonValue.default(null),
   defaultServerIds: z.array(z.string().min(1).max(500)).max(500).default([]),
-  helperMode: z
-    .enum(['auto', 'api', 'bundled'], { message: 'helper mode is auto, api or bundled' })
-    .default('auto'),
+  helperMode: helperModeSchema.default('auto'),
   tags: rules.tags,
 });
 export type JobInput = z.input<typeof jobInputSchema>;
@@ -62,20 +82,16 @@ export const runRequestSchema = z.object({
   jobId: z.string().min(1, 'job is required'),
   serverIds: z.array(z.string().min(1).max(500)).min(1, 'choose at least one server').max(10_000),
   input: rules.jsonValue.optional(),
-  helperMode: z
-    .enum(['auto', 'api', 'bundled'], { message: 'helper mode is auto, api or bundled' })
-    .optional(),
+  helperMode: helperModeSchema.optional(),
   concurrency: rules.concurrency.default(10),
-  trigger: z.enum(['manual', 'cli', 'schedule', 'retry']).default('manual'),
+  trigger: z.enum(RUN_TRIGGERS).default('manual'),
 });
 export type RunRequest = z.input<typeof runRequestSchema>;
 
 export const historyQuerySchema = z.object({
   jobId: z.string().optional(),
   serverId: z.string().optional(),
-  status: z
-    .enum(['queued', 'connecting', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'error'])
-    .optional(),
+  status: z.enum(EXECUTION_STATUSES).optional(),
   from: z.number().int().optional(),
   to: z.number().int().optional(),
   limit: rules.pageLimit.default(50),
@@ -113,19 +129,10 @@ export interface ServerTestResult {
   os: string | null;
   latencyMs: number | null;
   fingerprint: string | null;
-  error: { kind: string; message: string } | null;
+  error: { kind: ErrorKind; message: string } | null;
 }
 
-export type TunnelState = 'idle' | 'forwarding' | 'failed' | 'closed';
-
-/** Events the core pushes to every subscriber (CLI, windows, browser tabs). */
-export type CoreEvent =
-  | { type: 'log'; chunk: LogChunk }
-  | { type: 'execution'; execution: Execution }
-  | { type: 'run'; run: Run }
-  | { type: 'tunnel'; serverId: string; state: TunnelState; remotePort: number | null; error: string | null };
-
-export type { Execution, Job, KnownHost, LogChunk, Run, Server, Variable };
+export type { CoreEvent, Execution, Job, KnownHost, LogChunk, Run, Server, TunnelState, Variable };
 
 // ---- the API every client calls (Electron IPC, web-mode WebSocket) -----------------------------------
 
@@ -163,9 +170,54 @@ export interface CroniumApi {
   removeVariable(key: string): void;
 }
 
+/** The methods a renderer may call (see the method table in src/methodNames.ts). */
 export type MethodName = keyof CroniumApi;
 
-export { METHOD_NAMES } from './methodNames.ts';
+/** A doctor's report: what this installation uses (see `cronium doctor`). */
+export interface DoctorReport {
+  dataDir: string;
+  /** Where the data key is and why there, or why no secret store can be used. */
+  secretStore: { kind: 'keychain' | 'key-file'; location: string; reason: string } | { error: string };
+  /** The SQLite library's version (node:sqlite). */
+  sqliteVersion: string;
+}
+
+/**
+ * The contract for trusted local clients: the CLI and the Electron main process, which act as the local
+ * user. Never exposed over IPC or WebSocket (the dispatcher serves CroniumApi's methods only).
+ */
+export interface HostApi extends CroniumApi {
+  /**
+   * Resolves with the finished run (at once for a finished one).
+   * @throws CroniumError not_found.
+   */
+  waitForRun(runId: string): Promise<Run>;
+  /**
+   * A variable's value, secret values revealed (the local user only).
+   * @throws CroniumError not_found.
+   */
+  getVariableValue(key: string): unknown;
+  /**
+   * Starts the runtime API the helpers call, once (later calls return the same answer): the port it
+   * listens on at 127.0.0.1, and a note when it is not the one asked for.
+   */
+  startRuntime(): Promise<{ port: number; note: string | null }>;
+  /** The ids of the runs this process is running now. */
+  activeRunIds(): string[];
+  /** Every event the core publishes, until the returned function is called. */
+  subscribe(listener: (event: CoreEvent) => void): () => void;
+  /**
+   * A subscriber that cannot keep up with log events (the CLI's stdout is full) pauses the running
+   * scripts' output until `until` settles.
+   */
+  slowDown(until: Promise<void>): void;
+  /** Converts secrets stored in the desktop app's old "ss1:" format; returns how many. */
+  resealLegacySecrets(): number;
+  /** What this installation uses; never throws for an unusable secret store (the report says why). */
+  doctor(): DoctorReport;
+  /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
+  close(): Promise<void>;
+}
 
 /** On the wire, a rejected call keeps its kind and per-field messages (a thrown error would keep a string). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue };
@@ -174,3 +226,12 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue 
 export type ClientApi = {
   [K in MethodName]: (...args: Parameters<CroniumApi[K]>) => Promise<Awaited<ReturnType<CroniumApi[K]>>>;
 };
+
+/**
+ * What the Electron preload exposes as window.cronium: one named verb per renderer method (its answer a
+ * Result), and a subscription to core events that returns its disposer.
+ */
+export interface PreloadBridge {
+  api: { [K in MethodName]: (...args: unknown[]) => Promise<Result<unknown>> };
+  onEvent(listener: (event: CoreEvent) => void): () => void;
+}

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { CroniumService } from '../src/service/service.ts';
+import { withDatabase } from './support/database.ts';
 import { ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
 import { onHost } from './support/sshHosts.ts';
 
@@ -79,7 +80,9 @@ describe('executor against real sshd hosts', () => {
     );
     expect(r.exec.status).toBe('succeeded');
     expect(r.text('h1', 'stdout')).toBe('token is ***\nplain is shown\non command lines: 0\n');
-    const stored = JSON.stringify(service.db.prepare('SELECT text FROM log_chunks').all());
+    const stored = JSON.stringify(
+      withDatabase(service, (db) => db.prepare('SELECT text FROM log_chunks').all()),
+    );
     expect(stored).not.toContain(marker);
   });
 
@@ -121,11 +124,13 @@ describe('executor against real sshd hosts', () => {
     const seqs = r.logs.h1!.map((c) => c.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     // Large chunks are stored deflated: the database holds far less than the output.
-    const stored = service.db
-      .prepare(
-        'SELECT sum(length(packed)) AS packed, sum(length(text)) AS plain FROM log_chunks WHERE execution_id = ?',
-      )
-      .get(r.exec.id) as { packed: number; plain: number };
+    const stored = withDatabase(service, (db) =>
+      db
+        .prepare(
+          'SELECT sum(length(packed)) AS packed, sum(length(text)) AS plain FROM log_chunks WHERE execution_id = ?',
+        )
+        .get(r.exec.id),
+    ) as { packed: number; plain: number };
     expect(stored.packed + stored.plain).toBeLessThan(out.length / 3);
   });
 

@@ -18,6 +18,7 @@ import {
 import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
+import { composeCore } from '../src/service/compose.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { tempDir } from './support/fixtures.ts';
@@ -88,13 +89,14 @@ describe('runtime endpoints for the Cronium semantics (real HTTP, the real store
 
   beforeAll(async () => {
     // The service's own runtime carries the store's transactional variable access.
-    service = new CroniumService({ dataDir: dir.path, runtimePort: 0 });
-    runtime = service.runtime;
+    const core = composeCore({ dataDir: dir.path, runtimePort: 0 });
+    service = new CroniumService(core);
+    runtime = core.runtime;
     await service.startRuntime();
     base = `http://127.0.0.1:${runtime.port}`;
     db = openDatabase(dir.path);
     tokens = new TokenService(db, new KeyFileSecretStore(dir.path));
-    registry = (runtime as unknown as { options: { registry: ExecutionRegistry } }).options.registry;
+    registry = core.registry;
     registry.register(context('exec-none', null));
     registry.register(context('exec-in', { a: { b: 'c' } }));
   });

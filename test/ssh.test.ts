@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CroniumService } from '../src/service/service.ts';
+import { withDatabase } from './support/database.ts';
 import { ownHosts, runJob, tempDir } from './support/fixtures.ts';
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
@@ -122,7 +123,9 @@ describe('SSH connections against real sshd', () => {
 
   it('records a new host key on first use (accept-new) with its SHA256 fingerprint', async () => {
     await service.testServer('by-key');
-    const row = service.db.prepare('SELECT * FROM known_hosts WHERE host = ?').get(h.hosts.h1.address) as {
+    const row = withDatabase(service, (db) =>
+      db.prepare('SELECT * FROM known_hosts WHERE host = ?').get(h.hosts.h1.address),
+    ) as {
       fingerprint: string;
       key_type: string;
     };
@@ -132,7 +135,9 @@ describe('SSH connections against real sshd', () => {
 
   it('refuses a changed host key with both fingerprints, until the key is re-trusted', async () => {
     const fake = 'SHA256:' + Buffer.alloc(32, 7).toString('base64').replace(/=+$/, '');
-    service.db.prepare('UPDATE known_hosts SET fingerprint = ? WHERE host = ?').run(fake, h.hosts.h2.address);
+    withDatabase(service, (db) =>
+      db.prepare('UPDATE known_hosts SET fingerprint = ? WHERE host = ?').run(fake, h.hosts.h2.address),
+    );
     // Host keys are checked at the handshake: drop the warm connection so the next use connects afresh.
     service.disconnectServer('by-encrypted-key');
     const refused = await service.testServer('by-encrypted-key');
@@ -171,7 +176,9 @@ describe('SSH connections against real sshd', () => {
       const first = await asking.testServer('new');
       expect(first.error?.kind).toBe('host_key_unknown');
       expect(first.fingerprint).toBe(h.hosts.h2.hostKeyFingerprint);
-      expect(asking.db.prepare('SELECT count(*) AS n FROM known_hosts').get()).toEqual({ n: 0 });
+      expect(withDatabase(asking, (db) => db.prepare('SELECT count(*) AS n FROM known_hosts').get())).toEqual(
+        { n: 0 },
+      );
       const accepted = await asking.trustHostKey('new', first.fingerprint!);
       expect(accepted.online).toBe(true);
     } finally {

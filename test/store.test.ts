@@ -8,6 +8,7 @@ import { CroniumError } from '../src/core/errors.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { executionListQuery, HistoryRepo } from '../src/store/historyRepo.ts';
 import { CroniumService } from '../src/service/service.ts';
+import { withDatabase } from './support/database.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const dirs: { remove: () => void }[] = [];
@@ -19,7 +20,10 @@ function dataDir(): string {
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 function count(service: CroniumService, table: string): number {
-  return (service.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return withDatabase(
+    service,
+    (db) => db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number },
+  ).n;
 }
 
 describe('store', () => {
@@ -84,11 +88,13 @@ describe('store', () => {
       ],
     });
     service.setVariable({ key: 'api', value: 'var-very-secret', secret: true });
-    const dump = JSON.stringify([
-      service.db.prepare('SELECT * FROM servers').all(),
-      service.db.prepare('SELECT * FROM jobs').all(),
-      service.db.prepare('SELECT * FROM variables').all(),
-    ]);
+    const dump = JSON.stringify(
+      withDatabase(service, (db) => [
+        db.prepare('SELECT * FROM servers').all(),
+        db.prepare('SELECT * FROM jobs').all(),
+        db.prepare('SELECT * FROM variables').all(),
+      ]),
+    );
     expect(dump).not.toContain('hunter2-very-secret');
     expect(dump).not.toContain('tok-very-secret');
     expect(dump).not.toContain('var-very-secret');
@@ -206,10 +212,11 @@ describe('store', () => {
           },
         ],
       );
-      history.updateExecution(`exec-${String(i).padStart(2, '0')}`, {
-        status: i % 5 === 0 ? 'failed' : 'succeeded',
-        exitCode: i % 5 === 0 ? 1 : 0,
-      });
+      // Through the status machine, as the executor does: connecting, running, then the end.
+      const execId = `exec-${String(i).padStart(2, '0')}`;
+      history.moveExecution(execId, 'connecting');
+      history.moveExecution(execId, 'running');
+      history.moveExecution(execId, i % 5 === 0 ? 'failed' : 'succeeded', { exitCode: i % 5 === 0 ? 1 : 0 });
     }
     const first = history.listExecutions({ limit: 10 });
     expect(first.map((e) => e.id)).toEqual(Array.from({ length: 10 }, (_, k) => `exec-${29 - k}`));

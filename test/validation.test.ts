@@ -17,6 +17,7 @@ import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { normalizeHost, runtimePortFromEnv, VARIABLE_KEY_MAX } from '../src/core/rules.ts';
+import { withDatabase } from './support/database.ts';
 import { runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
 
 interface Refusal {
@@ -414,9 +415,13 @@ describe('nothing about a key can break a later bundled run (real host)', () => 
     try {
       // A key the old rules let in (a legacy database): 150 characters, 300 hex digits as a file name.
       const legacy = 'L'.repeat(150);
-      s.db
-        .prepare('INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES (?, ?, 0, ?, ?)')
-        .run(legacy, '"old"', Date.now(), 'user');
+      withDatabase(s, (db) =>
+        db
+          .prepare(
+            'INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES (?, ?, 0, ?, ?)',
+          )
+          .run(legacy, '"old"', Date.now(), 'user'),
+      );
       const script =
         `cronium.setVariable ${'T'.repeat(150)} x || echo "refused: $?"\n` +
         'cronium.setVariable ok-key fine\ncronium.output "{\\"v\\":\\"$(cronium.getVariable ok-key)\\"}"';

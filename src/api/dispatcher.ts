@@ -8,39 +8,25 @@
 import { z } from 'zod';
 
 import type { CroniumApi, MethodName, Result } from '../contract.ts';
+import { METHOD_NAMES, METHODS, type ArgKind } from '../methodNames.ts';
 import { toErrorValue } from '../core/errors.ts';
 
-const ref = z.string().min(1).max(500);
-const anyInput = z.unknown();
-
-const ARGUMENTS: Record<MethodName, z.ZodType<unknown[]>> = {
-  appInfo: z.tuple([]),
-  listServers: z.tuple([]),
-  getServer: z.tuple([ref]),
-  createServer: z.tuple([anyInput]),
-  updateServer: z.tuple([ref, anyInput]),
-  removeServer: z.tuple([ref]),
-  testServer: z.tuple([ref]),
-  trustHostKey: z.tuple([ref, z.string().max(200).optional()]),
-  listJobs: z.tuple([]),
-  getJob: z.tuple([ref]),
-  createJob: z.tuple([anyInput]),
-  updateJob: z.tuple([ref, anyInput]),
-  removeJob: z.tuple([ref]),
-  startRun: z.tuple([anyInput]),
-  cancelRun: z.tuple([ref]),
-  getRun: z.tuple([ref]),
-  queryHistory: z.tuple([anyInput]),
-  getExecution: z.tuple([ref]),
-  readLog: z.tuple([
-    ref,
-    z.number().int().min(-1).optional(),
-    z.number().int().min(1).max(100_000).optional(),
-  ]),
-  listVariables: z.tuple([]),
-  setVariable: z.tuple([anyInput]),
-  removeVariable: z.tuple([ref]),
+/** The schema of each kind of argument the method table names (src/methodNames.ts). */
+const ARG_SCHEMAS: Record<ArgKind, z.ZodType> = {
+  ref: z.string().min(1).max(500),
+  input: z.unknown(),
+  'fingerprint?': z.string().max(200).optional(),
+  'afterSeq?': z.number().int().min(-1).optional(),
+  'limit?': z.number().int().min(1).max(100_000).optional(),
 };
+
+/** Each renderer method's argument check, built from the method table. */
+const ARGUMENTS = Object.fromEntries(
+  METHOD_NAMES.map((name) => [
+    name,
+    z.tuple(METHODS[name].args.map((kind) => ARG_SCHEMAS[kind]) as [z.ZodType]),
+  ]),
+) as unknown as Record<MethodName, z.ZodType<unknown[]>>;
 
 export type Dispatch = (method: unknown, args: unknown) => Promise<Result<unknown>>;
 

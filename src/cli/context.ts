@@ -4,46 +4,11 @@
  */
 import type { Command } from 'commander';
 
-import type { CroniumService } from '../service/service.ts';
+import type { HostApi } from '../contract.ts';
 import type { CliIo, GlobalOptions } from './io.ts';
 
-/**
- * The service as the CLI uses it: the contract's methods plus the trusted-local-client ones (`HostApi` in
- * the contract: waitForRun, getVariableValue, startRuntime, activeRunIds, subscribe, close).
- */
-export type Host = Pick<
-  CroniumService,
-  | 'listServers'
-  | 'getServer'
-  | 'createServer'
-  | 'updateServer'
-  | 'removeServer'
-  | 'testServer'
-  | 'trustHostKey'
-  | 'listJobs'
-  | 'getJob'
-  | 'createJob'
-  | 'updateJob'
-  | 'removeJob'
-  | 'startRun'
-  | 'waitForRun'
-  | 'cancelRun'
-  | 'queryHistory'
-  | 'getExecution'
-  | 'readLog'
-  | 'listVariables'
-  | 'getVariableValue'
-  | 'setVariable'
-  | 'removeVariable'
-  | 'startRuntime'
-  | 'activeRunIds'
-  | 'subscribe'
-  | 'slowDown'
-  | 'secretStoreInfo'
-  | 'close'
-  | 'dataDir'
-  | 'db'
->;
+/** The service as the CLI uses it: the contract for trusted local clients (HostApi in the contract). */
+export type Host = HostApi;
 
 /** Handed to a command module's register(). */
 export interface CommandContext {

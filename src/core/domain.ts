@@ -1,16 +1,78 @@
 /** The domain as the core and every client (CLI, IPC, web) see it. Secrets never appear here in clear. */
 
-export type Language = 'bash' | 'python' | 'node';
+/*
+ * Each closed set of values is declared once, as an `as const` array: the TypeScript union, the zod enums
+ * of the contract and the renderer's choices are derived from it.
+ */
 
-export type HelperMode = 'auto' | 'api' | 'bundled';
+export const LANGUAGES = ['bash', 'python', 'node'] as const;
+export type Language = (typeof LANGUAGES)[number];
 
-export type AuthType = 'key' | 'password' | 'agent';
+/** How a job's helpers reach the app: auto (API, else bundled), api only, or bundled only. */
+export const HELPER_MODES = ['auto', 'api', 'bundled'] as const;
+export type HelperMode = (typeof HELPER_MODES)[number];
 
-export type RunTrigger = 'manual' | 'cli' | 'schedule' | 'retry';
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
-export type ExecutionStatus =
-  'queued' | 'connecting' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'error';
-export type LogStream = 'stdout' | 'stderr' | 'system';
+export const AUTH_TYPES = ['key', 'password', 'agent'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+export const RUN_TRIGGERS = ['manual', 'cli', 'schedule', 'retry'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const EXECUTION_STATUSES = [
+  'queued',
+  'connecting',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'error',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+/** The statuses an execution ends in (see src/core/executionStatus.ts for the moves between them). */
+export const FINAL_EXECUTION_STATUSES = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'error',
+] as const satisfies readonly ExecutionStatus[];
+export type FinalExecutionStatus = (typeof FINAL_EXECUTION_STATUSES)[number];
+
+export const LOG_STREAMS = ['stdout', 'stderr', 'system'] as const;
+export type LogStream = (typeof LOG_STREAMS)[number];
+
+/** A server's reverse tunnel to the runtime API (see src/runtime/tunnelManager.ts for the moves). */
+export const TUNNEL_STATES = ['idle', 'forwarding', 'failed', 'closed'] as const;
+export type TunnelState = (typeof TUNNEL_STATES)[number];
+
+/** Every failure a person can see has a kind and a plain sentence (SPEC section 8). */
+export const ERROR_KINDS = [
+  'invalid_input',
+  'not_found',
+  'conflict',
+  'auth_failed',
+  'connection_refused',
+  'connect_timeout',
+  'dns',
+  'host_key_unknown',
+  'host_key_mismatch',
+  'interpreter_missing',
+  'tunnel_refused',
+  'script_failed',
+  'timed_out',
+  'cancelled',
+  'connection_lost',
+  'secrets_unavailable',
+  /** A call to the core from a frame that is not the app's own page (the desktop shell's IPC). */
+  'forbidden_sender',
+  'internal',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 export interface Server {
   id: string;
@@ -68,7 +130,7 @@ export interface Execution {
   serverName: string;
   status: ExecutionStatus;
   exitCode: number | null;
-  errorKind: string | null;
+  errorKind: ErrorKind | null;
   errorMessage: string | null;
   helperMode: 'api' | 'bundled' | null;
   fallbackReason: string | null;
@@ -124,3 +186,10 @@ export interface KnownHost {
   fingerprint: string;
   firstSeen: number;
 }
+
+/** Events the core pushes to every subscriber (CLI, windows, browser tabs). */
+export type CoreEvent =
+  | { type: 'log'; chunk: LogChunk }
+  | { type: 'execution'; execution: Execution }
+  | { type: 'run'; run: Run }
+  | { type: 'tunnel'; serverId: string; state: TunnelState; remotePort: number | null; error: string | null };

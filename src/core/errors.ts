@@ -1,24 +1,6 @@
-/** Every failure a person can see has a kind and a plain sentence (SPEC section 8). */
-export type ErrorKind =
-  | 'invalid_input'
-  | 'not_found'
-  | 'conflict'
-  | 'auth_failed'
-  | 'connection_refused'
-  | 'connect_timeout'
-  | 'dns'
-  | 'host_key_unknown'
-  | 'host_key_mismatch'
-  | 'interpreter_missing'
-  | 'tunnel_refused'
-  | 'script_failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'connection_lost'
-  | 'secrets_unavailable'
-  /** A call to the core from a frame that is not the app's own page (the desktop shell's IPC). */
-  | 'forbidden_sender'
-  | 'internal';
+import type { ErrorKind } from './domain.ts';
+
+export type { ErrorKind } from './domain.ts';
 
 export interface ErrorValue {
   kind: ErrorKind;

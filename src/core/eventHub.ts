@@ -1,4 +1,4 @@
-import type { CoreEvent } from '../contract.ts';
+import type { CoreEvent } from './domain.ts';
 import { log } from './logger.ts';
 
 export type Listener = (event: CoreEvent) => void;

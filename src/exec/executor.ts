@@ -8,6 +8,7 @@ import { constants as osConstants } from 'node:os';
 import type {
   Execution,
   ExecutionStatus,
+  FinalExecutionStatus,
   HelperMode,
   Language,
   LogChunk,
@@ -15,6 +16,7 @@ import type {
 } from '../core/domain.ts';
 import { abortError, Deadline } from '../core/abort.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
+import { finalStatus } from '../core/executionStatus.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import type { ClientChannel } from 'ssh2';
 
@@ -62,6 +64,9 @@ export interface ExecutionPlan {
   trigger: RunTrigger;
   attempt: number;
 }
+
+/** How an execution ends: its final status and the fields written with it. */
+type Ending = ExecutionPatch & { status: FinalExecutionStatus };
 
 export interface ExecutorOptions {
   pool: ConnectionPool;
@@ -148,7 +153,7 @@ export class Executor {
     });
     let lease: Lease | null = null;
     let helpers: HelperSession | null = null;
-    let final: ExecutionPatch;
+    let final: Ending;
     // Set when the script set a secret variable: text written before that may hold its value.
     let lateSecret = false;
     const deadline = new Deadline(
@@ -161,7 +166,7 @@ export class Executor {
 
     try {
       if (signal.aborted) throw abortError(signal, 'before it started');
-      this.patch(id, { status: 'connecting' });
+      this.move(id, 'connecting');
       const connectStart = performance.now();
       lease = await this.options.pool.acquire(plan.server.id, signal);
       const connectMs = lease.fresh ? Math.round(performance.now() - connectStart) : 0;
@@ -184,8 +189,7 @@ export class Executor {
       for (const e of helpers.env) if (e.secret) log.addSecret(e.value);
       if (helpers.fallbackReason) log.system(`helpers fell back to bundled mode: ${helpers.fallbackReason}`);
       const deployMs = Math.round(performance.now() - deployStart);
-      this.patch(id, {
-        status: 'running',
+      this.move(id, 'running', {
         connectMs,
         deployMs,
         helperMode: helpers.mode,
@@ -231,16 +235,18 @@ export class Executor {
       final = this.failure(err, log);
     }
     if (lateSecret) history.maskLog(id, (text) => log.mask(text));
-    this.patch(id, { ...final, endedAt: Date.now() });
-    return history.getExecution(id)!;
+    const { status, ...fields } = final;
+    return this.move(id, status, { ...fields, endedAt: Date.now() });
   }
 
-  private failure(err: unknown, log: LogSink): ExecutionPatch {
+  private failure(err: unknown, log: LogSink): Ending {
     const error = toErrorValue(err);
     if (error.kind === 'internal') log.system(`internal error: ${error.message}`);
-    const status: ExecutionStatus =
-      error.kind === 'cancelled' ? 'cancelled' : error.kind === 'timed_out' ? 'timed_out' : 'error';
-    return { status, errorKind: error.kind, errorMessage: error.message };
+    return {
+      status: finalStatus({ ended: 'error', kind: error.kind }),
+      errorKind: error.kind,
+      errorMessage: error.message,
+    };
   }
 
   private async runScript(
@@ -251,7 +257,7 @@ export class Executor {
     backpressure: Backpressure,
     helpers: HelperSession,
     attempt = 0,
-  ): Promise<ExecutionPatch> {
+  ): Promise<Ending> {
     const { connection } = lease;
     const interpreter = INTERPRETERS[plan.job.language];
     const files = [...this.setupFiles(plan, interpreter, helpers), ...helpers.files];
@@ -426,10 +432,10 @@ export class Executor {
         errorMessage: `The connection to ${plan.server.name} was lost while the script ran${result.signal ? ` (signal ${result.signal})` : ''}.`,
       };
     }
-    if (result.code === 0) return { status: 'succeeded', exitCode: 0, collectMs };
+    if (result.code === 0) return { status: finalStatus({ ended: 'exit', code: 0 }), exitCode: 0, collectMs };
     return {
       collectMs,
-      status: 'failed',
+      status: finalStatus({ ended: 'exit', code: result.code }),
       exitCode,
       errorKind: 'script_failed',
       errorMessage: `The script exited with code ${result.code}.`,
@@ -498,9 +504,11 @@ export class Executor {
     if (behind) backpressure.pause(behind);
   }
 
-  private patch(id: string, patch: ExecutionPatch): void {
-    this.options.history.updateExecution(id, patch);
-    this.options.hub.emit({ type: 'execution', execution: this.options.history.getExecution(id)! });
+  /** Moves an execution through the status machine and publishes what was written. */
+  private move(id: string, status: ExecutionStatus, patch: ExecutionPatch = {}): Execution {
+    const execution = this.options.history.moveExecution(id, status, patch);
+    this.options.hub.emit({ type: 'execution', execution });
+    return execution;
   }
 }
 

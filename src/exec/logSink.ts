@@ -36,7 +36,6 @@ export class LogSink {
   private readonly flushIntervalMs: number;
   private readonly maxBatchChars: number;
   private closed = false;
-  bytes = 0;
 
   private readonly options: LogSinkOptions;
 
@@ -63,7 +62,6 @@ export class LogSink {
   }
 
   data(stream: 'stdout' | 'stderr', data: Buffer): void {
-    this.bytes += data.length;
     this.add(stream, this.maskers[stream].push(this.decoders[stream].decode(data, { stream: true })));
   }
 

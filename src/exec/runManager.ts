@@ -87,9 +87,11 @@ export class RunManager {
   ): Promise<Run> {
     const queue = [...executions];
     const hosts = new Map(spec.servers.map((s) => [s.id, s.host]));
+    // Each execution's final row, as the executor wrote it (no read back).
+    const finals: Pick<Execution, 'status'>[] = [];
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        await this.executor.run(
+        const final = await this.executor.run(
           {
             executionId: next.id,
             runId,
@@ -104,10 +106,10 @@ export class RunManager {
           },
           signal,
         );
+        finals.push(final);
       }
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, executions.length) }, worker));
-    const finals = executions.map((e) => this.history.getExecution(e.id)!);
     this.history.finishRun(runId, runStatusOf(finals, signal.aborted), Date.now());
     const run = this.history.getRun(runId)!;
     this.hub.emit({ type: 'run', run });

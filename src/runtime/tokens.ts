@@ -28,7 +28,7 @@ export interface VerifiedToken {
   serverId: string;
 }
 
-export type TokenFailure = 'missing' | 'malformed' | 'expired' | 'invalid';
+export type TokenFailure = 'malformed' | 'expired' | 'invalid';
 
 /**
  * Per-execution JWTs (HS256, jose). The signing key is 256 random bits per installation, sealed by the

@@ -4,7 +4,8 @@
  * rather than paying a forward and a probe each). States: idle → forwarding → failed | closed, each
  * change published as an event.
  */
-import type { TunnelState } from '../contract.ts';
+import { CroniumError } from '../core/errors.ts';
+import type { TunnelState } from '../core/domain.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import { afterMarker, markerCommand } from '../exec/deploy.ts';
 import { randomToken } from '../exec/shell.ts';
@@ -52,6 +53,13 @@ export class TunnelManager {
     this.lingerMs = options.lingerMs ?? 10_000;
   }
 
+  /**
+   * A lease on the reverse tunnel of `connection` (opened on first use, shared by overlapping executions,
+   * kept open `lingerMs` after the last release): the port on the host's 127.0.0.1 that reaches the
+   * runtime API, and a probe of it run once per tunnel.
+   * @throws CroniumError tunnel_refused when the server refuses remote forwarding or the tunnel cannot be
+   * opened (its message says why; a new acquire tries again).
+   */
   async acquire(connection: SshConnection, serverId: string): Promise<TunnelLease> {
     let tunnel = this.tunnels.get(connection);
     if (!tunnel || tunnel.state === 'failed' || tunnel.state === 'closed') {
@@ -112,7 +120,8 @@ export class TunnelManager {
           this.move(serverId, tunnel, 'failed', err.message);
           const refused = /unable to bind|request failed|denied|prohibited/i.test(err.message);
           reject(
-            new Error(
+            new CroniumError(
+              'tunnel_refused',
               refused
                 ? `the server refused remote port forwarding (${this.remotePort ? `is AllowTcpForwarding off in its sshd_config, or port ${this.remotePort} taken?` : 'is AllowTcpForwarding off in its sshd_config?'})`
                 : `the reverse tunnel could not be opened: ${err.message}`,
@@ -136,11 +145,31 @@ export class TunnelManager {
     if (port !== null && connection.isOpen) connection.raw.unforwardIn('127.0.0.1', port, () => {});
   }
 
+  /**
+   * The one place a tunnel changes state, along TUNNEL_MOVES; each change is published.
+   * @throws CroniumError internal for a move the table does not allow (a bug).
+   */
   private move(serverId: string, tunnel: Tunnel, state: TunnelState, error?: string): void {
+    if (!TUNNEL_MOVES[tunnel.state].includes(state))
+      throw new CroniumError(
+        'internal',
+        `A tunnel to ${serverId} cannot go from ${tunnel.state} to ${state}.`,
+      );
     tunnel.state = state;
     this.hub.emit({ type: 'tunnel', serverId, state, remotePort: tunnel.remotePort, error: error ?? null });
   }
 }
+
+/**
+ * The tunnel's state machine: idle (made, not yet forwarding) → forwarding → closed, or failed when the
+ * forward is refused; failed and closed are final (the next acquire makes a new tunnel).
+ */
+export const TUNNEL_MOVES: Readonly<Record<TunnelState, readonly TunnelState[]>> = {
+  idle: ['forwarding', 'failed', 'closed'],
+  forwarding: ['closed', 'failed'],
+  failed: [],
+  closed: [],
+};
 
 /** Milliseconds the probe may take in all (its HTTP request has 5 s of them). */
 const PROBE_TIMEOUT_MS = 20_000;

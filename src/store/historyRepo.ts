@@ -1,4 +1,5 @@
 import type {
+  ErrorKind,
   Execution,
   ExecutionStatus,
   LogChunk,
@@ -9,6 +10,7 @@ import type {
   HelperMode,
   VariableChange,
 } from '../core/domain.ts';
+import { illegalMove, movesInto } from '../core/executionStatus.ts';
 import type { Database } from './database.ts';
 import { transaction } from './database.ts';
 import { PACK_FROM, packLogText, unpackLogText } from './logPacking.ts';
@@ -35,7 +37,7 @@ interface ExecutionRow {
   server_name: string;
   status: ExecutionStatus;
   exit_code: number | null;
-  error_kind: string | null;
+  error_kind: ErrorKind | null;
   error_message: string | null;
   helper_mode: 'api' | 'bundled' | null;
   fallback_reason: string | null;
@@ -80,11 +82,13 @@ function executionFromRow(row: ExecutionRow): Execution {
   };
 }
 
-/** Fields of an execution that change while it runs; undefined leaves a column as it is. */
+/**
+ * Fields of an execution that change while it runs; undefined leaves a column as it is. The status is
+ * not among them: it changes only through moveExecution (the status machine, src/core/executionStatus.ts).
+ */
 export interface ExecutionPatch {
-  status?: ExecutionStatus;
   exitCode?: number | null;
-  errorKind?: string | null;
+  errorKind?: ErrorKind | null;
   errorMessage?: string | null;
   helperMode?: 'api' | 'bundled' | null;
   fallbackReason?: string | null;
@@ -99,7 +103,6 @@ export interface ExecutionPatch {
 }
 
 const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
-  status: ['status', (v) => v],
   exitCode: ['exit_code', (v) => v],
   errorKind: ['error_kind', (v) => v],
   errorMessage: ['error_message', (v) => v],
@@ -212,19 +215,29 @@ export class HistoryRepo {
     };
   }
 
-  updateExecution(id: string, patch: ExecutionPatch): void {
-    const sets: string[] = [];
-    const values: unknown[] = [];
+  /**
+   * Moves an execution to `status` and writes `patch` with it, in one guarded UPDATE … RETURNING: the row
+   * changes only when the status machine allows the move from its current status. Returns the execution
+   * as written (what the caller publishes; no read after).
+   * @throws CroniumError internal for a move the machine refuses, or an execution that does not exist.
+   */
+  moveExecution(id: string, status: ExecutionStatus, patch: ExecutionPatch = {}): Execution {
+    const sets = ['status = ?'];
+    const values: unknown[] = [status];
     for (const [field, value] of Object.entries(patch) as [keyof ExecutionPatch, unknown][]) {
       if (value === undefined && field !== 'output') continue;
       const [column, encode] = PATCH_COLUMNS[field];
       sets.push(`${column} = ?`);
       values.push(encode(value));
     }
-    if (sets.length === 0) return;
-    this.db
-      .prepare(`UPDATE executions SET ${sets.join(', ')} WHERE id = ?`)
-      .run(...(values as (string | number | null)[]), id);
+    const from = movesInto(status);
+    const row = this.db
+      .prepare(
+        `UPDATE executions SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
+      )
+      .get(...(values as (string | number | null)[]), id, ...from) as unknown as ExecutionRow | undefined;
+    if (!row) throw illegalMove(id, this.getExecution(id)?.status ?? null, status);
+    return executionFromRow(row);
   }
 
   /**

@@ -10,6 +10,7 @@ export type {
   JobInput,
   LogChunk,
   MethodName,
+  PreloadBridge,
   Result,
   Run,
   RunRequest,
@@ -21,11 +22,10 @@ export type {
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
 export type { ExecutionStatus, HelperMode, Language, RunStatus } from '../../../src/core/domain.ts';
-
-import type { CoreEvent, MethodName, Result } from '../../../src/contract.ts';
-
-/** What the Electron preload exposes as window.cronium: one named verb per method, and events. */
-export interface PreloadBridge {
-  api: { [K in MethodName]: (...args: unknown[]) => Promise<Result<unknown>> };
-  onEvent(listener: (event: CoreEvent) => void): () => void;
-}
+/** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
+export {
+  EXECUTION_STATUSES,
+  FINAL_EXECUTION_STATUSES,
+  HELPER_MODES,
+  LANGUAGES,
+} from '../../../src/core/domain.ts';

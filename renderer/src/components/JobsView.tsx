@@ -1,7 +1,22 @@
 import { useEffect, useState } from 'react';
 
 import { ApiError, messageOf } from '../api/client.ts';
-import type { HelperMode, Job, JobInput, Language } from '../api/types.ts';
+import {
+  HELPER_MODES,
+  LANGUAGES,
+  type HelperMode,
+  type Job,
+  type JobInput,
+  type Language,
+} from '../api/types.ts';
+
+/** How each language and helper mode is shown (a value added to the domain must get its label here). */
+const LANGUAGE_LABELS: Record<Language, string> = { bash: 'Bash', python: 'Python', node: 'Node.js' };
+const HELPER_MODE_LABELS: Record<HelperMode, string> = {
+  auto: 'auto',
+  api: 'api (tunnel)',
+  bundled: 'bundled (files)',
+};
 import { json, parseJsonField } from '../lib/format.ts';
 import { useJobs } from '../store/jobs.ts';
 import { useServers } from '../store/servers.ts';
@@ -114,9 +129,11 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
                 setLanguage(next);
               }}
             >
-              <option value="bash">Bash</option>
-              <option value="python">Python</option>
-              <option value="node">Node.js</option>
+              {LANGUAGES.map((l) => (
+                <option key={l} value={l}>
+                  {LANGUAGE_LABELS[l]}
+                </option>
+              ))}
             </select>
           </Field>
           <Field label="Timeout (s)" error={errors.timeoutSec}>
@@ -137,9 +154,11 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
               onChange={(e) => setHelperMode(e.target.value as HelperMode)}
               data-testid="job-helpers"
             >
-              <option value="auto">auto</option>
-              <option value="api">api (tunnel)</option>
-              <option value="bundled">bundled (files)</option>
+              {HELPER_MODES.map((m) => (
+                <option key={m} value={m}>
+                  {HELPER_MODE_LABELS[m]}
+                </option>
+              ))}
             </select>
           </Field>
         </div>

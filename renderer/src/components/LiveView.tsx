@@ -11,6 +11,7 @@ export function LiveView() {
   const cancelRequested = useLive((s) => s.cancelRequested);
   const run = useLive((s) => (liveRunId ? s.runs[liveRunId] : undefined));
   const all = useLive((s) => s.executions);
+  const tunnels = useLive((s) => s.tunnels);
   // Derived here, not in the selector: a selector returning a new array each time would re-render forever.
   const executions = useMemo(() => executionsOfRun(run, all), [run, all]);
   const { cancelRun, loadLog } = useLive();
@@ -76,6 +77,15 @@ export function LiveView() {
             <StatusBadge status={e.status} />
             {e.exitCode !== null && <span className="muted small">exit {e.exitCode}</span>}
             <HelperBadge mode={e.helperMode} reason={e.fallbackReason} />
+            {e.helperMode === 'api' && tunnels[e.serverId] && (
+              <span
+                className="muted small"
+                data-testid={`tunnel-${e.serverName}`}
+                title={tunnels[e.serverId]!.error ?? undefined}
+              >
+                tunnel {tunnels[e.serverId]!.state}
+              </span>
+            )}
             {e.errorMessage && e.status !== 'succeeded' && (
               <span className="small error-text">{e.errorMessage}</span>
             )}

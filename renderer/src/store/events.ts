@@ -20,6 +20,11 @@ export function routeEvent(event: CoreEvent): void {
       if (event.run.status !== 'running') void useServers.getState().load();
       break;
     case 'tunnel':
+      useLive.getState().setTunnel(event.serverId, {
+        state: event.state,
+        remotePort: event.remotePort,
+        error: event.error,
+      });
       break;
   }
 }

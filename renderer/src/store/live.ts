@@ -6,11 +6,29 @@
 import { create } from 'zustand';
 
 import { api } from '../api/client.ts';
-import type { Execution, ExecutionStatus, LogChunk, Run, RunRequest } from '../api/types.ts';
+import {
+  FINAL_EXECUTION_STATUSES,
+  type Execution,
+  type ExecutionStatus,
+  type LogChunk,
+  type Run,
+  type RunRequest,
+  type TunnelState,
+} from '../api/types.ts';
 import { LogBuffer } from '../lib/logBuffer.ts';
+
+/** A server's reverse tunnel as its last tunnel event said (the card of an API-mode execution shows it). */
+export interface TunnelView {
+  state: TunnelState;
+  remotePort: number | null;
+  error: string | null;
+}
 
 interface LiveState {
   runs: Record<string, Run>;
+  /** By server id. */
+  tunnels: Record<string, TunnelView>;
+  setTunnel(serverId: string, tunnel: TunnelView): void;
   executions: Record<string, Execution>;
   logVersions: Record<string, number>;
   /** Runs the user asked to cancel (see cancellingNow: the notice lasts until the run ends). */
@@ -43,6 +61,10 @@ const nextFrame = (fn: () => void) =>
 
 export const useLive = create<LiveState>()((set, get) => ({
   runs: {},
+  tunnels: {},
+  setTunnel(serverId, tunnel) {
+    set({ tunnels: { ...get().tunnels, [serverId]: tunnel } });
+  },
   executions: {},
   logVersions: {},
   cancelRequested: {},
@@ -100,13 +122,7 @@ export const useLive = create<LiveState>()((set, get) => ({
 
 // ---- selectors (pure, unit-tested) ---------------------------------------------------------------------
 
-export const FINAL: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'error',
-]);
+export const FINAL: ReadonlySet<ExecutionStatus> = new Set(FINAL_EXECUTION_STATUSES);
 
 /** "Cancelling…" is true from the request until the run reaches a final status, and not a moment longer. */
 export function cancellingNow(run: Run | undefined, requested: Record<string, true>): boolean {

@@ -4,10 +4,8 @@
  */
 import type { Command } from 'commander';
 
-import { toErrorValue } from '../../core/errors.ts';
 import { runtimePortFromEnv } from '../../core/rules.ts';
 import { DEFAULT_RUNTIME_PORT } from '../../runtime/runtimeServer.ts';
-import type { SecretStoreInfo } from '../../secrets/secretStore.ts';
 import { action, type CommandContext } from '../context.ts';
 import { out } from '../io.ts';
 
@@ -15,19 +13,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
   cmd.action(
     action(ctx, (host) => {
       const { io } = ctx;
-      let secretStore: SecretStoreInfo | { error: string };
-      try {
-        secretStore = host.secretStoreInfo();
-      } catch (err) {
-        secretStore = { error: toErrorValue(err).message };
-      }
-      const { version } = host.db.prepare('SELECT sqlite_version() AS version').get() as { version: string };
-      const report = {
-        dataDir: host.dataDir,
-        secretStore,
-        sqliteVersion: version,
-        runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT,
-      };
+      const report = { ...host.doctor(), runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT };
+      const { secretStore } = report;
       out(io, ctx.global(), report, () =>
         [
           `data directory  ${report.dataDir}`,

@@ -1,6 +1,8 @@
 /** `cronium history`: past executions, newest first. */
 import type { Command } from 'commander';
 
+import type { HistoryQuery } from '../../contract.ts';
+
 import { action, type CommandContext } from '../context.ts';
 import { historyRows } from '../format.ts';
 import { out } from '../io.ts';
@@ -16,7 +18,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
         const page = host.queryHistory({
           jobId: o.job ? host.getJob(o.job).id : undefined,
           serverId: o.server ? host.getServer(o.server).id : undefined,
-          status: o.status,
+          // The service holds the value to the status rule (invalid_input naming the field).
+          status: o.status as HistoryQuery['status'],
           limit: o.limit ?? 50,
         });
         return out(ctx.io, ctx.global(), page.items, () =>

@@ -1,6 +1,7 @@
 /** `cronium run <job>`: runs a job on its servers, streaming the output live. */
 import type { Command } from 'commander';
 
+import type { RunRequest } from '../../contract.ts';
 import type { Execution, LogChunk } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
 import { log } from '../../core/logger.ts';
@@ -138,7 +139,8 @@ async function runCommand(
     jobId: job.id,
     serverIds,
     input,
-    helperMode: values.helpers,
+    // The service holds the value to the helper-mode rule (invalid_input naming the field).
+    helperMode: values.helpers as RunRequest['helperMode'],
     concurrency: values.concurrency ?? 10,
     trigger: 'cli',
   });

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { CroniumError } from '../../core/errors.ts';
 import { configureFileLogger, log } from '../../core/logger.ts';
 import { listenPort, parseField } from '../../core/rules.ts';
-import type { CroniumService } from '../../service/service.ts';
 import { WebServer } from '../../web/webServer.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import { packageRoot, type CliIo } from '../io.ts';
@@ -44,11 +43,14 @@ async function serveCommand(
   }
   const port = values.port === undefined ? 8090 : parseField(listenPort, values.port, 'port');
   // Browser mode keeps a log file in the data directory (the terminal shows only what needs saying).
-  const fileLog = await configureFileLogger({ dataDir: service.dataDir, level: verbose ? 'debug' : 'info' });
+  const fileLog = await configureFileLogger({
+    dataDir: service.appInfo().dataDir,
+    level: verbose ? 'debug' : 'info',
+  });
   const runtime = await service.startRuntime();
   if (runtime.note) io.stderr.write(`cronium: ${runtime.note}\n`);
   const web = new WebServer({
-    api: service as CroniumService,
+    api: service,
     subscribe: (l) => service.subscribe(l),
     staticDir,
     port,
@@ -69,7 +71,7 @@ async function serveCommand(
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  if (service.activeRunIds.length) io.stderr.write('cronium: cancelling the runs still going…\n');
+  if (service.activeRunIds().length) io.stderr.write('cronium: cancelling the runs still going…\n');
   await web.close();
   log().info('browser mode stopped');
   return 0;

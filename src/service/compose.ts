@@ -1,0 +1,216 @@
+/**
+ * The composition root: builds the store, secret store, connection pool, runtime API, executor and the
+ * domain services from the options, and owns their lifecycle. Nothing else constructs these parts.
+ */
+import { join } from 'node:path';
+
+import type { AppInfo } from '../contract.ts';
+import { EventHub } from '../core/eventHub.ts';
+import { log as logger } from '../core/logger.ts';
+import { Executor } from '../exec/executor.ts';
+import { RunManager } from '../exec/runManager.ts';
+import { remoteBundle } from '../remote/assets.ts';
+import { ExecutionRegistry, type RateLimit } from '../runtime/executionRegistry.ts';
+import { DEFAULT_RUNTIME_PORT, RuntimeServer } from '../runtime/runtimeServer.ts';
+import { TokenService } from '../runtime/tokens.ts';
+import { TunnelManager } from '../runtime/tunnelManager.ts';
+import { osKeychain, type Keychain } from '../secrets/keychain.ts';
+import { DataKeySecretStore } from '../secrets/secretStore.ts';
+import { ConnectionPool } from '../ssh/connectionPool.ts';
+import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
+import { openDatabase, type Database } from '../store/database.ts';
+import { HistoryRepo } from '../store/historyRepo.ts';
+import { JobRepo } from '../store/jobRepo.ts';
+import { KnownHostRepo } from '../store/knownHostRepo.ts';
+import { LogWriter } from '../store/logWriter.ts';
+import { ServerRepo } from '../store/serverRepo.ts';
+import { VariableRepo } from '../store/variableRepo.ts';
+import { HistoryService } from './history.ts';
+import { JobService } from './jobs.ts';
+import { RunService } from './runs.ts';
+import { resolveRef } from './refs.ts';
+import { poolTargetOf } from './serverAuth.ts';
+import { serverRefs, ServerService } from './servers.ts';
+import { VariableService } from './variables.ts';
+
+export interface ServiceOptions {
+  dataDir: string;
+  /**
+   * The OS keychain holding the data key (default: the real one through @napi-rs/keyring; null: none, so
+   * the key file). See DataKeySecretStore.
+   */
+  keychain?: Keychain | null;
+  /** Opens the desktop app's old "ss1:" values (Electron safeStorage), so they can be re-sealed. */
+  legacyDecrypt?: (sealed: string) => string;
+  unknownHostKeys?: UnknownKeyPolicy;
+  /** Seconds between SIGTERM and SIGKILL when a script is stopped (5). */
+  killGraceSec?: number;
+  /** Milliseconds an SSH login may take (see PoolOptions). */
+  readyTimeoutMs?: number;
+  /** Milliseconds an unused pooled connection stays open (see PoolOptions). */
+  idleMs?: number;
+  /** Milliseconds unused after which a pooled connection is checked before reuse (see PoolOptions). */
+  checkIdleAfterMs?: number;
+  /** Milliseconds a server has to answer a request for a new session before its connection is replaced. */
+  sessionAnswerMs?: number;
+  /** The SSH agent socket for agent auth (defaults to SSH_AUTH_SOCK). */
+  agentSocket?: string;
+  /** The runtime API's port on 127.0.0.1 (8089; a free one when taken; 0 for any). */
+  runtimePort?: number;
+  /** The port of the reverse tunnel on hosts' loopback (0: chosen by the server, so runs never collide). */
+  tunnelPort?: number;
+  /** How long an unused tunnel stays open for the next execution (10 s). */
+  tunnelLingerMs?: number;
+  /** Who is asking: what appInfo() reports. */
+  appMode?: AppInfo['mode'];
+  appVersion?: string;
+  rateLimit?: RateLimit;
+  maxBodyBytes?: number;
+}
+
+/** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
+export interface Core {
+  readonly options: ServiceOptions;
+  readonly db: Database;
+  readonly secrets: DataKeySecretStore;
+  readonly hub: EventHub;
+  readonly pool: ConnectionPool;
+  readonly logs: LogWriter;
+  readonly registry: ExecutionRegistry;
+  readonly runtime: RuntimeServer;
+  readonly servers: ServerService;
+  readonly jobs: JobService;
+  readonly runs: RunService;
+  readonly history: HistoryService;
+  readonly variables: VariableService;
+  /** Starts the runtime API once; later calls return the same answer. */
+  startRuntime(): Promise<{ port: number; note: string | null }>;
+  /** Cancels what runs, then closes connections, the runtime API, the log writer and the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds every part from the options: opens (and migrates) the database in `options.dataDir`, fails the
+ * executions an ended process left running, and wires the executor to the pool, store, runtime and hub.
+ * @throws whatever opening the database throws (an unreadable or newer-schema file).
+ */
+export function composeCore(options: ServiceOptions): Core {
+  const db = openDatabase(options.dataDir);
+  const found = options.keychain === undefined ? osKeychain() : null;
+  const secrets = new DataKeySecretStore({
+    dataDir: options.dataDir,
+    db,
+    keychain: found ? found.keychain : (options.keychain ?? null),
+    noKeychainReason: found?.reason ?? undefined,
+    legacyDecrypt: options.legacyDecrypt,
+  });
+  const serverRepo = new ServerRepo(db);
+  const historyRepo = new HistoryRepo(db);
+  const knownHosts = new KnownHostRepo(db);
+  historyRepo.failOrphans(isProcessAlive);
+  const hub = new EventHub();
+  const unknownHostKeys = options.unknownHostKeys ?? 'ask';
+  // Read when a connection is made: an agent started after the service still counts.
+  const agentSocket = () => options.agentSocket ?? process.env.SSH_AUTH_SOCK;
+  const refs = serverRefs(serverRepo);
+  const pool = new ConnectionPool({
+    hostKeys: new HostKeyVerifier(knownHosts, unknownHostKeys),
+    resolve: (id) => poolTargetOf(resolveRef(id, refs), secrets, agentSocket()),
+    readyTimeoutMs: options.readyTimeoutMs,
+    idleMs: options.idleMs,
+    checkIdleAfterMs: options.checkIdleAfterMs,
+    sessionAnswerMs: options.sessionAnswerMs,
+  });
+  const logs = new LogWriter(join(options.dataDir, 'cronium.db'));
+  const registry = new ExecutionRegistry(options.rateLimit);
+  const tokens = new TokenService(db, secrets);
+  const variables = new VariableService({ db, repo: new VariableRepo(db), secrets });
+  const variableAccess = variables.access();
+  const runtime = new RuntimeServer({
+    tokens,
+    registry,
+    variables: variableAccess,
+    maxBodyBytes: options.maxBodyBytes,
+  });
+  let runtimeStart: Promise<{ port: number; note: string | null }> | null = null;
+  // The note (the port was taken) is said once per process, here, not in every execution's log.
+  const startRuntime = () =>
+    (runtimeStart ??= runtime.listen(options.runtimePort ?? DEFAULT_RUNTIME_PORT).then((started) => {
+      if (started.note) logger().warn(started.note);
+      else logger().debug(`runtime API on 127.0.0.1:${started.port}`);
+      return started;
+    }));
+  const executor = new Executor({
+    pool,
+    history: historyRepo,
+    logs,
+    hub,
+    bundle: remoteBundle(),
+    killGraceSec: options.killGraceSec,
+    helpers: {
+      runtime,
+      runtimeReady: () =>
+        startRuntime().then(
+          ({ note }) => ({ listening: runtime.listening, note }),
+          () => ({ listening: false, note: null }),
+        ),
+      tokens,
+      registry,
+      tunnels: new TunnelManager(runtime, hub, {
+        remotePort: options.tunnelPort,
+        lingerMs: options.tunnelLingerMs,
+      }),
+      variables: variableAccess,
+    },
+  });
+  const servers = new ServerService({
+    db,
+    repo: serverRepo,
+    knownHosts,
+    secrets,
+    pool,
+    unknownHostKeys,
+    readyTimeoutMs: options.readyTimeoutMs,
+    agentSocket,
+  });
+  const jobs = new JobService({ db, repo: new JobRepo(db), secrets, serverRefs: servers.refs });
+  const runs = new RunService({
+    manager: new RunManager(executor, historyRepo, hub),
+    jobs,
+    servers,
+    variables,
+    secrets,
+  });
+  return {
+    options,
+    db,
+    secrets,
+    hub,
+    pool,
+    logs,
+    registry,
+    runtime,
+    servers,
+    jobs,
+    runs,
+    history: new HistoryService(historyRepo),
+    variables,
+    startRuntime,
+    async close() {
+      await runs.cancelAll();
+      pool.closeAll();
+      await runtime.close();
+      await logs.close();
+      db.close();
+    },
+  };
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

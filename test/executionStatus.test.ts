@@ -1,0 +1,91 @@
+/**
+ * The execution status machine (src/core/executionStatus.ts): the pure table and finalStatus, and the
+ * store's one writer of a status refusing a move the table does not allow.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { EXECUTION_STATUSES, FINAL_EXECUTION_STATUSES } from '../src/core/domain.ts';
+import { canMove, finalStatus, isFinal } from '../src/core/executionStatus.ts';
+import { openDatabase } from '../src/store/database.ts';
+import { HistoryRepo } from '../src/store/historyRepo.ts';
+import { tempDir } from './support/fixtures.ts';
+
+describe('execution status machine', () => {
+  it('goes queued → connecting → running → final, and stops from any status not final', () => {
+    expect(canMove('queued', 'connecting')).toBe(true);
+    expect(canMove('connecting', 'running')).toBe(true);
+    expect(canMove('running', 'succeeded')).toBe(true);
+    expect(canMove('running', 'failed')).toBe(true);
+    for (const from of EXECUTION_STATUSES.filter((s) => !isFinal(s)))
+      for (const to of ['cancelled', 'timed_out', 'error'] as const) expect(canMove(from, to)).toBe(true);
+    // No skipping ahead, no going back, and a final status is final.
+    expect(canMove('queued', 'running')).toBe(false);
+    expect(canMove('queued', 'succeeded')).toBe(false);
+    expect(canMove('connecting', 'failed')).toBe(false);
+    expect(canMove('running', 'queued')).toBe(false);
+    for (const from of FINAL_EXECUTION_STATUSES)
+      for (const to of EXECUTION_STATUSES) expect(canMove(from, to)).toBe(false);
+  });
+
+  it('finalStatus: exit 0 succeeded, other exits and signals failed, stops by their kind', () => {
+    expect(finalStatus({ ended: 'exit', code: 0 })).toBe('succeeded');
+    expect(finalStatus({ ended: 'exit', code: 1 })).toBe('failed');
+    expect(finalStatus({ ended: 'exit', code: 255 })).toBe('failed');
+    expect(finalStatus({ ended: 'signal' })).toBe('failed');
+    expect(finalStatus({ ended: 'error', kind: 'cancelled' })).toBe('cancelled');
+    expect(finalStatus({ ended: 'error', kind: 'timed_out' })).toBe('timed_out');
+    expect(finalStatus({ ended: 'error', kind: 'connection_lost' })).toBe('error');
+    expect(finalStatus({ ended: 'error', kind: 'auth_failed' })).toBe('error');
+  });
+
+  describe('HistoryRepo.moveExecution', () => {
+    const dir = tempDir();
+    const db = openDatabase(dir.path);
+    const history = new HistoryRepo(db);
+    afterAll(() => {
+      db.close();
+      dir.remove();
+    });
+    history.createRun(
+      {
+        id: 'run-1',
+        jobId: 'job',
+        jobName: 'J',
+        input: null,
+        trigger: 'cli',
+        concurrency: 1,
+        helperMode: 'auto',
+        startedAt: Date.now(),
+      },
+      [{ id: 'exec-1', serverId: 's1', serverName: 'one' }],
+    );
+
+    it('returns the row as written, and refuses an illegal move with an internal error, writing nothing', () => {
+      expect(() => history.moveExecution('exec-1', 'succeeded', { exitCode: 0 })).toThrow(
+        /cannot go from queued to succeeded/,
+      );
+      expect(history.getExecution('exec-1')).toMatchObject({ status: 'queued', exitCode: null });
+      expect(history.moveExecution('exec-1', 'connecting')).toMatchObject({
+        id: 'exec-1',
+        status: 'connecting',
+      });
+      expect(history.moveExecution('exec-1', 'running', { connectMs: 12 })).toMatchObject({
+        status: 'running',
+        timings: { connectMs: 12 },
+      });
+      const done = history.moveExecution('exec-1', 'failed', { exitCode: 3, endedAt: 42 });
+      expect(done).toMatchObject({ status: 'failed', exitCode: 3, endedAt: 42, serverName: 'one' });
+      expect(done).toEqual(history.getExecution('exec-1'));
+      try {
+        history.moveExecution('exec-1', 'cancelled');
+        expect.unreachable();
+      } catch (err) {
+        expect(err).toMatchObject({
+          kind: 'internal',
+          message: expect.stringMatching(/from failed to cancelled/),
+        });
+      }
+      expect(() => history.moveExecution('nope', 'connecting')).toThrow(/does not exist/);
+    });
+  });
+});
