@@ -262,11 +262,29 @@ export const description = z
  */
 export const VARIABLE_KEY_MAX = 100;
 export const VARIABLE_KEY_MESSAGE = `a key is 1–${VARIABLE_KEY_MAX} letters, digits, ".", "_", "-" or ":"`;
+/**
+ * The key rule as one regular expression, written so that JavaScript, Python's `re` and POSIX ERE (Bash's
+ * `[[ =~ ]]`, under LC_ALL=C) read it alike: the helpers get it through CRONIUM_KEY_PATTERN
+ * (src/runtime/helperRules.ts) and check a key before anything is written or sent.
+ */
+export const VARIABLE_KEY_PATTERN = `^[A-Za-z0-9._:-]{1,${VARIABLE_KEY_MAX}}$`;
 export const variableKey = z
   .string()
   .min(1, VARIABLE_KEY_MESSAGE)
   .max(VARIABLE_KEY_MAX, VARIABLE_KEY_MESSAGE)
-  .regex(/^[A-Za-z0-9._:-]+$/, VARIABLE_KEY_MESSAGE);
+  .regex(new RegExp(VARIABLE_KEY_PATTERN), VARIABLE_KEY_MESSAGE);
+
+/**
+ * A field of a script's output set on its own (Bash `cronium.output <key> <value>`, the runtime's
+ * `POST output?key=`, bundled mode's per-field files): the variable key rule, and not one of the names
+ * that would reach an object's prototype when a reader copies the output into a plain object.
+ */
+export const RESERVED_FIELD_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+export const FIELD_KEY_RESERVED_MESSAGE = 'a field key is not __proto__, constructor or prototype';
+export const outputFieldKey = variableKey.refine(
+  (k) => !(RESERVED_FIELD_KEYS as readonly string[]).includes(k),
+  FIELD_KEY_RESERVED_MESSAGE,
+);
 
 /** Checks a variable key. @throws CroniumError invalid_input `{ key: VARIABLE_KEY_MESSAGE }`. */
 export function checkVariableKey(key: unknown): string {

@@ -4,18 +4,50 @@
  * runtime API and the collector apply them, and the helpers get the limits through their environment
  * (CRONIUM_MAX_OUTPUT_BYTES, CRONIUM_MAX_VARIABLE_BYTES) to refuse a value before writing it.
  */
+import { invalidInput } from '../core/errors.ts';
+import {
+  FIELD_KEY_RESERVED_MESSAGE,
+  outputFieldKey,
+  RESERVED_FIELD_KEYS,
+  VARIABLE_KEY_MESSAGE,
+  VARIABLE_KEY_PATTERN,
+} from '../core/rules.ts';
 
 /** The largest output a script may record: 16 MiB of JSON text (UTF-8 bytes, compact). */
 export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** The largest value a shared variable may hold: 1 MiB of JSON text (UTF-8 bytes, compact). */
 export const MAX_VARIABLE_BYTES = 1024 * 1024;
 
-/** The environment that tells the helpers the limits. */
+/** What a helper says for a variable key outside the key rule: the `invalid_input` message of every door. */
+export const KEY_ERROR = invalidInput({ key: VARIABLE_KEY_MESSAGE }).message;
+/** What a helper says for an output field key that is one of RESERVED_FIELD_KEYS. */
+export const FIELD_KEY_ERROR = invalidInput({ key: FIELD_KEY_RESERVED_MESSAGE }).message;
+
+/**
+ * The environment that tells the helpers the limits and the key rule (src/core/rules.ts), so that every
+ * helper, in both modes and every language, refuses what the app would refuse before writing or sending
+ * anything: CRONIUM_KEY_PATTERN (a regular expression), CRONIUM_KEY_ERROR (its message),
+ * CRONIUM_FIELD_KEY_RESERVED (space-separated names an output field may not have) and
+ * CRONIUM_FIELD_KEY_ERROR.
+ */
 export function limitEnv(): { key: string; value: string; secret: boolean }[] {
   return [
     { key: 'CRONIUM_MAX_OUTPUT_BYTES', value: String(MAX_OUTPUT_BYTES), secret: false },
     { key: 'CRONIUM_MAX_VARIABLE_BYTES', value: String(MAX_VARIABLE_BYTES), secret: false },
+    { key: 'CRONIUM_KEY_PATTERN', value: VARIABLE_KEY_PATTERN, secret: false },
+    { key: 'CRONIUM_KEY_ERROR', value: KEY_ERROR, secret: false },
+    { key: 'CRONIUM_FIELD_KEY_RESERVED', value: RESERVED_FIELD_KEYS.join(' '), secret: false },
+    { key: 'CRONIUM_FIELD_KEY_ERROR', value: FIELD_KEY_ERROR, secret: false },
   ];
+}
+
+/**
+ * Checks an output field key (src/core/rules.ts outputFieldKey). Returns the `invalid_input` message, or
+ * null when the key is fine.
+ */
+export function checkFieldKey(key: string): string | null {
+  const parsed = outputFieldKey.safeParse(key);
+  return parsed.success ? null : invalidInput({ key: parsed.error.issues[0]!.message }).message;
 }
 
 /** Size of a value as the store keeps it: UTF-8 bytes of its compact JSON text. */

@@ -11,6 +11,7 @@ import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
 import { parseJsonOrText, recordChange } from './executionRegistry.ts';
 import {
+  checkFieldKey,
   checkOutput,
   checkVariable,
   fieldPaths,
@@ -257,8 +258,16 @@ export function applyCollected(
   ) {
     // Text that is not JSON (Bash) is a string, as the runtime API records it.
     let value = output === undefined ? undefined : parseJsonOrText(output);
-    for (const hex of fields)
-      value = withOutputField(value, hexToKey(hex), parseJsonOrText(files.get(`.cronium.outfield.${hex}`)!));
+    for (const hex of fields) {
+      const key = hexToKey(hex);
+      // The same field-key rule as the runtime's ?key= (the helpers check it first; this is for what slipped past).
+      const refused = checkFieldKey(key);
+      if (refused) {
+        problems.push(`cronium.output(${JSON.stringify(key.slice(0, 120))}): ${refused}`);
+        continue;
+      }
+      value = withOutputField(value, key, parseJsonOrText(files.get(`.cronium.outfield.${hex}`)!));
+    }
     const over = checkOutput(value);
     if (over) problems.push(`cronium: ${over}, so it was not recorded`);
     else {
@@ -271,8 +280,9 @@ export function applyCollected(
 
   const lastOp = new Map<string, string>();
   for (const line of (files.get('.cronium.changes') ?? '').split('\n')) {
-    const [op, hex] = line.trim().split(' ');
-    if (op && hex && /^[0-9a-f]+$/.test(hex)) {
+    // An empty key journals as "setraw " (no hex): it is read, so the key rule can refuse it below.
+    const [, op, hex] = /^([a-z]+) ([0-9a-f]*)$/.exec(line) ?? [];
+    if (op && hex !== undefined) {
       lastOp.delete(hex);
       lastOp.set(hex, op);
     }

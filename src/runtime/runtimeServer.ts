@@ -15,6 +15,7 @@ import {
   MAX_OUTPUT_BYTES,
   MAX_VARIABLE_BYTES,
   appendValue,
+  checkFieldKey,
   checkOutput,
   checkVariable,
   coerceCondition,
@@ -46,8 +47,9 @@ class HttpError extends Error {
   }
 }
 
+// The key segment may be empty, so that `variables/` is answered with the key rule, not "no endpoint".
 const ROUTE =
-  /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context)(?:\/([^/]+)(?:\/(increment|append))?)?$/;
+  /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context)(?:\/([^/]*)(?:\/(increment|append))?)?$/;
 
 export class RuntimeServer {
   private readonly server: Server;
@@ -132,7 +134,8 @@ export class RuntimeServer {
     if (!url) throw new HttpError(400, 'bad_request', 'The request target is not a path.');
     if (url.pathname === '/health' && req.method === 'GET') return send(res, 200, { status: 'ok' });
     const match = ROUTE.exec(url.pathname);
-    if (!match) throw new HttpError(404, 'not_found', `No endpoint ${req.method} ${url.pathname}.`);
+    if (!match || (match[3] === '' && match[2] !== 'variables'))
+      throw new HttpError(404, 'not_found', `No endpoint ${req.method} ${url.pathname}.`);
     const [, pathId, resource, key, verb] = match as unknown as [
       string,
       string,
@@ -166,7 +169,11 @@ export class RuntimeServer {
       }
       // ?key=k (Bash `cronium.output <key> <value>`, after Cronium's runner helpers) sets one field.
       const outputKey = url.searchParams.get('key');
-      if (outputKey !== null) value = withOutputField(context.output, outputKey, value);
+      if (outputKey !== null) {
+        const refused = checkFieldKey(outputKey);
+        if (refused) throw new HttpError(400, 'invalid_input', refused);
+        value = withOutputField(context.output, outputKey, value);
+      }
       const over = checkOutput(value);
       if (over) throw new HttpError(413, 'payload_too_large', over);
       context.output = value;

@@ -9,6 +9,11 @@ export const TOKEN_ISSUER = 'cronium-desktop';
 export const TOKEN_AUDIENCE = 'cronium-runtime';
 /** Past the job's timeout, so a token never dies before its execution does. */
 const EXPIRY_MARGIN_SEC = 300;
+/**
+ * How far in the future a token's `iat` may be (clock skew between the app's own processes is nil; this
+ * allows for a clock stepped back by NTP). A later `iat` means a token not issued by this app: refused.
+ */
+export const IAT_TOLERANCE_SEC = 60;
 
 /** The claims an execution's token carries, all required by verify(): strings naming what it opens. */
 export const EXECUTION_CLAIMS = ['sub', 'executionId', 'jobId', 'serverId', 'eventId', 'userId'] as const;
@@ -87,7 +92,9 @@ export class TokenService {
         typeof executionId !== 'string' ||
         typeof jobId !== 'string' ||
         typeof serverId !== 'string' ||
-        payload.sub !== executionId
+        payload.sub !== executionId ||
+        // RFC 7519 §4.1.6: iat is when the token was issued; jose checks only its type.
+        (payload.iat ?? 0) > Math.floor(Date.now() / 1000) + IAT_TOLERANCE_SEC
       )
         return 'invalid';
       return { executionId, jobId, serverId };

@@ -157,7 +157,7 @@ export class WebServer {
     } catch {
       return refuse(res, 400, 'The path is not valid URL encoding.');
     }
-    if (path.includes('\0')) return refuse(res, 404, 'Not found.');
+    if (path.includes('\0') || oddPath(req.url!)) return refuse(res, 404, 'Not found.');
     const headers: Record<string, string> = {
       'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws://127.0.0.1:${this.port} ws://localhost:${this.port}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
       'x-content-type-options': 'nosniff',
@@ -192,6 +192,25 @@ export class WebServer {
     res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
+}
+
+/**
+ * A request target no link of the app makes, which must not get the app page that real routes fall back
+ * to: a path starting `//` or `/\` (a scheme-relative URL to a browser), holding a backslash, or a `.` or
+ * `..` segment (RFC 3986 §5.2.4 dot segments, which URL parsing would quietly resolve), each also when
+ * percent-encoded. `target` is the raw request target; its percent-encoding was checked by the caller.
+ */
+export function oddPath(target: string): boolean {
+  const rawPath = target.replace(/[?#].*$/s, '');
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return true;
+  }
+  if (/^\/[/\\]/.test(rawPath) || /^\/[/\\]/.test(path)) return true;
+  if (rawPath.includes('\\') || path.includes('\\')) return true;
+  return path.split('/').some((segment) => segment === '.' || segment === '..');
 }
 
 function refuse(res: ServerResponse, status: number, message: string): void {

@@ -17,6 +17,24 @@ _cronium_fits() {
   [ "$size" -le "$limit" ] && return 0
   _cronium_fail "the $1 is $size bytes, over the limit of $limit bytes ($((limit / 1048576)) MiB)"
 }
+# The key rule of every door (src/core/rules.ts variableKey), given by the app as CRONIUM_KEY_PATTERN (an
+# ERE, read byte by byte under LC_ALL=C) with its message CRONIUM_KEY_ERROR, so that both modes refuse a
+# bad key here, before anything is written or sent, with the app's own words.
+_cronium_key() {
+  local LC_ALL=C
+  [ -z "${CRONIUM_KEY_PATTERN:-}" ] && return 0
+  [[ $1 =~ $CRONIUM_KEY_PATTERN ]] && return 0
+  _cronium_fail "${CRONIUM_KEY_ERROR:-Invalid input: key}"
+}
+# An output field key: the key rule, and not a name that reaches an object's prototype.
+_cronium_field_key() {
+  _cronium_key "$1" || return
+  local reserved
+  for reserved in ${CRONIUM_FIELD_KEY_RESERVED:-}; do
+    [ "$1" = "$reserved" ] && { _cronium_fail "${CRONIUM_FIELD_KEY_ERROR:-Invalid input: key}"; return; }
+  done
+  return 0
+}
 _cronium_max_output() { printf '%s' "${CRONIUM_MAX_OUTPUT_BYTES:-16777216}"; }
 _cronium_max_variable() { printf '%s' "${CRONIUM_MAX_VARIABLE_BYTES:-1048576}"; }
 
@@ -73,8 +91,30 @@ _cronium_call() {
 
 _cronium_check() {
   case $_cronium_status in 2??) return 0 ;; esac
-  local message=${_cronium_out#*\"message\":\"}
-  _cronium_fail "${message%%\"*}"
+  _cronium_fail "$(_cronium_json_message "$_cronium_out")"
+}
+
+# Prints the "message" string of an error body, its JSON escapes (RFC 8259 §7) decoded: \" \\ \/ \b \f
+# \n \r \t and \uXXXX. Without a message: the HTTP status.
+_cronium_json_message() {
+  local rest=${1#*\"message\":\"} out='' plain ch
+  [ "$rest" = "$1" ] && { printf 'the app answered HTTP %s' "$_cronium_status"; return; }
+  while [ -n "$rest" ]; do
+    plain=${rest%%[\"\\]*}
+    out+=$plain
+    rest=${rest:${#plain}}
+    case $rest in
+      \"* | '') break ;;
+      \\u[0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f]*) printf -v ch "\\u${rest:2:4}"; out+=$ch; rest=${rest:6} ;;
+      \\n*) out+=$'\n'; rest=${rest:2} ;;
+      \\t*) out+=$'\t'; rest=${rest:2} ;;
+      \\r*) out+=$'\r'; rest=${rest:2} ;;
+      \\b*) out+=$'\b'; rest=${rest:2} ;;
+      \\f*) out+=$'\f'; rest=${rest:2} ;;
+      *) out+=${rest:1:1}; rest=${rest:2} ;;
+    esac
+  done
+  printf '%s' "$out"
 }
 
 # Bundled mode: prints a file of the work directory, or nothing when it is absent.
@@ -118,6 +158,7 @@ _cronium_field() {
 # sets one field of an object output.
 cronium_output() {
   [ $# -le 2 ] || { _cronium_fail "usage: cronium.output [<key>] <value>  (or the value on stdin)"; return; }
+  if [ $# -eq 2 ]; then _cronium_field_key "$1" || return; fi
   local data
   if [ $# -gt 0 ]; then data=${!#}; else data=$(cat); fi
   [ -n "$data" ] || { _cronium_fail "cronium.output needs a value, as an argument or on stdin"; return; }
@@ -149,6 +190,7 @@ _cronium_clear_fields() {
 # Prints strings raw and other values as JSON; prints nothing (and succeeds) when the variable is unset.
 cronium_getVariable() {
   [ $# -eq 1 ] || { _cronium_fail "usage: cronium.getVariable <key>"; return; }
+  _cronium_key "$1" || return
   if _cronium_bundled; then
     local hex; hex=$(_cronium_hex "$1")
     local raw json; raw=$(_cronium_file "var.$hex.raw"); json=$(_cronium_file "var.$hex.json")
@@ -172,6 +214,7 @@ _cronium_store() {
 # cronium.setVariable <key> <value>: a value that is valid JSON keeps its type, anything else is a string.
 cronium_setVariable() {
   [ $# -eq 2 ] || { _cronium_fail "usage: cronium.setVariable <key> <value>"; return; }
+  _cronium_key "$1" || return
   _cronium_fits "variable value" "$2" "$(_cronium_max_variable)" || return
   if _cronium_bundled; then _cronium_store setraw "$1" "$2"; return; fi
   _cronium_call PUT "variables/$(_cronium_url_key "$1")" 'text/plain; charset=utf-8' < <(printf '%s' "$2") && _cronium_check
@@ -179,6 +222,7 @@ cronium_setVariable() {
 
 cronium_deleteVariable() {
   [ $# -eq 1 ] || { _cronium_fail "usage: cronium.deleteVariable <key>"; return; }
+  _cronium_key "$1" || return
   if _cronium_bundled; then
     local hex; hex=$(_cronium_hex "$1")
     rm -f "$(_cronium_file "var.$hex.raw")" "$(_cronium_file "var.$hex.json")"
@@ -199,6 +243,7 @@ cronium_variableExists() {
 # mode the app does it in one store transaction, so concurrent executions never lose an increment.
 cronium_incrementVariable() {
   [ $# -ge 1 ] && [ $# -le 2 ] || { _cronium_fail "usage: cronium_increment_variable <key> [by]"; return; }
+  _cronium_key "$1" || return
   local by=${2:-1}
   [[ $by =~ ^-?[0-9]{1,15}$ ]] || { _cronium_fail "the increment must be a whole number"; return; }
   if _cronium_bundled; then
@@ -217,6 +262,7 @@ cronium_incrementVariable() {
 # else the current value, the separator and the text; the result is a string.
 cronium_appendVariable() {
   [ $# -ge 2 ] && [ $# -le 3 ] || { _cronium_fail "usage: cronium_append_variable <key> <text> [separator]"; return; }
+  _cronium_key "$1" || return
   if _cronium_bundled; then
     local current; current=$(cronium_getVariable "$1") || return
     local next=$2

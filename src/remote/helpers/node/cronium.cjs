@@ -132,6 +132,15 @@ function write(name, text) {
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file(name));
 }
+// The key rule of every door (src/core/rules.ts variableKey), given by the app with its message, so that
+// both modes refuse a bad key here, before anything is written or sent, in the app's own words.
+const KEY_PATTERN = process.env.CRONIUM_KEY_PATTERN ? new RegExp(process.env.CRONIUM_KEY_PATTERN) : null;
+const KEY_ERROR = process.env.CRONIUM_KEY_ERROR || 'Invalid input: key';
+function checkKey(key) {
+  if (KEY_PATTERN && !(typeof key === 'string' && KEY_PATTERN.test(key)))
+    throw new CroniumAPIError(400, KEY_ERROR);
+  return key;
+}
 const hex = (key) => Buffer.from(String(key), 'utf8').toString('hex');
 const keyPath = (key) => 'variables/' + encodeURIComponent(String(key));
 const journal = (op, key) => fs.appendFileSync(file('changes'), op + ' ' + hex(key) + '\n');
@@ -203,6 +212,7 @@ const cronium = {
     return MODE === 'bundled' ? readJson('context.json', {}) : ok(api('GET', 'context'));
   },
   getVariable(key) {
+    checkKey(key);
     if (MODE === 'bundled') {
       const value = readJson('var.' + hex(key) + '.json', undefined);
       if (value !== undefined) return value;
@@ -224,6 +234,7 @@ const cronium = {
     return ok(reply).value;
   },
   setVariable(key, value) {
+    checkKey(key);
     const text = fits('variable value', json(value, 'setVariable'), MAX_VARIABLE);
     if (MODE === 'bundled') {
       write('var.' + hex(key) + '.json', text);
@@ -232,6 +243,7 @@ const cronium = {
     } else ok(api('PUT', keyPath(key), '{"value":' + text + '}'));
   },
   deleteVariable(key) {
+    checkKey(key);
     if (MODE === 'bundled') {
       removeQuietly('var.' + hex(key) + '.json');
       removeQuietly('var.' + hex(key) + '.raw');
@@ -240,6 +252,7 @@ const cronium = {
   },
   /** Adds a whole number (default 1); API mode does it in one store transaction. Returns the new value. */
   incrementVariable(key, by = 1) {
+    checkKey(key);
     const step = typeof by === 'boolean' ? '' : String(by).trim();
     if (!WHOLE.test(step)) throw new CroniumAPIError(400, 'the increment must be a whole number');
     if (MODE === 'bundled') {
@@ -253,6 +266,7 @@ const cronium = {
   },
   /** The text alone when the variable is unset or empty, else current + separator + text. */
   appendVariable(key, text, separator = '') {
+    checkKey(key);
     if (typeof text !== 'string' || typeof separator !== 'string')
       throw new CroniumAPIError(400, 'appendVariable takes text and an optional separator');
     if (MODE === 'bundled') {

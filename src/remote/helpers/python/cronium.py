@@ -7,6 +7,7 @@ work directory that the app collects when the script ends. Values keep their JSO
 import http.client
 import json
 import os
+import re
 import socket
 import urllib.parse
 
@@ -40,6 +41,18 @@ class CroniumTimeoutError(CroniumError):
 
 _MAX_OUTPUT = int(os.environ.get("CRONIUM_MAX_OUTPUT_BYTES", 16777216))
 _MAX_VARIABLE = int(os.environ.get("CRONIUM_MAX_VARIABLE_BYTES", 1048576))
+
+
+# The key rule of every door (src/core/rules.ts variableKey), given by the app with its message, so that
+# both modes refuse a bad key here, before anything is written or sent, in the app's own words.
+_KEY_PATTERN = os.environ.get("CRONIUM_KEY_PATTERN", "")
+_KEY_ERROR = os.environ.get("CRONIUM_KEY_ERROR", "Invalid input: key")
+
+
+def _check_key(key):
+    if _KEY_PATTERN and not (isinstance(key, str) and re.fullmatch(_KEY_PATTERN, key, re.ASCII)):
+        raise CroniumAPIError(400, _KEY_ERROR)
+    return key
 
 
 def _dumps(value):
@@ -169,6 +182,7 @@ def event():
 
 def getVariable(key):
     """A shared variable's value, or None when it is not set."""
+    _check_key(key)
     if _MODE == "bundled":
         hexkey = _hex(key)
         if os.path.exists(_path("var.%s.json" % hexkey)):
@@ -206,6 +220,7 @@ def _last_op(hexkey):
 
 def setVariable(key, value):
     """Sets a shared variable (any JSON value, up to 1 MiB of JSON text)."""
+    _check_key(key)
     text = _fits("variable value", _dumps(value), _MAX_VARIABLE)
     if _MODE == "bundled":
         hexkey = _hex(key)
@@ -222,6 +237,7 @@ def setVariable(key, value):
 
 def deleteVariable(key):
     """Removes a shared variable."""
+    _check_key(key)
     if _MODE == "bundled":
         hexkey = _hex(key)
         for name in ("var.%s.json" % hexkey, "var.%s.raw" % hexkey):
@@ -253,6 +269,7 @@ def incrementVariable(key, by=1):
 
     In API mode the app does it in one store transaction: concurrent executions never lose a count.
     """
+    _check_key(key)
     step = _whole(str(by)) if not isinstance(by, bool) else None
     if step is None:
         raise CroniumAPIError(400, "the increment must be a whole number")
@@ -268,6 +285,7 @@ def incrementVariable(key, by=1):
 
 def appendVariable(key, text, separator=""):
     """Appends text to a variable: the text alone when it is unset or empty, else current+separator+text."""
+    _check_key(key)
     if not isinstance(text, str) or not isinstance(separator, str):
         raise CroniumAPIError(400, "appendVariable takes text and an optional separator")
     if _MODE == "bundled":
