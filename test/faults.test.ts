@@ -10,8 +10,8 @@ import { DatabaseSync } from 'node:sqlite';
 
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
-import { ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
-import { onHost } from './support/sshHosts.ts';
+import { hosts, ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
+import { createTestUser, onHost, type TestHosts } from './support/sshHosts.ts';
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('faults');
@@ -22,8 +22,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-function service(options = {}) {
-  const s = serviceWithHosts({ tunnelLingerMs: 0, ...options }, h);
+function service(options = {}, as: TestHosts = h) {
+  const s = serviceWithHosts({ tunnelLingerMs: 0, ...options }, as);
   cleanups.push(s.close);
   return s;
 }
@@ -145,4 +145,55 @@ describe('faults', () => {
       execFileSync('kill', ['-KILL', pids[0]!]);
     }
   });
+
+  it.each(['cancel', 'deadline'] as const)(
+    'a %s while a slow login shell starts never runs the script',
+    async (stop) => {
+      // A login shell that takes its time (nvm, conda init): 3 s once ~/.slow exists.
+      const u = createTestUser(hosts(), stop === 'cancel' ? 'slowc' : 'slowd');
+      try {
+        onHost(h, `printf '[ -f ~/.slow ] && sleep 3\\n' > ~/.bashrc; rm -f ~/ran.txt`, u.user);
+        const { service: svc } = service({}, { ...hosts(), user: u.user, password: u.password });
+        // Deployed while the shell is quick; then every new command waits 3 s for the login shell.
+        expect((await runJob(svc, { language: 'bash', script: 'true' }, ['h1'])).exec.status).toBe(
+          'succeeded',
+        );
+        onHost(h, 'touch ~/.slow', u.user);
+        const job = svc.createJob({
+          name: `slow-${stop}`,
+          language: 'bash',
+          script: 'echo ran >> ~/ran.txt',
+          helperMode: 'bundled',
+          timeoutSec: stop === 'deadline' ? 2 : 60,
+        });
+        const run = svc.startRun({ jobId: job.id, serverIds: ['h1'] });
+        if (stop === 'cancel') {
+          // Cancelled while the login shell that will start the runner is still busy (its sleep is seen on
+          // the host): the launch is under way, the script has not started.
+          await vi.waitFor(
+            () => expect(onHost(h, `pgrep -u ${u.user} -x sleep`, u.user).trim()).not.toBe(''),
+            {
+              timeout: 20_000,
+            },
+          );
+          svc.cancelRun(run.id);
+        }
+        const done = await svc.waitForRun(run.id);
+        const e = svc.getExecution(done.executionIds[0]!);
+        expect(e.status).toBe(stop === 'cancel' ? 'cancelled' : 'timed_out');
+        expect(
+          svc
+            .readLog(e.id)
+            .map((c) => c.text)
+            .join(''),
+        ).toMatch(/did not run/);
+        // Give a runner that wrongly started time to write, then check nothing ran.
+        await new Promise((r) => setTimeout(r, 4000));
+        expect(onHost(h, 'cat ~/ran.txt 2>/dev/null; ls ~/.cronium/runs | wc -l', u.user).trim()).toBe('0');
+      } finally {
+        u.remove();
+      }
+    },
+    60_000,
+  );
 });

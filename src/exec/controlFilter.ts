@@ -14,6 +14,7 @@ export class ControlFilter {
   private diagnosis = Buffer.alloc(0);
   private readonly onControl: (message: string) => void;
   private readonly onNoise: (data: Buffer, lineBreak: boolean) => void;
+  private readonly onReady: () => void;
   ready = false;
   /** Some control line with this nonce arrived: the runner (or the launch command) spoke. */
   heard = false;
@@ -22,14 +23,17 @@ export class ControlFilter {
    * @param onControl every control message but "ready" (e.g. "interpreter_missing python3").
    * @param onNoise what the login shell printed before the runner; `lineBreak` true when a marker ended it,
    *   so a partial line must be ended there.
+   * @param onReady called once, when "ready" arrives.
    */
   constructor(
     nonce: string,
     onControl: (message: string) => void,
     onNoise: (data: Buffer, lineBreak: boolean) => void = () => {},
+    onReady: () => void = () => {},
   ) {
     this.onControl = onControl;
     this.onNoise = onNoise;
+    this.onReady = onReady;
     this.marker = Buffer.from(`\x1ecronium:${nonce}:`);
   }
 
@@ -62,8 +66,11 @@ export class ControlFilter {
       if (newline < 0) break;
       const message = buf.subarray(this.marker.length, newline).toString('utf8');
       this.heard = true;
-      if (message === 'ready') this.ready = true;
-      else this.onControl(message);
+      if (message !== 'ready') this.onControl(message);
+      else if (!this.ready) {
+        this.ready = true;
+        this.onReady();
+      }
       buf = buf.subarray(newline + 1);
     }
     this.head = Buffer.from(buf);

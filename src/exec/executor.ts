@@ -117,6 +117,12 @@ class Backpressure {
   }
 }
 
+/**
+ * How long (ms) to wait for the runner's "ready" before sending the setup anyway: a login shell that hides
+ * all output (a ForceCommand wrapper that redirects it) never lets "ready" through.
+ */
+const SETUP_UNHEARD_MS = 5_000;
+
 type EndReason = { kind: 'timed_out' | 'cancelled' } | null;
 
 /** Milliseconds the collector may take when the script was cancelled or timed out (its results still count). */
@@ -287,9 +293,21 @@ export class Executor {
       stdout: new NoiseLines('stdout', (line) => log.system(line)),
       stderr: new NoiseLines('stderr', (line) => log.system(line)),
     };
+    // The setup (the script, its environment) goes only to a runner that said "ready": a cancel or the
+    // deadline before then closes the input instead, and the runner exits without running anything. A
+    // shell that hides the runner's output entirely gets the setup after SETUP_UNHEARD_MS.
+    let setupSent = false;
+    let ended: EndReason = null;
+    const sendSetup = () => {
+      if (setupSent || ended) return;
+      setupSent = true;
+      clearTimeout(unheard);
+      proc.write(setup);
+    };
+    const unheard = setTimeout(sendSetup, SETUP_UNHEARD_MS);
     const filters = {
-      stdout: new ControlFilter(nonce, onControl, (d, br) => noise.stdout.push(d, br)),
-      stderr: new ControlFilter(nonce, onControl, (d, br) => noise.stderr.push(d, br)),
+      stdout: new ControlFilter(nonce, onControl, (d, br) => noise.stdout.push(d, br), sendSetup),
+      stderr: new ControlFilter(nonce, onControl, (d, br) => noise.stderr.push(d, br), sendSetup),
     };
     proc.onStdout((data) => {
       const rest = filters.stdout.push(data);
@@ -299,9 +317,7 @@ export class Executor {
       const rest = filters.stderr.push(data);
       if (rest.length) log.data('stderr', rest);
     });
-    proc.write(setup);
 
-    let ended: EndReason = null;
     let statusSeen = false;
     let forceClose: NodeJS.Timeout | null = null;
     const stop = (kind: 'timed_out' | 'cancelled') => {
@@ -314,7 +330,12 @@ export class Executor {
       );
       // Once the script has exited sshd has closed the runner's control channel; a background job may
       // still hold the output open: then a separate command ends what is left.
-      if (statusSeen)
+      if (!setupSent) {
+        // Nothing has started: without its setup the runner exits and removes its work directory.
+        clearTimeout(unheard);
+        log.system('stopped before the script started: it did not run');
+        proc.end();
+      } else if (statusSeen)
         void connection
           .run(stopCommand(this.options.bundle, plan.executionId, this.killGraceSec))
           .catch(() => {});
@@ -336,7 +357,7 @@ export class Executor {
       statusSeen = normalEnd;
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
-      if (helpers.mode === 'bundled' && normalEnd && !noRunner) {
+      if (helpers.mode === 'bundled' && normalEnd && !noRunner && setupSent) {
         collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
@@ -345,6 +366,7 @@ export class Executor {
       proc.end();
       result = await proc.exited;
     } finally {
+      clearTimeout(unheard);
       if (forceClose) clearTimeout(forceClose);
       signal.removeEventListener('abort', onAbort);
     }
