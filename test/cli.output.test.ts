@@ -106,6 +106,31 @@ describe('cronium CLI output (real processes, real hosts)', () => {
       expect(run.stderr).toMatch(/run succeeded \(2\/2 succeeded\)/);
     });
 
+    it('writes bytes that are not UTF-8 exactly as printed (Latin-1, binary), on one server and on several', async () => {
+      // Latin-1 "café", a lone continuation byte, a 3-byte lead cut short, and 0xff 0xfe at the very end.
+      await addJob(
+        'latin1',
+        'bash',
+        "printf 'caf\\351\\n\\200x\\342\\202\\n'; printf '\\377\\376' >&2; printf '\\377\\376'",
+      );
+      const one = await cli(['run', 'latin1', '--on', 'h1']);
+      expect(one.code).toBe(0);
+      expect(one.stdout).toEqual(
+        Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a, 0x80, 0x78, 0xe2, 0x82, 0x0a, 0xff, 0xfe]),
+      );
+      const two = await cli(['run', 'latin1', '--on', 'h1,h2']);
+      expect(two.code).toBe(0);
+      const line = (host: string) =>
+        Buffer.concat([Buffer.from(`[${host}] `), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])]);
+      for (const host of ['h1', 'h2']) {
+        expect(two.stdout.includes(line(host))).toBe(true);
+        expect(
+          two.stdout.includes(Buffer.concat([Buffer.from(`[${host}] `), Buffer.from([0xff, 0xfe, 0x0a])])),
+        ).toBe(true);
+      }
+      expect(two.stdout.includes(Buffer.from('\uFFFD'))).toBe(false);
+    });
+
     it('keeps CR LF, progress bars, NUL, split UTF-8 and stderr exact per server', async () => {
       // Each piece is flushed on its own, with a pause, so pieces arrive in separate SSH packets: the euro
       // sign is split across two of them.

@@ -13,6 +13,7 @@ import type { LogChunk } from '../src/core/domain.ts';
 import { LogSink } from '../src/exec/logSink.ts';
 import { MASK, SecretMasker } from '../src/exec/secretMasker.ts';
 import { packLogText, unpackLogText } from '../src/store/logPacking.ts';
+import { encodeEscaped } from '../src/exec/escapedUtf8.ts';
 
 /** A sink whose batches are collected; returns the text of each stream once closed. */
 function sinkOf(secrets: string[] = []) {
@@ -52,13 +53,31 @@ describe('LogSink decoding', () => {
     }
   });
 
-  it('keeps the streams apart and turns invalid bytes into U+FFFD, also a sequence cut off at the end', () => {
+  it('keeps the streams apart and keeps invalid bytes, also a sequence cut off at the end, as escapes', () => {
     const { sink, text } = sinkOf();
-    sink.data('stdout', Buffer.from([0x61, 0xff, 0x62, 0xe6, 0x97]));
+    const bytes = Buffer.from([0x61, 0xff, 0x62, 0xe6, 0x97]);
+    sink.data('stdout', bytes);
     sink.data('stderr', Buffer.from('é'));
     sink.close();
-    expect(text('stdout')).toBe('a\uFFFDb\uFFFD');
+    // Each invalid byte is one lone surrogate (U+DC80 + byte − 0x80), which turns back into that byte.
+    expect(text('stdout')).toBe('a\udcffb\udce6\udc97');
+    expect(encodeEscaped(text('stdout'))).toEqual(bytes);
+    // What a store or a screen makes of it (UTF-8 of the text) is U+FFFD per escape, as before.
+    expect(Buffer.from(text('stdout')).toString()).toBe('a\uFFFDb\uFFFD\uFFFD');
     expect(text('stderr')).toBe('é');
+  });
+
+  it('gives back every byte sequence exactly, split anywhere (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.array(fc.nat(100)), (raw, cuts) => {
+        const bytes = Buffer.from(raw);
+        const { sink, text } = sinkOf();
+        for (const piece of splitAt(bytes, cuts)) sink.data('stdout', piece);
+        sink.close();
+        expect(encodeEscaped(text('stdout'))).toEqual(bytes);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('decodes any text split anywhere to the same text (property)', () => {

@@ -1,6 +1,5 @@
-import { TextDecoder } from 'node:util';
-
 import type { LogChunk, LogStream } from '../core/domain.ts';
+import { EscapingDecoder } from './escapedUtf8.ts';
 import { SecretMasker } from './secretMasker.ts';
 
 export interface LogSinkOptions {
@@ -23,14 +22,13 @@ export class LogSink {
   private pendingChars = 0;
   private timer: NodeJS.Timeout | null = null;
   /**
-   * Streaming UTF-8 decoders (a character split across two reads is joined): TextDecoder rather than
-   * StringDecoder because it decodes about 3× faster (the bench's bulk profile had StringDecoder as the
-   * top function on the main thread). ignoreBOM: a byte-order mark in the output is kept, as printed.
-   * Invalid bytes become U+FFFD (the WHATWG Encoding Standard's rule).
+   * Streaming UTF-8 decoders (a character split across two reads is joined) that keep invalid bytes as
+   * escapes (see escapedUtf8.ts), so the CLI can write a script's output byte for byte. Valid output takes
+   * the fast path (Buffer's own UTF-8 decoding).
    */
-  private readonly decoders: Record<'stdout' | 'stderr', TextDecoder> = {
-    stdout: new TextDecoder('utf-8', { ignoreBOM: true }),
-    stderr: new TextDecoder('utf-8', { ignoreBOM: true }),
+  private readonly decoders: Record<'stdout' | 'stderr', EscapingDecoder> = {
+    stdout: new EscapingDecoder(),
+    stderr: new EscapingDecoder(),
   };
   private readonly maskers: Record<LogStream, SecretMasker>;
   private readonly flushIntervalMs: number;
@@ -62,7 +60,7 @@ export class LogSink {
   }
 
   data(stream: 'stdout' | 'stderr', data: Buffer): void {
-    this.add(stream, this.maskers[stream].push(this.decoders[stream].decode(data, { stream: true })));
+    this.add(stream, this.maskers[stream].push(this.decoders[stream].decode(data)));
   }
 
   system(text: string): void {
@@ -104,10 +102,7 @@ export class LogSink {
     if (this.closed) return;
     this.closed = true;
     for (const stream of ['stdout', 'stderr'] as const) {
-      this.add(
-        stream,
-        this.maskers[stream].push(this.decoders[stream].decode()) + this.maskers[stream].flush(),
-      );
+      this.add(stream, this.maskers[stream].push(this.decoders[stream].end()) + this.maskers[stream].flush());
     }
     this.flush();
   }

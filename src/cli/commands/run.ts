@@ -5,6 +5,7 @@ import type { RunRequest } from '../../contract.ts';
 import type { Execution, LogChunk } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
 import { log } from '../../core/logger.ts';
+import { encodeEscaped } from '../../exec/escapedUtf8.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo, GlobalOptions } from '../io.ts';
 import { LinePrefixer } from '../linePrefixer.ts';
@@ -72,8 +73,10 @@ class LiveOutput {
   write(chunk: LogChunk): void {
     if (this.closed) return;
     if (this.single) {
-      if (chunk.stream === 'stdout') this.put('stdout', chunk.text);
-      else this.put('stderr', chunk.stream === 'system' ? `cronium: ${chunk.text}` : chunk.text);
+      // Bytes as the script printed them (invalid UTF-8 included: see escapedUtf8.ts).
+      if (chunk.stream === 'stdout') this.put('stdout', encodeEscaped(chunk.text));
+      else
+        this.put('stderr', chunk.stream === 'system' ? `cronium: ${chunk.text}` : encodeEscaped(chunk.text));
       return;
     }
     const source = {
@@ -81,7 +84,7 @@ class LiveOutput {
       output: chunk.stream === 'stdout' ? ('stdout' as const) : ('stderr' as const),
       prefix: `[${this.names.get(chunk.executionId) ?? '?'}] ${chunk.stream === 'system' ? 'cronium: ' : ''}`,
     };
-    for (const piece of this.prefixer.push(source, Buffer.from(chunk.text)))
+    for (const piece of this.prefixer.push(source, encodeEscaped(chunk.text)))
       this.put(piece.output, piece.bytes);
   }
 
