@@ -4,17 +4,11 @@
  * which also listens on an IPv6 address of its namespace. A port after the brackets is refused with a
  * message pointing at --port.
  */
-import { spawn } from 'node:child_process';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { runCli } from './support/cli.ts';
 import { hosts, tempDir } from './support/fixtures.ts';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('IPv6 hosts through the CLI (real sshd on an IPv6 address)', () => {
   const h = hosts();
@@ -23,20 +17,7 @@ describe('IPv6 hosts through the CLI (real sshd on an IPv6 address)', () => {
   const v6 = h.hosts.h2.address6!;
   afterAll(() => dir.remove());
 
-  function cli(args: string[]): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.stdin.end('');
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]) => runCli(args, env, '');
 
   it('adds [addr] as addr, tests it online, and runs a job on it in API and bundled mode', async () => {
     expect(v6).toMatch(/^fd00:/);

@@ -2,7 +2,6 @@
  * Issue 8, case 6: scripts run as their author meant them, whatever editor saved them: CRLF and lone CR
  * line endings, a UTF-8 byte-order mark, UTF-16 LE/BE files (CLI --file); with a note in the log.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeScriptFile, normalizeScript } from '../src/exec/scriptText.ts';
 import type { CroniumService } from '../src/service/service.ts';
+import { runCli } from './support/cli.ts';
 import { hosts, runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
 
 const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();
@@ -112,19 +112,7 @@ describe('cronium job add --file with a UTF-16 file', () => {
   const env = { ...process.env, CRONIUM_DATA_DIR: dir.path, CRONIUM_RUNTIME_PORT: '0' };
   afterAll(() => dir.remove());
 
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]) => runCli(args, env);
 
   it.each([
     ['le', (t: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],

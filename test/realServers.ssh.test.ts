@@ -2,7 +2,7 @@
  * Issue 8, cases 2, 3, 4 and 12, against real sshd hosts, with in-process ssh2 servers beside them for the
  * failures a real sshd will not give on demand (a one-time-code prompt, a refused session).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ConnectionPool } from '../src/ssh/connectionPool.ts';
 import type { HostKeyVerifier } from '../src/ssh/hostKeys.ts';
+import { runCli } from './support/cli.ts';
 import { hosts, runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
 import { createTestUser, startPrivateSshd, type TestUser } from './support/sshHosts.ts';
 
@@ -25,23 +26,8 @@ async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void
   }
 }
 
-function cli(
-  dataDir: string,
-  args: string[],
-  stdin = '',
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-      env: { ...process.env, CRONIUM_DATA_DIR: dataDir, CRONIUM_RUNTIME_PORT: '0' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(stdin);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(dataDir: string, args: string[], stdin = '') {
+  return runCli(args, { CRONIUM_DATA_DIR: dataDir }, stdin);
 }
 
 type Session = { command: string; stream: ssh2.ServerChannel };

@@ -4,7 +4,6 @@
  * language in API and bundled mode; and bundled mode leaves no secret variable the script did not name
  * in the work directory.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -14,28 +13,15 @@ import type { CoreEvent } from '../src/contract.ts';
 import { maskDeep, SecretMasker, secretForms } from '../src/exec/secretMasker.ts';
 import { keyToHex } from '../src/runtime/helperSession.ts';
 import type { CroniumService } from '../src/service/service.ts';
+import { runCli } from './support/cli.ts';
 import { hosts, runJob, serviceWithHosts } from './support/fixtures.ts';
 
 const SECRET = 'S3cret-x';
 const UNASKED = 'N0t-asked-4';
 
-function cli(
-  dataDir: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CRONIUM_DATA_DIR: dataDir, CRONIUM_RUNTIME_PORT: '0' };
-  delete env.DBUS_SESSION_BUS_ADDRESS;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** The CLI on dataDir, outside any keychain session (DBUS_SESSION_BUS_ADDRESS unset). */
+function cli(dataDir: string, args: string[]) {
+  return runCli(args, { CRONIUM_DATA_DIR: dataDir, DBUS_SESSION_BUS_ADDRESS: undefined });
 }
 
 /** Reads back dbpass, sets the secret "rotating" to a new value, and prints both (and reports both). */
