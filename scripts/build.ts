@@ -3,13 +3,13 @@
  * log-writer worker (esbuild) into out/app, with the files that go to servers copied beside them; and the
  * `cronium` command's split bundle into out/cli (scripts/buildCli.ts).
  */
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { build as esbuild } from 'esbuild';
 import { build as viteBuild } from 'vite';
 
-import { buildCli } from './buildCli.ts';
+import { buildCli, copyRemoteAssets, ESM_BANNER } from './buildCli.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}out/app`;
@@ -34,16 +34,7 @@ export async function buildAll({ quiet = false } = {}): Promise<void> {
     ...common,
     format: 'esm' as const,
     outExtension: { '.js': '.js' },
-    banner: {
-      js: [
-        "import { createRequire as __croniumRequire } from 'node:module';",
-        "import { fileURLToPath as __croniumPath } from 'node:url';",
-        "import { dirname as __croniumDirname } from 'node:path';",
-        'const require = __croniumRequire(import.meta.url);',
-        'const __filename = __croniumPath(import.meta.url);',
-        'const __dirname = __croniumDirname(__filename);',
-      ].join(' '),
-    },
+    banner: { js: ESM_BANNER },
   };
   await esbuild({
     ...esm,
@@ -61,8 +52,7 @@ export async function buildAll({ quiet = false } = {}): Promise<void> {
     entryPoints: [`${root}electron/preload.ts`],
     outfile: `${out}/preload.cjs`,
   });
-  for (const entry of ['runner.sh', 'collect.sh', 'stop.sh', 'helpers'])
-    cpSync(`${root}src/remote/${entry}`, `${out}/${entry}`, { recursive: true });
+  copyRemoteAssets(out);
   // The installable `cronium` command's bundle (bin/cronium runs it).
   await buildCli({ quiet });
 }

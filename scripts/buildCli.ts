@@ -36,17 +36,23 @@ export async function buildCli({ quiet = false } = {}): Promise<void> {
     // Native and optional modules stay out: ssh2 and ws work without them (pure JS fallbacks).
     external: ['electron', 'cpu-features', '*.node', 'bufferutil', 'utf-8-validate'],
     // CommonJS libraries bundled into ES modules need a real require, __filename and __dirname.
-    banner: {
-      js: [
-        "import { createRequire as __croniumRequire } from 'node:module';",
-        "import { fileURLToPath as __croniumPath } from 'node:url';",
-        "import { dirname as __croniumDirname } from 'node:path';",
-        'const require = __croniumRequire(import.meta.url);',
-        'const __filename = __croniumPath(import.meta.url);',
-        'const __dirname = __croniumDirname(__filename);',
-      ].join(' '),
-    },
+    banner: { js: ESM_BANNER },
   });
+  copyRemoteAssets(out);
+}
+
+/** CommonJS libraries bundled into ES modules need a real require, __filename and __dirname. */
+export const ESM_BANNER = [
+  "import { createRequire as __croniumRequire } from 'node:module';",
+  "import { fileURLToPath as __croniumPath } from 'node:url';",
+  "import { dirname as __croniumDirname } from 'node:path';",
+  'const require = __croniumRequire(import.meta.url);',
+  'const __filename = __croniumPath(import.meta.url);',
+  'const __dirname = __croniumDirname(__filename);',
+].join(' ');
+
+/** What runs on servers (runner, collector, stopper, helpers) beside a bundle that deploys it. */
+export function copyRemoteAssets(out: string): void {
   for (const entry of ['runner.sh', 'collect.sh', 'stop.sh', 'helpers'])
     cpSync(`${root}src/remote/${entry}`, `${out}/${entry}`, { recursive: true });
 }
