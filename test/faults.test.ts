@@ -86,7 +86,10 @@ describe('faults', () => {
     expect(tunnel.filter((s) => s === 'forwarding')).toHaveLength(2);
   });
 
-  it('Ctrl-C in `cronium run` stops the remote script and exits 130', async () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s to `cronium run` stops the remote script and exits %i', async (signal, code) => {
     const { service: svc, dir } = service();
     const tag = `cronium-sigint-${Date.now()}`;
     svc.createJob({ name: 'long', language: 'bash', script: `echo started; exec -a ${tag} sleep 300` });
@@ -108,8 +111,8 @@ describe('faults', () => {
     // "[c]…" so that the pattern does not match the shell that runs pgrep.
     const remote = () => onHost(h, `pgrep -u ${h.user} -f '[c]${tag.slice(1)}'`).trim();
     await vi.waitFor(() => expect(remote()).not.toBe(''));
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    child.kill(signal);
+    expect(await exited).toBe(code);
     expect(stderr).toMatch(/cancel/i);
     await vi.waitFor(() => expect(remote()).toBe(''), { timeout: 10_000 });
   });

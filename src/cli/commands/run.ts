@@ -150,12 +150,16 @@ async function runCommand(
   for (const id of run.executionIds) names.set(id, service.getExecution(id).serverName);
   log().debug(`run ${run.id} of ${job.name} started on ${serverIds.length} server(s)`);
 
-  // Ctrl-C cancels the run (ending the remote processes) instead of leaving them behind.
-  const onSigint = () => {
-    io.stderr.write('\ncronium: cancelling…\n');
+  // Ctrl-C (and SIGTERM, SIGHUP) cancels the run (ending the remote processes) instead of leaving them
+  // behind; the exit code is then the shell's for that signal (128 + its number: 130, 143, 129).
+  let interrupted: number | null = null;
+  const stopSignals = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  const onSignal = (signal: keyof typeof stopSignals) => {
+    if (interrupted === null) io.stderr.write('\ncronium: cancelling…\n');
+    interrupted ??= stopSignals[signal];
     service.cancelRun(run.id);
   };
-  process.on('SIGINT', onSigint);
+  for (const signal of Object.keys(stopSignals) as (keyof typeof stopSignals)[]) process.on(signal, onSignal);
   // A reader that went away (`| head`) is the pipe's Ctrl-C: cancel the run, like SIGPIPE ends a
   // coreutils program, and say nothing more (main() exits with CLOSED_OUTPUT_EXIT).
   const onOutputClosed = () => {
@@ -168,7 +172,8 @@ async function runCommand(
   try {
     finished = await service.waitForRun(run.id);
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of Object.keys(stopSignals) as (keyof typeof stopSignals)[])
+      process.off(signal, onSignal);
     io.outputClosed?.removeEventListener('abort', onOutputClosed);
     unsubscribe();
     live.end();
@@ -196,6 +201,7 @@ async function runCommand(
         `cronium: run ${finished.status} (${executions.filter((e) => e.status === 'succeeded').length}/${executions.length} succeeded)\n`,
       );
   }
+  if (interrupted !== null && finished.status !== 'succeeded') return interrupted;
   if (single) return exitCodeOf(executions[0]!);
   return finished.status === 'succeeded' ? 0 : 1;
 }
