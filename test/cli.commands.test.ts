@@ -14,13 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli/main.ts';
 import { configureFileLogger, log, setLogger } from '../src/core/logger.ts';
+import type { CliResult } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 // A test user of this file's own (its home and processes are nobody else's).
 const h = ownHosts('clicmd');
@@ -30,7 +25,7 @@ const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: 
 const bin = resolve('bin/cronium');
 
 /** The CLI's own main, in process, on `dir`. */
-async function cli(dir: string, args: string[], stdin = ''): Promise<Result> {
+async function cli(dir: string, args: string[], stdin = ''): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const sink = (write: (s: string) => void) =>
@@ -51,7 +46,7 @@ async function cli(dir: string, args: string[], stdin = ''): Promise<Result> {
 
 /** A real process: `command` with `args` in `cwd`. */
 function spawned(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return new Promise<Result>((done) => {
+  return new Promise<CliResult>((done) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,

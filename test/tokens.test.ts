@@ -14,6 +14,7 @@ import { REQUIRED_CLAIMS, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenService } from '../
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { tempDir } from './support/fixtures.ts';
+import { bareContext } from './support/runtime.ts';
 
 describe('runtime tokens: every claim required', () => {
   const dir = tempDir('cronium-tokens-');
@@ -34,17 +35,7 @@ describe('runtime tokens: every claim required', () => {
     };
     key = createSecretKey(Buffer.from(secrets.decrypt(row.value), 'base64'));
     const registry = new ExecutionRegistry();
-    registry.register({
-      executionId: 'exec-t',
-      jobId: 'job-t',
-      serverId: 'srv-t',
-      input: 'in',
-      event: {},
-      output: undefined,
-      outputSet: false,
-      condition: null,
-      changes: [],
-    });
+    registry.register(bareContext('t'));
     runtime = new RuntimeServer({
       tokens,
       registry,

@@ -25,6 +25,7 @@ import type { CroniumService } from '../src/service/service.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { oddPath, WebServer } from '../src/web/webServer.ts';
 import { ownHosts, runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
+import { bareContext } from './support/runtime.ts';
 
 const MODES = ['api', 'bundled'] as const;
 const LONG = 'k'.repeat(107);
@@ -199,17 +200,7 @@ describe('runtime API: field keys, empty key segment, future iat (real server)',
     };
     key = createSecretKey(Buffer.from(secrets.decrypt(row.value), 'base64'));
     registry = new ExecutionRegistry();
-    registry.register({
-      executionId: 'exec-v',
-      jobId: 'job-v',
-      serverId: 'srv-v',
-      input: 'in',
-      event: {},
-      output: undefined,
-      outputSet: false,
-      condition: null,
-      changes: [],
-    });
+    registry.register(bareContext('v'));
     runtime = new RuntimeServer({
       tokens,
       registry,
