@@ -11,6 +11,8 @@ import {
   HELPER_MODES,
   LANGUAGES,
   RUN_TRIGGERS,
+  SCHEDULE_MISSED,
+  SCHEDULE_OVERLAPS,
   type CoreEvent,
   type ErrorKind,
   type Execution,
@@ -18,6 +20,7 @@ import {
   type KnownHost,
   type LogChunk,
   type Run,
+  type Schedule,
   type Server,
   type TunnelState,
   type Variable,
@@ -85,8 +88,28 @@ export const runRequestSchema = z.object({
   helperMode: helperModeSchema.optional(),
   concurrency: rules.concurrency.default(10),
   trigger: z.enum(RUN_TRIGGERS).default('manual'),
+  /** The schedule firing this run (trigger `schedule`). */
+  scheduleId: z.string().min(1).max(500).optional(),
 });
 export type RunRequest = z.input<typeof runRequestSchema>;
+
+/**
+ * A new schedule. `targets`: server names or ids and `tag:NAME` entries (empty: the job's default servers);
+ * `timezone` null: the zone of the process firing it.
+ */
+export const scheduleInputSchema = z.object({
+  name: rules.name,
+  jobId: z.string().min(1, 'job is required').max(500),
+  cron: rules.cronExpression,
+  timezone: rules.timeZone.nullable().default(null),
+  targets: z.array(z.string().trim().min(1).max(500)).max(500, 'at most 500 targets').default([]),
+  params: rules.params,
+  input: rules.jsonValue.default(null),
+  overlap: z.enum(SCHEDULE_OVERLAPS, { message: `overlap is ${oneOf(SCHEDULE_OVERLAPS)}` }).default('skip'),
+  missed: z.enum(SCHEDULE_MISSED, { message: `missed is ${oneOf(SCHEDULE_MISSED)}` }).default('skip'),
+  enabled: z.boolean().default(true),
+});
+export type ScheduleInput = z.input<typeof scheduleInputSchema>;
 
 export const historyQuerySchema = z.object({
   jobId: z.string().optional(),
@@ -132,7 +155,7 @@ export interface ServerTestResult {
   error: { kind: ErrorKind; message: string } | null;
 }
 
-export type { CoreEvent, Execution, Job, KnownHost, LogChunk, Run, Server, TunnelState, Variable };
+export type { CoreEvent, Execution, Job, KnownHost, LogChunk, Run, Schedule, Server, TunnelState, Variable };
 
 // ---- the API every client calls (Electron IPC, web-mode WebSocket) -----------------------------------
 
@@ -168,6 +191,25 @@ export interface CroniumApi {
   listVariables(): Variable[];
   setVariable(input: VariableInput): Variable;
   removeVariable(key: string): void;
+  /** Every schedule, by name, with its next occurrences and last result. */
+  listSchedules(): Schedule[];
+  /** @throws CroniumError not_found. */
+  getSchedule(ref: string): Schedule;
+  /**
+   * Saves a schedule (see scheduleInputSchema); occurrences before now are never counted as missed.
+   * @throws CroniumError invalid_input (per field; also a target that names no server, or no targets and a
+   * job without default servers), not_found for the job.
+   */
+  createSchedule(input: ScheduleInput): Schedule;
+  /** Removes a schedule; the runs it started stay in the history. @throws CroniumError not_found. */
+  removeSchedule(ref: string): void;
+  /** Stops firing a schedule until resumed. @throws CroniumError not_found. */
+  pauseSchedule(ref: string): Schedule;
+  /**
+   * Fires a paused schedule again, from now on: occurrences while it was paused are not missed ones.
+   * @throws CroniumError not_found.
+   */
+  resumeSchedule(ref: string): Schedule;
 }
 
 /** The methods a renderer may call (see the method table in src/methodNames.ts). */
@@ -216,7 +258,24 @@ export interface HostApi extends CroniumApi {
   /** What this installation uses; never throws for an unusable secret store (the report says why). */
   doctor(): DoctorReport;
   /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
+  /**
+   * Fires due schedules from this process until stopped (the daemon, the desktop app, browser mode). Only
+   * the holder of the store's scheduler lease fires; every other process sharing the data directory waits
+   * and takes the lease over when its holder stops renewing it (see src/service/scheduler.ts). Calling it
+   * again returns the same scheduler. close() stops it too.
+   */
+  startScheduler(): SchedulerControl;
   close(): Promise<void>;
+}
+
+/** A scheduler running in this process (HostApi.startScheduler). */
+export interface SchedulerControl {
+  /** This process's lease holder id (`host:pid:random`). */
+  readonly holderId: string;
+  /** True while this process holds the lease (and so fires schedules). */
+  readonly holding: boolean;
+  /** Stops firing (no new runs; running ones go on) and gives the lease up so another process takes over. */
+  stop(): Promise<void>;
 }
 
 /** On the wire, a rejected call keeps its kind and per-field messages (a thrown error would keep a string). */

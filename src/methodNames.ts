@@ -47,6 +47,12 @@ export const METHODS = {
   listVariables: exposed(),
   setVariable: exposed('input'),
   removeVariable: exposed('ref'),
+  listSchedules: exposed(),
+  getSchedule: exposed('ref'),
+  createSchedule: exposed('input'),
+  removeSchedule: exposed('ref'),
+  pauseSchedule: exposed('ref'),
+  resumeSchedule: exposed('ref'),
   waitForRun: hostOnly,
   getVariableValue: hostOnly,
   startRuntime: hostOnly,
@@ -55,6 +61,7 @@ export const METHODS = {
   slowDown: hostOnly,
   resealLegacySecrets: hostOnly,
   doctor: hostOnly,
+  startScheduler: hostOnly,
   close: hostOnly,
 } as const satisfies Record<keyof HostApi, MethodSpec>;
 

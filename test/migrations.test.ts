@@ -14,6 +14,7 @@ import { HistoryRepo } from '../src/store/historyRepo.ts';
 import { JobRepo } from '../src/store/jobRepo.ts';
 import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
+import { ScheduleRepo } from '../src/store/scheduleRepo.ts';
 import { ServerRepo } from '../src/store/serverRepo.ts';
 import { VariableRepo } from '../src/store/variableRepo.ts';
 import { tempDir } from './support/fixtures.ts';
@@ -55,6 +56,17 @@ const SEEDS: Record<number, (db: Database) => void> = {
       "INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES ('e1', 2, 'stdout', ?, '', ?)",
     ).run(T + 2, deflateRawSync(BIG_LOG));
   },
+  3: (db) => {
+    db.exec(`
+      INSERT INTO schedules (id, name, job_id, cron, timezone, targets, params, input, overlap, missed, enabled,
+          checked_until, last_fire_at, last_outcome, last_run_id, created_at, updated_at)
+        VALUES ('sc1', 'nightly', 'j1', '0 3 * * *', 'Europe/Berlin', '["s1","tag:prod"]', '{"region":"eu"}', '{"n":2}',
+          'skip', 'run-once', 1, ${T}, ${T}, 'started', 'r1', ${T}, ${T});
+      INSERT INTO schedule_fires (schedule_id, fire_at, holder, outcome, run_id, claimed_at)
+        VALUES ('sc1', ${T}, 'host:1:ab', 'started', 'r1', ${T});
+      UPDATE runs SET schedule_id = 'sc1', trigger = 'schedule' WHERE id = 'r1';
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -82,6 +94,20 @@ function expectSeeded(db: Database, base: number): void {
   if (base >= 2) expect(log[2]?.text).toBe(BIG_LOG);
   expect(new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
+  const schedules = new ScheduleRepo(db);
+  if (base >= 3) {
+    expect(schedules.getByName('nightly')).toMatchObject({
+      jobName: 'disk',
+      targets: ['s1', 'tag:prod'],
+      params: { region: 'eu' },
+      missed: 'run-once',
+      lastResult: 'succeeded',
+    });
+    expect(history.getRun('r1')).toMatchObject({ trigger: 'schedule', scheduleId: 'sc1' });
+  } else {
+    expect(schedules.list()).toEqual([]);
+    expect(history.getRun('r1')?.scheduleId).toBeNull();
+  }
 }
 
 describe('schema migrations', () => {

@@ -18,6 +18,21 @@ export type AuthType = (typeof AUTH_TYPES)[number];
 export const RUN_TRIGGERS = ['manual', 'cli', 'schedule', 'retry'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
+/** A schedule's overlap policy: skip an occurrence while its previous run still runs, or run alongside. */
+export const SCHEDULE_OVERLAPS = ['skip', 'allow'] as const;
+export type ScheduleOverlap = (typeof SCHEDULE_OVERLAPS)[number];
+
+/**
+ * What a schedule does about occurrences that passed while no process was firing schedules (a laptop
+ * asleep, the app closed): skip them, or run once for all of them — never once per occurrence.
+ */
+export const SCHEDULE_MISSED = ['skip', 'run-once'] as const;
+export type ScheduleMissed = (typeof SCHEDULE_MISSED)[number];
+
+/** What became of one occurrence of a schedule (its row in schedule_fires). */
+export const FIRE_OUTCOMES = ['started', 'skipped_overlap', 'skipped_missed', 'error'] as const;
+export type FireOutcome = (typeof FIRE_OUTCOMES)[number];
+
 export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -154,12 +169,50 @@ export interface Run {
   jobName: string;
   input: unknown;
   trigger: RunTrigger;
+  /** The schedule that fired this run (trigger `schedule`), else null. */
+  scheduleId: string | null;
   concurrency: number;
   helperMode: HelperMode;
   status: RunStatus;
   startedAt: number;
   endedAt: number | null;
   executionIds: string[];
+}
+
+/**
+ * A saved schedule: a job fired by a cron expression (croner: 5 fields, or 6 with seconds first, or a
+ * nickname such as `@hourly`) in a time zone, on its targets, with its parameters and input.
+ */
+export interface Schedule {
+  id: string;
+  name: string;
+  jobId: string;
+  /** The job's current name (null when the job is gone). */
+  jobName: string | null;
+  cron: string;
+  /** An IANA time zone (`Europe/Berlin`); null: the zone of the process that fires it. */
+  timezone: string | null;
+  /** Where it runs: server ids and `tag:NAME` entries; empty: the job's default servers. */
+  targets: string[];
+  /** Job parameters (RunRequest `params`), as given with `--set`. */
+  params: Record<string, string | number | boolean>;
+  /** The run's input; null: the job's default input. */
+  input: unknown;
+  overlap: ScheduleOverlap;
+  missed: ScheduleMissed;
+  enabled: boolean;
+  /** The occurrence (epoch ms) last fired or handled, and what became of it. */
+  lastFireAt: number | null;
+  lastOutcome: FireOutcome | null;
+  /** Why the last occurrence could not start a run (outcome `error`), else null. */
+  lastError: string | null;
+  lastRunId: string | null;
+  /** The status of the last run it started (null: none yet, or removed from history). */
+  lastResult: RunStatus | null;
+  /** The next occurrences (epoch ms, up to 3); empty when paused or when the expression has no more. */
+  nextFires: number[];
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface LogChunk {

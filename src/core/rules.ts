@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 
+import { compileCron, isTimeZone } from './cron.ts';
 import { invalidInput } from './errors.ts';
 
 /** Control characters (C0, DEL, C1): never part of a name, key, host or user. */
@@ -322,3 +323,45 @@ export function parseField<S extends z.ZodType>(schema: S, value: unknown, field
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * A schedule's cron expression: 5 fields, 6 with seconds first, or a nickname such as `@hourly`, as croner
+ * reads them (src/core/cron.ts); at most 200 characters.
+ */
+export const cronExpression = z
+  .string()
+  .trim()
+  .min(1, 'a cron expression is required')
+  .max(200, 'a cron expression is at most 200 characters')
+  .superRefine((text, ctx) => {
+    try {
+      compileCron(text, null);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(err as Error).message}` });
+    }
+  });
+
+/** An IANA time zone name (`Europe/Berlin`, `America/New_York`, `UTC`), as the runtime's ICU knows it. */
+export const timeZone = z
+  .string()
+  .trim()
+  .min(1, 'a time zone is not empty')
+  .max(64, 'a time zone is at most 64 characters')
+  .refine(isTimeZone, 'not a time zone this system knows (use an IANA name such as Europe/Berlin)');
+
+/**
+ * A schedule's job parameters (RunRequest `params`, `--set name=value`): up to 100 names of the variable
+ * key rule, each a string (as typed), number or boolean. The job's declared types are checked when a run
+ * starts.
+ */
+export const params = z
+  .record(
+    variableKey,
+    z.union([
+      z.string().max(ENV_VALUE_MAX, 'a parameter value is at most 127.5 KiB'),
+      z.number(),
+      z.boolean(),
+    ]),
+  )
+  .refine((p) => Object.keys(p).length <= 100, 'at most 100 parameters')
+  .default({});

@@ -14,6 +14,8 @@ export interface RunSpec {
   servers: { id: string; name: string; host: string }[];
   input: unknown;
   trigger: RunTrigger;
+  /** The schedule that fired the run, if one did. */
+  scheduleId?: string | null;
   concurrency: number;
   helperMode: HelperMode;
 }
@@ -63,6 +65,7 @@ export class RunManager {
         jobName: spec.job.name,
         input: spec.input,
         trigger: spec.trigger,
+        scheduleId: spec.scheduleId ?? null,
         concurrency: spec.concurrency,
         helperMode: spec.helperMode,
         startedAt: Date.now(),

@@ -21,6 +21,7 @@ import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { HistoryRepo } from '../store/historyRepo.ts';
 import { JobRepo } from '../store/jobRepo.ts';
+import { LeaseRepo, ScheduleRepo } from '../store/scheduleRepo.ts';
 import { KnownHostRepo } from '../store/knownHostRepo.ts';
 import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
@@ -29,6 +30,8 @@ import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
 import { RunService } from './runs.ts';
 import { resolveRef } from './refs.ts';
+import { Scheduler, type SchedulerDeps } from './scheduler.ts';
+import { ScheduleService } from './schedules.ts';
 import { poolTargetOf } from './serverAuth.ts';
 import { serverRefs, ServerService } from './servers.ts';
 import { VariableService } from './variables.ts';
@@ -66,6 +69,8 @@ export interface ServiceOptions {
   appVersion?: string;
   rateLimit?: RateLimit;
   maxBodyBytes?: number;
+  /** The scheduler's timings (lease, misfire grace, poll; see src/service/scheduler.ts) and clock. */
+  scheduler?: Pick<SchedulerDeps, 'leaseMs' | 'misfireGraceMs' | 'pollMs' | 'now' | 'holderId'>;
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
@@ -83,9 +88,12 @@ export interface Core {
   readonly runs: RunService;
   readonly history: HistoryService;
   readonly variables: VariableService;
+  readonly schedules: ScheduleService;
+  /** Starts firing schedules from this process (once; later calls return the same scheduler). */
+  startScheduler(): Scheduler;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
-  /** Cancels what runs, then closes connections, the runtime API, the log writer and the database. */
+  /** Stops the scheduler (giving its lease up), cancels what runs, then closes connections, the runtime API, the log writer and the database. */
   close(): Promise<void>;
 }
 
@@ -181,6 +189,24 @@ export function composeCore(options: ServiceOptions): Core {
     variables,
     secrets,
   });
+  const scheduleRepo = new ScheduleRepo(db);
+  const schedules = new ScheduleService({ db, repo: scheduleRepo, jobs, serverRefs: servers.refs });
+  let scheduler: Scheduler | null = null;
+  const startScheduler = () => {
+    scheduler ??= new Scheduler({
+      db,
+      schedules: scheduleRepo,
+      leases: new LeaseRepo(db),
+      startRun: (request) => runs.start(request),
+      waitRun: (runId) => runs.wait(runId),
+      isAlive: isProcessAlive,
+      // Runs a dead holder left "running" would block its schedules' overlap rule for ever.
+      onTakeover: () => historyRepo.failOrphans(isProcessAlive),
+      ...options.scheduler,
+    });
+    scheduler.start();
+    return scheduler;
+  };
   return {
     options,
     db,
@@ -195,8 +221,11 @@ export function composeCore(options: ServiceOptions): Core {
     runs,
     history: new HistoryService(historyRepo),
     variables,
+    schedules,
+    startScheduler,
     startRuntime,
     async close() {
+      await scheduler?.stop();
       await runs.cancelAll();
       pool.closeAll();
       await runtime.close();

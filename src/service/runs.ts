@@ -54,6 +54,7 @@ export class RunService {
       secrets: this.runSecrets(servers),
       input: req.input === undefined ? job.defaultInput : req.input,
       trigger: req.trigger,
+      scheduleId: req.scheduleId ?? null,
       concurrency: req.concurrency,
       helperMode: req.helperMode ?? job.helperMode,
     });

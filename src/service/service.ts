@@ -13,9 +13,10 @@ import type {
   DoctorReport,
   HistoryPage,
   HostApi,
+  SchedulerControl,
   ServerTestResult,
 } from '../contract.ts';
-import type { Execution, Job, LogChunk, Run, Server, Variable } from '../core/domain.ts';
+import type { Execution, Job, LogChunk, Run, Schedule, Server, Variable } from '../core/domain.ts';
 import { toErrorValue } from '../core/errors.ts';
 import { resealLegacySecrets } from '../secrets/reseal.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
@@ -164,6 +165,30 @@ export class CroniumService implements HostApi {
   }
   removeVariable(key: string): void {
     this.core.variables.remove(key);
+  }
+
+  // ---- schedules ----------------------------------------------------------------------------------------
+
+  listSchedules(): Schedule[] {
+    return this.core.schedules.list();
+  }
+  getSchedule(ref: string): Schedule {
+    return this.core.schedules.get(ref);
+  }
+  createSchedule(input: unknown): Schedule {
+    return this.core.schedules.create(input);
+  }
+  removeSchedule(ref: string): void {
+    this.core.schedules.remove(ref);
+  }
+  pauseSchedule(ref: string): Schedule {
+    return this.core.schedules.setEnabled(ref, false);
+  }
+  resumeSchedule(ref: string): Schedule {
+    return this.core.schedules.setEnabled(ref, true);
+  }
+  startScheduler(): SchedulerControl {
+    return this.core.startScheduler();
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------

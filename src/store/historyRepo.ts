@@ -24,6 +24,7 @@ interface RunRow {
   concurrency: number;
   helper_mode: HelperMode;
   status: RunStatus;
+  schedule_id: string | null;
   started_at: number;
   ended_at: number | null;
 }
@@ -159,14 +160,14 @@ export class HistoryRepo {
 
   /** A run and its queued executions land together or not at all. */
   createRun(
-    run: Omit<Run, 'executionIds' | 'endedAt' | 'status'>,
+    run: Omit<Run, 'executionIds' | 'endedAt' | 'status' | 'scheduleId'> & { scheduleId?: string | null },
     executions: { id: string; serverId: string; serverName: string }[],
   ): void {
     transaction(this.db, () => {
       this.db
         .prepare(
-          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at, schedule_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
         )
         .run(
           run.id,
@@ -178,6 +179,7 @@ export class HistoryRepo {
           run.helperMode,
           process.pid,
           run.startedAt,
+          run.scheduleId ?? null,
         );
       const insert = this.db.prepare(
         `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
@@ -206,6 +208,7 @@ export class HistoryRepo {
       jobName: row.job_name,
       input: row.input === null ? null : (JSON.parse(row.input) as unknown),
       trigger: row.trigger,
+      scheduleId: row.schedule_id ?? null,
       concurrency: row.concurrency,
       helperMode: row.helper_mode,
       status: row.status,

@@ -123,4 +123,55 @@ CREATE TABLE settings (
     // Large chunks are stored deflated (logs compress several times over); small ones stay plain text.
     sql: `ALTER TABLE log_chunks ADD COLUMN packed BLOB;`,
   },
+  {
+    version: 3,
+    name: 'schedules, their fires and the scheduler lease',
+    // A schedule goes with its job. schedule_fires holds one row per occurrence handled: its primary key is
+    // what makes two processes never fire the same occurrence. scheduler_lease names the one process firing.
+    sql: `
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  cron TEXT NOT NULL,
+  timezone TEXT,
+  targets TEXT NOT NULL DEFAULT '[]',
+  params TEXT NOT NULL DEFAULT '{}',
+  input TEXT,
+  overlap TEXT NOT NULL DEFAULT 'skip' CHECK (overlap IN ('skip', 'allow')),
+  missed TEXT NOT NULL DEFAULT 'skip' CHECK (missed IN ('skip', 'run-once')),
+  enabled INTEGER NOT NULL DEFAULT 1,
+  checked_until INTEGER NOT NULL,
+  last_fire_at INTEGER,
+  last_outcome TEXT,
+  last_error TEXT,
+  last_run_id TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX schedules_job ON schedules (job_id);
+
+CREATE TABLE schedule_fires (
+  schedule_id TEXT NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+  fire_at INTEGER NOT NULL,
+  holder TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  run_id TEXT,
+  message TEXT,
+  missed INTEGER NOT NULL DEFAULT 0,
+  claimed_at INTEGER NOT NULL,
+  PRIMARY KEY (schedule_id, fire_at)
+) WITHOUT ROWID;
+
+CREATE TABLE scheduler_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  acquired_at INTEGER NOT NULL
+);
+
+ALTER TABLE runs ADD COLUMN schedule_id TEXT;
+CREATE INDEX runs_schedule ON runs (schedule_id, status);
+`,
+  },
 ];

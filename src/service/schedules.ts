@@ -1,0 +1,130 @@
+/** Saved schedules: a job, a cron expression in a time zone, targets, parameters, input and policies. */
+import { parseInput, scheduleInputSchema } from '../contract.ts';
+import { compileCron } from '../core/cron.ts';
+import type { Schedule } from '../core/domain.ts';
+import { invalidInput } from '../core/errors.ts';
+import type { Database } from '../store/database.ts';
+import type { ScheduleRecord, ScheduleRepo } from '../store/scheduleRepo.ts';
+import type { ServerRecord } from '../store/serverRepo.ts';
+import type { JobService } from './jobs.ts';
+import { findRef, resolveRef, writeUniqueName, type RefSource } from './refs.ts';
+
+/** How a target names a tag of servers (expanded when a run starts; see RunRequest `serverIds`). */
+export const TAG_TARGET = 'tag:';
+
+/** How many next occurrences a schedule shows. */
+const NEXT_FIRES = 3;
+
+export interface ScheduleServiceDeps {
+  db: Database;
+  repo: ScheduleRepo;
+  jobs: JobService;
+  /** How targets name servers (see ServerService.refs). */
+  serverRefs: RefSource<ServerRecord>;
+  /** The clock (epoch ms); tests pass their own. */
+  now?: () => number;
+}
+
+/** A schedule as clients see it: its next occurrences computed now, the scheduler's bookkeeping left out. */
+export function publicSchedule(record: ScheduleRecord, now: number): Schedule {
+  const { checkedUntil: _checkedUntil, ...rest } = record;
+  const nextFires: number[] = [];
+  if (record.enabled) {
+    try {
+      const times = compileCron(record.cron, record.timezone);
+      for (let t = times.next(now); t !== null && nextFires.length < NEXT_FIRES; t = times.next(t))
+        nextFires.push(t);
+    } catch {
+      // An expression stored by a newer croner, or a zone this system lost: shown without next times.
+    }
+  }
+  return { ...rest, nextFires };
+}
+
+export class ScheduleService {
+  private readonly deps: ScheduleServiceDeps;
+  private readonly refs: RefSource<ScheduleRecord> & { byName(name: string): ScheduleRecord | null };
+  private readonly now: () => number;
+
+  constructor(deps: ScheduleServiceDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    this.refs = {
+      noun: 'schedule',
+      byId: (id) => deps.repo.get(id),
+      byName: (name) => deps.repo.getByName(name),
+    };
+  }
+
+  list(): Schedule[] {
+    const now = this.now();
+    return this.deps.repo.list().map((r) => publicSchedule(r, now));
+  }
+
+  /** @throws CroniumError not_found. */
+  record(ref: string): ScheduleRecord {
+    return resolveRef(ref, this.refs);
+  }
+
+  /** @throws CroniumError not_found. */
+  get(ref: string): Schedule {
+    return publicSchedule(this.record(ref), this.now());
+  }
+
+  /**
+   * Validates and saves a schedule. Server targets are stored by id (a renamed server stays targeted);
+   * `tag:NAME` targets as written, expanded when each run starts.
+   * @throws CroniumError invalid_input per field, not_found for the job.
+   */
+  create(input: unknown): Schedule {
+    const data = parseInput(scheduleInputSchema, input);
+    const job = this.deps.jobs.record(data.jobId);
+    const fields: Record<string, string> = {};
+    const targets: string[] = [];
+    data.targets.forEach((target, i) => {
+      if (target.startsWith(TAG_TARGET)) {
+        if (target.length === TAG_TARGET.length) fields[`targets.${i}`] = 'tag: needs a tag name';
+        else targets.push(target);
+        return;
+      }
+      const server = findRef(target, this.deps.serverRefs);
+      if (!server) fields[`targets.${i}`] = `no server named "${target}"`;
+      else targets.push(server.id);
+    });
+    if (new Set(targets).size !== targets.length) fields.targets = 'a server is listed twice';
+    if (data.targets.length === 0 && job.defaultServerIds.length === 0)
+      fields.targets = `say where to run it: ${job.name} has no default servers`;
+    if (Object.keys(fields).length) throw invalidInput(fields);
+    const now = this.now();
+    const record = writeUniqueName(this.deps.db, this.refs, data.name, null, () =>
+      this.deps.repo.insert(
+        {
+          name: data.name,
+          jobId: job.id,
+          cron: data.cron,
+          timezone: data.timezone,
+          targets,
+          params: data.params,
+          input: data.input ?? null,
+          overlap: data.overlap,
+          missed: data.missed,
+          enabled: data.enabled,
+        },
+        now,
+      ),
+    );
+    return publicSchedule(record, now);
+  }
+
+  /** @throws CroniumError not_found. */
+  remove(ref: string): void {
+    this.deps.repo.remove(this.record(ref).id);
+  }
+
+  /** @throws CroniumError not_found. */
+  setEnabled(ref: string, enabled: boolean): Schedule {
+    const { id } = this.record(ref);
+    this.deps.repo.setEnabled(id, enabled, this.now());
+    return publicSchedule(this.deps.repo.get(id)!, this.now());
+  }
+}

@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+
+import type { FireOutcome, RunStatus, Schedule, ScheduleMissed, ScheduleOverlap } from '../core/domain.ts';
+import type { Database } from './database.ts';
+
+/** A schedule as stored, before next occurrences are computed (see ScheduleService). */
+export type ScheduleRecord = Omit<Schedule, 'nextFires'> & {
+  /** The last occurrence (epoch ms) the scheduler has accounted for: later ones are due. */
+  checkedUntil: number;
+};
+
+/** What a new schedule is written with. */
+export type ScheduleWrite = Pick<
+  ScheduleRecord,
+  'name' | 'jobId' | 'cron' | 'timezone' | 'targets' | 'params' | 'input' | 'overlap' | 'missed' | 'enabled'
+>;
+
+interface ScheduleRow {
+  id: string;
+  name: string;
+  job_id: string;
+  job_name: string | null;
+  cron: string;
+  timezone: string | null;
+  targets: string;
+  params: string;
+  input: string | null;
+  overlap: ScheduleOverlap;
+  missed: ScheduleMissed;
+  enabled: number;
+  checked_until: number;
+  last_fire_at: number | null;
+  last_outcome: FireOutcome | null;
+  last_error: string | null;
+  last_run_id: string | null;
+  last_result: RunStatus | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function fromRow(row: ScheduleRow): ScheduleRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    jobId: row.job_id,
+    jobName: row.job_name,
+    cron: row.cron,
+    timezone: row.timezone,
+    targets: JSON.parse(row.targets) as string[],
+    params: JSON.parse(row.params) as ScheduleRecord['params'],
+    input: row.input === null ? null : (JSON.parse(row.input) as unknown),
+    overlap: row.overlap,
+    missed: row.missed,
+    enabled: row.enabled === 1,
+    checkedUntil: row.checked_until,
+    lastFireAt: row.last_fire_at,
+    lastOutcome: row.last_outcome,
+    lastError: row.last_error,
+    lastRunId: row.last_run_id,
+    lastResult: row.last_result,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+// The job's current name and the last run's status come along in one read.
+const SELECT = `SELECT s.*, j.name AS job_name, r.status AS last_result
+  FROM schedules s LEFT JOIN jobs j ON j.id = s.job_id LEFT JOIN runs r ON r.id = s.last_run_id`;
+
+/** One occurrence handled: the row whose primary key (schedule, occurrence) makes each fire happen once. */
+export interface FireClaim {
+  scheduleId: string;
+  fireAt: number;
+  holder: string;
+  outcome: FireOutcome;
+  /** True when the occurrence was handled late (after a gap), under the missed-fire policy. */
+  missed: boolean;
+  message?: string | null;
+}
+
+export class ScheduleRepo {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  list(): ScheduleRecord[] {
+    return (
+      this.db.prepare(`${SELECT} ORDER BY s.name COLLATE NOCASE`).all() as unknown as ScheduleRow[]
+    ).map(fromRow);
+  }
+
+  get(id: string): ScheduleRecord | null {
+    const row = this.db.prepare(`${SELECT} WHERE s.id = ?`).get(id) as unknown as ScheduleRow | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  getByName(name: string): ScheduleRecord | null {
+    const row = this.db.prepare(`${SELECT} WHERE s.name = ? COLLATE NOCASE`).get(name) as unknown as
+      ScheduleRow | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  /** Inserts a schedule whose occurrences count from `now` (ms) on. */
+  insert(data: ScheduleWrite, now: number): ScheduleRecord {
+    const id = randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO schedules (id, name, job_id, cron, timezone, targets, params, input, overlap, missed, enabled,
+           checked_until, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        data.name,
+        data.jobId,
+        data.cron,
+        data.timezone,
+        JSON.stringify(data.targets),
+        JSON.stringify(data.params),
+        data.input === null || data.input === undefined ? null : JSON.stringify(data.input),
+        data.overlap,
+        data.missed,
+        data.enabled ? 1 : 0,
+        now,
+        now,
+        now,
+      );
+    return this.get(id)!;
+  }
+
+  remove(id: string): void {
+    this.db.prepare('DELETE FROM schedules WHERE id = ?').run(id);
+  }
+
+  /**
+   * Pauses or resumes. Resuming counts occurrences from `now` on, so those that passed while paused are
+   * neither fired nor missed.
+   */
+  setEnabled(id: string, enabled: boolean, now: number): void {
+    if (enabled)
+      this.db
+        .prepare(
+          'UPDATE schedules SET enabled = 1, checked_until = MAX(checked_until, ?), updated_at = ? WHERE id = ? AND enabled = 0',
+        )
+        .run(now, now, id);
+    else this.db.prepare('UPDATE schedules SET enabled = 0, updated_at = ? WHERE id = ?').run(now, id);
+  }
+
+  /** Moves a schedule's accounting forward to `until` (never back). */
+  advance(id: string, until: number): void {
+    this.db.prepare('UPDATE schedules SET checked_until = MAX(checked_until, ?) WHERE id = ?').run(until, id);
+  }
+
+  /**
+   * Claims one occurrence: inserts its row unless one exists. True when this call claimed it (no other
+   * process, nor this one, handled that occurrence before). Call inside the caller's transaction.
+   */
+  claim(fire: FireClaim, now: number): boolean {
+    const result = this.db
+      .prepare(
+        `INSERT INTO schedule_fires (schedule_id, fire_at, holder, outcome, missed, message, claimed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, fire_at) DO NOTHING`,
+      )
+      .run(
+        fire.scheduleId,
+        fire.fireAt,
+        fire.holder,
+        fire.outcome,
+        fire.missed ? 1 : 0,
+        fire.message ?? null,
+        now,
+      );
+    if (Number(result.changes) === 1)
+      this.noteLast(fire.scheduleId, fire.fireAt, fire.outcome, null, fire.message);
+    return Number(result.changes) === 1;
+  }
+
+  /** Records what became of a claimed occurrence, on the fire row and as the schedule's last. */
+  settle(
+    scheduleId: string,
+    fireAt: number,
+    outcome: FireOutcome,
+    runId: string | null,
+    message: string | null,
+  ): void {
+    this.db
+      .prepare(
+        'UPDATE schedule_fires SET outcome = ?, run_id = ?, message = ? WHERE schedule_id = ? AND fire_at = ?',
+      )
+      .run(outcome, runId, message, scheduleId, fireAt);
+    this.noteLast(scheduleId, fireAt, outcome, runId, message ?? null);
+  }
+
+  private noteLast(
+    scheduleId: string,
+    fireAt: number,
+    outcome: FireOutcome,
+    runId: string | null,
+    message: string | null | undefined,
+  ): void {
+    // A run id, once there, stays until a later fire starts another run: "last result" is the last run's.
+    this.db
+      .prepare(
+        `UPDATE schedules SET last_fire_at = ?, last_outcome = ?, last_error = ?,
+           last_run_id = COALESCE(?, last_run_id) WHERE id = ? AND (last_fire_at IS NULL OR last_fire_at <= ?)`,
+      )
+      .run(fireAt, outcome, outcome === 'error' ? (message ?? null) : null, runId, scheduleId, fireAt);
+  }
+
+  /** The fires of a schedule, newest first (for `schedule show` and tests). */
+  fires(
+    scheduleId: string,
+    limit = 20,
+  ): {
+    fireAt: number;
+    holder: string;
+    outcome: FireOutcome;
+    runId: string | null;
+    message: string | null;
+    missed: boolean;
+  }[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT fire_at, holder, outcome, run_id, message, missed FROM schedule_fires WHERE schedule_id = ? ORDER BY fire_at DESC LIMIT ?',
+        )
+        .all(scheduleId, limit) as {
+        fire_at: number;
+        holder: string;
+        outcome: FireOutcome;
+        run_id: string | null;
+        message: string | null;
+        missed: number;
+      }[]
+    ).map((r) => ({
+      fireAt: r.fire_at,
+      holder: r.holder,
+      outcome: r.outcome,
+      runId: r.run_id,
+      message: r.message,
+      missed: r.missed === 1,
+    }));
+  }
+
+  /** The owner processes of this schedule's runs still marked running (for the overlap rule). */
+  runningOwners(scheduleId: string): { runId: string; ownerPid: number | null }[] {
+    return (
+      this.db
+        .prepare(`SELECT id, owner_pid FROM runs WHERE schedule_id = ? AND status = 'running'`)
+        .all(scheduleId) as { id: string; owner_pid: number | null }[]
+    ).map((r) => ({ runId: r.id, ownerPid: r.owner_pid }));
+  }
+}
+
+/** The scheduler lease: which process fires schedules, until when (one row, name `scheduler`). */
+export class LeaseRepo {
+  private readonly db: Database;
+  private readonly name: string;
+
+  constructor(db: Database, name = 'scheduler') {
+    this.db = db;
+    this.name = name;
+  }
+
+  current(): { holder: string; expiresAt: number } | null {
+    const row = this.db
+      .prepare('SELECT holder, expires_at FROM scheduler_lease WHERE name = ?')
+      .get(this.name) as { holder: string; expires_at: number } | undefined;
+    return row ? { holder: row.holder, expiresAt: row.expires_at } : null;
+  }
+
+  /**
+   * Takes or renews the lease for `holder` until `expiresAt` when it is free, expired (at `now`) or already
+   * `holder`'s. Call inside a write transaction (BEGIN IMMEDIATE), so two processes cannot both take it.
+   * Returns true when `holder` holds it afterwards.
+   */
+  acquire(holder: string, now: number, expiresAt: number): boolean {
+    const result = this.db
+      .prepare(
+        `INSERT INTO scheduler_lease (name, holder, expires_at, acquired_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET
+           acquired_at = CASE WHEN holder = excluded.holder THEN acquired_at ELSE excluded.acquired_at END,
+           holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE holder = excluded.holder OR expires_at <= ?`,
+      )
+      .run(this.name, holder, expiresAt, now, now);
+    return Number(result.changes) === 1;
+  }
+
+  /** Gives the lease up (when `holder` has it), so another process takes over at once. */
+  release(holder: string): void {
+    this.db.prepare('DELETE FROM scheduler_lease WHERE name = ? AND holder = ?').run(this.name, holder);
+  }
+}
