@@ -52,6 +52,8 @@ async function start(): Promise<void> {
   if (resealed) log().warn(`moved ${resealed} secret(s) from safeStorage to the shared secret store`);
   // The service logs the runtime's note (its port was taken) once.
   await service.startRuntime();
+  // The app fires schedules while it is open (or waits its turn while a daemon holds the scheduler lease).
+  service.startScheduler();
 
   const appUrl = pathToFileURL(indexFile()).toString();
   registerIpc(ipcMain, createDispatcher(service), trustedFrame(appUrl));

@@ -21,6 +21,7 @@ import {
   type LogChunk,
   type Run,
   type Schedule,
+  type ScheduleFire,
   type Server,
   type TunnelState,
   type Variable,
@@ -210,6 +211,8 @@ export interface CroniumApi {
    * @throws CroniumError not_found.
    */
   resumeSchedule(ref: string): Schedule;
+  /** A schedule's last 20 handled occurrences, newest first. @throws CroniumError not_found. */
+  listScheduleFires(ref: string): ScheduleFire[];
 }
 
 /** The methods a renderer may call (see the method table in src/methodNames.ts). */

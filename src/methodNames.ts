@@ -53,6 +53,7 @@ export const METHODS = {
   removeSchedule: exposed('ref'),
   pauseSchedule: exposed('ref'),
   resumeSchedule: exposed('ref'),
+  listScheduleFires: exposed('ref'),
   waitForRun: hostOnly,
   getVariableValue: hostOnly,
   startRuntime: hostOnly,

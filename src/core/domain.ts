@@ -215,6 +215,20 @@ export interface Schedule {
   updatedAt: number;
 }
 
+/** One occurrence of a schedule as it was handled (newest first in listScheduleFires). */
+export interface ScheduleFire {
+  /** The occurrence, epoch ms. */
+  fireAt: number;
+  outcome: FireOutcome;
+  runId: string | null;
+  /** Why it was skipped or could not start, or how many occurrences it stood for after a gap. */
+  message: string | null;
+  /** True when it was handled after a gap (the missed-fire policy applied). */
+  missed: boolean;
+  /** The process that handled it (`host:pid:random`). */
+  holder: string;
+}
+
 export interface LogChunk {
   executionId: string;
   seq: number;

@@ -59,6 +59,15 @@ export function configureCliLogger(stderr: NodeJS.WritableStream, level: Level):
   return current;
 }
 
+/**
+ * Logs to a stream as JSON lines, one per record, with time and level (`cronium daemon` on stdout, where a
+ * service manager such as systemd's journal collects it).
+ */
+export function configureStreamLogger(stream: NodeJS.WritableStream, level: Level): Logger {
+  current = pino({ level, redact: REDACT }, stream);
+  return current;
+}
+
 /** Options of the rotating log file. */
 export interface FileLogOptions {
   /** The data directory; the log goes to `<dataDir>/logs/cronium.N.log`. */

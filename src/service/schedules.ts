@@ -1,7 +1,7 @@
 /** Saved schedules: a job, a cron expression in a time zone, targets, parameters, input and policies. */
 import { parseInput, scheduleInputSchema } from '../contract.ts';
 import { compileCron } from '../core/cron.ts';
-import type { Schedule } from '../core/domain.ts';
+import type { Schedule, ScheduleFire } from '../core/domain.ts';
 import { invalidInput } from '../core/errors.ts';
 import type { Database } from '../store/database.ts';
 import type { ScheduleRecord, ScheduleRepo } from '../store/scheduleRepo.ts';
@@ -119,6 +119,11 @@ export class ScheduleService {
   /** @throws CroniumError not_found. */
   remove(ref: string): void {
     this.deps.repo.remove(this.record(ref).id);
+  }
+
+  /** The last 20 handled occurrences, newest first. @throws CroniumError not_found. */
+  fires(ref: string): ScheduleFire[] {
+    return this.deps.repo.fires(this.record(ref).id, 20);
   }
 
   /** @throws CroniumError not_found. */

@@ -16,7 +16,16 @@ import type {
   SchedulerControl,
   ServerTestResult,
 } from '../contract.ts';
-import type { Execution, Job, LogChunk, Run, Schedule, Server, Variable } from '../core/domain.ts';
+import type {
+  Execution,
+  Job,
+  LogChunk,
+  Run,
+  Schedule,
+  ScheduleFire,
+  Server,
+  Variable,
+} from '../core/domain.ts';
 import { toErrorValue } from '../core/errors.ts';
 import { resealLegacySecrets } from '../secrets/reseal.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
@@ -26,6 +35,7 @@ export type { ServiceOptions } from './compose.ts';
 
 export class CroniumService implements HostApi {
   private readonly core: Core;
+  private closing: Promise<void> | null = null;
 
   /** Builds the core from options, or wraps one built by composeCore (tests that reach its parts). */
   constructor(source: ServiceOptions | Core) {
@@ -187,14 +197,18 @@ export class CroniumService implements HostApi {
   resumeSchedule(ref: string): Schedule {
     return this.core.schedules.setEnabled(ref, true);
   }
+  listScheduleFires(ref: string): ScheduleFire[] {
+    return this.core.schedules.fires(ref);
+  }
   startScheduler(): SchedulerControl {
     return this.core.startScheduler();
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------
 
+  /** Closes once: later calls wait for the same close (the daemon closes before the CLI's own close). */
   close(): Promise<void> {
-    return this.core.close();
+    return (this.closing ??= this.core.close());
   }
 }
 

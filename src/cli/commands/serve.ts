@@ -64,6 +64,8 @@ async function serveCommand(
     throw err;
   }
   fileLog.info({ url: url.replace(/#.*$/, '').replace(/\?.*$/, '') }, 'browser mode listening');
+  // Browser mode fires schedules while it is open (or waits its turn while a daemon or the app holds the lease).
+  service.startScheduler();
   io.stdout.write(
     `Cronium is running in browser mode. Open this link (it carries this session's token):\n  ${url}\nPress Ctrl-C to stop.\n`,
   );

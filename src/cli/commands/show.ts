@@ -34,10 +34,24 @@ async function showCommand(service: Host, ref: string, json: boolean, io: CliIo)
     await put(io, first ? ']\n}\n' : '\n  ]\n}\n');
     return 0;
   }
-  await put(io, showExecution(execution) + '--- log ---\n');
+  await put(io, showExecution(execution) + triggerLine(service, execution.runId) + '--- log ---\n');
   for await (const chunk of chunks(service, execution.id, io))
     await put(io, chunk.stream === 'system' ? `[cronium] ${chunk.text}` : chunk.text);
   return 0;
+}
+
+/** What started the execution's run: `trigger:    schedule (nightly)`, or the trigger alone. */
+function triggerLine(service: Host, runId: string): string {
+  const run = service.getRun(runId);
+  let from = '';
+  if (run.scheduleId) {
+    try {
+      from = ` (${service.getSchedule(run.scheduleId).name})`;
+    } catch {
+      from = ` (${run.scheduleId.slice(0, 8)}, removed)`;
+    }
+  }
+  return `trigger:    ${run.trigger}${from}\n`;
 }
 
 async function* chunks(service: Host, executionId: string, io: CliIo): AsyncGenerator<LogChunk> {

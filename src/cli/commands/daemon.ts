@@ -1,0 +1,62 @@
+/**
+ * `cronium daemon`: fires schedules without the desktop app, for a service manager (see the systemd unit in
+ * the README). Logs JSON lines on stdout. SIGTERM (or SIGINT, Ctrl-C) stops it cleanly: no new fires, the
+ * scheduler lease given up (another daemon or the app takes over at once), running executions cancelled
+ * (their remote scripts stopped), the store closed; exit 0.
+ */
+import type { Command } from 'commander';
+
+import { configureStreamLogger, log } from '../../core/logger.ts';
+import { action, type CommandContext, type Host } from '../context.ts';
+import type { CliIo } from '../io.ts';
+
+/**
+ * Where runs that outlive their process (jobs that keep running when the connection drops) plug into the
+ * daemon. `reattach` is awaited once the daemon has started, before it fires anything: follow the
+ * executions left detached on their hosts. `leaveDetached` is awaited on SIGTERM before the daemon cancels
+ * what still runs: detach the executions of keep-running jobs, so closing cancels only the others. Both do
+ * nothing until that feature sets them.
+ */
+export const detachedRuns: {
+  reattach: (host: Host) => Promise<void>;
+  leaveDetached: (host: Host) => Promise<void>;
+} = {
+  reattach: async () => {},
+  leaveDetached: async () => {},
+};
+
+export function register(cmd: Command, ctx: CommandContext): void {
+  cmd
+    .description('fire schedules without the app until SIGTERM (logs JSON lines on stdout)')
+    .action(action(ctx, (host) => daemonCommand(host, ctx.global().verbose ?? false, ctx.io)));
+}
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+async function daemonCommand(host: Host, verbose: boolean, io: CliIo): Promise<number> {
+  configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
+  // Signals are caught first, so one arriving while starting still stops cleanly.
+  let stop!: (signal: string) => void;
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  try {
+    const { dataDir, version } = host.appInfo();
+    log().info({ dataDir, version }, 'daemon starting');
+    // Runs in API mode need the runtime API (a note, such as another port, is logged by the service).
+    const runtime = await host.startRuntime();
+    log().info({ runtimePort: runtime.port }, 'runtime API listening on 127.0.0.1');
+    await detachedRuns.reattach(host);
+    const scheduler = host.startScheduler();
+    const signal = await stopped;
+    log().info({ signal }, `${signal}: stopping`);
+    await scheduler.stop();
+    await detachedRuns.leaveDetached(host);
+    const active = host.activeRunIds();
+    if (active.length) log().info({ runs: active }, `cancelling ${active.length} running run(s)`);
+    await host.close();
+    log().info('daemon stopped');
+    return 0;
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
+  }
+}
