@@ -156,7 +156,19 @@ export interface ServerTestResult {
   error: { kind: ErrorKind; message: string } | null;
 }
 
-export type { CoreEvent, Execution, Job, KnownHost, LogChunk, Run, Schedule, Server, TunnelState, Variable };
+export type {
+  CoreEvent,
+  Execution,
+  Job,
+  KnownHost,
+  LogChunk,
+  Run,
+  Schedule,
+  ScheduleFire,
+  Server,
+  TunnelState,
+  Variable,
+};
 
 // ---- the API every client calls (Electron IPC, web-mode WebSocket) -----------------------------------
 

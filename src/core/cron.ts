@@ -23,6 +23,11 @@ export interface CronTimes {
 export function compileCron(expression: string, timezone: string | null): CronTimes {
   // croner takes a string with ":" as an ISO date to fire once: not a schedule.
   if (expression.includes(':')) throw new Error('a date is not a cron expression');
+  const fields = expression.trim().split(/\s+/).length;
+  if (!expression.trim().startsWith('@') && fields !== 5 && fields !== 6)
+    throw new Error(
+      `it has ${fields} field${fields === 1 ? '' : 's'}: use 5 (minute hour day month weekday), or 6 with seconds first`,
+    );
   let cron: Cron;
   try {
     cron = new Cron(expression, { mode: '5-or-6-parts', paused: true, timezone: timezone ?? undefined });

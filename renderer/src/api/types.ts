@@ -14,6 +14,9 @@ export type {
   Result,
   Run,
   RunRequest,
+  Schedule,
+  ScheduleFire,
+  ScheduleInput,
   Server,
   ServerInput,
   ServerTestResult,
@@ -21,11 +24,20 @@ export type {
   Variable,
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
-export type { ExecutionStatus, HelperMode, Language, RunStatus } from '../../../src/core/domain.ts';
+export type {
+  ExecutionStatus,
+  HelperMode,
+  Language,
+  RunStatus,
+  ScheduleMissed,
+  ScheduleOverlap,
+} from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
   EXECUTION_STATUSES,
   FINAL_EXECUTION_STATUSES,
   HELPER_MODES,
   LANGUAGES,
+  SCHEDULE_MISSED,
+  SCHEDULE_OVERLAPS,
 } from '../../../src/core/domain.ts';

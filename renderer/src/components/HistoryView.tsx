@@ -29,6 +29,7 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
   const jobs = useJobs();
   const [failure, setFailure] = useState<string | null>(null);
   const [run, setRun] = useState<Run | null>(null);
+  const [scheduleName, setScheduleName] = useState<string | null>(null);
 
   useEffect(() => {
     api()
@@ -40,6 +41,15 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
       .catch((err: unknown) => setFailure(messageOf(err)));
     void loadLog(executionId);
   }, [executionId, loadLog, upsertExecution]);
+  useEffect(() => {
+    if (!run?.scheduleId) return;
+    api()
+      .getSchedule(run.scheduleId)
+      .then(
+        (schedule) => setScheduleName(schedule.name),
+        () => setScheduleName('removed'),
+      );
+  }, [run?.scheduleId]);
   const loadJobs = jobs.load;
   useEffect(() => void loadJobs(), [loadJobs]);
 
@@ -118,6 +128,10 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
             </dd>
             <dt>Started</dt>
             <dd>{when(e.startedAt)}</dd>
+            <dt>Trigger</dt>
+            <dd data-testid="execution-trigger">
+              {run ? (run.scheduleId ? `schedule ${scheduleName ?? '…'}` : run.trigger) : '…'}
+            </dd>
             <dt>Took</dt>
             <dd>{duration(e.startedAt, e.endedAt)}</dd>
             <dt>Phases</dt>

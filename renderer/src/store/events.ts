@@ -2,6 +2,7 @@ import { client } from '../api/client.ts';
 import type { CoreEvent } from '../api/types.ts';
 import { useHistory } from './history.ts';
 import { useLive } from './live.ts';
+import { useSchedules } from './schedules.ts';
 import { useServers } from './servers.ts';
 
 /** The one subscription to the core's events, fanned out to the stores. */
@@ -18,6 +19,8 @@ export function routeEvent(event: CoreEvent): void {
       useLive.getState().upsertRun(event.run);
       // A finished run may have changed servers' last checks and shared variables.
       if (event.run.status !== 'running') void useServers.getState().load();
+      // A schedule's last result is its last run's status.
+      if (event.run.scheduleId && useSchedules.getState().loaded) void useSchedules.getState().load();
       break;
     case 'tunnel':
       useLive.getState().setTunnel(event.serverId, {
