@@ -207,6 +207,9 @@ describe('cron expressions and time zones (croner)', () => {
       s.createSchedule({ name: 'x', jobId: 'j', cron: '* * * * *', targets: ['tag:prod'] }).targets,
     ).toEqual(['tag:prod']);
     expect(s.listSchedules().map((x) => x.name)).toEqual(['x']);
+    // A schedule goes with its job.
+    s.removeJob('j');
+    expect(s.listSchedules()).toEqual([]);
   });
 });
 
