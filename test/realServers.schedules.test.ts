@@ -165,7 +165,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
     );
     expect((await runCli(['schedule', 'remove', 'nightly'], env)).stdout).toBe('Removed schedule nightly.\n');
     expect((await runCli(['schedule', 'list', '--json'], env)).stdout).toBe('[]\n');
-  });
+  }, 120_000); // a dozen CLI processes: slow on a loaded 2-core machine
 
   it('fires a schedule every 2 s: runs recorded with trigger schedule and the schedule, on the host', async () => {
     const { dir, service } = await seed('echo "fired by $(whoami)"; cronium_output \'{"ok":true}\'');
