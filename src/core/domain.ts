@@ -146,7 +146,18 @@ export interface Execution {
 export interface VariableChange {
   key: string;
   op: 'set' | 'delete';
+  /**
+   * For a set: the value the execution wrote, as JSON text (cut at VARIABLE_CHANGE_TEXT_MAX characters,
+   * ending in "…"), masked like the log; absent for a delete, for a secret variable, and in history
+   * recorded before values were kept.
+   */
+  value?: string;
+  /** True when the variable is secret: its value is never recorded. */
+  secret?: boolean;
 }
+
+/** How much of a value set by an execution its history keeps (characters of JSON text). */
+export const VARIABLE_CHANGE_TEXT_MAX = 1000;
 
 export interface Run {
   id: string;

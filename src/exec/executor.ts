@@ -217,7 +217,10 @@ export class Executor {
         // What the script reported back is shown and exported too: its strings are masked like the log.
         output: context.outputSet ? maskDeep(context.output, (text) => log.mask(text)) : undefined,
         condition: context.condition,
-        variableChanges: context.changes,
+        // A value set may hold a secret (a secret env value copied into a plain variable): masked too.
+        variableChanges: context.changes.map((c) =>
+          c.value === undefined ? c : { ...c, value: log.mask(c.value) },
+        ),
       };
     } catch (err) {
       // Stopped before launch: the log says so too, as it does when a running script is stopped.

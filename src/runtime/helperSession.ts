@@ -9,7 +9,7 @@ import { CroniumError } from '../core/errors.ts';
 import { VARIABLE_KEY_MESSAGE, variableKey } from '../core/rules.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
-import { parseJsonOrText, recordChange } from './executionRegistry.ts';
+import { parseJsonOrText, recordChange, setChange } from './executionRegistry.ts';
 import {
   checkFieldKey,
   checkOutput,
@@ -321,8 +321,9 @@ export function applyCollected(
       continue;
     }
     variables.set(key, value, `execution:${context.executionId}`);
-    if (variables.isSecret?.(key)) context.onSecretValue?.(value);
-    recordChange(context.changes, { key, op: 'set' });
+    const secret = variables.isSecret?.(key) ?? false;
+    if (secret) context.onSecretValue?.(value);
+    recordChange(context.changes, setChange(key, value, secret));
   }
   return problems;
 }

@@ -21,7 +21,13 @@ export type {
   Variable,
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
-export type { ExecutionStatus, HelperMode, Language, RunStatus } from '../../../src/core/domain.ts';
+export type {
+  ExecutionStatus,
+  HelperMode,
+  Language,
+  RunStatus,
+  VariableChange,
+} from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
   EXECUTION_STATUSES,
