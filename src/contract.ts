@@ -34,10 +34,12 @@ export const serverAuthSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('key'),
     keyPath: rules.keyPath,
-    passphrase: rules.secret.optional(),
+    /** Left out: an edit keeps the stored passphrase; null: an edit removes it (the key has none now). */
+    passphrase: rules.secret.nullable().optional(),
   }),
-  // Editing a server may leave the password out to keep the stored one.
-  z.object({ type: z.literal('password'), password: rules.secret.optional() }),
+  // Editing a server may leave the password out to keep the stored one (null, to remove it, is refused:
+  // a password login needs one).
+  z.object({ type: z.literal('password'), password: rules.secret.nullable().optional() }),
   z.object({ type: z.literal('agent') }),
 ]);
 

@@ -18,6 +18,8 @@ interface FormState {
   authType: AuthType;
   keyPath: string;
   passphrase: string;
+  /** Remove the stored passphrase on save (the key has none now). */
+  clearSecret: boolean;
   password: string;
   jumpServerId: string;
   tags: string;
@@ -33,6 +35,7 @@ function formOf(server: Server | null): FormState {
     authType: server?.authType ?? 'key',
     keyPath: server?.keyPath ?? '',
     passphrase: '',
+    clearSecret: false,
     password: '',
     jumpServerId: server?.jumpServerId ?? '',
     tags: server?.tags.join(', ') ?? '',
@@ -43,7 +46,11 @@ function formOf(server: Server | null): FormState {
 function inputOf(form: FormState): ServerInput {
   const auth: ServerInput['auth'] =
     form.authType === 'key'
-      ? { type: 'key', keyPath: form.keyPath, passphrase: form.passphrase || undefined }
+      ? {
+          type: 'key',
+          keyPath: form.keyPath,
+          passphrase: form.clearSecret ? null : form.passphrase || undefined,
+        }
       : form.authType === 'password'
         ? { type: 'password', password: form.password || undefined }
         : { type: 'agent' };
@@ -172,10 +179,22 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
               <input
                 type="password"
                 value={form.passphrase}
+                disabled={form.clearSecret}
                 onChange={(e) => set({ passphrase: e.target.value })}
                 data-testid="server-passphrase"
               />
             </Field>
+            {server?.hasSecret && server.authType === 'key' && (
+              <label className="check">
+                <input
+                  type="checkbox"
+                  checked={form.clearSecret}
+                  onChange={(e) => set({ clearSecret: e.target.checked, passphrase: '' })}
+                  data-testid="server-clear-secret"
+                />{' '}
+                Remove the stored passphrase
+              </label>
+            )}
           </div>
         )}
         {form.authType === 'password' && (

@@ -95,21 +95,43 @@ export function register(cmd: Command, ctx: CommandContext): void {
       .argument('<name>')
       .description('change a saved server: only the options given change')
       .option('--name <new-name>', 'rename the server')
-      .option('--no-jump', 'connect directly (no jump server)'),
+      .option('--no-jump', 'connect directly (no jump server)')
+      .option('--clear-secret', 'remove the stored passphrase (the key has none now)'),
   ).action(
     action(
       ctx,
-      (host, name: string, o: Omit<ServerOptions, 'jump'> & { name?: string; jump?: string | boolean }) => {
+      (
+        host,
+        name: string,
+        o: Omit<ServerOptions, 'jump'> & { name?: string; jump?: string | boolean; clearSecret?: boolean },
+      ) => {
         const s = host.getServer(name);
+        if (o.clearSecret && (o.passphraseStdin || o.passwordStdin))
+          throw new CroniumError(
+            'invalid_input',
+            '--clear-secret removes the stored secret: give it without --passphrase-stdin or --password-stdin.',
+            { fields: { auth: 'choose one' } },
+          );
+        // Left out, the auth stays as it is (a stored password or passphrase is kept).
+        const auth =
+          authFrom(o, ctx, false) ??
+          (s.authType === 'key' ? { type: 'key', keyPath: s.keyPath } : { type: s.authType });
+        if (o.clearSecret) {
+          const kind = (auth as { type: string }).type;
+          if (kind === 'agent')
+            throw new CroniumError(
+              'invalid_input',
+              `--clear-secret: ${s.name} would log in with the SSH agent, which has no stored secret.`,
+              { fields: { auth: 'nothing stored' } },
+            );
+          Object.assign(auth, kind === 'key' ? { passphrase: null } : { password: null });
+        }
         const server = host.updateServer(s.id, {
           name: o.name ?? s.name,
           host: o.host ?? s.host,
           port: o.port ?? s.port,
           username: o.user ?? s.username,
-          // Left out, the auth stays as it is (a stored password or passphrase is kept).
-          auth:
-            authFrom(o, ctx, false) ??
-            (s.authType === 'key' ? { type: 'key', keyPath: s.keyPath } : { type: s.authType }),
+          auth,
           // --no-jump gives false; left out, commander gives true (the negation's default).
           jumpServerId: o.jump === false ? null : typeof o.jump === 'string' ? o.jump : s.jumpServerId,
           tags: o.tag ?? s.tags,
