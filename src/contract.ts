@@ -11,6 +11,7 @@ import {
   HELPER_MODES,
   LANGUAGES,
   RUN_TRIGGERS,
+  SERVER_HELPER_MODES,
   type CoreEvent,
   type ErrorKind,
   type Execution,
@@ -52,6 +53,9 @@ export const serverInputSchema = z.object({
   jumpServerId: z.string().min(1).max(500).nullable().default(null),
   tags: rules.tags,
   description: rules.description,
+  helperMode: z
+    .enum(SERVER_HELPER_MODES, { message: `helper mode is ${oneOf(SERVER_HELPER_MODES)}` })
+    .default('default'),
 });
 export type ServerInput = z.input<typeof serverInputSchema>;
 export type ServerInputParsed = z.output<typeof serverInputSchema>;

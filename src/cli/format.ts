@@ -44,6 +44,7 @@ export function showServer(s: Server, jumpName: string | null): string {
     `auth:        ${s.authType}${s.keyPath ? ` (${s.keyPath}${s.hasSecret ? ', with passphrase' : ''})` : ''}`,
     `jump server: ${jumpName ?? '-'}`,
     `tags:        ${s.tags.join(', ') || '-'}`,
+    `helpers:     ${s.helperMode === 'default' ? "default (the job's mode)" : s.helperMode}`,
   ];
   if (s.description) lines.push(`description: ${s.description}`);
   if (s.lastCheck) {

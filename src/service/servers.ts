@@ -232,6 +232,7 @@ export class ServerService {
       jumpServerId,
       tags: data.tags,
       description: data.description,
+      helperMode: data.helperMode,
     };
   }
 

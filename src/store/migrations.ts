@@ -123,4 +123,11 @@ CREATE TABLE settings (
     // Large chunks are stored deflated (logs compress several times over); small ones stay plain text.
     sql: `ALTER TABLE log_chunks ADD COLUMN packed BLOB;`,
   },
+  {
+    version: 3,
+    name: 'server helper mode',
+    // default: the job's mode; api or bundled: what this host always uses (SERVER_HELPER_MODES).
+    sql: `ALTER TABLE servers ADD COLUMN helper_mode TEXT NOT NULL DEFAULT 'default'
+      CHECK (helper_mode IN ('default', 'api', 'bundled'));`,
+  },
 ];

@@ -26,6 +26,7 @@ export type {
   HelperMode,
   Language,
   RunStatus,
+  ServerHelperMode,
   VariableChange,
 } from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
@@ -34,4 +35,5 @@ export {
   FINAL_EXECUTION_STATUSES,
   HELPER_MODES,
   LANGUAGES,
+  SERVER_HELPER_MODES,
 } from '../../../src/core/domain.ts';

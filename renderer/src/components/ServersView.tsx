@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'react';
 
 import { ApiError, messageOf } from '../api/client.ts';
-import type { Server, ServerInput, ServerTestResult } from '../api/types.ts';
+import type { Server, ServerHelperMode, ServerInput, ServerTestResult } from '../api/types.ts';
 import { serverName, serverStatus, useServers } from '../store/servers.ts';
 import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
+import { ServerHelperField } from './ServerHelperField.tsx';
 
 type AuthType = 'key' | 'password' | 'agent';
 
@@ -24,6 +25,7 @@ interface FormState {
   jumpServerId: string;
   tags: string;
   description: string;
+  helperMode: ServerHelperMode;
 }
 
 function formOf(server: Server | null): FormState {
@@ -40,6 +42,7 @@ function formOf(server: Server | null): FormState {
     jumpServerId: server?.jumpServerId ?? '',
     tags: server?.tags.join(', ') ?? '',
     description: server?.description ?? '',
+    helperMode: server?.helperMode ?? 'default',
   };
 }
 
@@ -66,6 +69,7 @@ function inputOf(form: FormState): ServerInput {
       .map((t) => t.trim())
       .filter(Boolean),
     description: form.description,
+    helperMode: form.helperMode,
   };
 }
 
@@ -227,6 +231,11 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
               ))}
           </select>
         </Field>
+        <ServerHelperField
+          value={form.helperMode}
+          error={errors.helperMode}
+          onChange={(helperMode) => set({ helperMode })}
+        />
         <div className="row">
           <Field label="Tags" error={errors.tags} hint="comma-separated">
             <input value={form.tags} onChange={(e) => set({ tags: e.target.value })} />

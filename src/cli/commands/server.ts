@@ -20,6 +20,7 @@ interface ServerOptions {
   jump?: string;
   tag?: string[];
   description?: string;
+  helpers?: string;
 }
 
 /** The options `add` and `edit` share. */
@@ -34,7 +35,11 @@ function serverOptions(cmd: Command): Command {
     .option('--agent', 'authenticate with ssh-agent')
     .option('--jump <server>', 'saved server to jump through')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
-    .option('--description <text>', 'free text');
+    .option('--description <text>', 'free text')
+    .option(
+      '--helpers <mode>',
+      "how scripts' helpers reach the app here: default (the job's mode), api, or bundled (a host without forwarding)",
+    );
 }
 
 /** The auth the options ask for, or undefined when they name none; throws when they name several. */
@@ -79,6 +84,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         jumpServerId: o.jump ?? null,
         tags: o.tag ?? [],
         description: o.description ?? '',
+        helperMode: o.helpers ?? 'default',
       } as never);
       return out(
         io,
@@ -136,6 +142,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
           jumpServerId: o.jump === false ? null : typeof o.jump === 'string' ? o.jump : s.jumpServerId,
           tags: o.tag ?? s.tags,
           description: o.description ?? s.description,
+          helperMode: o.helpers ?? s.helperMode,
         } as never);
         return out(
           io,
