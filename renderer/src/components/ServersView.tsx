@@ -178,7 +178,13 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
             <Field
               label="Passphrase"
               error={errors['auth.passphrase']}
-              hint={server?.hasSecret ? 'leave empty to keep the stored one' : 'if the key has one'}
+              hint={
+                form.clearSecret
+                  ? 'the stored one is removed on save'
+                  : server?.hasSecret
+                    ? 'leave empty to keep the stored one'
+                    : 'if the key has one'
+              }
             >
               <input
                 type="password"
@@ -188,18 +194,18 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
                 data-testid="server-passphrase"
               />
             </Field>
-            {server?.hasSecret && server.authType === 'key' && (
-              <label className="check">
-                <input
-                  type="checkbox"
-                  checked={form.clearSecret}
-                  onChange={(e) => set({ clearSecret: e.target.checked, passphrase: '' })}
-                  data-testid="server-clear-secret"
-                />{' '}
-                Remove the stored passphrase
-              </label>
-            )}
           </div>
+        )}
+        {form.authType === 'key' && server?.hasSecret && server.authType === 'key' && (
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={form.clearSecret}
+              onChange={(e) => set({ clearSecret: e.target.checked, passphrase: '' })}
+              data-testid="server-clear-secret"
+            />{' '}
+            Remove the stored passphrase (the key has none now)
+          </label>
         )}
         {form.authType === 'password' && (
           <Field
