@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session, shell } from 'electron';
 
 import { createDispatcher } from '../src/api/dispatcher.ts';
 import { closeLogger, configureFileLogger, log } from '../src/core/logger.ts';
@@ -13,6 +13,7 @@ import { runtimePortFromEnv } from '../src/core/rules.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { forwardEvents, registerIpc, trustedFrame } from './ipc.ts';
 import { SafeStorageSecretStore } from './safeStorageSecretStore.ts';
+import { autoUpdaterOf, startUpdates, type MenuItemLike } from './updater.ts';
 import {
   confirmClose,
   denyPermissions,
@@ -93,6 +94,23 @@ async function start(): Promise<void> {
     });
   });
   await window.loadFile(indexFile());
+  // Only a packaged app has a release feed (resources/app-update.yml) to check; a failure there never
+  // stops the app.
+  if (app.isPackaged)
+    startUpdates({
+      shell: {
+        showMessageBox: (options) =>
+          window && !window.isDestroyed()
+            ? dialog.showMessageBox(window, options)
+            : dialog.showMessageBox(options),
+        setMenu: (template: MenuItemLike[]) =>
+          Menu.setApplicationMenu(Menu.buildFromTemplate(template as Electron.MenuItemConstructorOptions[])),
+        loadUpdater: async () => autoUpdaterOf(await import('electron-updater')),
+      },
+      settingsFile: join(dataDir, 'updates.json'),
+      currentVersion: app.getVersion(),
+      log: { info: (m) => log().info(m), warn: (m) => log().warn(m) },
+    }).catch((err: unknown) => log().warn({ err }, 'updates could not start'));
 }
 
 app.on('second-instance', () => {

@@ -13,6 +13,7 @@ import {
   RUN_TRIGGERS,
   SCHEDULE_MISSED,
   SCHEDULE_OVERLAPS,
+  SERVER_HELPER_MODES,
   type CoreEvent,
   type ErrorKind,
   type Execution,
@@ -38,10 +39,12 @@ export const serverAuthSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('key'),
     keyPath: rules.keyPath,
-    passphrase: rules.secret.optional(),
+    /** Left out: an edit keeps the stored passphrase; null: an edit removes it (the key has none now). */
+    passphrase: rules.secret.nullable().optional(),
   }),
-  // Editing a server may leave the password out to keep the stored one.
-  z.object({ type: z.literal('password'), password: rules.secret.optional() }),
+  // Editing a server may leave the password out to keep the stored one (null, to remove it, is refused:
+  // a password login needs one).
+  z.object({ type: z.literal('password'), password: rules.secret.nullable().optional() }),
   z.object({ type: z.literal('agent') }),
 ]);
 
@@ -54,6 +57,9 @@ export const serverInputSchema = z.object({
   jumpServerId: z.string().min(1).max(500).nullable().default(null),
   tags: rules.tags,
   description: rules.description,
+  helperMode: z
+    .enum(SERVER_HELPER_MODES, { message: `helper mode is ${oneOf(SERVER_HELPER_MODES)}` })
+    .default('default'),
 });
 export type ServerInput = z.input<typeof serverInputSchema>;
 export type ServerInputParsed = z.output<typeof serverInputSchema>;

@@ -273,7 +273,7 @@ describe('the first day in the app (Chromium, real hosts)', () => {
     await detail.getByTestId('copy-id').click();
     await expect.poll(() => clipboard()).toBe(id);
     expect(await detail.getByTestId('execution-input').textContent()).toBe('—');
-    expect(await detail.getByTestId('variable-changes').textContent()).toBe('set greeting');
+    expect(await detail.getByTestId('variable-changes').textContent()).toBe('set greeting = "hello"');
     await shot('history-detail');
     await page.keyboard.press('Escape');
   });

@@ -162,7 +162,7 @@ describe('runtime helpers on real hosts', () => {
     expect(service.getVariableValue('after-fail')).toEqual([1, 2]);
     expect(r.exec.variableChanges).toEqual([
       { key: 'doomed', op: 'delete' },
-      { key: 'after-fail', op: 'set' },
+      { key: 'after-fail', op: 'set', value: '[1,2]' },
     ]);
     expect(r.exec.timings.collectMs).toBeGreaterThanOrEqual(0);
   });

@@ -67,13 +67,20 @@ const SEEDS: Record<number, (db: Database) => void> = {
       UPDATE runs SET schedule_id = 'sc1', trigger = 'schedule' WHERE id = 'r1';
     `);
   },
+  4: (db) => {
+    db.exec("UPDATE servers SET helper_mode = 'bundled' WHERE id = 's2'");
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
 function expectSeeded(db: Database, base: number): void {
   const servers = new ServerRepo(db);
   expect(servers.getByName('web1')).toMatchObject({ host: '10.0.0.1', port: 2200, tags: ['prod'] });
-  expect(servers.getByName('db1')).toMatchObject({ jumpServerId: 's1' });
+  expect(servers.getByName('db1')).toMatchObject({
+    jumpServerId: 's1',
+    helperMode: base >= 4 ? 'bundled' : 'default',
+  });
+  expect(servers.getByName('web1')!.helperMode).toBe('default');
   expect(servers.usedAsJumpBy('s1')).toEqual(['db1']);
   const job = new JobRepo(db).getByName('disk');
   expect(job).toMatchObject({

@@ -1,4 +1,4 @@
-import type { Execution, Job, Server, Variable } from '../core/domain.ts';
+import type { Execution, Job, Server, Variable, VariableChange } from '../core/domain.ts';
 import { hostPort } from '../core/rules.ts';
 
 /** Plain-text rendering for the CLI; --json output bypasses all of this. */
@@ -44,6 +44,7 @@ export function showServer(s: Server, jumpName: string | null): string {
     `auth:        ${s.authType}${s.keyPath ? ` (${s.keyPath}${s.hasSecret ? ', with passphrase' : ''})` : ''}`,
     `jump server: ${jumpName ?? '-'}`,
     `tags:        ${s.tags.join(', ') || '-'}`,
+    `helpers:     ${s.helperMode === 'default' ? "default (the job's mode)" : s.helperMode}`,
   ];
   if (s.description) lines.push(`description: ${s.description}`);
   if (s.lastCheck) {
@@ -106,9 +107,16 @@ export function showExecution(e: Execution): string {
     `phases:     connect ${ms(t.connectMs)}, deploy ${ms(t.deployMs)}, script ${ms(t.scriptMs)}, collect ${ms(t.collectMs)}`,
     `output:     ${e.output === null || e.output === undefined ? '-' : JSON.stringify(e.output)}`,
     `condition:  ${e.condition === null ? '-' : String(e.condition)}`,
-    `variables:  ${e.variableChanges.map((c) => `${c.op} ${c.key}`).join(', ') || '-'}`,
+    `variables:  ${e.variableChanges.map(changeText).join(', ') || '-'}`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** One variable change as `show` prints it: `set k = <JSON>`, `set k = (secret)` or `delete k`. */
+export function changeText(c: VariableChange): string {
+  if (c.op === 'delete') return `delete ${c.key}`;
+  if (c.secret) return `set ${c.key} = (secret)`;
+  return c.value === undefined ? `set ${c.key}` : `set ${c.key} = ${c.value}`;
 }
 
 export function variableRows(vars: Variable[]): string {

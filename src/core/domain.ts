@@ -12,6 +12,14 @@ export type Language = (typeof LANGUAGES)[number];
 export const HELPER_MODES = ['auto', 'api', 'bundled'] as const;
 export type HelperMode = (typeof HELPER_MODES)[number];
 
+/**
+ * A server's own say in how helpers reach the app, over the job's mode: default (the job's or run's mode),
+ * api (never fall back to bundled there: a run whose helpers cannot reach the app fails), bundled (never
+ * try the tunnel: a host that allows no forwarding, so its runs do not warn each time).
+ */
+export const SERVER_HELPER_MODES = ['default', 'api', 'bundled'] as const;
+export type ServerHelperMode = (typeof SERVER_HELPER_MODES)[number];
+
 export const AUTH_TYPES = ['key', 'password', 'agent'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
@@ -102,6 +110,8 @@ export interface Server {
   jumpServerId: string | null;
   tags: string[];
   description: string;
+  /** How the helpers of scripts run here reach the app (see SERVER_HELPER_MODES). */
+  helperMode: ServerHelperMode;
   lastCheck: { online: boolean; os: string | null; at: number; error: string | null } | null;
   createdAt: number;
   updatedAt: number;
@@ -161,7 +171,18 @@ export interface Execution {
 export interface VariableChange {
   key: string;
   op: 'set' | 'delete';
+  /**
+   * For a set: the value the execution wrote, as JSON text (cut at VARIABLE_CHANGE_TEXT_MAX characters,
+   * ending in "…"), masked like the log; absent for a delete, for a secret variable, and in history
+   * recorded before values were kept.
+   */
+  value?: string;
+  /** True when the variable is secret: its value is never recorded. */
+  secret?: boolean;
 }
+
+/** How much of a value set by an execution its history keeps (characters of JSON text). */
+export const VARIABLE_CHANGE_TEXT_MAX = 1000;
 
 export interface Run {
   id: string;

@@ -13,6 +13,7 @@ import type {
   Language,
   LogChunk,
   RunTrigger,
+  ServerHelperMode,
 } from '../core/domain.ts';
 import { abortError, Deadline } from '../core/abort.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
@@ -27,6 +28,7 @@ import { croniumEventFields } from '../runtime/eventContext.ts';
 import type { RuntimeContext } from '../runtime/executionRegistry.ts';
 import {
   applyCollected,
+  helperModeOn,
   openHelperSession,
   parseCollected,
   type HelperDeps,
@@ -58,7 +60,8 @@ export interface ExecutionPlan {
    * their JSON text and their strings (see secretForms).
    */
   secrets?: unknown[];
-  server: { id: string; name: string; host: string };
+  /** helperMode: the server's own setting (left out: default, the plan's mode). */
+  server: { id: string; name: string; host: string; helperMode?: ServerHelperMode };
   input: unknown;
   helperMode: HelperMode;
   trigger: RunTrigger;
@@ -182,7 +185,7 @@ export class Executor {
       helpers = await openHelperSession(this.options.helpers, {
         signal,
         connection: lease.connection,
-        requested: plan.helperMode,
+        requested: helperModeOn(plan.helperMode, plan.server),
         language: plan.job.language,
         script: plan.job.script,
         context: runtimeContext(plan, history.jobStats(plan.job.id, id), (value) => {
@@ -193,7 +196,10 @@ export class Executor {
         serverName: plan.server.name,
       });
       for (const e of helpers.env) if (e.secret) log.addSecret(e.value);
-      if (helpers.fallbackReason) log.system(`helpers fell back to bundled mode: ${helpers.fallbackReason}`);
+      if (helpers.fallbackReason)
+        log.system(
+          `helpers fell back to bundled mode: ${helpers.fallbackReason} (to skip this check on ${plan.server.name}, set its helper mode to bundled)`,
+        );
       const deployMs = Math.round(performance.now() - deployStart);
       this.move(id, 'running', {
         connectMs,
@@ -217,7 +223,10 @@ export class Executor {
         // What the script reported back is shown and exported too: its strings are masked like the log.
         output: context.outputSet ? maskDeep(context.output, (text) => log.mask(text)) : undefined,
         condition: context.condition,
-        variableChanges: context.changes,
+        // A value set may hold a secret (a secret env value copied into a plain variable): masked too.
+        variableChanges: context.changes.map((c) =>
+          c.value === undefined ? c : { ...c, value: log.mask(c.value) },
+        ),
       };
     } catch (err) {
       // Stopped before launch: the log says so too, as it does when a running script is stopped.

@@ -11,7 +11,7 @@ export interface RunSpec {
   env: ExecutionPlan['env'];
   /** Values masked in every execution's log, output and history (see ExecutionPlan.secrets). */
   secrets?: unknown[];
-  servers: { id: string; name: string; host: string }[];
+  servers: ExecutionPlan['server'][];
   input: unknown;
   trigger: RunTrigger;
   /** The schedule that fired the run, if one did. */
@@ -89,7 +89,7 @@ export class RunManager {
     signal: AbortSignal,
   ): Promise<Run> {
     const queue = [...executions];
-    const hosts = new Map(spec.servers.map((s) => [s.id, s.host]));
+    const servers = new Map(spec.servers.map((s) => [s.id, s]));
     // Each execution's final row, as the executor wrote it (no read back).
     const finals: Pick<Execution, 'status'>[] = [];
     const worker = async () => {
@@ -101,7 +101,7 @@ export class RunManager {
             job: spec.job,
             env: spec.env,
             secrets: spec.secrets,
-            server: { id: next.serverId, name: next.serverName, host: hosts.get(next.serverId) ?? '' },
+            server: servers.get(next.serverId) ?? { id: next.serverId, name: next.serverName, host: '' },
             input: spec.input,
             helperMode: spec.helperMode,
             trigger: spec.trigger,

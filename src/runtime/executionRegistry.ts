@@ -1,4 +1,4 @@
-import type { VariableChange } from '../core/domain.ts';
+import { VARIABLE_CHANGE_TEXT_MAX, type VariableChange } from '../core/domain.ts';
 
 /** What a running execution's helpers read and write, whichever way they reach the app. */
 export interface RuntimeContext {
@@ -91,6 +91,18 @@ export function recordChange(changes: VariableChange[], change: VariableChange):
   const at = changes.findIndex((c) => c.key === change.key);
   if (at >= 0) changes.splice(at, 1);
   changes.push(change);
+}
+
+/**
+ * The change a set makes, as history keeps it: the value as JSON text, cut at VARIABLE_CHANGE_TEXT_MAX
+ * characters; a secret variable's value is left out (`secret: true`), never recorded.
+ */
+export function setChange(key: string, value: unknown, secret: boolean): VariableChange {
+  if (secret) return { key, op: 'set', secret: true };
+  const text = JSON.stringify(value) ?? 'null';
+  const cut =
+    text.length > VARIABLE_CHANGE_TEXT_MAX ? `${text.slice(0, VARIABLE_CHANGE_TEXT_MAX - 1)}…` : text;
+  return { key, op: 'set', value: cut };
 }
 
 /** Shell helpers pass text: JSON when it parses as JSON, else the text itself (one rule, in core). */

@@ -3,13 +3,13 @@
  * tunnel with a token scoped to this execution, or bundled mode through files in the work directory,
  * collected when the script ends. In 'auto' any cause that rules out API mode falls back with a reason.
  */
-import type { HelperMode, Language } from '../core/domain.ts';
+import type { HelperMode, Language, ServerHelperMode } from '../core/domain.ts';
 import { raceSignal } from '../core/abort.ts';
 import { CroniumError } from '../core/errors.ts';
 import { VARIABLE_KEY_MESSAGE, variableKey } from '../core/rules.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
-import { parseJsonOrText, recordChange } from './executionRegistry.ts';
+import { parseJsonOrText, recordChange, setChange } from './executionRegistry.ts';
 import {
   checkFieldKey,
   checkOutput,
@@ -69,6 +69,26 @@ export interface HelperDeps {
 /** Bundled-mode files are named by the hex of the key, so any key is a safe file name. */
 export const keyToHex = (key: string) => Buffer.from(key, 'utf8').toString('hex');
 const hexToKey = (hex: string) => Buffer.from(hex, 'hex').toString('utf8');
+
+/**
+ * The mode an execution asks for on a server: the job's (or run's) mode, unless the server has its own
+ * (SERVER_HELPER_MODES). A bundled server runs auto as bundled without trying the tunnel (so a host that
+ * allows no forwarding does not warn on every run); an api server runs auto as api (no silent fallback);
+ * a job that asks for bundled gets it anywhere.
+ * @throws CroniumError tunnel_refused when the job or run asks for api on a server set to bundled.
+ */
+export function helperModeOn(
+  requested: HelperMode,
+  server: { name: string; helperMode?: ServerHelperMode },
+): HelperMode {
+  const own = server.helperMode ?? 'default';
+  if (own === 'default' || requested === own || requested === 'bundled') return requested;
+  if (requested === 'auto') return own;
+  throw new CroniumError(
+    'tunnel_refused',
+    `API mode is not available: ${server.name} is set to bundled helpers (its helper mode); run with helpers auto or bundled, or change the server's helper mode.`,
+  );
+}
 
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
@@ -321,8 +341,9 @@ export function applyCollected(
       continue;
     }
     variables.set(key, value, `execution:${context.executionId}`);
-    if (variables.isSecret?.(key)) context.onSecretValue?.(value);
-    recordChange(context.changes, { key, op: 'set' });
+    const secret = variables.isSecret?.(key) ?? false;
+    if (secret) context.onSecretValue?.(value);
+    recordChange(context.changes, setChange(key, value, secret));
   }
   return problems;
 }

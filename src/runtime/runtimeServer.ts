@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { invalidInput } from '../core/errors.ts';
 import { VARIABLE_KEY_MESSAGE, variableKey } from '../core/rules.ts';
 import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
-import { parseJsonOrText, recordChange } from './executionRegistry.ts';
+import { parseJsonOrText, recordChange, setChange } from './executionRegistry.ts';
 import {
   CONDITION_USAGE,
   MAX_OUTPUT_BYTES,
@@ -209,8 +209,9 @@ export class RuntimeServer {
       };
       const value = updateVariable(variables, name, change, `execution:${context.executionId}`);
       // An increment or append keeps a secret key secret: its new value is masked from then on.
-      if (variables.isSecret?.(name)) context.onSecretValue?.(value);
-      recordChange(context.changes, { key: name, op: 'set' });
+      const secret = variables.isSecret?.(name) ?? false;
+      if (secret) context.onSecretValue?.(value);
+      recordChange(context.changes, setChange(name, value, secret));
       if (raw) return sendText(res, variableText(value));
       return send(res, 200, { success: true, data: { key: name, value } });
     }
@@ -235,8 +236,9 @@ export class RuntimeServer {
         const over = checkVariable(value);
         if (over) throw new HttpError(413, 'payload_too_large', over);
         variables.set(name, value, `execution:${context.executionId}`);
-        if (variables.isSecret?.(name)) context.onSecretValue?.(value);
-        recordChange(context.changes, { key: name, op: 'set' });
+        const secret = variables.isSecret?.(name) ?? false;
+        if (secret) context.onSecretValue?.(value);
+        recordChange(context.changes, setChange(name, value, secret));
         return send(res, 200, { success: true });
       }
       if (method === 'DELETE') {

@@ -50,7 +50,7 @@ export class RunService {
         secret: e.secret,
         value: e.secret ? secrets.decrypt(e.value) : e.value,
       })),
-      servers: servers.map((s) => ({ id: s.id, name: s.name, host: s.host })),
+      servers: servers.map((s) => ({ id: s.id, name: s.name, host: s.host, helperMode: s.helperMode })),
       secrets: this.runSecrets(servers),
       input: req.input === undefined ? job.defaultInput : req.input,
       trigger: req.trigger,

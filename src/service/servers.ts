@@ -198,11 +198,25 @@ export class ServerService {
     const { secrets } = this.deps;
     if (data.auth.type === 'key') {
       keyPath = expandHome(data.auth.keyPath);
-      const problem = checkPrivateKey(keyPath, data.auth.passphrase);
+      const { passphrase } = data.auth;
+      // Left out, the stored passphrase of the same key is kept, and the key is checked with it.
+      const kept =
+        passphrase === undefined && existing?.authType === 'key' && existing.keyPath === keyPath
+          ? existing.secret
+          : null;
+      const problem = checkPrivateKey(keyPath, passphrase ?? (kept ? secrets.decrypt(kept) : undefined));
+      if (problem && passphrase === null && existing?.secret)
+        throw invalidInput({
+          'auth.passphrase': `${problem.replace(/: give its passphrase$/, '')}: its passphrase cannot be removed`,
+        });
       if (problem) throw invalidInput({ 'auth.keyPath': problem });
-      if (data.auth.passphrase) secret = secrets.encrypt(data.auth.passphrase);
-      else if (existing?.authType === 'key' && existing.keyPath === keyPath) secret = existing.secret;
+      secret = passphrase ? secrets.encrypt(passphrase) : kept;
     } else if (data.auth.type === 'password') {
+      if (data.auth.password === null)
+        throw invalidInput({
+          'auth.password':
+            'a password login needs its password: to remove it, log in with a key or the SSH agent',
+        });
       if (data.auth.password) secret = secrets.encrypt(data.auth.password);
       else if (existing?.authType === 'password' && existing.secret) secret = existing.secret;
       else throw invalidInput({ 'auth.password': 'password is required' });
@@ -218,6 +232,7 @@ export class ServerService {
       jumpServerId,
       tags: data.tags,
       description: data.description,
+      helperMode: data.helperMode,
     };
   }
 

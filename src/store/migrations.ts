@@ -174,4 +174,11 @@ ALTER TABLE runs ADD COLUMN schedule_id TEXT;
 CREATE INDEX runs_schedule ON runs (schedule_id, status);
 `,
   },
+  {
+    version: 4,
+    name: 'server helper mode',
+    // default: the job's mode; api or bundled: what this host always uses (SERVER_HELPER_MODES).
+    sql: `ALTER TABLE servers ADD COLUMN helper_mode TEXT NOT NULL DEFAULT 'default'
+      CHECK (helper_mode IN ('default', 'api', 'bundled'));`,
+  },
 ];

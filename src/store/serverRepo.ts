@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { AuthType, Server } from '../core/domain.ts';
+import type { AuthType, Server, ServerHelperMode } from '../core/domain.ts';
 import type { Database } from './database.ts';
 
 export interface ServerRecord extends Server {
@@ -19,6 +19,7 @@ export interface ServerWrite {
   jumpServerId: string | null;
   tags: string[];
   description: string;
+  helperMode: ServerHelperMode;
 }
 
 interface ServerRow {
@@ -33,6 +34,7 @@ interface ServerRow {
   jump_server_id: string | null;
   tags: string;
   description: string;
+  helper_mode: ServerHelperMode;
   last_check_at: number | null;
   last_check_online: number | null;
   last_check_os: string | null;
@@ -55,6 +57,7 @@ function fromRow(row: ServerRow): ServerRecord {
     jumpServerId: row.jump_server_id,
     tags: JSON.parse(row.tags) as string[],
     description: row.description,
+    helperMode: row.helper_mode,
     lastCheck:
       row.last_check_at === null
         ? null
@@ -106,8 +109,8 @@ export class ServerRepo {
     const id = randomUUID();
     this.db
       .prepare(
-        `INSERT INTO servers (id, name, host, port, username, auth_type, key_path, secret, jump_server_id, tags, description, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO servers (id, name, host, port, username, auth_type, key_path, secret, jump_server_id, tags, description, helper_mode, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
@@ -121,6 +124,7 @@ export class ServerRepo {
         data.jumpServerId,
         JSON.stringify(data.tags),
         data.description,
+        data.helperMode,
         now,
         now,
       );
@@ -131,7 +135,7 @@ export class ServerRepo {
     this.db
       .prepare(
         `UPDATE servers SET name = ?, host = ?, port = ?, username = ?, auth_type = ?, key_path = ?, secret = ?, jump_server_id = ?,
-         tags = ?, description = ?, updated_at = ? WHERE id = ?`,
+         tags = ?, description = ?, helper_mode = ?, updated_at = ? WHERE id = ?`,
       )
       .run(
         data.name,
@@ -144,6 +148,7 @@ export class ServerRepo {
         data.jumpServerId,
         JSON.stringify(data.tags),
         data.description,
+        data.helperMode,
         Date.now(),
         id,
       );

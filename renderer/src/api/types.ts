@@ -31,6 +31,8 @@ export type {
   RunStatus,
   ScheduleMissed,
   ScheduleOverlap,
+  ServerHelperMode,
+  VariableChange,
 } from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
@@ -40,4 +42,5 @@ export {
   LANGUAGES,
   SCHEDULE_MISSED,
   SCHEDULE_OVERLAPS,
+  SERVER_HELPER_MODES,
 } from '../../../src/core/domain.ts';

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 
 import { api, ApiError, messageOf } from '../api/client.ts';
 import type { Execution, ExecutionStatus, Run } from '../api/types.ts';
-import { duration, json, ms, when } from '../lib/format.ts';
+import { changeLabel, duration, json, ms, when } from '../lib/format.ts';
 import { useHistory } from '../store/history.ts';
 import { useJobs } from '../store/jobs.ts';
 import { useLive } from '../store/live.ts';
@@ -154,8 +154,8 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
               {e.variableChanges.length === 0
                 ? '—'
                 : e.variableChanges.map((c) => (
-                    <div key={`${c.op}:${c.key}`} className="mono small">
-                      {c.op === 'set' ? 'set' : 'deleted'} {c.key}
+                    <div key={`${c.op}:${c.key}`} className="mono small" data-testid="variable-change">
+                      {changeLabel(c)}
                     </div>
                   ))}
             </dd>

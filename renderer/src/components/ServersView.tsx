@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'react';
 
 import { ApiError, messageOf } from '../api/client.ts';
-import type { Server, ServerInput, ServerTestResult } from '../api/types.ts';
+import type { Server, ServerHelperMode, ServerInput, ServerTestResult } from '../api/types.ts';
 import { serverName, serverStatus, useServers } from '../store/servers.ts';
 import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
+import { ServerHelperField } from './ServerHelperField.tsx';
 
 type AuthType = 'key' | 'password' | 'agent';
 
@@ -18,10 +19,13 @@ interface FormState {
   authType: AuthType;
   keyPath: string;
   passphrase: string;
+  /** Remove the stored passphrase on save (the key has none now). */
+  clearSecret: boolean;
   password: string;
   jumpServerId: string;
   tags: string;
   description: string;
+  helperMode: ServerHelperMode;
 }
 
 function formOf(server: Server | null): FormState {
@@ -33,17 +37,23 @@ function formOf(server: Server | null): FormState {
     authType: server?.authType ?? 'key',
     keyPath: server?.keyPath ?? '',
     passphrase: '',
+    clearSecret: false,
     password: '',
     jumpServerId: server?.jumpServerId ?? '',
     tags: server?.tags.join(', ') ?? '',
     description: server?.description ?? '',
+    helperMode: server?.helperMode ?? 'default',
   };
 }
 
 function inputOf(form: FormState): ServerInput {
   const auth: ServerInput['auth'] =
     form.authType === 'key'
-      ? { type: 'key', keyPath: form.keyPath, passphrase: form.passphrase || undefined }
+      ? {
+          type: 'key',
+          keyPath: form.keyPath,
+          passphrase: form.clearSecret ? null : form.passphrase || undefined,
+        }
       : form.authType === 'password'
         ? { type: 'password', password: form.password || undefined }
         : { type: 'agent' };
@@ -59,6 +69,7 @@ function inputOf(form: FormState): ServerInput {
       .map((t) => t.trim())
       .filter(Boolean),
     description: form.description,
+    helperMode: form.helperMode,
   };
 }
 
@@ -167,16 +178,34 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
             <Field
               label="Passphrase"
               error={errors['auth.passphrase']}
-              hint={server?.hasSecret ? 'leave empty to keep the stored one' : 'if the key has one'}
+              hint={
+                form.clearSecret
+                  ? 'the stored one is removed on save'
+                  : server?.hasSecret
+                    ? 'leave empty to keep the stored one'
+                    : 'if the key has one'
+              }
             >
               <input
                 type="password"
                 value={form.passphrase}
+                disabled={form.clearSecret}
                 onChange={(e) => set({ passphrase: e.target.value })}
                 data-testid="server-passphrase"
               />
             </Field>
           </div>
+        )}
+        {form.authType === 'key' && server?.hasSecret && server.authType === 'key' && (
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={form.clearSecret}
+              onChange={(e) => set({ clearSecret: e.target.checked, passphrase: '' })}
+              data-testid="server-clear-secret"
+            />{' '}
+            Remove the stored passphrase (the key has none now)
+          </label>
         )}
         {form.authType === 'password' && (
           <Field
@@ -208,6 +237,11 @@ export function ServerForm({ server, onDone }: { server: Server | null; onDone: 
               ))}
           </select>
         </Field>
+        <ServerHelperField
+          value={form.helperMode}
+          error={errors.helperMode}
+          onChange={(helperMode) => set({ helperMode })}
+        />
         <div className="row">
           <Field label="Tags" error={errors.tags} hint="comma-separated">
             <input value={form.tags} onChange={(e) => set({ tags: e.target.value })} />

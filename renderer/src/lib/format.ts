@@ -1,3 +1,5 @@
+import type { VariableChange } from '../api/types.ts';
+
 export function when(ms: number | null | undefined): string {
   if (!ms) return '—';
   return new Date(ms).toLocaleString();
@@ -44,4 +46,11 @@ export function variableValue(text: string): { value: unknown } | { error: strin
     if (/^[[{"]/.test(trimmed)) return { error: `Input must be valid JSON: ${(err as Error).message}` };
     return { value: text };
   }
+}
+
+/** One variable an execution changed: `set k = <JSON>`, `set k = •••••• (secret)`, or `deleted k`. */
+export function changeLabel(c: VariableChange): string {
+  if (c.op === 'delete') return `deleted ${c.key}`;
+  if (c.secret) return `set ${c.key} = •••••• (secret)`;
+  return c.value === undefined ? `set ${c.key}` : `set ${c.key} = ${c.value}`;
 }

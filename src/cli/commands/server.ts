@@ -20,6 +20,7 @@ interface ServerOptions {
   jump?: string;
   tag?: string[];
   description?: string;
+  helpers?: string;
 }
 
 /** The options `add` and `edit` share. */
@@ -34,7 +35,11 @@ function serverOptions(cmd: Command): Command {
     .option('--agent', 'authenticate with ssh-agent')
     .option('--jump <server>', 'saved server to jump through')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
-    .option('--description <text>', 'free text');
+    .option('--description <text>', 'free text')
+    .option(
+      '--helpers <mode>',
+      "how scripts' helpers reach the app here: default (the job's mode), api, or bundled (a host without forwarding)",
+    );
 }
 
 /** The auth the options ask for, or undefined when they name none; throws when they name several. */
@@ -79,6 +84,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         jumpServerId: o.jump ?? null,
         tags: o.tag ?? [],
         description: o.description ?? '',
+        helperMode: o.helpers ?? 'default',
       } as never);
       return out(
         io,
@@ -95,25 +101,48 @@ export function register(cmd: Command, ctx: CommandContext): void {
       .argument('<name>')
       .description('change a saved server: only the options given change')
       .option('--name <new-name>', 'rename the server')
-      .option('--no-jump', 'connect directly (no jump server)'),
+      .option('--no-jump', 'connect directly (no jump server)')
+      .option('--clear-secret', 'remove the stored passphrase (the key has none now)'),
   ).action(
     action(
       ctx,
-      (host, name: string, o: Omit<ServerOptions, 'jump'> & { name?: string; jump?: string | boolean }) => {
+      (
+        host,
+        name: string,
+        o: Omit<ServerOptions, 'jump'> & { name?: string; jump?: string | boolean; clearSecret?: boolean },
+      ) => {
         const s = host.getServer(name);
+        if (o.clearSecret && (o.passphraseStdin || o.passwordStdin))
+          throw new CroniumError(
+            'invalid_input',
+            '--clear-secret removes the stored secret: give it without --passphrase-stdin or --password-stdin.',
+            { fields: { auth: 'choose one' } },
+          );
+        // Left out, the auth stays as it is (a stored password or passphrase is kept).
+        const auth =
+          authFrom(o, ctx, false) ??
+          (s.authType === 'key' ? { type: 'key', keyPath: s.keyPath } : { type: s.authType });
+        if (o.clearSecret) {
+          const kind = (auth as { type: string }).type;
+          if (kind === 'agent')
+            throw new CroniumError(
+              'invalid_input',
+              `--clear-secret: ${s.name} would log in with the SSH agent, which has no stored secret.`,
+              { fields: { auth: 'nothing stored' } },
+            );
+          Object.assign(auth, kind === 'key' ? { passphrase: null } : { password: null });
+        }
         const server = host.updateServer(s.id, {
           name: o.name ?? s.name,
           host: o.host ?? s.host,
           port: o.port ?? s.port,
           username: o.user ?? s.username,
-          // Left out, the auth stays as it is (a stored password or passphrase is kept).
-          auth:
-            authFrom(o, ctx, false) ??
-            (s.authType === 'key' ? { type: 'key', keyPath: s.keyPath } : { type: s.authType }),
+          auth,
           // --no-jump gives false; left out, commander gives true (the negation's default).
           jumpServerId: o.jump === false ? null : typeof o.jump === 'string' ? o.jump : s.jumpServerId,
           tags: o.tag ?? s.tags,
           description: o.description ?? s.description,
+          helperMode: o.helpers ?? s.helperMode,
         } as never);
         return out(
           io,
