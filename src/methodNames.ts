@@ -48,6 +48,7 @@ export const METHODS = {
   setVariable: exposed('input'),
   removeVariable: exposed('ref'),
   waitForRun: hostOnly,
+  waitForChain: hostOnly,
   getVariableValue: hostOnly,
   startRuntime: hostOnly,
   activeRunIds: hostOnly,

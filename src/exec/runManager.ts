@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Run, RunStatus, RunTrigger, HelperMode, Execution } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
+import { log } from '../core/logger.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { ExecutionPlan, Executor } from './executor.ts';
 
@@ -16,6 +17,16 @@ export interface RunSpec {
   trigger: RunTrigger;
   concurrency: number;
   helperMode: HelperMode;
+  /** The execution whose outcome started this run (a chain link), and how deep in its chain it is. */
+  parentExecutionId?: string | null;
+  chainDepth?: number;
+  /**
+   * Called with each execution as it ends (not after a cancel of the run): starts its chained runs and
+   * returns their ids, which wait-for-chain follows. An error here never fails the run.
+   */
+  afterExecution?: (execution: Execution) => string[];
+  /** Called once the run has its final status (its notices); awaited before the run counts as done. */
+  afterRun?: (run: Run) => Promise<void>;
 }
 
 interface ActiveRun {
@@ -34,6 +45,8 @@ export function runStatusOf(executions: Pick<Execution, 'status'>[], cancelled: 
 /** Owns running work: one registry of runs keyed by id, each with its AbortController. */
 export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
+  /** The runs each run's chain links started (this process's runs only), for waitForChain. */
+  private readonly children = new Map<string, string[]>();
 
   private readonly executor: Executor;
   private readonly history: HistoryRepo;
@@ -66,6 +79,8 @@ export class RunManager {
         concurrency: spec.concurrency,
         helperMode: spec.helperMode,
         startedAt: Date.now(),
+        parentExecutionId: spec.parentExecutionId ?? null,
+        chainDepth: spec.chainDepth ?? 0,
       },
       executions,
     );
@@ -107,13 +122,51 @@ export class RunManager {
           signal,
         );
         finals.push(final);
+        if (spec.afterExecution && !signal.aborted) {
+          try {
+            const started = spec.afterExecution(final);
+            if (started.length) this.addChildren(runId, started);
+          } catch (err) {
+            log().error({ err }, `chain after execution ${final.id} failed`);
+          }
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, executions.length) }, worker));
     this.history.finishRun(runId, runStatusOf(finals, signal.aborted), Date.now());
-    const run = this.history.getRun(runId)!;
+    let run = this.history.getRun(runId)!;
     this.hub.emit({ type: 'run', run });
+    if (spec.afterRun) {
+      try {
+        await spec.afterRun(run);
+      } catch (err) {
+        log().error({ err }, `notices of run ${runId} failed`);
+      }
+      run = this.history.getRun(runId)!;
+      this.hub.emit({ type: 'run', run });
+    }
     return run;
+  }
+
+  private addChildren(runId: string, started: string[]): void {
+    this.children.set(runId, [...(this.children.get(runId) ?? []), ...started]);
+    // A long-lived app forgets the oldest links (waiting for a chain is for the CLI, just after its run).
+    if (this.children.size > 10_000) this.children.delete(this.children.keys().next().value!);
+  }
+
+  /**
+   * Resolves when the run and every run its chain links started, down the chain, have finished; with
+   * those chained runs, in the order they were started.
+   * @throws CroniumError not_found.
+   */
+  async waitForChain(runId: string): Promise<Run[]> {
+    await this.wait(runId);
+    const chained: Run[] = [];
+    for (const child of this.children.get(runId) ?? []) {
+      chained.push(await this.wait(child));
+      chained.push(...(await this.waitForChain(child)));
+    }
+    return chained;
   }
 
   cancel(runId: string): boolean {

@@ -27,6 +27,7 @@ import { ServerRepo } from '../store/serverRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
+import type { WebhookOptions } from './notices.ts';
 import { RunService } from './runs.ts';
 import { resolveRef } from './refs.ts';
 import { poolTargetOf } from './serverAuth.ts';
@@ -66,6 +67,10 @@ export interface ServiceOptions {
   appVersion?: string;
   rateLimit?: RateLimit;
   maxBodyBytes?: number;
+  /** How many links deep a chain of jobs may go at run time (10); the next link is skipped, and says so. */
+  maxChainDepth?: number;
+  /** Retries and timeouts of job webhooks (see WebhookOptions). */
+  webhook?: WebhookOptions;
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
@@ -180,6 +185,10 @@ export function composeCore(options: ServiceOptions): Core {
     servers,
     variables,
     secrets,
+    history: historyRepo,
+    hub,
+    maxChainDepth: options.maxChainDepth,
+    webhook: options.webhook,
   });
   return {
     options,

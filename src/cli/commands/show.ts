@@ -23,8 +23,10 @@ export function register(cmd: Command, ctx: CommandContext): void {
  */
 async function showCommand(service: Host, ref: string, json: boolean, io: CliIo): Promise<number> {
   const execution = service.getExecution(ref);
+  // Its run: the trigger, the parent execution of a chained run, and how its notices went.
+  const run = service.getRun(execution.runId);
   if (json) {
-    const head = JSON.stringify(execution, null, 2);
+    const head = JSON.stringify({ ...execution, run }, null, 2);
     await put(io, `${head.slice(0, head.lastIndexOf('\n}'))},\n  "log": [`);
     let first = true;
     for await (const chunk of chunks(service, execution.id, io)) {
@@ -34,7 +36,7 @@ async function showCommand(service: Host, ref: string, json: boolean, io: CliIo)
     await put(io, first ? ']\n}\n' : '\n  ]\n}\n');
     return 0;
   }
-  await put(io, showExecution(execution) + '--- log ---\n');
+  await put(io, showExecution(execution, run) + '--- log ---\n');
   for await (const chunk of chunks(service, execution.id, io))
     await put(io, chunk.stream === 'system' ? `[cronium] ${chunk.text}` : chunk.text);
   return 0;
