@@ -115,7 +115,10 @@ export class JobService {
    */
   private refuseLoop(id: string, name: string, chain: ChainLink[]): void {
     const jobs = this.deps.repo.list().map((j) => (j.id === id ? { ...j, name, chain } : j));
-    const loop = findChainCycle(jobs);
+    const found = findChainCycle(jobs);
+    // Told from the job being saved: "c → a → b → c" when c's new link closes it.
+    const at = found ? found.indexOf(name) : -1;
+    const loop = found && at > 0 ? [...found.slice(at, -1), ...found.slice(0, at), name] : found;
     if (loop)
       throw new CroniumError('invalid_input', `These chain links make a loop: ${loop.join(' → ')}.`, {
         fields: { chain: `these links make a loop: ${loop.join(' → ')}` },

@@ -38,7 +38,7 @@ interface JobOptions {
   chain?: boolean;
   desktopNotify?: string;
   /** A URL, "-" to read it from stdin, or false for --no-webhook. */
-  webhook?: string | false;
+  webhook?: string | boolean;
   notify?: string;
 }
 
@@ -109,13 +109,15 @@ function chainFrom(o: JobOptions, base: ChainLink[]): JobInput['chain'] {
  * --no-webhook, the URL read from stdin for "-" (so a token stays out of shell history and `ps`).
  */
 function webhookFrom(o: JobOptions, io: CliIo, current: Job['webhook']): JobInput['webhook'] {
-  if (o.webhook === false) return null;
-  if (o.webhook === undefined && o.notify === undefined) return undefined;
-  if (o.webhook === undefined && !current)
+  // Commander's default for a --no-webhook declared before --webhook is true: not given.
+  const given = o.webhook === true ? undefined : o.webhook;
+  if (given === false) return null;
+  if (given === undefined && o.notify === undefined) return undefined;
+  if (given === undefined && !current)
     throw new CroniumError('invalid_input', '--notify needs a webhook: give --webhook URL.', {
       fields: { notify: 'needs --webhook' },
     });
-  const url = o.webhook === '-' ? firstLine(io.readStdin()).trim() : o.webhook;
+  const url = given === '-' ? firstLine(io.readStdin()).trim() : given;
   return {
     url: url ?? null,
     notify: (o.notify ?? current?.notify ?? 'failure') as 'failure' | 'always',
