@@ -5,7 +5,7 @@
  */
 import { backOff } from 'exponential-backoff';
 
-import type { Execution, NotificationResult, NotifyWhen, Run } from '../core/domain.ts';
+import type { Execution, NotificationResult, Run } from '../core/domain.ts';
 
 /** How a webhook is retried: attempts in all (4), the first backoff (500 ms, doubling), per-try timeout. */
 export interface WebhookOptions {
@@ -40,12 +40,6 @@ export interface WebhookPayload {
     error: string | null;
     durationMs: number | null;
   }[];
-}
-
-/** Whether a run's outcome is announced under a setting: `failure` is every status but succeeded. */
-export function shouldNotify(when: NotifyWhen, status: Run['status']): boolean {
-  if (when === 'never' || status === 'running') return false;
-  return when === 'always' || status !== 'succeeded';
 }
 
 /** The webhook's body for a finished run and its executions. */

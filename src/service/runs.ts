@@ -5,13 +5,14 @@ import type { ChainLink, ChainStep, Execution, Run } from '../core/domain.ts';
 import { CroniumError, invalidInput, toErrorValue } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
+import { shouldNotify } from '../core/notices.ts';
 import type { RunManager } from '../exec/runManager.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { JobRecord } from '../store/jobRepo.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
 import type { JobService } from './jobs.ts';
-import { sendWebhook, shouldNotify, webhookPayload, type WebhookOptions } from './notices.ts';
+import { sendWebhook, webhookPayload, type WebhookOptions } from './notices.ts';
 import type { ServerService } from './servers.ts';
 import type { VariableService } from './variables.ts';
 

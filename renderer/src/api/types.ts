@@ -21,10 +21,24 @@ export type {
   Variable,
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
-export type { ExecutionStatus, HelperMode, Language, RunStatus } from '../../../src/core/domain.ts';
+export type {
+  ChainEvent,
+  ChainLink,
+  ChainStep,
+  ChainTarget,
+  ExecutionStatus,
+  HelperMode,
+  Language,
+  NotificationResult,
+  NotifyWhen,
+  RunStatus,
+} from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
+  CHAIN_EVENTS,
+  CHAIN_TARGETS,
   EXECUTION_STATUSES,
+  NOTIFY_WHEN,
   FINAL_EXECUTION_STATUSES,
   HELPER_MODES,
   LANGUAGES,

@@ -1,4 +1,5 @@
 import { client } from '../api/client.ts';
+import { notifyRun } from '../lib/notify.ts';
 import type { CoreEvent } from '../api/types.ts';
 import { useHistory } from './history.ts';
 import { useLive } from './live.ts';
@@ -17,7 +18,10 @@ export function routeEvent(event: CoreEvent): void {
     case 'run':
       useLive.getState().upsertRun(event.run);
       // A finished run may have changed servers' last checks and shared variables.
-      if (event.run.status !== 'running') void useServers.getState().load();
+      if (event.run.status !== 'running') {
+        void useServers.getState().load();
+        void notifyRun(event.run);
+      }
       break;
     case 'tunnel':
       useLive.getState().setTunnel(event.serverId, {
