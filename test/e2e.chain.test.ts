@@ -78,7 +78,7 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
     // Browser mode's notifications are the page's Notification API: recorded here instead of shown.
     await context.addInitScript(() => {
       const notices: { title: string; body: string | undefined }[] = [];
-      (window as unknown as { notices: typeof notices }).notices = notices;
+      (globalThis as unknown as { notices: typeof notices }).notices = notices;
       class RecordedNotification {
         static permission = 'granted';
         static requestPermission = () => Promise.resolve('granted');
@@ -86,7 +86,7 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
           notices.push({ title, body: options?.body });
         }
       }
-      (window as unknown as { Notification: unknown }).Notification = RecordedNotification;
+      (globalThis as unknown as { Notification: unknown }).Notification = RecordedNotification;
     });
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -195,7 +195,7 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
 
     expect(hookBodies.map((b) => [b.job.name, b.run.status])).toEqual([['first', 'succeeded']]);
     // desktopNotify "always" on first; second has none.
-    const notices = await page.evaluate(() => (window as unknown as { notices: unknown[] }).notices);
+    const notices = await page.evaluate(() => (globalThis as unknown as { notices: unknown[] }).notices);
     expect(notices).toEqual([{ title: 'first succeeded', body: expect.stringContaining('1 server') }]);
     expect(pageErrors).toEqual([]);
   });

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Execution, Run } from '../src/core/domain.ts';
 import { CroniumError } from '../src/core/errors.ts';
+import type { WebhookPayload } from '../src/service/notices.ts';
 import type { CroniumService } from '../src/service/service.ts';
 import { runCli } from './support/cli.ts';
 import { ownHosts, serviceWithHosts, tempDir } from './support/fixtures.ts';
@@ -265,7 +266,11 @@ describe('chained jobs on real hosts', () => {
       const executions = executionsOf(run);
       const byServer = Object.fromEntries(executions.map((e) => [e.serverName, e]));
       expect(hook.bodies).toHaveLength(1);
-      const { method, type, body } = hook.bodies[0] as { method: string; type: string; body: any };
+      const { method, type, body } = hook.bodies[0] as {
+        method: string;
+        type: string;
+        body: WebhookPayload;
+      };
       expect(method).toBe('POST');
       expect(type).toBe('application/json');
       expect(body).toMatchObject({
