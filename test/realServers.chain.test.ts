@@ -367,101 +367,113 @@ describe('chained jobs and webhooks from the command line', () => {
   const cli = (args: string[], stdin?: string) => runCli(args, env, stdin);
   afterAll(() => dir.remove());
 
-  it('adds links with --on-success/--on-failure, runs the chain, and shows it', async () => {
-    const server = h.hosts.h1;
-    expect(
-      (
-        await cli([
-          'server',
-          'add',
-          'web',
-          '--host',
-          server.address,
-          '--port',
-          String(server.port),
-          '--user',
-          h.user,
-          '--key',
-          h.keyPath,
-        ])
-      ).code,
-    ).toBe(0);
-    expect(
-      (
-        await cli([
-          'job',
-          'add',
-          'report',
-          '--lang',
-          'bash',
-          '--script',
-          'echo "report for $(cronium.input host)"',
-        ])
-      ).code,
-    ).toBe(0);
-    expect((await cli(['job', 'add', 'alert', '--lang', 'bash', '--script', 'echo alert'])).code).toBe(0);
-    const hook = await hookServer();
-    try {
-      const added = await cli(
-        [
-          'job',
-          'add',
-          'probe',
-          '--lang',
-          'python',
-          '--script',
-          'cronium.output({"host": cronium.event()["server"]["name"]})',
-          '--on-success',
-          'report',
-          '--on-failure',
-          'alert:own',
-          '--webhook',
-          '-',
-          '--notify',
-          'always',
-        ],
-        `${hook.url}\n`,
-      );
-      expect(added.stderr).toBe('');
-      expect(added.code).toBe(0);
-      const shown = await cli(['job', 'show', 'probe']);
-      expect(shown.stdout).toContain('chain:    on success → report (same server)');
-      expect(shown.stdout).toContain('on failure → alert (its own servers)');
-      expect(shown.stdout).toContain(`webhook:  ${new URL(hook.url).origin}/… (on always)`);
-      expect(shown.stdout).not.toContain('T0KEN');
+  // Each `cronium` here is a process started from the sources: slow on a loaded machine.
+  const SLOW = 180_000;
 
-      const run = await cli(['run', 'probe', '--on', 'web', '--json']);
-      expect(run.code).toBe(0);
-      const result = JSON.parse(run.stdout) as { run: Run; executions: Execution[]; chained: Run[] };
-      expect(result.chained.map((c) => [c.jobName, c.status, c.trigger])).toEqual([
-        ['report', 'succeeded', 'chain'],
-      ]);
-      const parent = result.executions[0]!;
-      expect(result.chained[0]!.parentExecutionId).toBe(parent.id);
-      expect(hook.bodies).toHaveLength(1);
+  it(
+    'adds links with --on-success/--on-failure, runs the chain, and shows it',
+    async () => {
+      const server = h.hosts.h1;
+      expect(
+        (
+          await cli([
+            'server',
+            'add',
+            'web',
+            '--host',
+            server.address,
+            '--port',
+            String(server.port),
+            '--user',
+            h.user,
+            '--key',
+            h.keyPath,
+          ])
+        ).code,
+      ).toBe(0);
+      expect(
+        (
+          await cli([
+            'job',
+            'add',
+            'report',
+            '--lang',
+            'bash',
+            '--script',
+            'echo "report for $(cronium.input host)"',
+          ])
+        ).code,
+      ).toBe(0);
+      expect((await cli(['job', 'add', 'alert', '--lang', 'bash', '--script', 'echo alert'])).code).toBe(0);
+      const hook = await hookServer();
+      try {
+        const added = await cli(
+          [
+            'job',
+            'add',
+            'probe',
+            '--lang',
+            'python',
+            '--script',
+            'cronium.output({"host": cronium.event()["server"]["name"]})',
+            '--on-success',
+            'report',
+            '--on-failure',
+            'alert:own',
+            '--webhook',
+            '-',
+            '--notify',
+            'always',
+          ],
+          `${hook.url}\n`,
+        );
+        expect(added.stderr).toBe('');
+        expect(added.code).toBe(0);
+        const shown = await cli(['job', 'show', 'probe']);
+        expect(shown.stdout).toContain('chain:    on success → report (same server)');
+        expect(shown.stdout).toContain('on failure → alert (its own servers)');
+        expect(shown.stdout).toContain(`webhook:  ${new URL(hook.url).origin}/… (on always)`);
+        expect(shown.stdout).not.toContain('T0KEN');
 
-      const child = await cli(['show', result.chained[0]!.executionIds[0]!]);
-      expect(child.stdout).toContain('trigger:    chain');
-      expect(child.stdout).toContain(`parent:     ${parent.id} (chain depth 1)`);
-      expect(child.stdout).toMatch(/--- log ---\nreport for web\n/);
-      const shownParent = await cli(['show', parent.id]);
-      expect(shownParent.stdout).toContain(
-        `chain:      on success → report: run ${result.chained[0]!.id.slice(0, 8)}`,
-      );
-      expect(shownParent.stdout).toMatch(/webhook: {4}delivered \(HTTP 200, 1 try\)/);
-    } finally {
-      await hook.close();
-    }
+        const run = await cli(['run', 'probe', '--on', 'web', '--json']);
+        expect(run.code).toBe(0);
+        const result = JSON.parse(run.stdout) as { run: Run; executions: Execution[]; chained: Run[] };
+        expect(result.chained.map((c) => [c.jobName, c.status, c.trigger])).toEqual([
+          ['report', 'succeeded', 'chain'],
+        ]);
+        const parent = result.executions[0]!;
+        expect(result.chained[0]!.parentExecutionId).toBe(parent.id);
+        expect(hook.bodies).toHaveLength(1);
 
-    // A loop is refused with the loop named; --no-chain clears the links.
-    const loop = await cli(['job', 'edit', 'report', '--on-failure', 'probe']);
-    expect(loop.code).not.toBe(0);
-    expect(loop.stderr).toContain('report → probe → report');
-    const removed = await cli(['job', 'remove', 'report']);
-    expect(removed.stdout).toContain('Removed the chain links to it from probe.');
-    expect((await cli(['job', 'edit', 'probe', '--no-chain', '--no-webhook'])).code).toBe(0);
-    const after = await cli(['job', 'show', 'probe']);
-    expect(after.stdout).toContain('chain:    -');
-    expect(after.stdout).toContain('webhook:  -');
-  });
+        const child = await cli(['show', result.chained[0]!.executionIds[0]!]);
+        expect(child.stdout).toContain('trigger:    chain');
+        expect(child.stdout).toContain(`parent:     ${parent.id} (chain depth 1)`);
+        expect(child.stdout).toMatch(/--- log ---\nreport for web\n/);
+        const shownParent = await cli(['show', parent.id]);
+        expect(shownParent.stdout).toContain(
+          `chain:      on success → report: run ${result.chained[0]!.id.slice(0, 8)}`,
+        );
+        expect(shownParent.stdout).toMatch(/webhook: {4}delivered \(HTTP 200, 1 try\)/);
+      } finally {
+        await hook.close();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'refuses a loop naming it, removes links with the job they lead to, and clears them with --no-chain',
+    async () => {
+      const loop = await cli(['job', 'edit', 'report', '--on-failure', 'probe']);
+      expect(loop.code).not.toBe(0);
+      expect(loop.stderr).toContain('report → probe → report');
+      const removed = await cli(['job', 'remove', 'report']);
+      expect(removed.stdout).toContain('Removed the chain links to it from probe.');
+      expect((await cli(['job', 'edit', 'probe', '--no-chain', '--no-webhook'])).code).toBe(0);
+      const after = await cli(['job', 'show', 'probe']);
+      expect(after.stdout).toContain('chain:    -');
+      expect(after.stdout).toContain('webhook:  -');
+    },
+    SLOW,
+  );
 });

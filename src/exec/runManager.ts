@@ -25,8 +25,11 @@ export interface RunSpec {
    * returns their ids, which wait-for-chain follows. An error here never fails the run.
    */
   afterExecution?: (execution: Execution) => string[];
-  /** Called once the run has its final status (its notices); awaited before the run counts as done. */
-  afterRun?: (run: Run) => Promise<void>;
+  /**
+   * Called once the run has its final status (its notices); awaited before the run counts as done. True
+   * when it recorded something on the run (published again then).
+   */
+  afterRun?: (run: Run) => Promise<boolean>;
 }
 
 interface ActiveRun {
@@ -137,13 +140,16 @@ export class RunManager {
     let run = this.history.getRun(runId)!;
     this.hub.emit({ type: 'run', run });
     if (spec.afterRun) {
+      let recorded = false;
       try {
-        await spec.afterRun(run);
+        recorded = await spec.afterRun(run);
       } catch (err) {
         log().error({ err }, `notices of run ${runId} failed`);
       }
-      run = this.history.getRun(runId)!;
-      this.hub.emit({ type: 'run', run });
+      if (recorded) {
+        run = this.history.getRun(runId)!;
+        this.hub.emit({ type: 'run', run });
+      }
     }
     return run;
   }

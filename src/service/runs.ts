@@ -138,15 +138,19 @@ export class RunService {
     }
   }
 
-  /** Sends a finished run's webhook when its job wants one for this outcome, and records how it went. */
-  private async sendNotices(run: Run): Promise<void> {
+  /**
+   * Sends a finished run's webhook when its job wants one for this outcome, and records how it went.
+   * @returns whether a result was recorded on the run.
+   */
+  private async sendNotices(run: Run): Promise<boolean> {
     const job: JobRecord | null = this.deps.jobs.find(run.jobId);
-    if (!job?.webhook || !shouldNotify(job.webhook.notify, run.status)) return;
+    if (!job?.webhook || !shouldNotify(job.webhook.notify, run.status)) return false;
     const url = this.deps.jobs.webhookUrl(job)!;
     const executions = run.executionIds.flatMap((id) => this.deps.history.getExecution(id) ?? []);
     const result = await sendWebhook(url, webhookPayload(run, executions), this.deps.webhook);
     if (!result.ok) log().warn(`the webhook of ${run.jobName} (run ${run.id}) failed: ${result.error}`);
     this.deps.history.setRunNotifications(run.id, [...run.notifications, result]);
+    return true;
   }
 
   /**
