@@ -5,13 +5,24 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  Notification,
+  safeStorage,
+  session,
+  shell,
+} from 'electron';
 
 import { createDispatcher } from '../src/api/dispatcher.ts';
 import { closeLogger, configureFileLogger, log } from '../src/core/logger.ts';
 import { runtimePortFromEnv } from '../src/core/rules.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { forwardEvents, registerIpc, trustedFrame } from './ipc.ts';
+import { notifyFinishedRuns } from './notifications.ts';
 import { SafeStorageSecretStore } from './safeStorageSecretStore.ts';
 import { autoUpdaterOf, startUpdates, type MenuItemLike } from './updater.ts';
 import {
@@ -72,6 +83,10 @@ async function start(): Promise<void> {
     (listener) => service!.subscribe(listener),
     (channel, event) => window && !window.isDestroyed() && window.webContents.send(channel, event),
   );
+  // Jobs that ask for desktop notifications get them from here (the renderer's own are for browser mode).
+  notifyFinishedRuns(service, (notice) => {
+    if (Notification.isSupported()) new Notification(notice).show();
+  });
   window.once('ready-to-show', () => window?.show());
   window.on('close', (event) => {
     const active = service?.activeRunIds().length ?? 0;

@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { invalidInput, type ErrorValue } from './core/errors.ts';
 import * as rules from './core/rules.ts';
 import {
+  CHAIN_EVENTS,
+  CHAIN_TARGETS,
   EXECUTION_STATUSES,
+  NOTIFY_WHEN,
   HELPER_MODES,
   LANGUAGES,
   RUN_TRIGGERS,
@@ -64,6 +67,31 @@ export const serverInputSchema = z.object({
 export type ServerInput = z.input<typeof serverInputSchema>;
 export type ServerInputParsed = z.output<typeof serverInputSchema>;
 
+/** A chain link as a client writes it: `jobId` may be a job's id or name (stored as the id). */
+export const chainLinkSchema = z.object({
+  on: z.enum(CHAIN_EVENTS, { message: `a link runs on ${oneOf(CHAIN_EVENTS)}` }),
+  jobId: z.string().min(1, 'choose a job').max(500),
+  servers: z.enum(CHAIN_TARGETS, { message: `servers is ${oneOf(CHAIN_TARGETS)}` }).default('same'),
+});
+
+/**
+ * A webhook as a client writes it. `url` absent or null keeps the stored one (clients never see it); an
+ * http or https URL of at most 2,000 characters otherwise.
+ */
+export const webhookInputSchema = z.object({
+  url: z
+    .string()
+    .max(2000, 'a webhook URL is at most 2,000 characters')
+    .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
+      message: 'a webhook URL starts with http:// or https://',
+    })
+    .nullable()
+    .optional(),
+  notify: z
+    .enum(['failure', 'always'], { message: 'a webhook is sent on failure or always' })
+    .default('failure'),
+});
+
 export const jobInputSchema = z.object({
   name: rules.name,
   language: z.enum(LANGUAGES, { message: `language is ${oneOf(LANGUAGES)}` }),
@@ -84,6 +112,17 @@ export const jobInputSchema = z.object({
   defaultServerIds: z.array(z.string().min(1).max(500)).max(500).default([]),
   helperMode: helperModeSchema.default('auto'),
   tags: rules.tags,
+  /*
+   * The chain and notices: left out, an edit keeps what is stored (a new job has none), so a client that
+   * does not know them never clears them.
+   */
+  /** Jobs to run after each execution (see ChainLink); a loop of links is refused. */
+  chain: z.array(chainLinkSchema).max(50, 'at most 50 chain links').optional(),
+  desktopNotify: z
+    .enum(NOTIFY_WHEN, { message: `desktop notifications are ${oneOf(NOTIFY_WHEN)}` })
+    .optional(),
+  /** null removes the webhook. */
+  webhook: webhookInputSchema.nullable().optional(),
 });
 export type JobInput = z.input<typeof jobInputSchema>;
 export type JobInputParsed = z.output<typeof jobInputSchema>;
@@ -97,6 +136,8 @@ export const runRequestSchema = z.object({
   trigger: z.enum(RUN_TRIGGERS).default('manual'),
   /** The schedule firing this run (trigger `schedule`). */
   scheduleId: z.string().min(1).max(500).optional(),
+  /** The execution whose outcome starts this run (a chain link): its depth in the chain follows from it. */
+  parentExecutionId: z.string().min(1).max(500).optional(),
 });
 export type RunRequest = z.input<typeof runRequestSchema>;
 
@@ -200,7 +241,11 @@ export interface CroniumApi {
   getJob(ref: string): Job;
   createJob(input: JobInput): Job;
   updateJob(ref: string, input: JobInput): Job;
-  removeJob(ref: string): void;
+  /**
+   * Removes a job (its history is kept) and every other job's chain links to it.
+   * @returns the names of the jobs whose links to it were removed.
+   */
+  removeJob(ref: string): { unlinkedFrom: string[] };
   startRun(request: RunRequest): Run;
   cancelRun(runId: string): boolean;
   getRun(runId: string): Run;
@@ -278,7 +323,12 @@ export interface HostApi extends CroniumApi {
   resealLegacySecrets(): number;
   /** What this installation uses; never throws for an unusable secret store (the report says why). */
   doctor(): DoctorReport;
-  /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
+  /**
+   * Resolves when a run and every run its chain links started (and theirs, down the chain) have finished,
+   * with those chained runs in the order they started (not the run itself).
+   * @throws CroniumError not_found.
+   */
+  waitForChain(runId: string): Promise<Run[]>;
   /**
    * Fires due schedules from this process until stopped (the daemon, the desktop app, browser mode). Only
    * the holder of the store's scheduler lease fires; every other process sharing the data directory waits
@@ -286,6 +336,7 @@ export interface HostApi extends CroniumApi {
    * again returns the same scheduler. close() stops it too.
    */
   startScheduler(): SchedulerControl;
+  /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
   close(): Promise<void>;
 }
 

@@ -55,6 +55,7 @@ export const METHODS = {
   resumeSchedule: exposed('ref'),
   listScheduleFires: exposed('ref'),
   waitForRun: hostOnly,
+  waitForChain: hostOnly,
   getVariableValue: hostOnly,
   startRuntime: hostOnly,
   activeRunIds: hostOnly,

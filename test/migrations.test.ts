@@ -70,6 +70,14 @@ const SEEDS: Record<number, (db: Database) => void> = {
   4: (db) => {
     db.exec("UPDATE servers SET helper_mode = 'bundled' WHERE id = 's2'");
   },
+  5: (db) => {
+    db.exec(`
+      INSERT INTO jobs (id, name, language, script, chain, desktop_notify, created_at, updated_at)
+        VALUES ('j2', 'after-disk', 'bash', 'true', '[{"on":"success","jobId":"j1","servers":"same"}]', 'failure', ${T}, ${T});
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, parent_execution_id, chain_depth)
+        VALUES ('r2', 'j2', 'after-disk', 'chain', 10, 'auto', 'succeeded', ${T + 600}, 'e1', 1);
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -99,6 +107,18 @@ function expectSeeded(db: Database, base: number): void {
   const log = history.readLog('e1');
   expect(log.slice(0, 2).map((c) => c.text)).toEqual(['hello\n', 'warn\n']);
   if (base >= 2) expect(log[2]?.text).toBe(BIG_LOG);
+  // Rows from before chains have none; version 3's rows keep theirs.
+  expect(job).toMatchObject({ chain: [], desktopNotify: 'never', webhook: null });
+  expect(history.getRun('r1')).toMatchObject({ parentExecutionId: null, chainDepth: 0, notifications: [] });
+  expect(history.getExecution('e1')).toMatchObject({ chain: [] });
+  if (base >= 5) {
+    expect(new JobRepo(db).getByName('after-disk')).toMatchObject({
+      chain: [{ on: 'success', jobId: 'j1', servers: 'same' }],
+      desktopNotify: 'failure',
+    });
+    expect(history.getRun('r2')).toMatchObject({ trigger: 'chain', parentExecutionId: 'e1', chainDepth: 1 });
+    expect(history.childRunIds('e1')).toEqual(['r2']);
+  }
   expect(new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
   const schedules = new ScheduleRepo(db);

@@ -1,4 +1,4 @@
-import type { Execution, Job, Server, Variable, VariableChange } from '../core/domain.ts';
+import type { ChainStep, Execution, Job, Run, Server, Variable, VariableChange } from '../core/domain.ts';
 import { hostPort } from '../core/rules.ts';
 
 /** Plain-text rendering for the CLI; --json output bypasses all of this. */
@@ -56,7 +56,15 @@ export function showServer(s: Server, jumpName: string | null): string {
   return lines.join('\n') + '\n';
 }
 
-export function showJob(j: Job, serverNames: string[]): string {
+/** A job's chain links, one per line (`on success → report (same server)`), for `job show`. */
+export function chainLines(j: Job, jobName: (id: string) => string): string[] {
+  return j.chain.map(
+    (l) => `on ${l.on} → ${jobName(l.jobId)} (${l.servers === 'same' ? 'same server' : 'its own servers'})`,
+  );
+}
+
+export function showJob(j: Job, serverNames: string[], jobName: (id: string) => string = (id) => id): string {
+  const chain = chainLines(j, jobName);
   const lines = [
     `name:     ${j.name}`,
     `language: ${j.language}`,
@@ -65,6 +73,9 @@ export function showJob(j: Job, serverNames: string[]): string {
     `servers:  ${serverNames.join(', ') || '-'}`,
     `input:    ${j.defaultInput === null ? '-' : JSON.stringify(j.defaultInput)}`,
     `env:      ${j.env.map((e) => `${e.key}=${e.secret ? '***' : e.value}`).join(' ') || '-'}`,
+    `chain:    ${chain.join('\n          ') || '-'}`,
+    `desktop:  notify ${j.desktopNotify}`,
+    `webhook:  ${j.webhook ? `${j.webhook.origin}/… (on ${j.webhook.notify})` : '-'}`,
     '--- script ---',
     j.script.endsWith('\n') ? j.script.slice(0, -1) : j.script,
   ];
@@ -87,7 +98,19 @@ export function historyRows(items: Execution[]): string {
   ]);
 }
 
-export function showExecution(e: Execution): string {
+/** What one chain link did: `on success → report: run 3f2a9c1e (execution 77b0c2d1)`, or why not. */
+export function chainStepLine(step: ChainStep): string {
+  const what = step.runId
+    ? `run ${step.runId.slice(0, 8)} (execution${step.executionIds.length === 1 ? '' : 's'} ${step.executionIds.map((id) => id.slice(0, 8)).join(', ')})`
+    : `not started: ${step.skipped}`;
+  return `on ${step.on} → ${step.jobName}: ${what}`;
+}
+
+/**
+ * One execution as text for `cronium show`; with its run, the trigger (and `scheduleLabel`, e.g. ` (nightly)`),
+ * the parent of a chained run and how its notices went.
+ */
+export function showExecution(e: Execution, run?: Run, scheduleLabel = ''): string {
   const t = e.timings;
   const ms = (v: number | null) => (v === null ? '-' : `${v}ms`);
   const lines = [
@@ -108,6 +131,18 @@ export function showExecution(e: Execution): string {
     `output:     ${e.output === null || e.output === undefined ? '-' : JSON.stringify(e.output)}`,
     `condition:  ${e.condition === null ? '-' : String(e.condition)}`,
     `variables:  ${e.variableChanges.map(changeText).join(', ') || '-'}`,
+  );
+  if (run) {
+    lines.splice(2, 0, `trigger:    ${run.trigger}${scheduleLabel}`);
+    if (run.parentExecutionId)
+      lines.splice(3, 0, `parent:     ${run.parentExecutionId} (chain depth ${run.chainDepth})`);
+    for (const n of run.notifications)
+      lines.push(
+        `${n.channel}:    ${n.ok ? `delivered (HTTP ${n.httpStatus}, ${n.attempts} ${n.attempts === 1 ? 'try' : 'tries'})` : `failed: ${n.error}`} at ${when(n.at)}`,
+      );
+  }
+  e.chain.forEach((step, i) =>
+    lines.push(`${i === 0 ? 'chain:     ' : '           '} ${chainStepLine(step)}`),
   );
   return lines.join('\n') + '\n';
 }

@@ -23,7 +23,7 @@ export type ServerHelperMode = (typeof SERVER_HELPER_MODES)[number];
 export const AUTH_TYPES = ['key', 'password', 'agent'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
-export const RUN_TRIGGERS = ['manual', 'cli', 'schedule', 'retry'] as const;
+export const RUN_TRIGGERS = ['manual', 'cli', 'schedule', 'retry', 'chain'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 /** A schedule's overlap policy: skip an occurrence while its previous run still runs, or run alongside. */
@@ -40,6 +40,25 @@ export type ScheduleMissed = (typeof SCHEDULE_MISSED)[number];
 /** What became of one occurrence of a schedule (its row in schedule_fires). */
 export const FIRE_OUTCOMES = ['started', 'skipped_overlap', 'skipped_missed', 'error'] as const;
 export type FireOutcome = (typeof FIRE_OUTCOMES)[number];
+
+/**
+ * What starts a chained job (Cronium's conditional actions): the execution succeeded, failed (failed,
+ * timed out or ended in error; a cancelled one starts nothing), or its script called
+ * `cronium.setCondition(true)` (whatever its status, unless cancelled).
+ */
+export const CHAIN_EVENTS = ['success', 'failure', 'condition'] as const;
+export type ChainEvent = (typeof CHAIN_EVENTS)[number];
+
+/**
+ * Where a chained job runs: `same`, on the server of the execution that triggered it; `own`, on the
+ * chained job's own default servers.
+ */
+export const CHAIN_TARGETS = ['same', 'own'] as const;
+export type ChainTarget = (typeof CHAIN_TARGETS)[number];
+
+/** When a job's run is announced (desktop notification, webhook): never, when it did not succeed, always. */
+export const NOTIFY_WHEN = ['never', 'failure', 'always'] as const;
+export type NotifyWhen = (typeof NOTIFY_WHEN)[number];
 
 export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -124,6 +143,20 @@ export interface JobEnvVar {
   secret: boolean;
 }
 
+/** A link from a job to the job to run after each of its executions (see CHAIN_EVENTS, CHAIN_TARGETS). */
+export interface ChainLink {
+  on: ChainEvent;
+  jobId: string;
+  servers: ChainTarget;
+}
+
+/** A job's webhook as clients see it: the URL itself may hold a secret and never leaves the core. */
+export interface WebhookInfo {
+  notify: Exclude<NotifyWhen, 'never'>;
+  /** The URL's origin only (scheme, host, port: no user, path or query), to recognise it by. */
+  origin: string;
+}
+
 export interface Job {
   id: string;
   name: string;
@@ -135,6 +168,11 @@ export interface Job {
   defaultServerIds: string[];
   helperMode: HelperMode;
   tags: string[];
+  /** Jobs to run after each execution of this one, in order. */
+  chain: ChainLink[];
+  /** Desktop notifications of this job's runs (in the app). */
+  desktopNotify: NotifyWhen;
+  webhook: WebhookInfo | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -166,6 +204,32 @@ export interface Execution {
   condition: boolean | null;
   variableChanges: VariableChange[];
   attempt: number;
+  /** What this execution's chain links did (empty when the job has none or it was cancelled). */
+  chain: ChainStep[];
+}
+
+/** What one chain link did after an execution: the run it started, or why it started none. */
+export interface ChainStep {
+  on: ChainEvent;
+  jobId: string;
+  jobName: string;
+  servers: ChainTarget;
+  runId: string | null;
+  executionIds: string[];
+  /** Why no run was started (the depth limit, a job or server that is gone); null when one was. */
+  skipped: string | null;
+}
+
+/** One delivery of a run's notice (the webhook): how it went, after its retries. */
+export interface NotificationResult {
+  channel: 'webhook';
+  ok: boolean;
+  attempts: number;
+  /** The last HTTP status, or null when no answer came. */
+  httpStatus: number | null;
+  /** The last failure in a sentence (the URL never appears in it); null when delivered. */
+  error: string | null;
+  at: number;
 }
 
 export interface VariableChange {
@@ -198,6 +262,12 @@ export interface Run {
   startedAt: number;
   endedAt: number | null;
   executionIds: string[];
+  /** The execution whose outcome started this run (trigger `chain`); null otherwise. */
+  parentExecutionId: string | null;
+  /** How many chain links led here: 0 for a run started otherwise. */
+  chainDepth: number;
+  /** The run's notices (the webhook), as delivered or not; a failed one never fails the run. */
+  notifications: NotificationResult[];
 }
 
 /**

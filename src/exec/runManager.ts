@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Run, RunStatus, RunTrigger, HelperMode, Execution } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
+import { log } from '../core/logger.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { ExecutionPlan, Executor } from './executor.ts';
 
@@ -18,6 +19,19 @@ export interface RunSpec {
   scheduleId?: string | null;
   concurrency: number;
   helperMode: HelperMode;
+  /** The execution whose outcome started this run (a chain link), and how deep in its chain it is. */
+  parentExecutionId?: string | null;
+  chainDepth?: number;
+  /**
+   * Called with each execution as it ends (not after a cancel of the run): starts its chained runs and
+   * returns their ids, which wait-for-chain follows. An error here never fails the run.
+   */
+  afterExecution?: (execution: Execution) => string[];
+  /**
+   * Called once the run has its final status (its notices); awaited before the run counts as done. True
+   * when it recorded something on the run (published again then).
+   */
+  afterRun?: (run: Run) => Promise<boolean>;
 }
 
 interface ActiveRun {
@@ -36,6 +50,8 @@ export function runStatusOf(executions: Pick<Execution, 'status'>[], cancelled: 
 /** Owns running work: one registry of runs keyed by id, each with its AbortController. */
 export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
+  /** The runs each run's chain links started (this process's runs only), for waitForChain. */
+  private readonly children = new Map<string, string[]>();
 
   private readonly executor: Executor;
   private readonly history: HistoryRepo;
@@ -69,6 +85,8 @@ export class RunManager {
         concurrency: spec.concurrency,
         helperMode: spec.helperMode,
         startedAt: Date.now(),
+        parentExecutionId: spec.parentExecutionId ?? null,
+        chainDepth: spec.chainDepth ?? 0,
       },
       executions,
     );
@@ -110,13 +128,54 @@ export class RunManager {
           signal,
         );
         finals.push(final);
+        if (spec.afterExecution && !signal.aborted) {
+          try {
+            const started = spec.afterExecution(final);
+            if (started.length) this.addChildren(runId, started);
+          } catch (err) {
+            log().error({ err }, `chain after execution ${final.id} failed`);
+          }
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, executions.length) }, worker));
     this.history.finishRun(runId, runStatusOf(finals, signal.aborted), Date.now());
-    const run = this.history.getRun(runId)!;
+    let run = this.history.getRun(runId)!;
     this.hub.emit({ type: 'run', run });
+    if (spec.afterRun) {
+      let recorded = false;
+      try {
+        recorded = await spec.afterRun(run);
+      } catch (err) {
+        log().error({ err }, `notices of run ${runId} failed`);
+      }
+      if (recorded) {
+        run = this.history.getRun(runId)!;
+        this.hub.emit({ type: 'run', run });
+      }
+    }
     return run;
+  }
+
+  private addChildren(runId: string, started: string[]): void {
+    this.children.set(runId, [...(this.children.get(runId) ?? []), ...started]);
+    // A long-lived app forgets the oldest links (waiting for a chain is for the CLI, just after its run).
+    if (this.children.size > 10_000) this.children.delete(this.children.keys().next().value!);
+  }
+
+  /**
+   * Resolves when the run and every run its chain links started, down the chain, have finished; with
+   * those chained runs, in the order they were started.
+   * @throws CroniumError not_found.
+   */
+  async waitForChain(runId: string): Promise<Run[]> {
+    await this.wait(runId);
+    const chained: Run[] = [];
+    for (const child of this.children.get(runId) ?? []) {
+      chained.push(await this.wait(child));
+      chained.push(...(await this.waitForChain(child)));
+    }
+    return chained;
   }
 
   cancel(runId: string): boolean {

@@ -28,6 +28,7 @@ import { ServerRepo } from '../store/serverRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
+import type { WebhookOptions } from './notices.ts';
 import { RunService } from './runs.ts';
 import { resolveRef } from './refs.ts';
 import { Scheduler, type SchedulerDeps } from './scheduler.ts';
@@ -71,6 +72,10 @@ export interface ServiceOptions {
   maxBodyBytes?: number;
   /** The scheduler's timings (lease, misfire grace, poll; see src/service/scheduler.ts) and clock. */
   scheduler?: Pick<SchedulerDeps, 'leaseMs' | 'misfireGraceMs' | 'pollMs' | 'now' | 'holderId'>;
+  /** How many links deep a chain of jobs may go at run time (10); the next link is skipped, and says so. */
+  maxChainDepth?: number;
+  /** Retries and timeouts of job webhooks (see WebhookOptions). */
+  webhook?: WebhookOptions;
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
@@ -188,6 +193,10 @@ export function composeCore(options: ServiceOptions): Core {
     servers,
     variables,
     secrets,
+    history: historyRepo,
+    hub,
+    maxChainDepth: options.maxChainDepth,
+    webhook: options.webhook,
   });
   const scheduleRepo = new ScheduleRepo(db);
   const schedules = new ScheduleService({ db, repo: scheduleRepo, jobs, serverRefs: servers.refs });

@@ -1,15 +1,17 @@
 /** Saved jobs: a script, its language, environment, default servers and helper mode. */
 import { jobInputSchema, parseInput } from '../contract.ts';
-import type { Job } from '../core/domain.ts';
-import { invalidInput } from '../core/errors.ts';
+import { findChainCycle } from '../core/chains.ts';
+import type { ChainLink, Job } from '../core/domain.ts';
+import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
-import type { Database } from '../store/database.ts';
+import { transaction, type Database } from '../store/database.ts';
 import {
   publicJob,
   type JobRecord,
   type JobRepo,
   type JobWrite,
   type StoredEnvVar,
+  type StoredWebhook,
 } from '../store/jobRepo.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
 import { findRef, resolveRef, writeUniqueName, type RefSource } from './refs.ts';
@@ -43,6 +45,11 @@ export class JobService {
     return resolveRef(ref, this.refs);
   }
 
+  /** The stored record of a job by id, or null when it is gone. */
+  find(id: string): JobRecord | null {
+    return this.deps.repo.get(id);
+  }
+
   get(ref: string): Job {
     return publicJob(this.record(ref));
   }
@@ -54,18 +61,68 @@ export class JobService {
     );
   }
 
+  /**
+   * Changes a job; fields of the chain and notices left out are kept.
+   * @throws CroniumError invalid_input (a message per field; `chain` names a loop the links would make).
+   */
   update(ref: string, input: unknown): Job {
     const existing = this.record(ref);
     const data = this.toWrite(input, existing);
     return publicJob(
-      writeUniqueName(this.deps.db, this.refs, data.name, existing.id, () =>
-        this.deps.repo.update(existing.id, data),
-      ),
+      writeUniqueName(this.deps.db, this.refs, data.name, existing.id, () => {
+        // Checked inside the write transaction, against the links as stored now.
+        this.refuseLoop(existing.id, data.name, data.chain);
+        return this.deps.repo.update(existing.id, data);
+      }),
     );
   }
 
-  remove(ref: string): void {
-    this.deps.repo.remove(this.record(ref).id);
+  /**
+   * Removes a job, and with it every other job's links to it (in the same transaction): a link to a job
+   * that is gone could never run. Its history is kept.
+   * @returns the jobs whose links were removed, by name (what the CLI and the app tell the user).
+   */
+  remove(ref: string): { unlinkedFrom: string[] } {
+    const id = this.record(ref).id;
+    return transaction(this.deps.db, () => {
+      const unlinkedFrom: string[] = [];
+      for (const other of this.deps.repo.list()) {
+        if (other.id === id || !other.chain.some((l) => l.jobId === id)) continue;
+        this.deps.repo.setChain(
+          other.id,
+          other.chain.filter((l) => l.jobId !== id),
+        );
+        unlinkedFrom.push(other.name);
+      }
+      this.deps.repo.remove(id);
+      return { unlinkedFrom };
+    });
+  }
+
+  /** The jobs with a link to this one, by name. */
+  linkedFrom(ref: string): string[] {
+    const id = this.record(ref).id;
+    return this.deps.repo
+      .list()
+      .filter((j) => j.chain.some((l) => l.jobId === id))
+      .map((j) => j.name);
+  }
+
+  /**
+   * Refuses links that would close a loop once job `id` has them (a job may not, through any chain of
+   * links, start itself again: that would run for ever).
+   * @throws CroniumError invalid_input `{ chain: 'these links make a loop: a → b → a' }`.
+   */
+  private refuseLoop(id: string, name: string, chain: ChainLink[]): void {
+    const jobs = this.deps.repo.list().map((j) => (j.id === id ? { ...j, name, chain } : j));
+    const found = findChainCycle(jobs);
+    // Told from the job being saved: "c → a → b → c" when c's new link closes it.
+    const at = found ? found.indexOf(name) : -1;
+    const loop = found && at > 0 ? [...found.slice(at, -1), ...found.slice(0, at), name] : found;
+    if (loop)
+      throw new CroniumError('invalid_input', `These chain links make a loop: ${loop.join(' → ')}.`, {
+        fields: { chain: `these links make a loop: ${loop.join(' → ')}` },
+      });
   }
 
   /**
@@ -100,6 +157,16 @@ export class JobService {
       if (!server) fields[`defaultServerIds.${i}`] = `no server named "${ref}"`;
       else serverIds.push(server.id);
     });
+    const chain: ChainLink[] = [];
+    (data.chain ?? existing?.chain ?? []).forEach((link, i) => {
+      const target = findRef(link.jobId, this.refs);
+      if (!target) fields[`chain.${i}.jobId`] = `no job named "${link.jobId}"`;
+      else if (target.id === existing?.id) fields[`chain.${i}.jobId`] = `a job cannot start itself`;
+      else if (chain.some((l) => l.on === link.on && l.jobId === target.id))
+        fields[`chain.${i}.jobId`] = `${target.name} is linked twice on ${link.on}`;
+      else chain.push({ on: link.on, jobId: target.id, servers: link.servers ?? 'same' });
+    });
+    const webhook = this.webhookFrom(data.webhook, existing, fields);
     if (Object.keys(fields).length) throw invalidInput(fields);
     return {
       name: data.name,
@@ -111,6 +178,39 @@ export class JobService {
       defaultServerIds: serverIds,
       helperMode: data.helperMode,
       tags: data.tags,
+      chain,
+      desktopNotify: data.desktopNotify ?? existing?.desktopNotify ?? 'never',
+      webhook,
     };
+  }
+
+  /**
+   * The webhook to store: the URL sealed (it may carry a token), its origin kept in clear to show.
+   * Left out: kept; null: removed; a URL left out or null keeps the stored URL (the client never saw it).
+   */
+  private webhookFrom(
+    input: { url?: string | null; notify: 'failure' | 'always' } | null | undefined,
+    existing: JobRecord | null,
+    fields: Record<string, string>,
+  ): StoredWebhook | null {
+    if (input === undefined) return existing?.webhook ?? null;
+    if (input === null) return null;
+    if (input.url === undefined || input.url === null) {
+      if (!existing?.webhook) {
+        fields['webhook.url'] = 'a webhook URL is required';
+        return null;
+      }
+      return { ...existing.webhook, notify: input.notify };
+    }
+    return {
+      url: this.deps.secrets.encrypt(input.url),
+      notify: input.notify,
+      origin: new URL(input.url).origin,
+    };
+  }
+
+  /** A job's webhook URL in clear, for sending; null when it has none. */
+  webhookUrl(record: JobRecord): string | null {
+    return record.webhook ? this.deps.secrets.decrypt(record.webhook.url) : null;
   }
 }

@@ -128,8 +128,8 @@ export class CroniumService implements HostApi {
   updateJob(ref: string, input: unknown): Job {
     return this.core.jobs.update(ref, input);
   }
-  removeJob(ref: string): void {
-    this.core.jobs.remove(ref);
+  removeJob(ref: string): { unlinkedFrom: string[] } {
+    return this.core.jobs.remove(ref);
   }
 
   // ---- runs ---------------------------------------------------------------------------------------------
@@ -139,6 +139,9 @@ export class CroniumService implements HostApi {
   }
   waitForRun(runId: string): Promise<Run> {
     return this.core.runs.wait(runId);
+  }
+  waitForChain(runId: string): Promise<Run[]> {
+    return this.core.runs.waitForChain(runId);
   }
   cancelRun(runId: string): boolean {
     return this.core.runs.cancel(runId);

@@ -1,4 +1,5 @@
 import type {
+  ChainStep,
   ErrorKind,
   Execution,
   ExecutionStatus,
@@ -8,6 +9,7 @@ import type {
   RunStatus,
   RunTrigger,
   HelperMode,
+  NotificationResult,
   VariableChange,
 } from '../core/domain.ts';
 import { illegalMove, movesInto } from '../core/executionStatus.ts';
@@ -27,6 +29,9 @@ interface RunRow {
   schedule_id: string | null;
   started_at: number;
   ended_at: number | null;
+  parent_execution_id: string | null;
+  chain_depth: number;
+  notifications: string;
 }
 
 interface ExecutionRow {
@@ -52,6 +57,7 @@ interface ExecutionRow {
   condition: number | null;
   variable_changes: string;
   attempt: number;
+  chain: string;
 }
 
 function executionFromRow(row: ExecutionRow): Execution {
@@ -80,6 +86,7 @@ function executionFromRow(row: ExecutionRow): Execution {
     condition: row.condition === null ? null : row.condition === 1,
     variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
     attempt: row.attempt,
+    chain: JSON.parse(row.chain) as ChainStep[],
   };
 }
 
@@ -160,14 +167,25 @@ export class HistoryRepo {
 
   /** A run and its queued executions land together or not at all. */
   createRun(
-    run: Omit<Run, 'executionIds' | 'endedAt' | 'status' | 'scheduleId'> & { scheduleId?: string | null },
+    run: Omit<
+      Run,
+      | 'executionIds'
+      | 'endedAt'
+      | 'status'
+      | 'notifications'
+      | 'parentExecutionId'
+      | 'chainDepth'
+      | 'scheduleId'
+    > &
+      Partial<Pick<Run, 'parentExecutionId' | 'chainDepth' | 'scheduleId'>>,
     executions: { id: string; serverId: string; serverName: string }[],
   ): void {
     transaction(this.db, () => {
       this.db
         .prepare(
-          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at, schedule_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
+          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at,
+             schedule_id, parent_execution_id, chain_depth)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
         )
         .run(
           run.id,
@@ -180,6 +198,8 @@ export class HistoryRepo {
           process.pid,
           run.startedAt,
           run.scheduleId ?? null,
+          run.parentExecutionId ?? null,
+          run.chainDepth ?? 0,
         );
       const insert = this.db.prepare(
         `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
@@ -215,7 +235,29 @@ export class HistoryRepo {
       startedAt: row.started_at,
       endedAt: row.ended_at,
       executionIds: ids,
+      parentExecutionId: row.parent_execution_id,
+      chainDepth: row.chain_depth,
+      notifications: JSON.parse(row.notifications) as NotificationResult[],
     };
+  }
+
+  /** Records how a run's notices went (after its final status: they never change it). */
+  setRunNotifications(id: string, notifications: NotificationResult[]): void {
+    this.db.prepare('UPDATE runs SET notifications = ? WHERE id = ?').run(JSON.stringify(notifications), id);
+  }
+
+  /** Records what an execution's chain links did (after it ended: not a status change). */
+  setExecutionChain(id: string, chain: ChainStep[]): void {
+    this.db.prepare('UPDATE executions SET chain = ? WHERE id = ?').run(JSON.stringify(chain), id);
+  }
+
+  /** The ids of the runs an execution's chain links started, oldest first. */
+  childRunIds(executionId: string): string[] {
+    return (
+      this.db
+        .prepare('SELECT id FROM runs WHERE parent_execution_id = ? ORDER BY started_at, id')
+        .all(executionId) as { id: string }[]
+    ).map((r) => r.id);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { HelperMode, Job, Language } from '../core/domain.ts';
+import type { ChainLink, HelperMode, Job, Language, NotifyWhen, WebhookInfo } from '../core/domain.ts';
 import type { Database } from './database.ts';
 
 /** As stored: secret env values are sealed by the SecretStore. */
@@ -10,8 +10,16 @@ export interface StoredEnvVar {
   secret: boolean;
 }
 
-export interface JobRecord extends Omit<Job, 'env'> {
+/** A job's webhook as stored: the URL sealed by the SecretStore (it may carry a token). */
+export interface StoredWebhook {
+  url: string;
+  notify: WebhookInfo['notify'];
+  origin: string;
+}
+
+export interface JobRecord extends Omit<Job, 'env' | 'webhook'> {
   env: StoredEnvVar[];
+  webhook: StoredWebhook | null;
 }
 
 export type JobWrite = Omit<JobRecord, 'id' | 'createdAt' | 'updatedAt'>;
@@ -27,6 +35,9 @@ interface JobRow {
   default_server_ids: string;
   helper_mode: HelperMode;
   tags: string;
+  chain: string;
+  desktop_notify: NotifyWhen;
+  webhook: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -43,6 +54,9 @@ function fromRow(row: JobRow): JobRecord {
     defaultServerIds: JSON.parse(row.default_server_ids) as string[],
     helperMode: row.helper_mode,
     tags: JSON.parse(row.tags) as string[],
+    chain: JSON.parse(row.chain) as ChainLink[],
+    desktopNotify: row.desktop_notify,
+    webhook: row.webhook === null ? null : (JSON.parse(row.webhook) as StoredWebhook),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -53,6 +67,7 @@ export function publicJob(record: JobRecord): Job {
   return {
     ...record,
     env: record.env.map((e) => ({ key: e.key, secret: e.secret, value: e.secret ? null : e.value })),
+    webhook: record.webhook && { notify: record.webhook.notify, origin: record.webhook.origin },
   };
 }
 
@@ -85,8 +100,9 @@ export class JobRepo {
     const id = randomUUID();
     this.db
       .prepare(
-        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags,
+           chain, desktop_notify, webhook, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, ...this.values(data), now, now);
     return this.get(id)!;
@@ -96,7 +112,7 @@ export class JobRepo {
     this.db
       .prepare(
         `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
-         helper_mode = ?, tags = ?, updated_at = ? WHERE id = ?`,
+         helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, updated_at = ? WHERE id = ?`,
       )
       .run(...this.values(data), Date.now(), id);
     return this.get(id)!;
@@ -104,6 +120,13 @@ export class JobRepo {
 
   remove(id: string): void {
     this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id);
+  }
+
+  /** Writes only a job's chain links (removing links to a job that goes). */
+  setChain(id: string, chain: ChainLink[]): void {
+    this.db
+      .prepare('UPDATE jobs SET chain = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify(chain), Date.now(), id);
   }
 
   private values(data: JobWrite): (string | number | null)[] {
@@ -117,6 +140,9 @@ export class JobRepo {
       JSON.stringify(data.defaultServerIds),
       data.helperMode,
       JSON.stringify(data.tags),
+      JSON.stringify(data.chain),
+      data.desktopNotify,
+      data.webhook === null ? null : JSON.stringify(data.webhook),
     ];
   }
 }

@@ -181,4 +181,20 @@ CREATE INDEX runs_schedule ON runs (schedule_id, status);
     sql: `ALTER TABLE servers ADD COLUMN helper_mode TEXT NOT NULL DEFAULT 'default'
       CHECK (helper_mode IN ('default', 'api', 'bundled'));`,
   },
+  {
+    version: 5,
+    name: 'chained jobs and notifications',
+    // A job's chain links and notice settings (its webhook URL sealed, like a secret); a run's parent
+    // execution, its depth in a chain and its notices' results; what an execution's links did.
+    sql: `
+ALTER TABLE jobs ADD COLUMN chain TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE jobs ADD COLUMN desktop_notify TEXT NOT NULL DEFAULT 'never';
+ALTER TABLE jobs ADD COLUMN webhook TEXT;
+ALTER TABLE runs ADD COLUMN parent_execution_id TEXT;
+ALTER TABLE runs ADD COLUMN chain_depth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN notifications TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE executions ADD COLUMN chain TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX runs_parent ON runs (parent_execution_id) WHERE parent_execution_id IS NOT NULL;
+`,
+  },
 ];

@@ -25,9 +25,15 @@ export type {
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
 export type {
+  ChainEvent,
+  ChainLink,
+  ChainStep,
+  ChainTarget,
   ExecutionStatus,
   HelperMode,
   Language,
+  NotificationResult,
+  NotifyWhen,
   RunStatus,
   ScheduleMissed,
   ScheduleOverlap,
@@ -36,7 +42,10 @@ export type {
 } from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
+  CHAIN_EVENTS,
+  CHAIN_TARGETS,
   EXECUTION_STATUSES,
+  NOTIFY_WHEN,
   FINAL_EXECUTION_STATUSES,
   HELPER_MODES,
   LANGUAGES,

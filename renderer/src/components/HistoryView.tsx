@@ -126,6 +126,62 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
               </button>
               <span className="muted small">run {e.runId.slice(0, 8)}</span>
             </dd>
+            <dt>Trigger</dt>
+            <dd data-testid="run-trigger">{run ? run.trigger : '…'}</dd>
+            {run?.parentExecutionId && (
+              <>
+                <dt>After</dt>
+                <dd>
+                  <button
+                    className="link"
+                    data-testid="chain-parent"
+                    onClick={() => openDetail(run.parentExecutionId)}
+                  >
+                    execution {run.parentExecutionId.slice(0, 8)}
+                  </button>{' '}
+                  <span className="muted small">chain depth {run.chainDepth}</span>
+                </dd>
+              </>
+            )}
+            {e.chain.length > 0 && (
+              <>
+                <dt>Then</dt>
+                <dd data-testid="chain-steps">
+                  {e.chain.map((step, i) => (
+                    <div key={i} className="small" data-testid="chain-step">
+                      on {step.on} → <strong>{step.jobName}</strong>{' '}
+                      {step.executionIds.length > 0
+                        ? step.executionIds.map((id) => (
+                            <button
+                              key={id}
+                              className="link"
+                              data-testid="chain-child"
+                              onClick={() => openDetail(id)}
+                            >
+                              execution {id.slice(0, 8)}
+                            </button>
+                          ))
+                        : `not started: ${step.skipped ?? 'no server'}`}
+                    </div>
+                  ))}
+                </dd>
+              </>
+            )}
+            {run && run.notifications.length > 0 && (
+              <>
+                <dt>Notices</dt>
+                <dd data-testid="notifications">
+                  {run.notifications.map((n, i) => (
+                    <div key={i} className={`small ${n.ok ? '' : 'danger-text'}`}>
+                      {n.channel}:{' '}
+                      {n.ok
+                        ? `delivered (HTTP ${n.httpStatus}, ${n.attempts} ${n.attempts === 1 ? 'try' : 'tries'})`
+                        : `failed: ${n.error}`}
+                    </div>
+                  ))}
+                </dd>
+              </>
+            )}
             <dt>Started</dt>
             <dd>{when(e.startedAt)}</dd>
             <dt>Trigger</dt>

@@ -2,12 +2,18 @@ import { useEffect, useState } from 'react';
 
 import { ApiError, messageOf } from '../api/client.ts';
 import {
+  CHAIN_EVENTS,
+  CHAIN_TARGETS,
   HELPER_MODES,
   LANGUAGES,
+  NOTIFY_WHEN,
+  type ChainEvent,
+  type ChainTarget,
   type HelperMode,
   type Job,
   type JobInput,
   type Language,
+  type NotifyWhen,
 } from '../api/types.ts';
 
 /** How each language and helper mode is shown (a value added to the domain must get its label here). */
@@ -17,7 +23,22 @@ const HELPER_MODE_LABELS: Record<HelperMode, string> = {
   api: 'api (tunnel)',
   bundled: 'bundled (files)',
 };
+const CHAIN_EVENT_LABELS: Record<ChainEvent, string> = {
+  success: 'on success',
+  failure: 'on failure',
+  condition: 'on condition',
+};
+const CHAIN_TARGET_LABELS: Record<ChainTarget, string> = {
+  same: 'on the same server',
+  own: "on that job's own servers",
+};
+const NOTIFY_LABELS: Record<NotifyWhen, string> = {
+  never: 'never',
+  failure: 'on failure',
+  always: 'always',
+};
 import { json, parseJsonField } from '../lib/format.ts';
+import { askNotificationPermission } from '../lib/notify.ts';
 import { useJobs } from '../store/jobs.ts';
 import { useServers } from '../store/servers.ts';
 import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
@@ -32,6 +53,12 @@ const SAMPLES: Record<Language, string> = {
   node: 'console.log("Hello from Node.js");\ncronium.output({ ok: true });\n',
 };
 
+interface LinkRow {
+  on: ChainEvent;
+  jobId: string;
+  servers: ChainTarget;
+}
+
 interface EnvRow {
   key: string;
   value: string;
@@ -42,6 +69,7 @@ interface EnvRow {
 
 export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void }) {
   const save = useJobs((s) => s.save);
+  const allJobs = useJobs((s) => s.jobs);
   const servers = useServers((s) => s.servers);
   const notify = useUi((s) => s.notify);
   const [name, setName] = useState(job?.name ?? '');
@@ -56,9 +84,29 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   );
   const [serverIds, setServerIds] = useState<string[]>(job?.defaultServerIds ?? []);
   const [helperMode, setHelperMode] = useState<HelperMode>(job?.helperMode ?? 'auto');
+  const [links, setLinks] = useState<LinkRow[]>(job?.chain.map((l) => ({ ...l })) ?? []);
+  const [desktopNotify, setDesktopNotify] = useState<NotifyWhen>(job?.desktopNotify ?? 'never');
+  // The stored webhook URL never reaches the renderer: an empty field keeps it.
+  const [webhookUrl, setWebhookUrl] = useState('');
+  const [webhookStored, setWebhookStored] = useState(!!job?.webhook);
+  const [webhookNotify, setWebhookNotify] = useState<'failure' | 'always'>(job?.webhook?.notify ?? 'failure');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
-  const snapshot = JSON.stringify([name, language, script, timeout, env, input, serverIds, helperMode]);
+  const snapshot = JSON.stringify([
+    name,
+    language,
+    script,
+    timeout,
+    env,
+    input,
+    serverIds,
+    helperMode,
+    links,
+    desktopNotify,
+    webhookUrl,
+    webhookStored,
+    webhookNotify,
+  ]);
   const [initial] = useState(snapshot);
   const close = useDiscardGuard(snapshot !== initial, onDone, job ? `The job ${job.name}` : 'The new job');
 
@@ -79,6 +127,13 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
       defaultInput: parsed.value,
       defaultServerIds: serverIds,
       helperMode,
+      chain: links,
+      desktopNotify,
+      webhook: webhookUrl
+        ? { url: webhookUrl, notify: webhookNotify }
+        : webhookStored
+          ? { url: null, notify: webhookNotify }
+          : null,
     };
     try {
       const saved = await save(body, job?.id);
@@ -91,6 +146,9 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   };
 
   const envError = Object.entries(errors).find(([k]) => k.startsWith('env'))?.[1];
+  const chainError = Object.entries(errors).find(([k]) => k.startsWith('chain'))?.[1];
+  const webhookError = Object.entries(errors).find(([k]) => k.startsWith('webhook'))?.[1];
+  const others = allJobs.filter((j) => j.id !== job?.id);
   return (
     <Modal title={job ? `Edit ${job.name}` : 'New job'} onClose={close} wide>
       <form
@@ -233,6 +291,135 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
             />
           </Field>
         </div>
+        <Field
+          label="Then run"
+          error={chainError}
+          hint="after each execution; the next job gets its output as input"
+        >
+          <div className="env-rows" data-testid="chain-links">
+            {links.map((link, i) => {
+              const change = (patch: Partial<LinkRow>) =>
+                setLinks(links.map((l, j) => (j === i ? { ...l, ...patch } : l)));
+              return (
+                <div className="env-row" key={i} data-testid="chain-link">
+                  <select
+                    value={link.on}
+                    aria-label="When"
+                    data-testid="chain-on"
+                    onChange={(e) => change({ on: e.target.value as ChainEvent })}
+                  >
+                    {CHAIN_EVENTS.map((on) => (
+                      <option key={on} value={on}>
+                        {CHAIN_EVENT_LABELS[on]}
+                      </option>
+                    ))}
+                  </select>
+                  <select
+                    value={link.jobId}
+                    aria-label="Job"
+                    data-testid="chain-job"
+                    onChange={(e) => change({ jobId: e.target.value })}
+                  >
+                    <option value="">choose a job…</option>
+                    {others.map((j) => (
+                      <option key={j.id} value={j.id}>
+                        {j.name}
+                      </option>
+                    ))}
+                  </select>
+                  <select
+                    value={link.servers}
+                    aria-label="Where"
+                    data-testid="chain-servers"
+                    onChange={(e) => change({ servers: e.target.value as ChainTarget })}
+                  >
+                    {CHAIN_TARGETS.map((t) => (
+                      <option key={t} value={t}>
+                        {CHAIN_TARGET_LABELS[t]}
+                      </option>
+                    ))}
+                  </select>
+                  <button
+                    type="button"
+                    className="ghost"
+                    onClick={() => setLinks(links.filter((_, j) => j !== i))}
+                    aria-label="Remove link"
+                  >
+                    ✕
+                  </button>
+                </div>
+              );
+            })}
+            <button
+              type="button"
+              className="ghost"
+              data-testid="add-chain-link"
+              onClick={() => setLinks([...links, { on: 'success', jobId: '', servers: 'same' }])}
+            >
+              + Add a job to run next
+            </button>
+          </div>
+        </Field>
+        <div className="row">
+          <Field label="Desktop notification" error={errors.desktopNotify}>
+            <select
+              value={desktopNotify}
+              data-testid="job-desktop-notify"
+              onChange={(e) => {
+                const next = e.target.value as NotifyWhen;
+                askNotificationPermission(next);
+                setDesktopNotify(next);
+              }}
+            >
+              {NOTIFY_WHEN.map((w) => (
+                <option key={w} value={w}>
+                  {NOTIFY_LABELS[w]}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field
+            label="Webhook URL"
+            error={webhookError}
+            hint="POSTs a JSON summary of each run; kept secret, like a password"
+          >
+            <div className="env-row">
+              <input
+                type="password"
+                autoComplete="off"
+                value={webhookUrl}
+                data-testid="job-webhook"
+                placeholder={
+                  webhookStored && job?.webhook ? `${job.webhook.origin}/… (unchanged)` : 'https://…'
+                }
+                onChange={(e) => setWebhookUrl(e.target.value)}
+              />
+              <select
+                value={webhookNotify}
+                aria-label="Send the webhook"
+                data-testid="job-webhook-notify"
+                onChange={(e) => setWebhookNotify(e.target.value as 'failure' | 'always')}
+              >
+                <option value="failure">on failure</option>
+                <option value="always">always</option>
+              </select>
+              {(webhookStored || webhookUrl) && (
+                <button
+                  type="button"
+                  className="ghost"
+                  aria-label="Remove the webhook"
+                  data-testid="job-webhook-remove"
+                  onClick={() => {
+                    setWebhookStored(false);
+                    setWebhookUrl('');
+                  }}
+                >
+                  ✕
+                </button>
+              )}
+            </div>
+          </Field>
+        </div>
         <footer>
           <span className="muted small">Ctrl+S saves</span>
           <button type="button" className="ghost" onClick={onDone}>
@@ -257,8 +444,14 @@ export function JobsView() {
     void load();
     void loadServers();
   }, [load, loadServers]);
-  const del = (job: Job) =>
-    confirmRemove(`Remove the job ${job.name}? Its history is kept.`, job.name, () => remove(job.id));
+  const del = (job: Job) => {
+    // Links to it from other jobs go with it: say which.
+    const from = jobs.filter((j) => j.chain.some((l) => l.jobId === job.id)).map((j) => j.name);
+    const links = from.length ? ` The links to it from ${from.join(', ')} are removed too.` : '';
+    return confirmRemove(`Remove the job ${job.name}? Its history is kept.${links}`, job.name, () =>
+      remove(job.id),
+    );
+  };
 
   return (
     <section className="view" data-testid="jobs-view">

@@ -1,4 +1,5 @@
 import { client } from '../api/client.ts';
+import { notifyRun } from '../lib/notify.ts';
 import type { CoreEvent } from '../api/types.ts';
 import { useHistory } from './history.ts';
 import { useLive } from './live.ts';
@@ -18,7 +19,10 @@ export function routeEvent(event: CoreEvent): void {
     case 'run':
       useLive.getState().upsertRun(event.run);
       // A finished run may have changed servers' last checks and shared variables.
-      if (event.run.status !== 'running') void useServers.getState().load();
+      if (event.run.status !== 'running') {
+        void useServers.getState().load();
+        void notifyRun(event.run);
+      }
       // A schedule's last result is its last run's status.
       if (event.run.scheduleId && useSchedules.getState().loaded) void useSchedules.getState().load();
       break;

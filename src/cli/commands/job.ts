@@ -3,13 +3,22 @@ import { readFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-import type { Job } from '../../core/domain.ts';
+import type { JobInput } from '../../contract.ts';
+import { CHAIN_EVENTS, type ChainEvent, type ChainLink, type Job } from '../../core/domain.ts';
 import { CroniumError } from '../../core/errors.ts';
 import { decodeScriptFile } from '../../exec/scriptText.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import { showJob, table } from '../format.ts';
 import { out, type CliIo } from '../io.ts';
-import { collect, parseJsonOption, splitList, splitPair, splitSecretPair, userPath } from '../parse.ts';
+import {
+  collect,
+  firstLine,
+  parseJsonOption,
+  splitList,
+  splitPair,
+  splitSecretPair,
+  userPath,
+} from '../parse.ts';
 
 interface JobOptions {
   lang?: string;
@@ -22,6 +31,15 @@ interface JobOptions {
   input?: string;
   on?: string;
   tag?: string[];
+  onSuccess?: string[];
+  onFailure?: string[];
+  onCondition?: string[];
+  /** false for --no-chain. */
+  chain?: boolean;
+  desktopNotify?: string;
+  /** A URL, "-" to read it from stdin, or false for --no-webhook. */
+  webhook?: string | boolean;
+  notify?: string;
 }
 
 /** The options `add` and `edit` share. */
@@ -40,7 +58,70 @@ function jobOptions(cmd: Command): Command {
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--input <json>', 'default input')
     .option('--on <servers>', 'default servers, comma-separated')
-    .option('--tag <tag>', 'a tag (repeatable)', collect);
+    .option('--tag <tag>', 'a tag (repeatable)', collect)
+    .option(
+      '--on-success <job[:own]>',
+      'run this job after each execution that succeeds (repeatable)',
+      collect,
+    )
+    .option('--on-failure <job[:own]>', 'run this job after each execution that fails (repeatable)', collect)
+    .option(
+      '--on-condition <job[:own]>',
+      'run this job after each execution whose script set its condition to true (repeatable)',
+      collect,
+    )
+    .option('--desktop-notify <when>', 'desktop notifications in the app: never, failure or always')
+    .option('--webhook <url>', 'POST a JSON summary of each run to this URL ("-": read it from stdin)')
+    .option('--notify <when>', 'when the webhook is sent: failure (default) or always');
+}
+
+const CHAIN_FLAGS: Record<ChainEvent, keyof JobOptions> = {
+  success: 'onSuccess',
+  failure: 'onFailure',
+  condition: 'onCondition',
+};
+
+/**
+ * `--on-success NAME[:same|:own]`… as chain links: `:own` runs the job on its own default servers, the
+ * default (`:same`) on the server of the execution that ended. Each event given replaces that event's
+ * links (from `base`); `--no-chain` clears them all first. Undefined when no chain option is given.
+ */
+function chainFrom(o: JobOptions, base: ChainLink[]): JobInput['chain'] {
+  const given = CHAIN_EVENTS.filter((on) => o[CHAIN_FLAGS[on]] !== undefined);
+  if (given.length === 0 && o.chain !== false) return undefined;
+  const kept = o.chain === false ? [] : base.filter((l) => !given.includes(l.on));
+  const added = given.flatMap((on) =>
+    (o[CHAIN_FLAGS[on]] as string[]).map((text) => {
+      const at = text.lastIndexOf(':');
+      const target = at < 0 ? 'same' : text.slice(at + 1);
+      if (target !== 'same' && target !== 'own')
+        throw new CroniumError('invalid_input', `--on-${on} takes JOB, JOB:same or JOB:own, got "${text}".`, {
+          fields: { chain: 'JOB[:same|:own]' },
+        });
+      return { on, jobId: at < 0 ? text : text.slice(0, at), servers: target } as const;
+    }),
+  );
+  return [...kept, ...added];
+}
+
+/**
+ * --webhook/--notify as the contract's webhook: undefined when neither is given (kept), null for
+ * --no-webhook, the URL read from stdin for "-" (so a token stays out of shell history and `ps`).
+ */
+function webhookFrom(o: JobOptions, io: CliIo, current: Job['webhook']): JobInput['webhook'] {
+  // Commander's default for a --no-webhook declared before --webhook is true: not given.
+  const given = o.webhook === true ? undefined : o.webhook;
+  if (given === false) return null;
+  if (given === undefined && o.notify === undefined) return undefined;
+  if (given === undefined && !current)
+    throw new CroniumError('invalid_input', '--notify needs a webhook: give --webhook URL.', {
+      fields: { notify: 'needs --webhook' },
+    });
+  const url = given === '-' ? firstLine(io.readStdin()).trim() : given;
+  return {
+    url: url ?? null,
+    notify: (o.notify ?? current?.notify ?? 'failure') as 'failure' | 'always',
+  };
 }
 
 /** The script the options give (--file read and decoded, or --script), or undefined for neither. */
@@ -98,6 +179,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultServerIds: o.on ? serverIds(host, o.on) : [],
         helperMode: o.helpers ?? 'auto',
         tags: o.tag ?? [],
+        chain: chainFrom(o, []) ?? [],
+        desktopNotify: o.desktopNotify ?? 'never',
+        webhook: webhookFrom(o, io, null) ?? null,
       } as never);
       return out(io, global(), job, () => saved(job));
     }),
@@ -108,7 +192,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
       .command('edit')
       .argument('<name>')
       .description('change a saved job: only the options given change')
-      .option('--name <new-name>', 'rename the job'),
+      .option('--name <new-name>', 'rename the job')
+      .option('--no-chain', 'remove every chain link (before adding those given)')
+      .option('--no-webhook', 'remove the webhook'),
   ).action(
     action(ctx, (host, name: string, o: JobOptions & { name?: string }) => {
       const j = host.getJob(name);
@@ -123,6 +209,10 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultServerIds: o.on === undefined ? j.defaultServerIds : serverIds(host, o.on),
         helperMode: o.helpers ?? j.helperMode,
         tags: o.tag ?? j.tags,
+        // Left out (undefined), the chain and notices are kept as stored.
+        chain: chainFrom(o, j.chain),
+        desktopNotify: o.desktopNotify,
+        webhook: webhookFrom(o, io, j.webhook),
       } as never);
       return out(io, global(), job, () => saved(job));
     }),
@@ -157,6 +247,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
           showJob(
             job,
             job.defaultServerIds.map((id) => host.getServer(id).name),
+            (id) => host.listJobs().find((other) => other.id === id)?.name ?? id,
           ),
         );
       }),
@@ -169,12 +260,14 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .action(
       action(ctx, (host, name: string) => {
         const job = host.getJob(name);
-        host.removeJob(job.id);
+        const { unlinkedFrom } = host.removeJob(job.id);
         return out(
           io,
           global(),
-          { removed: job.name },
-          () => `Removed job ${job.name} (its history is kept).\n`,
+          { removed: job.name, unlinkedFrom },
+          () =>
+            `Removed job ${job.name} (its history is kept).\n` +
+            (unlinkedFrom.length ? `Removed the chain links to it from ${unlinkedFrom.join(', ')}.\n` : ''),
         );
       }),
     );

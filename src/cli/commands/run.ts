@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 
 import type { RunRequest } from '../../contract.ts';
-import type { Execution, LogChunk } from '../../core/domain.ts';
+import type { Execution, LogChunk, Run } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
 import { log } from '../../core/logger.ts';
 import { encodeEscaped } from '../../exec/escapedUtf8.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
+import { chainStepLine } from '../format.ts';
 import type { CliIo, GlobalOptions } from '../io.ts';
 import { LinePrefixer } from '../linePrefixer.ts';
 import { parseJsonOption, splitList } from '../parse.ts';
@@ -157,20 +158,24 @@ async function runCommand(
   const onSignal = (signal: keyof typeof stopSignals) => {
     if (interrupted === null) io.stderr.write('\ncronium: cancelling…\n');
     interrupted ??= stopSignals[signal];
-    service.cancelRun(run.id);
+    // The run, and the runs its chain has started (every run of this process is this command's).
+    for (const id of new Set([run.id, ...service.activeRunIds()])) service.cancelRun(id);
   };
   for (const signal of Object.keys(stopSignals) as (keyof typeof stopSignals)[]) process.on(signal, onSignal);
   // A reader that went away (`| head`) is the pipe's Ctrl-C: cancel the run, like SIGPIPE ends a
   // coreutils program, and say nothing more (main() exits with CLOSED_OUTPUT_EXIT).
   const onOutputClosed = () => {
     live.closed = true;
-    service.cancelRun(run.id);
+    for (const id of new Set([run.id, ...service.activeRunIds()])) service.cancelRun(id);
   };
   io.outputClosed?.addEventListener('abort', onOutputClosed, { once: true });
   if (io.outputClosed?.aborted) onOutputClosed();
   let finished;
+  let chained: Run[] = [];
   try {
     finished = await service.waitForRun(run.id);
+    // The runs its chain links start run in this process: it stays until the whole chain has ended.
+    chained = await service.waitForChain(run.id);
   } finally {
     for (const signal of Object.keys(stopSignals) as (keyof typeof stopSignals)[])
       process.off(signal, onSignal);
@@ -182,7 +187,7 @@ async function runCommand(
   const executions = finished.executionIds.map((id) => service.getExecution(id));
 
   if (global.json) {
-    io.stdout.write(JSON.stringify({ run: finished, executions }, null, 2) + '\n');
+    io.stdout.write(JSON.stringify({ run: finished, executions, chained }, null, 2) + '\n');
   } else {
     for (const e of executions) {
       if (e.status === 'succeeded' && single) continue;
@@ -200,6 +205,18 @@ async function runCommand(
       io.stderr.write(
         `cronium: run ${finished.status} (${executions.filter((e) => e.status === 'succeeded').length}/${executions.length} succeeded)\n`,
       );
+    const down = chained.flatMap((c) => c.executionIds.map((id) => service.getExecution(id)));
+    for (const step of [...executions, ...down].flatMap((e) => e.chain).filter((s) => s.skipped))
+      io.stderr.write(`cronium: chain: ${chainStepLine(step)}\n`);
+    for (const c of chained) {
+      const parent = c.parentExecutionId ? service.getExecution(c.parentExecutionId) : null;
+      const servers = c.executionIds.map((id) => service.getExecution(id).serverName).join(', ');
+      io.stderr.write(
+        `cronium: chain: ${c.jobName} on ${servers}${parent ? ` (after ${parent.jobName} on ${parent.serverName})` : ''}: ${c.status} (run ${c.id.slice(0, 8)})\n`,
+      );
+    }
+    for (const n of finished.notifications.filter((n) => !n.ok))
+      io.stderr.write(`cronium: the ${n.channel} failed: ${n.error}\n`);
   }
   if (interrupted !== null && finished.status !== 'succeeded') return interrupted;
   if (single) return exitCodeOf(executions[0]!);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 
 import type { Command } from 'commander';
 
-import type { LogChunk } from '../../core/domain.ts';
+import type { LogChunk, Run } from '../../core/domain.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import { showExecution } from '../format.ts';
 import type { CliIo } from '../io.ts';
@@ -23,8 +23,10 @@ export function register(cmd: Command, ctx: CommandContext): void {
  */
 async function showCommand(service: Host, ref: string, json: boolean, io: CliIo): Promise<number> {
   const execution = service.getExecution(ref);
+  // Its run: the trigger, the parent execution of a chained run, and how its notices went.
+  const run = service.getRun(execution.runId);
   if (json) {
-    const head = JSON.stringify(execution, null, 2);
+    const head = JSON.stringify({ ...execution, run }, null, 2);
     await put(io, `${head.slice(0, head.lastIndexOf('\n}'))},\n  "log": [`);
     let first = true;
     for await (const chunk of chunks(service, execution.id, io)) {
@@ -34,24 +36,20 @@ async function showCommand(service: Host, ref: string, json: boolean, io: CliIo)
     await put(io, first ? ']\n}\n' : '\n  ]\n}\n');
     return 0;
   }
-  await put(io, showExecution(execution) + triggerLine(service, execution.runId) + '--- log ---\n');
+  await put(io, showExecution(execution, run, scheduleLabel(service, run)) + '--- log ---\n');
   for await (const chunk of chunks(service, execution.id, io))
     await put(io, chunk.stream === 'system' ? `[cronium] ${chunk.text}` : chunk.text);
   return 0;
 }
 
-/** What started the execution's run: `trigger:    schedule (nightly)`, or the trigger alone. */
-function triggerLine(service: Host, runId: string): string {
-  const run = service.getRun(runId);
-  let from = '';
-  if (run.scheduleId) {
-    try {
-      from = ` (${service.getSchedule(run.scheduleId).name})`;
-    } catch {
-      from = ` (${run.scheduleId.slice(0, 8)}, removed)`;
-    }
+/** The schedule that fired a run, for its trigger line: ` (nightly)`, or '' for a run no schedule fired. */
+function scheduleLabel(service: Host, run: Run): string {
+  if (!run.scheduleId) return '';
+  try {
+    return ` (${service.getSchedule(run.scheduleId).name})`;
+  } catch {
+    return ` (${run.scheduleId.slice(0, 8)}, removed)`;
   }
-  return `trigger:    ${run.trigger}${from}\n`;
 }
 
 async function* chunks(service: Host, executionId: string, io: CliIo): AsyncGenerator<LogChunk> {
