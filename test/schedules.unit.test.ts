@@ -43,6 +43,9 @@ function world() {
     defaultServerIds: ['srv'],
     helperMode: 'auto',
     tags: [],
+    chain: [],
+    desktopNotify: 'never',
+    webhook: null,
   });
   const repo = new ScheduleRepo(main);
   const clock = { now: T0 };
