@@ -63,6 +63,7 @@ describe('notices', () => {
     startedAt: 1_700_000_000_000,
     endedAt: 1_700_000_002_500,
     executionIds: ['e1', 'e2'],
+    scheduleId: null,
     parentExecutionId: 'e0',
     chainDepth: 1,
     notifications: [],
