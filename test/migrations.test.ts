@@ -55,6 +55,14 @@ const SEEDS: Record<number, (db: Database) => void> = {
       "INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES ('e1', 2, 'stdout', ?, '', ?)",
     ).run(T + 2, deflateRawSync(BIG_LOG));
   },
+  3: (db) => {
+    db.exec(`
+      UPDATE jobs SET params = '[{"name":"n","type":"number","choices":[],"default":1,"description":""}]' WHERE id = 'j1';
+      INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at, ended_at, params, retry_of, attempt)
+        VALUES ('r2', 'j1', 'disk', '{"n":1}', 'retry', 10, 'auto', 'succeeded', 1, ${T + 1000}, ${T + 1500}, '{"n":2}', 'r1', 2);
+      UPDATE executions SET stdout_hash = 'abc' WHERE id = 'e1';
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -71,7 +79,18 @@ function expectSeeded(db: Database, base: number): void {
     defaultServerIds: ['s1'],
   });
   const history = new HistoryRepo(db);
-  expect(history.getRun('r1')).toMatchObject({ status: 'succeeded', jobName: 'disk' });
+  expect(history.getRun('r1')).toMatchObject({
+    status: 'succeeded',
+    jobName: 'disk',
+    params: {},
+    retryOf: null,
+    attempt: 1,
+  });
+  if (base < 3) expect(job).toMatchObject({ params: [] });
+  else {
+    expect(history.getRun('r2')).toMatchObject({ params: { n: 2 }, retryOf: 'r1', attempt: 2 });
+    expect(history.getExecution('e1')).toMatchObject({ stdoutHash: 'abc' });
+  }
   expect(history.getExecution('e1')).toMatchObject({
     status: 'succeeded',
     exitCode: 0,

@@ -25,6 +25,7 @@ import { KnownHostRepo } from '../store/knownHostRepo.ts';
 import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
+import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
 import { RunService } from './runs.ts';
@@ -83,6 +84,8 @@ export interface Core {
   readonly runs: RunService;
   readonly history: HistoryService;
   readonly variables: VariableService;
+  /** Publishes other processes' runs on this hub (see ForeignRuns); returns the function that stops it. */
+  followOtherProcesses(intervalMs?: number): () => void;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /** Cancels what runs, then closes connections, the runtime API, the log writer and the database. */
@@ -180,6 +183,7 @@ export function composeCore(options: ServiceOptions): Core {
     servers,
     variables,
     secrets,
+    history: historyRepo,
   });
   return {
     options,
@@ -196,6 +200,7 @@ export function composeCore(options: ServiceOptions): Core {
     history: new HistoryService(historyRepo),
     variables,
     startRuntime,
+    followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
     async close() {
       await runs.cancelAll();
       pool.closeAll();

@@ -111,6 +111,7 @@ export class JobService {
       defaultServerIds: serverIds,
       helperMode: data.helperMode,
       tags: data.tags,
+      params: data.params,
     };
   }
 }

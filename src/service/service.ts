@@ -15,7 +15,7 @@ import type {
   HostApi,
   ServerTestResult,
 } from '../contract.ts';
-import type { Execution, Job, LogChunk, Run, Server, Variable } from '../core/domain.ts';
+import type { Execution, Job, LogChunk, Run, RunOverview, Server, Variable } from '../core/domain.ts';
 import { toErrorValue } from '../core/errors.ts';
 import { resealLegacySecrets } from '../secrets/reseal.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
@@ -131,6 +131,18 @@ export class CroniumService implements HostApi {
   }
   cancelRun(runId: string): boolean {
     return this.core.runs.cancel(runId);
+  }
+  cancelExecution(executionId: string): boolean {
+    return this.core.runs.cancelExecution(executionId);
+  }
+  rerun(ref: string, options?: unknown): Run {
+    return this.core.runs.rerun(ref, options);
+  }
+  getRunOverview(ref: string): RunOverview {
+    return this.core.runs.overview(ref);
+  }
+  followOtherProcesses(intervalMs?: number): () => void {
+    return this.core.followOtherProcesses(intervalMs);
   }
   activeRunIds(): string[] {
     return this.core.runs.activeRunIds();

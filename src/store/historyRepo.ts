@@ -4,6 +4,7 @@ import type {
   ExecutionStatus,
   LogChunk,
   LogStream,
+  ParamValue,
   Run,
   RunStatus,
   RunTrigger,
@@ -24,8 +25,12 @@ interface RunRow {
   concurrency: number;
   helper_mode: HelperMode;
   status: RunStatus;
+  owner_pid: number | null;
   started_at: number;
   ended_at: number | null;
+  params: string;
+  retry_of: string | null;
+  attempt: number;
 }
 
 interface ExecutionRow {
@@ -51,6 +56,7 @@ interface ExecutionRow {
   condition: number | null;
   variable_changes: string;
   attempt: number;
+  stdout_hash: string | null;
 }
 
 function executionFromRow(row: ExecutionRow): Execution {
@@ -79,6 +85,7 @@ function executionFromRow(row: ExecutionRow): Execution {
     condition: row.condition === null ? null : row.condition === 1,
     variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
     attempt: row.attempt,
+    stdoutHash: row.stdout_hash,
   };
 }
 
@@ -100,6 +107,7 @@ export interface ExecutionPatch {
   output?: unknown;
   condition?: boolean | null;
   variableChanges?: VariableChange[];
+  stdoutHash?: string | null;
 }
 
 const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
@@ -116,6 +124,7 @@ const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unkno
   output: ['output', (v) => (v === undefined ? null : JSON.stringify(v))],
   condition: ['condition', (v) => (v === null ? null : v ? 1 : 0)],
   variableChanges: ['variable_changes', (v) => JSON.stringify(v)],
+  stdoutHash: ['stdout_hash', (v) => v],
 };
 
 export interface ExecutionFilter {
@@ -159,14 +168,15 @@ export class HistoryRepo {
 
   /** A run and its queued executions land together or not at all. */
   createRun(
-    run: Omit<Run, 'executionIds' | 'endedAt' | 'status'>,
+    run: Omit<Run, 'executionIds' | 'endedAt' | 'status' | 'params' | 'retryOf' | 'attempt'> &
+      Partial<Pick<Run, 'params' | 'retryOf' | 'attempt'>>,
     executions: { id: string; serverId: string; serverName: string }[],
   ): void {
     transaction(this.db, () => {
       this.db
         .prepare(
-          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at, params, retry_of, attempt)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
         )
         .run(
           run.id,
@@ -178,23 +188,41 @@ export class HistoryRepo {
           run.helperMode,
           process.pid,
           run.startedAt,
+          JSON.stringify(run.params ?? {}),
+          run.retryOf ?? null,
+          run.attempt ?? 1,
         );
       const insert = this.db.prepare(
-        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
+        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       );
       for (const e of executions)
-        insert.run(e.id, run.id, run.jobId, run.jobName, e.serverId, e.serverName, run.startedAt);
+        insert.run(
+          e.id,
+          run.id,
+          run.jobId,
+          run.jobName,
+          e.serverId,
+          e.serverName,
+          run.startedAt,
+          run.attempt ?? 1,
+        );
     });
   }
 
   finishRun(id: string, status: RunStatus, endedAt: number): void {
     this.db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
+    // A cancel asked as the run ended has nothing left to stop.
+    this.db.prepare('DELETE FROM cancel_requests WHERE run_id = ?').run(id);
   }
 
   getRun(id: string): Run | null {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as unknown as RunRow | undefined;
-    if (!row) return null;
+    return row ? this.runFromRow(row) : null;
+  }
+
+  private runFromRow(row: RunRow): Run {
+    const id = row.id;
     const ids = (
       this.db.prepare('SELECT id FROM executions WHERE run_id = ? ORDER BY server_name').all(id) as {
         id: string;
@@ -212,7 +240,67 @@ export class HistoryRepo {
       startedAt: row.started_at,
       endedAt: row.ended_at,
       executionIds: ids,
+      params: JSON.parse(row.params) as Record<string, ParamValue>,
+      retryOf: row.retry_of,
+      attempt: row.attempt,
     };
+  }
+
+  /** Runs whose id starts with prefix (at most `limit`), so a person can type the first few characters. */
+  findRunIds(prefix: string, limit = 2): string[] {
+    return (
+      this.db
+        .prepare("SELECT id FROM runs WHERE id >= ? AND id < ? || x'ff' LIMIT ?")
+        .all(prefix, prefix, limit) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** A run's executions in the run's order (by server name, as Run.executionIds). */
+  runExecutions(runId: string): Execution[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY server_name')
+        .all(runId) as unknown as ExecutionRow[]
+    ).map(executionFromRow);
+  }
+
+  /** The process that runs a run (null for an unknown run or one from before owners were recorded). */
+  runOwner(runId: string): { pid: number | null; status: RunStatus } | null {
+    const row = this.db.prepare('SELECT owner_pid, status FROM runs WHERE id = ?').get(runId) as
+      { owner_pid: number | null; status: RunStatus } | undefined;
+    return row ? { pid: row.owner_pid, status: row.status } : null;
+  }
+
+  /**
+   * Runs of other processes worth following (see ForeignRuns): those still running, and those that ended
+   * at or after `since` (epoch ms), newest first, at most 50.
+   */
+  foreignRuns(since: number): Run[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM runs WHERE (owner_pid IS NULL OR owner_pid <> ?) AND (status = 'running' OR ended_at >= ?)
+         ORDER BY started_at DESC LIMIT 50`,
+      )
+      .all(process.pid, since) as unknown as RunRow[];
+    return rows.map((row) => this.runFromRow(row));
+  }
+
+  /** Asks the process that owns a run to cancel it, or one execution of it (see takeCancelRequests). */
+  requestCancel(runId: string, executionId: string | null): void {
+    this.db
+      .prepare('INSERT INTO cancel_requests (run_id, execution_id, requested_at) VALUES (?, ?, ?)')
+      .run(runId, executionId, Date.now());
+  }
+
+  /** The cancel requests for these runs, removed as they are read (each is acted on once). */
+  takeCancelRequests(runIds: readonly string[]): { runId: string; executionId: string | null }[] {
+    if (runIds.length === 0) return [];
+    const marks = runIds.map(() => '?').join(', ');
+    return (
+      this.db
+        .prepare(`DELETE FROM cancel_requests WHERE run_id IN (${marks}) RETURNING run_id, execution_id`)
+        .all(...runIds) as { run_id: string; execution_id: string | null }[]
+    ).map((r) => ({ runId: r.run_id, executionId: r.execution_id }));
   }
 
   /**

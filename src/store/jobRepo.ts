@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { HelperMode, Job, Language } from '../core/domain.ts';
+import type { HelperMode, Job, JobParam, Language } from '../core/domain.ts';
 import type { Database } from './database.ts';
 
 /** As stored: secret env values are sealed by the SecretStore. */
@@ -27,6 +27,7 @@ interface JobRow {
   default_server_ids: string;
   helper_mode: HelperMode;
   tags: string;
+  params: string;
   created_at: number;
   updated_at: number;
 }
@@ -43,6 +44,7 @@ function fromRow(row: JobRow): JobRecord {
     defaultServerIds: JSON.parse(row.default_server_ids) as string[],
     helperMode: row.helper_mode,
     tags: JSON.parse(row.tags) as string[],
+    params: JSON.parse(row.params) as JobParam[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -85,8 +87,8 @@ export class JobRepo {
     const id = randomUUID();
     this.db
       .prepare(
-        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags, params, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, ...this.values(data), now, now);
     return this.get(id)!;
@@ -96,7 +98,7 @@ export class JobRepo {
     this.db
       .prepare(
         `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
-         helper_mode = ?, tags = ?, updated_at = ? WHERE id = ?`,
+         helper_mode = ?, tags = ?, params = ?, updated_at = ? WHERE id = ?`,
       )
       .run(...this.values(data), Date.now(), id);
     return this.get(id)!;
@@ -117,6 +119,7 @@ export class JobRepo {
       JSON.stringify(data.defaultServerIds),
       data.helperMode,
       JSON.stringify(data.tags),
+      JSON.stringify(data.params),
     ];
   }
 }

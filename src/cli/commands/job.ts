@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 
 import type { Job } from '../../core/domain.ts';
 import { CroniumError } from '../../core/errors.ts';
+import { parseParamSpec } from '../../core/rules.ts';
 import { decodeScriptFile } from '../../exec/scriptText.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import { showJob, table } from '../format.ts';
@@ -22,6 +23,7 @@ interface JobOptions {
   input?: string;
   on?: string;
   tag?: string[];
+  param?: string[];
 }
 
 /** The options `add` and `edit` share. */
@@ -40,8 +42,16 @@ function jobOptions(cmd: Command): Command {
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--input <json>', 'default input')
     .option('--on <servers>', 'default servers, comma-separated')
-    .option('--tag <tag>', 'a tag (repeatable)', collect);
+    .option('--tag <tag>', 'a tag (repeatable)', collect)
+    .option(
+      '--param <spec>',
+      "a parameter: 'name:type[=default][ # description]', type string, number, boolean or choice(a|b) (repeatable)",
+      collect,
+    );
 }
+
+/** --param specs as the contract's parameters (each checked as it is read), or undefined for none. */
+const paramsFrom = (o: JobOptions) => o.param?.map(parseParamSpec);
 
 /** The script the options give (--file read and decoded, or --script), or undefined for neither. */
 function scriptFrom(o: JobOptions, io: CliIo): string | undefined {
@@ -98,6 +108,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultServerIds: o.on ? serverIds(host, o.on) : [],
         helperMode: o.helpers ?? 'auto',
         tags: o.tag ?? [],
+        params: paramsFrom(o) ?? [],
       } as never);
       return out(io, global(), job, () => saved(job));
     }),
@@ -123,6 +134,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultServerIds: o.on === undefined ? j.defaultServerIds : serverIds(host, o.on),
         helperMode: o.helpers ?? j.helperMode,
         tags: o.tag ?? j.tags,
+        // Like --env, --param replaces the whole list.
+        params: paramsFrom(o) ?? j.params,
       } as never);
       return out(io, global(), job, () => saved(job));
     }),
