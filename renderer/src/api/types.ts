@@ -10,9 +10,11 @@ export type {
   JobInput,
   LogChunk,
   MethodName,
+  OutputGroup,
   PreloadBridge,
   Result,
   Run,
+  RunOverview,
   RunRequest,
   Server,
   ServerInput,
@@ -21,7 +23,14 @@ export type {
   Variable,
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
-export type { ExecutionStatus, HelperMode, Language, RunStatus } from '../../../src/core/domain.ts';
+export type {
+  ExecutionStatus,
+  HelperMode,
+  JobParam,
+  Language,
+  ParamValue,
+  RunStatus,
+} from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
   EXECUTION_STATUSES,
@@ -29,3 +38,6 @@ export {
   HELPER_MODES,
   LANGUAGES,
 } from '../../../src/core/domain.ts';
+/** The rules the core checks with, run in the page too (job parameters), and the output-group rule. */
+export { formatParamSpec, paramValue, parseParamSpec, resolveParams } from '../../../src/core/rules.ts';
+export { groupLabel, outputGroups } from '../../../src/core/outputGroups.ts';

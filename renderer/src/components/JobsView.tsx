@@ -2,11 +2,14 @@ import { useEffect, useState } from 'react';
 
 import { ApiError, messageOf } from '../api/client.ts';
 import {
+  formatParamSpec,
   HELPER_MODES,
   LANGUAGES,
+  parseParamSpec,
   type HelperMode,
   type Job,
   type JobInput,
+  type JobParam,
   type Language,
 } from '../api/types.ts';
 
@@ -56,9 +59,21 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   );
   const [serverIds, setServerIds] = useState<string[]>(job?.defaultServerIds ?? []);
   const [helperMode, setHelperMode] = useState<HelperMode>(job?.helperMode ?? 'auto');
+  // Parameters as the CLI's --param takes them, one per line (the core's own parser reads them).
+  const [paramText, setParamText] = useState((job?.params ?? []).map(formatParamSpec).join('\n'));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
-  const snapshot = JSON.stringify([name, language, script, timeout, env, input, serverIds, helperMode]);
+  const snapshot = JSON.stringify([
+    name,
+    language,
+    script,
+    timeout,
+    env,
+    input,
+    serverIds,
+    helperMode,
+    paramText,
+  ]);
   const [initial] = useState(snapshot);
   const close = useDiscardGuard(snapshot !== initial, onDone, job ? `The job ${job.name}` : 'The new job');
 
@@ -70,6 +85,16 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
       setErrors({ defaultInput: parsed.error });
       return;
     }
+    let params: JobParam[];
+    try {
+      params = paramText
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map(parseParamSpec);
+    } catch (err) {
+      setErrors({ params: messageOf(err).replace(/^Invalid input — param: /, '') });
+      return;
+    }
     const body: JobInput = {
       name,
       language,
@@ -79,6 +104,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
       defaultInput: parsed.value,
       defaultServerIds: serverIds,
       helperMode,
+      params,
     };
     try {
       const saved = await save(body, job?.id);
@@ -222,6 +248,20 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
               className="mono"
               data-testid="job-input"
               placeholder='{"items": [1, 2, 3]}'
+            />
+          </Field>
+          <Field
+            label="Parameters"
+            error={errors.params ?? Object.entries(errors).find(([k]) => k.startsWith('params.'))?.[1]}
+            hint="one per line: name:type[=default] # description — types string, number, boolean, choice(a|b)"
+          >
+            <textarea
+              rows={3}
+              value={paramText}
+              onChange={(e) => setParamText(e.target.value)}
+              className="mono"
+              data-testid="job-params"
+              placeholder="region:choice(eu|us)=eu # where to deploy"
             />
           </Field>
           <Field label="Default servers" error={errors.defaultServerIds}>
