@@ -200,7 +200,7 @@ export interface CroniumApi {
    */
   cancelExecution(executionId: string): boolean;
   /**
-   * Runs a run again (`ref`: its id or a unique prefix): the same job, input, parameters, helper mode and
+   * Runs a run again (`ref`: its id or a unique prefix, or an execution's: its run): the same job, input, parameters, helper mode and
    * servers, or with `options.failed` only the hosts that did not succeed. Trigger `retry`, attempt one
    * more than the run it repeats, linked to it (`retryOf`).
    * @throws CroniumError not_found for an unknown run, or a job or server removed since (named by name);
@@ -208,7 +208,7 @@ export interface CroniumApi {
    */
   rerun(ref: string, options?: RerunOptions): Run;
   /**
-   * A run at a glance (`ref`: its id or a unique prefix): each host's execution and the groups of hosts
+   * A run at a glance (`ref`: its id or a unique prefix, or an execution's: its run): each host's execution and the groups of hosts
    * whose stdout was identical.
    * @throws CroniumError not_found.
    */

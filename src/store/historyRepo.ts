@@ -296,6 +296,11 @@ export class HistoryRepo {
   takeCancelRequests(runIds: readonly string[]): { runId: string; executionId: string | null }[] {
     if (runIds.length === 0) return [];
     const marks = runIds.map(() => '?').join(', ');
+    // Read first: the common look finds nothing, and a read takes no write lock from the log writer.
+    const any = this.db
+      .prepare(`SELECT 1 FROM cancel_requests WHERE run_id IN (${marks}) LIMIT 1`)
+      .get(...runIds);
+    if (!any) return [];
     return (
       this.db
         .prepare(`DELETE FROM cancel_requests WHERE run_id IN (${marks}) RETURNING run_id, execution_id`)

@@ -75,9 +75,9 @@ export function OutputGroups({ executions }: { executions: Execution[] }) {
 
 function HostDiff({ baseline, other, version }: { baseline: string; other: string; version: string }) {
   // The buffers are mutable: `version` says either changed.
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const lines = useMemo(
     () => outputDiff(stdoutText(logOf(baseline)), stdoutText(logOf(other))),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [baseline, other, version],
   );
   return (
