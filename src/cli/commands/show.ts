@@ -22,7 +22,10 @@ export function register(cmd: Command, ctx: CommandContext): void {
           throw new CroniumError('invalid_input', 'Give either an execution id or --run RUN, not both.');
         if (o.run !== undefined) return showRun(host, o.run, json, ctx.io);
         if (ref === undefined)
-          throw new CroniumError('invalid_input', 'Say what to show: an execution id, or --run RUN.');
+          throw new CroniumError(
+            'invalid_input',
+            "Missing required argument 'executionId' (or --run RUN for a whole run).",
+          );
         return showCommand(host, ref, json, ctx.io);
       }),
     );
