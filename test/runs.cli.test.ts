@@ -5,12 +5,14 @@
  */
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { Writable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { main } from '../src/cli/main.ts';
 import type { RunOverview } from '../src/core/domain.ts';
 import { CroniumService } from '../src/service/service.ts';
-import { runCli } from './support/cli.ts';
+import type { CliResult } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 
 const h = ownHosts('runscli');
@@ -18,7 +20,25 @@ afterAll(() => h.removeUser());
 
 const data = tempDir();
 afterAll(() => data.remove());
-const cli = (...args: string[]) => runCli(['--data-dir', data.path, ...args]);
+/** The CLI's own main, in this process (a spawned Node per call is slow on a loaded machine). */
+async function cli(...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (write: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, done) {
+        write(String(chunk));
+        done();
+      },
+    });
+  const code = await main(['--data-dir', data.path, ...args], {
+    stdout: sink((s) => (stdout += s)),
+    stderr: sink((s) => (stderr += s)),
+    readStdin: () => '',
+    env: { CRONIUM_RUNTIME_PORT: '0' },
+  });
+  return { code, stdout, stderr };
+}
 const count = (sql: string) => {
   const db = new DatabaseSync(join(data.path, 'cronium.db'));
   const n = (db.prepare(sql).get() as { n: number }).n;

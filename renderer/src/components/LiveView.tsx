@@ -201,7 +201,8 @@ export function LiveView() {
             e={e}
             selected={!merged && current?.id === e.id}
             now={now}
-            tunnel={e.helperMode === 'api' ? tunnels[e.serverId] : undefined}
+            // Tunnel events are this process's: a CLI run's tunnels are the CLI's own, not shown here.
+            tunnel={e.helperMode === 'api' && run.trigger !== 'cli' ? tunnels[e.serverId] : undefined}
             cancelling={cancelExecutionRequested[e.id] === true}
             onSelect={() => {
               setSelected(e.id);
