@@ -79,6 +79,8 @@ async function start(): Promise<void> {
     show: false,
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload: join(import.meta.dirname, 'preload.cjs') },
   });
+  // Runs the CLI starts on the same data directory show up live in the window, with cancel.
+  service.followOtherProcesses();
   forwardEvents(
     (listener) => service!.subscribe(listener),
     (channel, event) => window && !window.isDestroyed() && window.webContents.send(channel, event),

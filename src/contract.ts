@@ -23,9 +23,11 @@ import {
   type Job,
   type KnownHost,
   type LogChunk,
+  type OutputGroup,
   type Run,
   type Schedule,
   type ScheduleFire,
+  type RunOverview,
   type Server,
   type TunnelState,
   type Variable,
@@ -123,6 +125,8 @@ export const jobInputSchema = z.object({
     .optional(),
   /** null removes the webhook. */
   webhook: webhookInputSchema.nullable().optional(),
+  /** Typed parameters a run fills in (`--param`; see rules.jobParam). */
+  params: rules.jobParams,
 });
 export type JobInput = z.input<typeof jobInputSchema>;
 export type JobInputParsed = z.output<typeof jobInputSchema>;
@@ -138,6 +142,13 @@ export const runRequestSchema = z.object({
   scheduleId: z.string().min(1).max(500).optional(),
   /** The execution whose outcome starts this run (a chain link): its depth in the chain follows from it. */
   parentExecutionId: z.string().min(1).max(500).optional(),
+  /**
+   * Values of the job's parameters by name (`--set name=value`): text or JSON values, checked against the
+   * job's declaration (rules.resolveParams) and merged over `input` for the script.
+   */
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  /** The run this one repeats (a re-run): its trigger becomes `retry` and its attempt counts up. */
+  retryOf: z.string().min(1).max(500).optional(),
 });
 export type RunRequest = z.input<typeof runRequestSchema>;
 
@@ -158,6 +169,15 @@ export const scheduleInputSchema = z.object({
   enabled: z.boolean().default(true),
 });
 export type ScheduleInput = z.input<typeof scheduleInputSchema>;
+
+/** What a re-run repeats of a run (see CroniumApi.rerun). */
+export const rerunOptionsSchema = z.object({
+  /** Only the hosts whose execution did not succeed (failed, error, timed out, cancelled). */
+  failed: z.boolean().default(false),
+  /** Only these of the run's servers (ids or names). */
+  serverIds: z.array(z.string().min(1).max(500)).max(10_000).optional(),
+});
+export type RerunOptions = z.input<typeof rerunOptionsSchema>;
 
 export const historyQuerySchema = z.object({
   jobId: z.string().optional(),
@@ -209,7 +229,9 @@ export type {
   Job,
   KnownHost,
   LogChunk,
+  OutputGroup,
   Run,
+  RunOverview,
   Schedule,
   ScheduleFire,
   Server,
@@ -248,6 +270,26 @@ export interface CroniumApi {
   removeJob(ref: string): { unlinkedFrom: string[] };
   startRun(request: RunRequest): Run;
   cancelRun(runId: string): boolean;
+  /**
+   * Stops one host's execution of a run (the others go on); a run of another process (the CLI) is asked
+   * through the database. False when it is not going.
+   * @throws CroniumError not_found.
+   */
+  cancelExecution(executionId: string): boolean;
+  /**
+   * Runs a run again (`ref`: its id or a unique prefix, or an execution's: its run): the same job, input, parameters, helper mode and
+   * servers, or with `options.failed` only the hosts that did not succeed. Trigger `retry`, attempt one
+   * more than the run it repeats, linked to it (`retryOf`).
+   * @throws CroniumError not_found for an unknown run, or a job or server removed since (named by name);
+   * invalid_input when every host succeeded and `failed` was asked.
+   */
+  rerun(ref: string, options?: RerunOptions): Run;
+  /**
+   * A run at a glance (`ref`: its id or a unique prefix, or an execution's: its run): each host's execution and the groups of hosts
+   * whose stdout was identical.
+   * @throws CroniumError not_found.
+   */
+  getRunOverview(ref: string): RunOverview;
   getRun(runId: string): Run;
   queryHistory(query: HistoryQuery): HistoryPage;
   getExecution(ref: string): Execution;
@@ -312,6 +354,11 @@ export interface HostApi extends CroniumApi {
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /** The ids of the runs this process is running now. */
   activeRunIds(): string[];
+  /**
+   * Publishes runs other processes (the CLI) start and log into the same data directory as this process's
+   * own events, by polling the database every `intervalMs` (250); returns the function that stops it.
+   */
+  followOtherProcesses(intervalMs?: number): () => void;
   /** Every event the core publishes, until the returned function is called. */
   subscribe(listener: (event: CoreEvent) => void): () => void;
   /**

@@ -78,6 +78,14 @@ const SEEDS: Record<number, (db: Database) => void> = {
         VALUES ('r2', 'j2', 'after-disk', 'chain', 10, 'auto', 'succeeded', ${T + 600}, 'e1', 1);
     `);
   },
+  6: (db) => {
+    db.exec(`
+      UPDATE jobs SET params = '[{"name":"n","type":"number","choices":[],"default":1,"description":""}]' WHERE id = 'j1';
+      INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at, ended_at, params, retry_of, attempt)
+        VALUES ('r3', 'j1', 'disk', '{"n":1}', 'retry', 10, 'auto', 'succeeded', 1, ${T + 1000}, ${T + 1500}, '{"n":2}', 'r1', 2);
+      UPDATE executions SET stdout_hash = 'abc' WHERE id = 'e1';
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -98,7 +106,18 @@ function expectSeeded(db: Database, base: number): void {
     defaultServerIds: ['s1'],
   });
   const history = new HistoryRepo(db);
-  expect(history.getRun('r1')).toMatchObject({ status: 'succeeded', jobName: 'disk' });
+  expect(history.getRun('r1')).toMatchObject({
+    status: 'succeeded',
+    jobName: 'disk',
+    params: {},
+    retryOf: null,
+    attempt: 1,
+  });
+  if (base < 6) expect(job).toMatchObject({ params: [] });
+  else {
+    expect(history.getRun('r3')).toMatchObject({ params: { n: 2 }, retryOf: 'r1', attempt: 2 });
+    expect(history.getExecution('e1')).toMatchObject({ stdoutHash: 'abc' });
+  }
   expect(history.getExecution('e1')).toMatchObject({
     status: 'succeeded',
     exitCode: 0,
@@ -107,7 +126,7 @@ function expectSeeded(db: Database, base: number): void {
   const log = history.readLog('e1');
   expect(log.slice(0, 2).map((c) => c.text)).toEqual(['hello\n', 'warn\n']);
   if (base >= 2) expect(log[2]?.text).toBe(BIG_LOG);
-  // Rows from before chains have none; version 3's rows keep theirs.
+  // Rows from before chains have none; version 5's rows keep theirs.
   expect(job).toMatchObject({ chain: [], desktopNotify: 'never', webhook: null });
   expect(history.getRun('r1')).toMatchObject({ parentExecutionId: null, chainDepth: 0, notifications: [] });
   expect(history.getExecution('e1')).toMatchObject({ chain: [] });

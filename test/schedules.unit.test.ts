@@ -46,6 +46,7 @@ function world() {
     chain: [],
     desktopNotify: 'never',
     webhook: null,
+    params: [],
   });
   const repo = new ScheduleRepo(main);
   const clock = { now: T0 };

@@ -1,5 +1,15 @@
-import type { ChainStep, Execution, Job, Run, Server, Variable, VariableChange } from '../core/domain.ts';
-import { hostPort } from '../core/rules.ts';
+import type {
+  ChainStep,
+  Execution,
+  Job,
+  Run,
+  RunOverview,
+  Server,
+  Variable,
+  VariableChange,
+} from '../core/domain.ts';
+import { groupLabel } from '../core/outputGroups.ts';
+import { formatParamSpec, hostPort } from '../core/rules.ts';
 
 /** Plain-text rendering for the CLI; --json output bypasses all of this. */
 
@@ -76,6 +86,7 @@ export function showJob(j: Job, serverNames: string[], jobName: (id: string) => 
     `chain:    ${chain.join('\n          ') || '-'}`,
     `desktop:  notify ${j.desktopNotify}`,
     `webhook:  ${j.webhook ? `${j.webhook.origin}/… (on ${j.webhook.notify})` : '-'}`,
+    ...(j.params ?? []).map((p, i) => `${i === 0 ? 'params:  ' : '         '} ${formatParamSpec(p)}`),
     '--- script ---',
     j.script.endsWith('\n') ? j.script.slice(0, -1) : j.script,
   ];
@@ -159,4 +170,41 @@ export function variableRows(vars: Variable[]): string {
     ['KEY', 'VALUE', 'UPDATED', 'BY'],
     ...vars.map((v) => [v.key, v.secret ? '***' : JSON.stringify(v.value), when(v.updatedAt), v.updatedBy]),
   ]);
+}
+
+/**
+ * A run at a glance (`cronium show --run`): the run, each host's status, exit code and time, and the groups
+ * of hosts whose stdout was identical.
+ */
+export function showRunOverview({ run, executions, groups }: RunOverview): string {
+  const params = Object.entries(run.params);
+  const lines = [
+    `run:        ${run.id}`,
+    `job:        ${run.jobName}`,
+    `status:     ${run.status}`,
+    `trigger:    ${run.trigger}${run.retryOf ? ` (attempt ${run.attempt}, repeats run ${run.retryOf})` : ''}`,
+    `started:    ${when(run.startedAt)}`,
+    `ended:      ${when(run.endedAt)}`,
+    `input:      ${run.input === null || run.input === undefined ? '-' : JSON.stringify(run.input)}`,
+    `params:     ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') || '-'}`,
+    '',
+  ];
+  const hosts = table([
+    ['SERVER', 'STATUS', 'EXIT', 'TIME', 'EXECUTION', 'OUTPUT'],
+    ...executions.map((e) => {
+      const group = groups.findIndex((g) => g.executionIds.includes(e.id));
+      return [
+        e.serverName,
+        e.status,
+        e.exitCode === null ? '-' : String(e.exitCode),
+        duration(e),
+        e.id.slice(0, 8),
+        group < 0 ? '-' : `group ${group + 1}`,
+      ];
+    }),
+  ]);
+  const groupLines = groups.length
+    ? groups.map((g, i) => `group ${i + 1}: ${groupLabel(g)} — ${g.servers.join(', ')}`)
+    : ['no output to compare yet'];
+  return lines.join('\n') + hosts + '\n' + groupLines.join('\n') + '\n';
 }

@@ -31,8 +31,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'run a job on one or more servers, streaming its output',
     load: () => import('./commands/run.ts'),
   },
+  rerun: {
+    summary: 'run a past run again (--failed: only the hosts that did not succeed)',
+    load: () => import('./commands/rerun.ts'),
+  },
   history: { summary: 'list past executions', load: () => import('./commands/history.ts') },
-  show: { summary: 'one execution and its whole log', load: () => import('./commands/show.ts') },
+  show: {
+    summary: 'one execution and its whole log, or a run (--run)',
+    load: () => import('./commands/show.ts'),
+  },
   var: { summary: 'list, get, set or remove variables', load: () => import('./commands/var.ts') },
   schedule: {
     summary: 'add, list, show, remove, pause or resume schedules',

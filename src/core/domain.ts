@@ -85,6 +85,27 @@ export const FINAL_EXECUTION_STATUSES = [
 ] as const satisfies readonly ExecutionStatus[];
 export type FinalExecutionStatus = (typeof FINAL_EXECUTION_STATUSES)[number];
 
+/** The types a job parameter may have (`--param name:type`); `choice` lists its values: `choice(a|b|c)`. */
+export const PARAM_TYPES = ['string', 'number', 'boolean', 'choice'] as const;
+export type ParamType = (typeof PARAM_TYPES)[number];
+
+/** A parameter's value once checked: the type's JavaScript value (a choice is one of its strings). */
+export type ParamValue = string | number | boolean;
+
+/**
+ * A typed parameter a job declares; a run gives its value (`--set name=value`, the run dialog's form) and
+ * the script reads it in `cronium.input()`. No default means required. Rules: src/core/rules.ts.
+ */
+export interface JobParam {
+  name: string;
+  type: ParamType;
+  /** The allowed values of a `choice` (empty for other types). */
+  choices: string[];
+  /** The value used when a run gives none; null: the run must give one. */
+  default: ParamValue | null;
+  description: string;
+}
+
 export const LOG_STREAMS = ['stdout', 'stderr', 'system'] as const;
 export type LogStream = (typeof LOG_STREAMS)[number];
 
@@ -173,6 +194,8 @@ export interface Job {
   /** Desktop notifications of this job's runs (in the app). */
   desktopNotify: NotifyWhen;
   webhook: WebhookInfo | null;
+  /** Typed parameters a run fills in (see JobParam). */
+  params: JobParam[];
   createdAt: number;
   updatedAt: number;
 }
@@ -204,6 +227,11 @@ export interface Execution {
   condition: boolean | null;
   variableChanges: VariableChange[];
   attempt: number;
+  /**
+   * SHA-256 (hex) of the script's stdout as stored, hashed as it was written; null until the execution
+   * ends, and for one whose script never ran. Equal hashes: identical output (see outputGroups).
+   */
+  stdoutHash: string | null;
   /** What this execution's chain links did (empty when the job has none or it was cancelled). */
   chain: ChainStep[];
 }
@@ -262,12 +290,33 @@ export interface Run {
   startedAt: number;
   endedAt: number | null;
   executionIds: string[];
+  /** The job parameters' values (defaults filled in), merged over `input` for the script. */
+  params: Record<string, ParamValue>;
+  /** The run this one repeats (`cronium rerun`), or null. */
+  retryOf: string | null;
+  /** 1 for a first run; a re-run counts up from the run it repeats. */
+  attempt: number;
   /** The execution whose outcome started this run (trigger `chain`); null otherwise. */
   parentExecutionId: string | null;
   /** How many chain links led here: 0 for a run started otherwise. */
   chainDepth: number;
   /** The run's notices (the webhook), as delivered or not; a failed one never fails the run. */
   notifications: NotificationResult[];
+}
+
+/** Executions of one run whose stdout is identical (the same stdoutHash), largest group first. */
+export interface OutputGroup {
+  stdoutHash: string;
+  /** Server names, in the run's order. */
+  servers: string[];
+  executionIds: string[];
+}
+
+/** A run at a glance: the run, each host's execution, and the groups of identical output. */
+export interface RunOverview {
+  run: Run;
+  executions: Execution[];
+  groups: OutputGroup[];
 }
 
 /**

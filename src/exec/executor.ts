@@ -3,6 +3,7 @@
  * enforce timeout and cancel, and record everything. One place moves the execution through its states:
  * queued → connecting → running → succeeded | failed | timed_out | cancelled | error.
  */
+import { createHash } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 
 import type {
@@ -155,11 +156,17 @@ export class Executor {
       ...(plan.secrets ?? []).flatMap(secretForms),
     ];
     const backpressure = new Backpressure();
+    // The stdout as stored, hashed as it is written: output groups compare hosts without reading logs.
+    const stdoutHash = createHash('sha256');
     const log = new LogSink({
       executionId: id,
       secrets,
-      write: (chunks) => this.writeLog(chunks, backpressure),
+      write: (chunks) => {
+        for (const chunk of chunks) if (chunk.stream === 'stdout') stdoutHash.update(chunk.text);
+        this.writeLog(chunks, backpressure);
+      },
     });
+    let scriptEnded = false;
     let lease: Lease | null = null;
     let helpers: HelperSession | null = null;
     let final: Ending;
@@ -215,6 +222,8 @@ export class Executor {
       const scriptPlan = { ...plan, job: { ...plan.job, script: script.text } };
       const scriptStart = performance.now();
       const outcome = await this.runScript(lease, scriptPlan, log, signal, backpressure, helpers);
+      // Only a script that ran has an output to compare (not one whose interpreter was missing).
+      scriptEnded = outcome.status !== 'error';
       const scriptMs = Math.round(performance.now() - scriptStart - (outcome.collectMs ?? 0));
       const { context } = helpers;
       final = {
@@ -251,7 +260,11 @@ export class Executor {
     }
     if (lateSecret) history.maskLog(id, (text) => log.mask(text));
     const { status, ...fields } = final;
-    return this.move(id, status, { ...fields, endedAt: Date.now() });
+    return this.move(id, status, {
+      ...fields,
+      stdoutHash: scriptEnded && status !== 'error' ? stdoutHash.digest('hex') : null,
+      endedAt: Date.now(),
+    });
   }
 
   private failure(err: unknown, log: LogSink): Ending {

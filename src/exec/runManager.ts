@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { Run, RunStatus, RunTrigger, HelperMode, Execution } from '../core/domain.ts';
+import type { Run, RunStatus, RunTrigger, HelperMode, Execution, ParamValue } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
@@ -13,7 +13,12 @@ export interface RunSpec {
   /** Values masked in every execution's log, output and history (see ExecutionPlan.secrets). */
   secrets?: unknown[];
   servers: ExecutionPlan['server'][];
+  /** The run's own input, as given (stored with the run; a re-run gives it again). */
   input: unknown;
+  /** The parameters' checked values (stored with the run). */
+  params?: Record<string, ParamValue>;
+  /** What the script's cronium.input() returns: the parameters merged over the input (default: input). */
+  scriptInput?: unknown;
   trigger: RunTrigger;
   /** The schedule that fired the run, if one did. */
   scheduleId?: string | null;
@@ -32,12 +37,20 @@ export interface RunSpec {
    * when it recorded something on the run (published again then).
    */
   afterRun?: (run: Run) => Promise<boolean>;
+  /** The run this one repeats, and this run's attempt (1 for a first run). */
+  retryOf?: string | null;
+  attempt?: number;
 }
 
 interface ActiveRun {
   controller: AbortController;
+  /** Each execution's own cancel (one host stopped, the others going on). */
+  executions: Map<string, AbortController>;
   done: Promise<Run>;
 }
+
+/** Milliseconds between looks at the database for cancels other processes asked (see pollCancels). */
+const CANCEL_POLL_MS = 200;
 
 /** The status of a run, from the final statuses of its executions. */
 export function runStatusOf(executions: Pick<Execution, 'status'>[], cancelled: boolean): RunStatus {
@@ -52,6 +65,7 @@ export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
   /** The runs each run's chain links started (this process's runs only), for waitForChain. */
   private readonly children = new Map<string, string[]>();
+  private cancelPoll: NodeJS.Timeout | null = null;
 
   private readonly executor: Executor;
   private readonly history: HistoryRepo;
@@ -87,17 +101,39 @@ export class RunManager {
         startedAt: Date.now(),
         parentExecutionId: spec.parentExecutionId ?? null,
         chainDepth: spec.chainDepth ?? 0,
+        params: spec.params ?? {},
+        retryOf: spec.retryOf ?? null,
+        attempt: spec.attempt ?? 1,
       },
       executions,
     );
     const run = this.history.getRun(runId)!;
     this.hub.emit({ type: 'run', run });
     const controller = new AbortController();
-    const done = this.drive(runId, spec, executions, controller.signal).finally(() =>
-      this.active.delete(runId),
-    );
-    this.active.set(runId, { controller, done });
+    const perExecution = new Map(executions.map((e) => [e.id, new AbortController()]));
+    const done = this.drive(runId, spec, executions, controller.signal, perExecution).finally(() => {
+      this.active.delete(runId);
+      if (this.active.size === 0 && this.cancelPoll) {
+        clearInterval(this.cancelPoll);
+        this.cancelPoll = null;
+      }
+    });
+    this.active.set(runId, { controller, executions: perExecution, done });
+    // Another process (the app in browser mode) may ask to cancel this run: it leaves a row to find.
+    this.cancelPoll ??= setInterval(() => this.pollCancels(), CANCEL_POLL_MS).unref();
     return run;
+  }
+
+  /** Acts on cancels other processes asked for this process's runs (rows in cancel_requests). */
+  private pollCancels(): void {
+    try {
+      for (const { runId, executionId } of this.history.takeCancelRequests([...this.active.keys()])) {
+        if (executionId) this.cancelExecution(runId, executionId);
+        else this.cancel(runId);
+      }
+    } catch {
+      // A busy or closing database: the next look tries again.
+    }
   }
 
   private async drive(
@@ -105,6 +141,7 @@ export class RunManager {
     spec: RunSpec,
     executions: { id: string; serverId: string; serverName: string }[],
     signal: AbortSignal,
+    perExecution: Map<string, AbortController>,
   ): Promise<Run> {
     const queue = [...executions];
     const servers = new Map(spec.servers.map((s) => [s.id, s]));
@@ -112,6 +149,7 @@ export class RunManager {
     const finals: Pick<Execution, 'status'>[] = [];
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
+        const own = perExecution.get(next.id)!.signal;
         const final = await this.executor.run(
           {
             executionId: next.id,
@@ -120,12 +158,12 @@ export class RunManager {
             env: spec.env,
             secrets: spec.secrets,
             server: servers.get(next.serverId) ?? { id: next.serverId, name: next.serverName, host: '' },
-            input: spec.input,
+            input: spec.scriptInput === undefined ? spec.input : spec.scriptInput,
             helperMode: spec.helperMode,
             trigger: spec.trigger,
-            attempt: 1,
+            attempt: spec.attempt ?? 1,
           },
-          signal,
+          AbortSignal.any([signal, own]),
         );
         finals.push(final);
         if (spec.afterExecution && !signal.aborted) {
@@ -185,6 +223,17 @@ export class RunManager {
     return true;
   }
 
+  /**
+   * Stops one execution of a run this process runs (queued: it never starts); false when the run or the
+   * execution is not going here.
+   */
+  cancelExecution(runId: string, executionId: string): boolean {
+    const controller = this.active.get(runId)?.executions.get(executionId);
+    if (!controller || controller.signal.aborted) return false;
+    controller.abort();
+    return true;
+  }
+
   /** Resolves when the run has finished (immediately for a finished run). */
   async wait(runId: string): Promise<Run> {
     const run = this.active.get(runId);
@@ -199,6 +248,8 @@ export class RunManager {
   }
 
   async cancelAll(): Promise<void> {
+    if (this.cancelPoll) clearInterval(this.cancelPoll);
+    this.cancelPoll = null;
     const runs = [...this.active.values()];
     for (const run of runs) run.controller.abort();
     await Promise.allSettled(runs.map((r) => r.done));

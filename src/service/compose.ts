@@ -26,6 +26,7 @@ import { KnownHostRepo } from '../store/knownHostRepo.ts';
 import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
+import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
 import type { WebhookOptions } from './notices.ts';
@@ -96,6 +97,8 @@ export interface Core {
   readonly schedules: ScheduleService;
   /** Starts firing schedules from this process (once; later calls return the same scheduler). */
   startScheduler(): Scheduler;
+  /** Publishes other processes' runs on this hub (see ForeignRuns); returns the function that stops it. */
+  followOtherProcesses(intervalMs?: number): () => void;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /** Stops the scheduler (giving its lease up), cancels what runs, then closes connections, the runtime API, the log writer and the database. */
@@ -233,6 +236,7 @@ export function composeCore(options: ServiceOptions): Core {
     schedules,
     startScheduler,
     startRuntime,
+    followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
     async close() {
       await scheduler?.stop();
       await runs.cancelAll();

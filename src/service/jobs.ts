@@ -181,6 +181,7 @@ export class JobService {
       chain,
       desktopNotify: data.desktopNotify ?? existing?.desktopNotify ?? 'never',
       webhook,
+      params: data.params,
     };
   }
 

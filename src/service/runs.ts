@@ -1,20 +1,33 @@
 /** Starting, waiting for and cancelling runs: a job on one or many servers. */
-import { parseInput, runRequestSchema } from '../contract.ts';
+import { parseInput, rerunOptionsSchema, runRequestSchema } from '../contract.ts';
 import { chainEventsOf, DEFAULT_MAX_CHAIN_DEPTH } from '../core/chains.ts';
-import type { ChainLink, ChainStep, Execution, Run } from '../core/domain.ts';
+import {
+  FINAL_EXECUTION_STATUSES,
+  type ChainLink,
+  type ChainStep,
+  type Execution,
+  type ExecutionStatus,
+  type JobParam,
+  type ParamValue,
+  type Run,
+  type RunOverview,
+} from '../core/domain.ts';
 import { CroniumError, invalidInput, toErrorValue } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
 import { shouldNotify } from '../core/notices.ts';
+import { outputGroups } from '../core/outputGroups.ts';
+import { resolveParams } from '../core/rules.ts';
 import type { RunManager } from '../exec/runManager.ts';
-import type { SecretStore } from '../secrets/secretStore.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
+import type { SecretStore } from '../secrets/secretStore.ts';
 import type { JobRecord } from '../store/jobRepo.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
 import type { JobService } from './jobs.ts';
 import { sendWebhook, webhookPayload, type WebhookOptions } from './notices.ts';
 import type { ServerService } from './servers.ts';
 import type { VariableService } from './variables.ts';
+import { findRef, resolveRef, type RefSource } from './refs.ts';
 
 export interface RunServiceDeps {
   manager: RunManager;
@@ -29,11 +42,47 @@ export interface RunServiceDeps {
   webhook?: WebhookOptions;
 }
 
+const FINAL: ReadonlySet<ExecutionStatus> = new Set(FINAL_EXECUTION_STATUSES);
+/** Statuses a re-run of "the hosts that did not succeed" repeats (every final status but success). */
+const NOT_SUCCEEDED: ReadonlySet<ExecutionStatus> = new Set(
+  FINAL_EXECUTION_STATUSES.filter((s) => s !== 'succeeded'),
+);
+
 export class RunService {
   private readonly deps: RunServiceDeps;
+  private readonly runs: RefSource<Run>;
 
   constructor(deps: RunServiceDeps) {
     this.deps = deps;
+    this.runs = {
+      noun: 'run',
+      byId: (id) => deps.history.getRun(id),
+      idsByPrefix: (prefix) => deps.history.findRunIds(prefix),
+    };
+  }
+
+  /**
+   * A run by id or a unique prefix of it.
+   * @throws CroniumError not_found, or invalid_input for a prefix of several runs.
+   */
+  run(ref: string): Run {
+    return resolveRef(ref, this.runs);
+  }
+
+  /**
+   * The run `ref` names, or the run of the execution it names (what `cronium history` lists).
+   * @throws CroniumError not_found naming `ref`, or invalid_input for an ambiguous prefix.
+   */
+  private runOrExecutionRun(ref: string): Run {
+    const run = findRef(ref, this.runs);
+    if (run) return run;
+    const execution = findRef(ref, {
+      noun: 'execution',
+      byId: (id) => this.deps.history.getExecution(id),
+      idsByPrefix: (prefix) => this.deps.history.findExecutionIds(prefix),
+    });
+    if (!execution) throw new CroniumError('not_found', `No run or execution ${ref}.`);
+    return this.run(execution.runId);
   }
 
   /**
@@ -58,6 +107,9 @@ export class RunService {
         });
       chainDepth = (this.deps.history.getRun(parent.runId)?.chainDepth ?? 0) + 1;
     }
+    const input = req.input === undefined ? job.defaultInput : req.input;
+    const params = checkParams(job.params, req.params);
+    const repeated = req.retryOf === undefined ? null : this.run(req.retryOf);
     return this.deps.manager.start({
       job: {
         id: job.id,
@@ -73,11 +125,15 @@ export class RunService {
       })),
       servers: servers.map((s) => ({ id: s.id, name: s.name, host: s.host, helperMode: s.helperMode })),
       secrets: this.runSecrets(servers),
-      input: req.input === undefined ? job.defaultInput : req.input,
-      trigger: req.trigger,
+      input,
+      params,
+      scriptInput: mergeParams(input, params),
+      trigger: repeated ? 'retry' : req.trigger,
       scheduleId: req.scheduleId ?? null,
       concurrency: req.concurrency,
       helperMode: req.helperMode ?? job.helperMode,
+      retryOf: repeated?.id ?? null,
+      attempt: repeated ? repeated.attempt + 1 : 1,
       parentExecutionId: req.parentExecutionId ?? null,
       chainDepth,
       afterExecution: (e) => this.followChain(e, chainDepth),
@@ -155,6 +211,92 @@ export class RunService {
   }
 
   /**
+   * Runs a run again: its job, input, parameters, helper mode, concurrency and servers (all, the ones
+   * that did not succeed with `failed`, or those named in `serverIds`), as attempt n+1 with trigger retry.
+   * @throws CroniumError not_found for an unknown run, or a job or server removed since (by its name);
+   * invalid_input when nothing is left to run.
+   */
+  rerun(ref: string, options: unknown = {}): Run {
+    const opts = parseInput(rerunOptionsSchema, options ?? {});
+    const run = this.runOrExecutionRun(ref);
+    const executions = this.deps.history.runExecutions(run.id);
+    const job = orNull(() => this.deps.jobs.record(run.jobId));
+    if (!job)
+      throw new CroniumError(
+        'not_found',
+        `The job "${run.jobName}" was removed; its history is kept, but it cannot run again.`,
+      );
+    let targets = executions;
+    if (opts.failed) {
+      targets = targets.filter((e) => NOT_SUCCEEDED.has(e.status));
+      if (targets.length === 0)
+        throw new CroniumError(
+          'invalid_input',
+          executions.some((e) => e.status === 'succeeded')
+            ? `Every host of run ${run.id.slice(0, 8)} succeeded: nothing failed to run again.`
+            : `Run ${run.id.slice(0, 8)} has no host that ended without success yet.`,
+        );
+    }
+    if (opts.serverIds) {
+      const wanted = opts.serverIds;
+      const unknown = wanted.filter((w) => !executions.some((e) => e.serverId === w || e.serverName === w));
+      if (unknown.length) throw invalidInput({ serverIds: `${unknown[0]} is not one of this run's servers` });
+      targets = targets.filter((e) => wanted.includes(e.serverId) || wanted.includes(e.serverName));
+    }
+    const servers = targets.map((e) => this.serverOf(e));
+    return this.start({
+      jobId: job.id,
+      serverIds: servers,
+      input: run.input ?? undefined,
+      params: run.params,
+      helperMode: run.helperMode,
+      concurrency: run.concurrency,
+      trigger: 'retry',
+      retryOf: run.id,
+    });
+  }
+
+  /** The server an execution ran on, by id; a server removed since is named by the name it had. */
+  private serverOf(e: Execution): string {
+    const server = orNull(() => this.deps.servers.record(e.serverId));
+    if (!server)
+      throw new CroniumError(
+        'not_found',
+        `The server "${e.serverName}" was removed since this run; re-run without it (--failed, or pick servers).`,
+      );
+    return server.id;
+  }
+
+  /** A run, each host's execution and the groups of identical stdout. @throws CroniumError not_found. */
+  overview(ref: string): RunOverview {
+    const run = this.runOrExecutionRun(ref);
+    const executions = this.deps.history.runExecutions(run.id);
+    return { run, executions, groups: outputGroups(executions) };
+  }
+
+  /**
+   * Stops one execution: here when this process runs it, else through the database for the process that
+   * owns its run (it looks every 200 ms). False when the execution has already ended.
+   * @throws CroniumError not_found.
+   */
+  cancelExecution(executionId: string): boolean {
+    const { history, manager } = this.deps;
+    const execution = history.getExecution(executionId);
+    if (!execution) throw new CroniumError('not_found', `No execution ${executionId}.`);
+    if (FINAL.has(execution.status)) return false;
+    if (manager.cancelExecution(execution.runId, execution.id)) return true;
+    return this.askOwner(execution.runId, execution.id);
+  }
+
+  /** Leaves a cancel request for the live process that owns a running run; false when there is none. */
+  private askOwner(runId: string, executionId: string | null): boolean {
+    const owner = this.deps.history.runOwner(runId);
+    if (!owner || owner.status !== 'running' || owner.pid === process.pid || owner.pid === null) return false;
+    this.deps.history.requestCancel(runId, executionId);
+    return true;
+  }
+
+  /**
    * Resolves when a run and the runs its chain started (down the chain) have finished.
    * @throws CroniumError not_found.
    */
@@ -180,9 +322,12 @@ export class RunService {
     return this.deps.manager.wait(runId);
   }
 
-  /** Asks a run to stop; false when no such run is going. */
+  /**
+   * Asks a run to stop; a run another process owns (the CLI) is asked through the database. False when no
+   * such run is going.
+   */
   cancel(runId: string): boolean {
-    return this.deps.manager.cancel(runId);
+    return this.deps.manager.cancel(runId) || this.askOwner(runId, null);
   }
 
   /** The ids of the runs this process is running now. */
@@ -194,4 +339,39 @@ export class RunService {
   cancelAll(): Promise<void> {
     return this.deps.manager.cancelAll();
   }
+}
+
+/** What `find` returns, or null when it throws not_found (a record removed since). */
+function orNull<T>(find: () => T): T | null {
+  try {
+    return find();
+  } catch (err) {
+    if (err instanceof CroniumError && err.kind === 'not_found') return null;
+    throw err;
+  }
+}
+
+/**
+ * A run's parameter values checked against the job's declaration (rules.resolveParams).
+ * @throws CroniumError invalid_input with a message per `params.<name>`.
+ */
+function checkParams(declared: JobParam[], given: Record<string, unknown>): Record<string, ParamValue> {
+  const result = resolveParams(declared, given);
+  if ('errors' in result) throw invalidInput(result.errors);
+  return result.values;
+}
+
+/**
+ * What cronium.input() returns: the parameters merged over the input (an object; none given reads as
+ * `{}`). A job without parameters leaves the input as it is.
+ * @throws CroniumError invalid_input when parameters meet an input that is not an object.
+ */
+export function mergeParams(input: unknown, params: Record<string, ParamValue>): unknown {
+  if (Object.keys(params).length === 0) return input;
+  if (input === null || input === undefined) return { ...params };
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw invalidInput({
+      input: 'a job with parameters takes a JSON object as input (the parameters are merged into it)',
+    });
+  return { ...input, ...params };
 }

@@ -21,6 +21,7 @@ import type {
   Job,
   LogChunk,
   Run,
+  RunOverview,
   Schedule,
   ScheduleFire,
   Server,
@@ -145,6 +146,18 @@ export class CroniumService implements HostApi {
   }
   cancelRun(runId: string): boolean {
     return this.core.runs.cancel(runId);
+  }
+  cancelExecution(executionId: string): boolean {
+    return this.core.runs.cancelExecution(executionId);
+  }
+  rerun(ref: string, options?: unknown): Run {
+    return this.core.runs.rerun(ref, options);
+  }
+  getRunOverview(ref: string): RunOverview {
+    return this.core.runs.overview(ref);
+  }
+  followOtherProcesses(intervalMs?: number): () => void {
+    return this.core.followOtherProcesses(intervalMs);
   }
   activeRunIds(): string[] {
     return this.core.runs.activeRunIds();

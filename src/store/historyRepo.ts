@@ -5,6 +5,7 @@ import type {
   ExecutionStatus,
   LogChunk,
   LogStream,
+  ParamValue,
   Run,
   RunStatus,
   RunTrigger,
@@ -26,12 +27,16 @@ interface RunRow {
   concurrency: number;
   helper_mode: HelperMode;
   status: RunStatus;
+  owner_pid: number | null;
   schedule_id: string | null;
   started_at: number;
   ended_at: number | null;
   parent_execution_id: string | null;
   chain_depth: number;
   notifications: string;
+  params: string;
+  retry_of: string | null;
+  attempt: number;
 }
 
 interface ExecutionRow {
@@ -58,6 +63,7 @@ interface ExecutionRow {
   variable_changes: string;
   attempt: number;
   chain: string;
+  stdout_hash: string | null;
 }
 
 function executionFromRow(row: ExecutionRow): Execution {
@@ -87,6 +93,7 @@ function executionFromRow(row: ExecutionRow): Execution {
     variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
     attempt: row.attempt,
     chain: JSON.parse(row.chain) as ChainStep[],
+    stdoutHash: row.stdout_hash,
   };
 }
 
@@ -108,6 +115,7 @@ export interface ExecutionPatch {
   output?: unknown;
   condition?: boolean | null;
   variableChanges?: VariableChange[];
+  stdoutHash?: string | null;
 }
 
 const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
@@ -124,6 +132,7 @@ const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unkno
   output: ['output', (v) => (v === undefined ? null : JSON.stringify(v))],
   condition: ['condition', (v) => (v === null ? null : v ? 1 : 0)],
   variableChanges: ['variable_changes', (v) => JSON.stringify(v)],
+  stdoutHash: ['stdout_hash', (v) => v],
 };
 
 export interface ExecutionFilter {
@@ -176,16 +185,21 @@ export class HistoryRepo {
       | 'parentExecutionId'
       | 'chainDepth'
       | 'scheduleId'
+      | 'params'
+      | 'retryOf'
+      | 'attempt'
     > &
-      Partial<Pick<Run, 'parentExecutionId' | 'chainDepth' | 'scheduleId'>>,
+      Partial<
+        Pick<Run, 'parentExecutionId' | 'chainDepth' | 'scheduleId' | 'params' | 'retryOf' | 'attempt'>
+      >,
     executions: { id: string; serverId: string; serverName: string }[],
   ): void {
     transaction(this.db, () => {
       this.db
         .prepare(
           `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at,
-             schedule_id, parent_execution_id, chain_depth)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+             schedule_id, parent_execution_id, chain_depth, params, retry_of, attempt)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           run.id,
@@ -200,23 +214,41 @@ export class HistoryRepo {
           run.scheduleId ?? null,
           run.parentExecutionId ?? null,
           run.chainDepth ?? 0,
+          JSON.stringify(run.params ?? {}),
+          run.retryOf ?? null,
+          run.attempt ?? 1,
         );
       const insert = this.db.prepare(
-        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
+        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       );
       for (const e of executions)
-        insert.run(e.id, run.id, run.jobId, run.jobName, e.serverId, e.serverName, run.startedAt);
+        insert.run(
+          e.id,
+          run.id,
+          run.jobId,
+          run.jobName,
+          e.serverId,
+          e.serverName,
+          run.startedAt,
+          run.attempt ?? 1,
+        );
     });
   }
 
   finishRun(id: string, status: RunStatus, endedAt: number): void {
     this.db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
+    // A cancel asked as the run ended has nothing left to stop.
+    this.db.prepare('DELETE FROM cancel_requests WHERE run_id = ?').run(id);
   }
 
   getRun(id: string): Run | null {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as unknown as RunRow | undefined;
-    if (!row) return null;
+    return row ? this.runFromRow(row) : null;
+  }
+
+  private runFromRow(row: RunRow): Run {
+    const id = row.id;
     const ids = (
       this.db.prepare('SELECT id FROM executions WHERE run_id = ? ORDER BY server_name').all(id) as {
         id: string;
@@ -238,6 +270,9 @@ export class HistoryRepo {
       parentExecutionId: row.parent_execution_id,
       chainDepth: row.chain_depth,
       notifications: JSON.parse(row.notifications) as NotificationResult[],
+      params: JSON.parse(row.params) as Record<string, ParamValue>,
+      retryOf: row.retry_of,
+      attempt: row.attempt,
     };
   }
 
@@ -258,6 +293,68 @@ export class HistoryRepo {
         .prepare('SELECT id FROM runs WHERE parent_execution_id = ? ORDER BY started_at, id')
         .all(executionId) as { id: string }[]
     ).map((r) => r.id);
+  }
+
+  /** Runs whose id starts with prefix (at most `limit`), so a person can type the first few characters. */
+  findRunIds(prefix: string, limit = 2): string[] {
+    return (
+      this.db
+        .prepare("SELECT id FROM runs WHERE id >= ? AND id < ? || x'ff' LIMIT ?")
+        .all(prefix, prefix, limit) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** A run's executions in the run's order (by server name, as Run.executionIds). */
+  runExecutions(runId: string): Execution[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY server_name')
+        .all(runId) as unknown as ExecutionRow[]
+    ).map(executionFromRow);
+  }
+
+  /** The process that runs a run (null for an unknown run or one from before owners were recorded). */
+  runOwner(runId: string): { pid: number | null; status: RunStatus } | null {
+    const row = this.db.prepare('SELECT owner_pid, status FROM runs WHERE id = ?').get(runId) as
+      { owner_pid: number | null; status: RunStatus } | undefined;
+    return row ? { pid: row.owner_pid, status: row.status } : null;
+  }
+
+  /**
+   * Runs of other processes worth following (see ForeignRuns): those still running, and those that ended
+   * at or after `since` (epoch ms), newest first, at most 50.
+   */
+  foreignRuns(since: number): Run[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM runs WHERE (owner_pid IS NULL OR owner_pid <> ?) AND (status = 'running' OR ended_at >= ?)
+         ORDER BY started_at DESC LIMIT 50`,
+      )
+      .all(process.pid, since) as unknown as RunRow[];
+    return rows.map((row) => this.runFromRow(row));
+  }
+
+  /** Asks the process that owns a run to cancel it, or one execution of it (see takeCancelRequests). */
+  requestCancel(runId: string, executionId: string | null): void {
+    this.db
+      .prepare('INSERT INTO cancel_requests (run_id, execution_id, requested_at) VALUES (?, ?, ?)')
+      .run(runId, executionId, Date.now());
+  }
+
+  /** The cancel requests for these runs, removed as they are read (each is acted on once). */
+  takeCancelRequests(runIds: readonly string[]): { runId: string; executionId: string | null }[] {
+    if (runIds.length === 0) return [];
+    const marks = runIds.map(() => '?').join(', ');
+    // Read first: the common look finds nothing, and a read takes no write lock from the log writer.
+    const any = this.db
+      .prepare(`SELECT 1 FROM cancel_requests WHERE run_id IN (${marks}) LIMIT 1`)
+      .get(...runIds);
+    if (!any) return [];
+    return (
+      this.db
+        .prepare(`DELETE FROM cancel_requests WHERE run_id IN (${marks}) RETURNING run_id, execution_id`)
+        .all(...runIds) as { run_id: string; execution_id: string | null }[]
+    ).map((r) => ({ runId: r.run_id, executionId: r.execution_id }));
   }
 
   /**

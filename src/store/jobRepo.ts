@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
-import type { ChainLink, HelperMode, Job, Language, NotifyWhen, WebhookInfo } from '../core/domain.ts';
+import type {
+  ChainLink,
+  HelperMode,
+  Job,
+  JobParam,
+  Language,
+  NotifyWhen,
+  WebhookInfo,
+} from '../core/domain.ts';
 import type { Database } from './database.ts';
 
 /** As stored: secret env values are sealed by the SecretStore. */
@@ -38,6 +46,7 @@ interface JobRow {
   chain: string;
   desktop_notify: NotifyWhen;
   webhook: string | null;
+  params: string;
   created_at: number;
   updated_at: number;
 }
@@ -57,6 +66,7 @@ function fromRow(row: JobRow): JobRecord {
     chain: JSON.parse(row.chain) as ChainLink[],
     desktopNotify: row.desktop_notify,
     webhook: row.webhook === null ? null : (JSON.parse(row.webhook) as StoredWebhook),
+    params: JSON.parse(row.params) as JobParam[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -101,8 +111,8 @@ export class JobRepo {
     this.db
       .prepare(
         `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags,
-           chain, desktop_notify, webhook, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           chain, desktop_notify, webhook, params, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, ...this.values(data), now, now);
     return this.get(id)!;
@@ -112,7 +122,7 @@ export class JobRepo {
     this.db
       .prepare(
         `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
-         helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, updated_at = ? WHERE id = ?`,
+         helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, params = ?, updated_at = ? WHERE id = ?`,
       )
       .run(...this.values(data), Date.now(), id);
     return this.get(id)!;
@@ -143,6 +153,7 @@ export class JobRepo {
       JSON.stringify(data.chain),
       data.desktopNotify,
       data.webhook === null ? null : JSON.stringify(data.webhook),
+      JSON.stringify(data.params),
     ];
   }
 }

@@ -197,4 +197,24 @@ ALTER TABLE executions ADD COLUMN chain TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX runs_parent ON runs (parent_execution_id) WHERE parent_execution_id IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: 'job parameters, re-runs, output hashes, cancel requests across processes',
+    // A job's declared parameters; a run's given values and the run it repeats; each execution's stdout
+    // hash (output groups); and cancels asked of a run another process owns (that process polls them).
+    sql: `
+ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE runs ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN retry_of TEXT;
+ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE executions ADD COLUMN stdout_hash TEXT;
+CREATE INDEX runs_retry_of ON runs (retry_of);
+CREATE TABLE cancel_requests (
+  run_id TEXT NOT NULL,
+  execution_id TEXT,
+  requested_at INTEGER NOT NULL
+);
+CREATE INDEX cancel_requests_run ON cancel_requests (run_id);
+`,
+  },
 ];

@@ -10,9 +10,11 @@ export type {
   JobInput,
   LogChunk,
   MethodName,
+  OutputGroup,
   PreloadBridge,
   Result,
   Run,
+  RunOverview,
   RunRequest,
   Schedule,
   ScheduleFire,
@@ -31,9 +33,11 @@ export type {
   ChainTarget,
   ExecutionStatus,
   HelperMode,
+  JobParam,
   Language,
   NotificationResult,
   NotifyWhen,
+  ParamValue,
   RunStatus,
   ScheduleMissed,
   ScheduleOverlap,
@@ -53,3 +57,6 @@ export {
   SCHEDULE_OVERLAPS,
   SERVER_HELPER_MODES,
 } from '../../../src/core/domain.ts';
+/** The rules the core checks with, run in the page too (job parameters), and the output-group rule. */
+export { formatParamSpec, paramValue, parseParamSpec, resolveParams } from '../../../src/core/rules.ts';
+export { groupLabel, outputGroups } from '../../../src/core/outputGroups.ts';

@@ -25,7 +25,7 @@ const STATUSES: ExecutionStatus[] = [
 export function ExecutionDetail({ executionId }: { executionId: string }) {
   const { openDetail, showRun, notify } = useUi();
   const live = useLive((s) => s.executions[executionId]);
-  const { loadLog, startRun, upsertExecution } = useLive();
+  const { loadLog, rerun: rerunRun, upsertExecution } = useLive();
   const jobs = useJobs();
   const [failure, setFailure] = useState<string | null>(null);
   const [run, setRun] = useState<Run | null>(null);
@@ -62,13 +62,8 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
   const rerun = async () => {
     if (!e) return;
     try {
-      const original = run ?? (await api().getRun(e.runId));
-      const started = await startRun({
-        jobId: e.jobId,
-        serverIds: [e.serverId],
-        input: original.input ?? undefined,
-        trigger: 'retry',
-      });
+      // The core repeats the run's job, input, parameters and helper mode, on this host only.
+      const started = await rerunRun(e.runId, { serverIds: [e.serverId] });
       openDetail(null);
       showRun(started.id);
     } catch (err) {
@@ -78,6 +73,10 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
         void loadJobs();
       } else notify(messageOf(err), 'bad');
     }
+  };
+  const openRun = () => {
+    openDetail(null);
+    showRun(e!.runId);
   };
   const copyId = () =>
     navigator.clipboard.writeText(executionId).then(
@@ -95,11 +94,25 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
             <span>exit code {e.exitCode ?? '—'}</span>
             <HelperBadge mode={e.helperMode} reason={e.fallbackReason} />
             <span className="spacer" />
+            {run && run.executionIds.length > 1 && (
+              <button
+                className="ghost"
+                onClick={openRun}
+                data-testid="open-run"
+                title="Every host of this run: merged log, output groups, re-run what failed"
+              >
+                Whole run ({run.executionIds.length} hosts)
+              </button>
+            )}
             <button
               onClick={() => void rerun()}
               data-testid="rerun"
               disabled={jobRemoved}
-              title={jobRemoved ? removedText : 'Run the same job with the same input on this server'}
+              title={
+                jobRemoved
+                  ? removedText
+                  : 'Run the same job with the same input and parameters on this server'
+              }
             >
               ↻ Re-run
             </button>
@@ -205,6 +218,24 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
                 {run ? json(run.input) : '…'}
               </pre>
             </dd>
+            {run && Object.keys(run.params).length > 0 && (
+              <>
+                <dt>Parameters</dt>
+                <dd className="mono small" data-testid="execution-params">
+                  {Object.entries(run.params)
+                    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+                    .join('  ')}
+                </dd>
+              </>
+            )}
+            {run?.retryOf && (
+              <>
+                <dt>Attempt</dt>
+                <dd data-testid="execution-attempt">
+                  {run.attempt} (repeats run {run.retryOf.slice(0, 8)})
+                </dd>
+              </>
+            )}
             <dt>Variables</dt>
             <dd data-testid="variable-changes">
               {e.variableChanges.length === 0

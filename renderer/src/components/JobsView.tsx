@@ -4,14 +4,17 @@ import { ApiError, messageOf } from '../api/client.ts';
 import {
   CHAIN_EVENTS,
   CHAIN_TARGETS,
+  formatParamSpec,
   HELPER_MODES,
   LANGUAGES,
   NOTIFY_WHEN,
+  parseParamSpec,
   type ChainEvent,
   type ChainTarget,
   type HelperMode,
   type Job,
   type JobInput,
+  type JobParam,
   type Language,
   type NotifyWhen,
 } from '../api/types.ts';
@@ -90,6 +93,8 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   const [webhookUrl, setWebhookUrl] = useState('');
   const [webhookStored, setWebhookStored] = useState(!!job?.webhook);
   const [webhookNotify, setWebhookNotify] = useState<'failure' | 'always'>(job?.webhook?.notify ?? 'failure');
+  // Parameters as the CLI's --param takes them, one per line (the core's own parser reads them).
+  const [paramText, setParamText] = useState((job?.params ?? []).map(formatParamSpec).join('\n'));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const snapshot = JSON.stringify([
@@ -106,6 +111,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
     webhookUrl,
     webhookStored,
     webhookNotify,
+    paramText,
   ]);
   const [initial] = useState(snapshot);
   const close = useDiscardGuard(snapshot !== initial, onDone, job ? `The job ${job.name}` : 'The new job');
@@ -116,6 +122,16 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
     const parsed = parseJsonField(input);
     if ('error' in parsed) {
       setErrors({ defaultInput: parsed.error });
+      return;
+    }
+    let params: JobParam[];
+    try {
+      params = paramText
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map(parseParamSpec);
+    } catch (err) {
+      setErrors({ params: messageOf(err).replace(/^Invalid input — param: /, '') });
       return;
     }
     const body: JobInput = {
@@ -134,6 +150,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
         : webhookStored
           ? { url: null, notify: webhookNotify }
           : null,
+      params,
     };
     try {
       const saved = await save(body, job?.id);
@@ -280,6 +297,20 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
               className="mono"
               data-testid="job-input"
               placeholder='{"items": [1, 2, 3]}'
+            />
+          </Field>
+          <Field
+            label="Parameters"
+            error={errors.params ?? Object.entries(errors).find(([k]) => k.startsWith('params.'))?.[1]}
+            hint="one per line: name:type[=default] # description — types string, number, boolean, choice(a|b)"
+          >
+            <textarea
+              rows={3}
+              value={paramText}
+              onChange={(e) => setParamText(e.target.value)}
+              className="mono"
+              data-testid="job-params"
+              placeholder="region:choice(eu|us)=eu # where to deploy"
             />
           </Field>
           <Field label="Default servers" error={errors.defaultServerIds}>

@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 
 import type { Execution } from '../api/types.ts';
 import { ansiSpans, type Span } from '../lib/ansi.ts';
-import { clockTime, logText, WrapLayout } from '../lib/logBuffer.ts';
+import { clockTime, logText, WrapLayout, type LogBuffer } from '../lib/logBuffer.ts';
 import { FINAL, logOf, useLive } from '../store/live.ts';
 import { useUi } from '../store/ui.ts';
 
@@ -56,10 +56,21 @@ export function emptyLogText(execution: Execution | undefined): string {
  * a line takes ceil(characters / columns) rows (WrapLayout). Copy, download, wrap and timestamps sit in
  * the toolbar; copies and downloads are plain text (no escape codes), with times when they are shown.
  */
-export function LogView({ executionId, execution }: { executionId: string; execution?: Execution }) {
-  const version = useLive((s) => s.logVersions[executionId] ?? 0);
+export function LogView({
+  executionId,
+  execution,
+  source,
+}: {
+  /** The execution whose log this is; for a `source`, a key naming that log (a new key: a new layout). */
+  executionId: string;
+  execution?: Execution;
+  /** A log built elsewhere (a run's merged log) instead of the execution's own, and its version. */
+  source?: { buffer: LogBuffer; version: number; name: string };
+}) {
+  const storeVersion = useLive((s) => s.logVersions[executionId] ?? 0);
+  const version = source ? source.version : storeVersion;
   const notify = useUi((s) => s.notify);
-  const buffer = logOf(executionId);
+  const buffer = source?.buffer ?? logOf(executionId);
   const scroller = useRef<HTMLDivElement>(null);
   const searchBox = useRef<HTMLInputElement>(null);
   const [follow, setFollow] = useState(true);
@@ -69,9 +80,10 @@ export function LogView({ executionId, execution }: { executionId: string; execu
   const [wrap, setWrap] = useState(false);
   const [timestamps, setTimestamps] = useState(false);
   const [charWidth, setCharWidth] = useState(7.5);
-  // One layout per log; a new execution gets its own.
+  // One layout per log; a new execution gets its own, and so does each new build of a merged log (lines
+  // arriving interleave with the ones before).
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const layout = useMemo(() => new WrapLayout(), [executionId]);
+  const layout = useMemo(() => new WrapLayout(), [executionId, source?.buffer]);
 
   const count = buffer.length;
   const cols = Math.max(20, Math.floor((view.width - GUTTER - (timestamps ? TIME_WIDTH : 0)) / charWidth));
@@ -174,7 +186,11 @@ export function LogView({ executionId, execution }: { executionId: string; execu
     const blob = new Blob([logText(buffer, 0, count, timestamps)], { type: 'text/plain' });
     const link = document.createElement('a');
     link.href = URL.createObjectURL(blob);
-    const name = execution ? `${execution.jobName}-${execution.serverName}-` : 'execution-';
+    const name = source
+      ? `${source.name}-`
+      : execution
+        ? `${execution.jobName}-${execution.serverName}-`
+        : 'execution-';
     link.download = `${name}${executionId.slice(0, 8)}.log`.replace(/[^\w.-]+/g, '_');
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 
 import { ApiError, messageOf } from '../api/client.ts';
-import type { HelperMode } from '../api/types.ts';
+import { paramValue, resolveParams, type HelperMode, type JobParam } from '../api/types.ts';
 import { json, parseJsonField } from '../lib/format.ts';
 import { useJobs } from '../store/jobs.ts';
 import { useLive } from '../store/live.ts';
@@ -20,6 +20,10 @@ export function RunDialog({ jobId }: { jobId: string }) {
     job?.defaultInput === null || job?.defaultInput === undefined ? '' : json(job.defaultInput),
   );
   const [helperMode, setHelperMode] = useState<HelperMode>(job?.helperMode ?? 'auto');
+  // Each parameter's field as typed (its default filled in); checked with the core's own rule.
+  const [params, setParams] = useState<Record<string, string>>(() =>
+    Object.fromEntries((job?.params ?? []).map((p) => [p.name, p.default === null ? '' : String(p.default)])),
+  );
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
@@ -32,6 +36,8 @@ export function RunDialog({ jobId }: { jobId: string }) {
     const parsed = parseJsonField(input);
     if ('error' in parsed) return setErrors({ input: parsed.error });
     if (serverIds.length === 0) return setErrors({ serverIds: 'Choose at least one server.' });
+    const checked = resolveParams(job.params, params);
+    if ('errors' in checked) return setErrors(checked.errors);
     setStarting(true);
     try {
       const run = await startRun({
@@ -40,6 +46,7 @@ export function RunDialog({ jobId }: { jobId: string }) {
         input: input.trim() === '' ? undefined : parsed.value,
         helperMode,
         trigger: 'manual',
+        params: checked.values,
       });
       close();
       showRun(run.id);
@@ -77,7 +84,30 @@ export function RunDialog({ jobId }: { jobId: string }) {
             testIdPrefix="run-server-"
           />
         </Field>
-        <Field label="Input (JSON)" error={errors.input} hint="what cronium.input() returns">
+        {job.params.map((p) => (
+          <ParamField
+            key={p.name}
+            param={p}
+            value={params[p.name] ?? ''}
+            error={errors[`params.${p.name}`]}
+            onChange={(value) => {
+              setParams({ ...params, [p.name]: value });
+              // Said as soon as it is typed, by the rule the core checks with.
+              const check = value === '' ? null : paramValue(p, value);
+              const { [`params.${p.name}`]: _, ...rest } = errors;
+              setErrors(check && 'error' in check ? { ...rest, [`params.${p.name}`]: check.error } : rest);
+            }}
+          />
+        ))}
+        <Field
+          label="Input (JSON)"
+          error={errors.input}
+          hint={
+            job.params.length
+              ? 'cronium.input() returns this object with the parameters merged over it'
+              : 'what cronium.input() returns'
+          }
+        >
           <textarea
             rows={4}
             className="mono"
@@ -110,5 +140,49 @@ export function RunDialog({ jobId }: { jobId: string }) {
         </footer>
       </form>
     </Modal>
+  );
+}
+
+/** One job parameter as a form field: text, a number, true/false, or one of its choices. */
+function ParamField({
+  param,
+  value,
+  error,
+  onChange,
+}: {
+  param: JobParam;
+  value: string;
+  error?: string;
+  onChange: (value: string) => void;
+}) {
+  const required = param.default === null;
+  const label = `${param.name}${required ? ' *' : ''} (${param.type === 'choice' ? 'one of' : param.type})`;
+  const options =
+    param.type === 'boolean' ? ['true', 'false'] : param.type === 'choice' ? param.choices : null;
+  return (
+    <Field label={label} error={error} hint={param.description || (required ? 'required' : undefined)}>
+      {options ? (
+        <select
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+          data-testid={`run-param-${param.name}`}
+        >
+          {(required || value === '') && <option value="">— choose —</option>}
+          {options.map((o) => (
+            <option key={o} value={o}>
+              {o}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          value={value}
+          inputMode={param.type === 'number' ? 'decimal' : undefined}
+          onChange={(e) => onChange(e.target.value)}
+          data-testid={`run-param-${param.name}`}
+          aria-invalid={error ? true : undefined}
+        />
+      )}
+    </Field>
   );
 }

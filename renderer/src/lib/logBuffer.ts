@@ -46,6 +46,11 @@ export class LogBuffer {
     return true;
   }
 
+  /** Adds one whole line (a log built from others' lines: the merged log of a run). */
+  pushLine(line: string, code: StreamCode, ts: number): void {
+    this.push(line, code, ts);
+  }
+
   private push(line: string, code: StreamCode, ts: number): void {
     if (this.lines.length >= this.streamCodes.length) {
       const grown = new Uint8Array(this.streamCodes.length * 2);

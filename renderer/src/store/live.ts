@@ -38,6 +38,11 @@ interface LiveState {
   appendLog(chunk: LogChunk): void;
   startRun(request: RunRequest): Promise<Run>;
   cancelRun(runId: string): Promise<void>;
+  /** Executions the user asked to stop (one host of a run). */
+  cancelExecutionRequested: Record<string, true>;
+  cancelExecution(executionId: string): Promise<void>;
+  /** Runs a run again (all its hosts, or with failed only those that did not succeed). */
+  rerun(runId: string, options: { failed?: boolean; serverIds?: string[] }): Promise<Run>;
   /** Fills an execution's log from the store (for history, or a window opened mid-run). */
   loadLog(executionId: string): Promise<void>;
   loadRun(runId: string): Promise<void>;
@@ -68,6 +73,25 @@ export const useLive = create<LiveState>()((set, get) => ({
   executions: {},
   logVersions: {},
   cancelRequested: {},
+  cancelExecutionRequested: {},
+  async cancelExecution(executionId) {
+    set({ cancelExecutionRequested: { ...get().cancelExecutionRequested, [executionId]: true } });
+    try {
+      await api().cancelExecution(executionId);
+    } catch (err) {
+      const { [executionId]: _, ...rest } = get().cancelExecutionRequested;
+      set({ cancelExecutionRequested: rest });
+      throw err;
+    }
+  },
+  async rerun(runId, options) {
+    const run = await api().rerun(runId, options);
+    get().upsertRun(run);
+    await Promise.all(
+      run.executionIds.map(async (id) => get().upsertExecution(await api().getExecution(id))),
+    );
+    return run;
+  },
   upsertRun(run) {
     set({ runs: { ...get().runs, [run.id]: run } });
   },
@@ -164,4 +188,15 @@ export function statusTone(status: ExecutionStatus | Run['status']): 'ok' | 'bad
     default:
       return 'busy';
   }
+}
+
+/** Milliseconds an execution has taken so far (to `now` while it goes); null while it waits in the queue. */
+export function elapsedMs(e: Execution, now: number): number | null {
+  if (e.status === 'queued') return null;
+  return (e.endedAt ?? now) - e.startedAt;
+}
+
+/** Runs newest first: what the live view lists to switch between (its own and other processes' runs). */
+export function runsNewestFirst(runs: Record<string, Run>): Run[] {
+  return Object.values(runs).sort((a, b) => b.startedAt - a.startedAt);
 }

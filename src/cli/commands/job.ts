@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { JobInput } from '../../contract.ts';
 import { CHAIN_EVENTS, type ChainEvent, type ChainLink, type Job } from '../../core/domain.ts';
 import { CroniumError } from '../../core/errors.ts';
+import { parseParamSpec } from '../../core/rules.ts';
 import { decodeScriptFile } from '../../exec/scriptText.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import { showJob, table } from '../format.ts';
@@ -40,6 +41,7 @@ interface JobOptions {
   /** A URL, "-" to read it from stdin, or false for --no-webhook. */
   webhook?: string | boolean;
   notify?: string;
+  param?: string[];
 }
 
 /** The options `add` and `edit` share. */
@@ -72,7 +74,12 @@ function jobOptions(cmd: Command): Command {
     )
     .option('--desktop-notify <when>', 'desktop notifications in the app: never, failure or always')
     .option('--webhook <url>', 'POST a JSON summary of each run to this URL ("-": read it from stdin)')
-    .option('--notify <when>', 'when the webhook is sent: failure (default) or always');
+    .option('--notify <when>', 'when the webhook is sent: failure (default) or always')
+    .option(
+      '--param <spec>',
+      "a parameter: 'name:type[=default][ # description]', type string, number, boolean or choice(a|b) (repeatable)",
+      collect,
+    );
 }
 
 const CHAIN_FLAGS: Record<ChainEvent, keyof JobOptions> = {
@@ -123,6 +130,9 @@ function webhookFrom(o: JobOptions, io: CliIo, current: Job['webhook']): JobInpu
     notify: (o.notify ?? current?.notify ?? 'failure') as 'failure' | 'always',
   };
 }
+
+/** --param specs as the contract's parameters (each checked as it is read), or undefined for none. */
+const paramsFrom = (o: JobOptions) => o.param?.map(parseParamSpec);
 
 /** The script the options give (--file read and decoded, or --script), or undefined for neither. */
 function scriptFrom(o: JobOptions, io: CliIo): string | undefined {
@@ -182,6 +192,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         chain: chainFrom(o, []) ?? [],
         desktopNotify: o.desktopNotify ?? 'never',
         webhook: webhookFrom(o, io, null) ?? null,
+        params: paramsFrom(o) ?? [],
       } as never);
       return out(io, global(), job, () => saved(job));
     }),
@@ -213,6 +224,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
         chain: chainFrom(o, j.chain),
         desktopNotify: o.desktopNotify,
         webhook: webhookFrom(o, io, j.webhook),
+        // Like --env, --param replaces the whole list.
+        params: paramsFrom(o) ?? j.params,
       } as never);
       return out(io, global(), job, () => saved(job));
     }),

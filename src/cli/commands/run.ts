@@ -10,13 +10,14 @@ import { action, type CommandContext, type Host } from '../context.ts';
 import { chainStepLine } from '../format.ts';
 import type { CliIo, GlobalOptions } from '../io.ts';
 import { LinePrefixer } from '../linePrefixer.ts';
-import { parseJsonOption, splitList } from '../parse.ts';
+import { collect, parseJsonOption, splitList, splitPair } from '../parse.ts';
 
 interface RunOptions {
   on?: string;
   input?: string;
   helpers?: string;
   concurrency?: string;
+  set?: string[];
 }
 
 export function register(cmd: Command, ctx: CommandContext): void {
@@ -26,6 +27,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--input <json>', 'input for the script (cronium.input())')
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--concurrency <n>', 'servers at once (default 10)')
+    .option('--set <name=value>', "a value for one of the job's parameters (repeatable)", collect)
     .action(
       action(ctx, (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io)),
     );
@@ -56,24 +58,24 @@ class LiveOutput {
   closed = false;
   private readonly io: CliIo;
   private readonly names: Map<string, string>;
-  private readonly single: boolean;
+  private readonly isSingle: () => boolean;
   private readonly slowDown: (until: Promise<void>) => void;
 
   constructor(
     io: CliIo,
     names: Map<string, string>,
-    single: boolean,
+    single: () => boolean,
     slowDown: (until: Promise<void>) => void,
   ) {
     this.io = io;
     this.names = names;
-    this.single = single;
+    this.isSingle = single;
     this.slowDown = slowDown;
   }
 
   write(chunk: LogChunk): void {
     if (this.closed) return;
-    if (this.single) {
+    if (this.isSingle()) {
       // Bytes as the script printed them (invalid UTF-8 included: see escapedUtf8.ts).
       if (chunk.stream === 'stdout') this.put('stdout', encodeEscaped(chunk.text));
       else
@@ -130,26 +132,82 @@ async function runCommand(
     });
   const input = values.input === undefined ? undefined : parseJsonOption(values.input, 'input');
   const serverIds = serverRefs.map((ref) => service.getServer(ref).id);
+  const params = Object.fromEntries(
+    (values.set ?? []).map((pair) => {
+      const { key, value } = splitPair(pair, '--set');
+      return [key, value];
+    }),
+  );
+  return followRun(
+    service,
+    () =>
+      inOptionWords(() =>
+        service.startRun({
+          jobId: job.id,
+          serverIds,
+          input,
+          // The service holds the value to the helper-mode rule (invalid_input naming the field).
+          helperMode: values.helpers as RunRequest['helperMode'],
+          concurrency: values.concurrency ?? 10,
+          trigger: 'cli',
+          params,
+        }),
+      ),
+    global,
+    io,
+  );
+}
 
+/**
+ * Calls `start`; a refusal of parameter values (`--set`) is said in one line per value, with the note that
+ * nothing was started (the core checks every value before it starts anything).
+ */
+function inOptionWords(start: () => Run): Run {
+  try {
+    return start();
+  } catch (err) {
+    const fields = err instanceof CroniumError ? err.fields : undefined;
+    if (!fields || !Object.keys(fields).some((f) => f.startsWith('params.'))) throw err;
+    const said = Object.entries(fields).map(([f, m]) => (f.startsWith('params.') ? m : `${f}: ${m}`));
+    throw new CroniumError('invalid_input', `${said.join('; ')}. Nothing was started.`, { fields });
+  }
+}
+
+/**
+ * Starts a run with `start` and follows it to its end on the CLI's outputs: the live log (prefixed by
+ * server for several), Ctrl-C/SIGTERM/SIGHUP and a closed reader cancel it, then a summary on stderr (or
+ * `--json`: the run and its executions). Returns the exit code (see exitCodeOf). `cronium run` and
+ * `cronium rerun` share it.
+ */
+export async function followRun(
+  service: Host,
+  start: () => Run,
+  global: GlobalOptions,
+  io: CliIo,
+): Promise<number> {
   const names = new Map<string, string>();
-  const single = serverIds.length === 1;
-  const live = new LiveOutput(io, names, single, (until) => service.slowDown(until));
+  let single = true;
+  const live = new LiveOutput(
+    io,
+    names,
+    () => single,
+    (until) => service.slowDown(until),
+  );
+  // Subscribed before the start: no log line can come before it (executions start asynchronously).
   const unsubscribe = service.subscribe((event) => {
     if (event.type !== 'log' || global.json || !names.has(event.chunk.executionId)) return;
     live.write(event.chunk);
   });
-
-  const run = service.startRun({
-    jobId: job.id,
-    serverIds,
-    input,
-    // The service holds the value to the helper-mode rule (invalid_input naming the field).
-    helperMode: values.helpers as RunRequest['helperMode'],
-    concurrency: values.concurrency ?? 10,
-    trigger: 'cli',
-  });
+  let run: Run;
+  try {
+    run = start();
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  single = run.executionIds.length === 1;
   for (const id of run.executionIds) names.set(id, service.getExecution(id).serverName);
-  log().debug(`run ${run.id} of ${job.name} started on ${serverIds.length} server(s)`);
+  log().debug(`run ${run.id} of ${run.jobName} started on ${run.executionIds.length} server(s)`);
 
   // Ctrl-C (and SIGTERM, SIGHUP) cancels the run (ending the remote processes) instead of leaving them
   // behind; the exit code is then the shell's for that signal (128 + its number: 130, 143, 129).
@@ -217,6 +275,10 @@ async function runCommand(
     }
     for (const n of finished.notifications.filter((n) => !n.ok))
       io.stderr.write(`cronium: the ${n.channel} failed: ${n.error}\n`);
+    if (!single && finished.status !== 'succeeded')
+      io.stderr.write(
+        `cronium: to run the hosts that did not succeed again: cronium rerun ${finished.id.slice(0, 8)} --failed\n`,
+      );
   }
   if (interrupted !== null && finished.status !== 'succeeded') return interrupted;
   if (single) return exitCodeOf(executions[0]!);

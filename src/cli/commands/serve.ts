@@ -49,6 +49,8 @@ async function serveCommand(
   });
   const runtime = await service.startRuntime();
   if (runtime.note) io.stderr.write(`cronium: ${runtime.note}\n`);
+  // Runs the CLI starts meanwhile on this data directory show up live in the page, with cancel.
+  const stopFollowing = service.followOtherProcesses();
   const web = new WebServer({
     api: service,
     subscribe: (l) => service.subscribe(l),
@@ -74,6 +76,7 @@ async function serveCommand(
     process.once('SIGTERM', resolve);
   });
   if (service.activeRunIds().length) io.stderr.write('cronium: cancelling the runs still going…\n');
+  stopFollowing();
   await web.close();
   log().info('browser mode stopped');
   return 0;

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 
 import type { LogChunk, Run } from '../../core/domain.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
-import { showExecution } from '../format.ts';
+import { CroniumError } from '../../core/errors.ts';
+import { showExecution, showRunOverview } from '../format.ts';
 import type { CliIo } from '../io.ts';
 
 /** Log chunks read per page: a chunk holds at most a batch (~256 K characters), so a page stays a few MB. */
@@ -12,8 +13,32 @@ const PAGE_CHUNKS = 16;
 
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd
-    .argument('<executionId>', 'an execution id or a unique prefix of one')
-    .action(action(ctx, (host, ref: string) => showCommand(host, ref, ctx.global().json ?? false, ctx.io)));
+    .argument('[executionId]', 'an execution id or a unique prefix of one')
+    .option('--run <runId>', "a run at a glance: each host's status and the groups of identical output")
+    .action(
+      action(ctx, (host, ref: string | undefined, o: { run?: string }) => {
+        const json = ctx.global().json ?? false;
+        if (o.run !== undefined && ref !== undefined)
+          throw new CroniumError('invalid_input', 'Give either an execution id or --run RUN, not both.');
+        if (o.run !== undefined) return showRun(host, o.run, json, ctx.io);
+        if (ref === undefined)
+          throw new CroniumError(
+            'invalid_input',
+            "Missing required argument 'executionId' (or --run RUN for a whole run).",
+          );
+        return showCommand(host, ref, json, ctx.io);
+      }),
+    );
+}
+
+/**
+ * `cronium show --run <runId>`: each host's status and the groups of hosts with identical stdout. `--json`:
+ * `{ run, executions, groups }`, each group with the `servers` that share one output.
+ */
+async function showRun(service: Host, ref: string, json: boolean, io: CliIo): Promise<number> {
+  const overview = service.getRunOverview(ref);
+  await put(io, json ? JSON.stringify(overview, null, 2) + '\n' : showRunOverview(overview));
+  return 0;
 }
 
 /**
