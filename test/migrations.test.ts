@@ -15,6 +15,7 @@ import { JobRepo } from '../src/store/jobRepo.ts';
 import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { ServerRepo } from '../src/store/serverRepo.ts';
+import { ToolRepo } from '../src/store/toolRepo.ts';
 import { VariableRepo } from '../src/store/variableRepo.ts';
 import { tempDir } from './support/fixtures.ts';
 
@@ -55,6 +56,14 @@ const SEEDS: Record<number, (db: Database) => void> = {
       "INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES ('e1', 2, 'stdout', ?, '', ?)",
     ).run(T + 2, deflateRawSync(BIG_LOG));
   },
+  3: (db) => {
+    db.exec(`
+      INSERT INTO tools (id, name, type, summary, secret, created_at, updated_at)
+        VALUES ('t1', 'team-slack', 'slack', 'webhook on hooks.slack.com', 'v1:sealed', ${T}, ${T});
+      UPDATE executions SET tool_actions = '[{"tool":"slack","action":"send_message","credential":"team-slack","target":"#ops","status":"sent","error":null,"mode":"api","at":${T}}]'
+        WHERE id = 'e1';
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -82,6 +91,17 @@ function expectSeeded(db: Database, base: number): void {
   if (base >= 2) expect(log[2]?.text).toBe(BIG_LOG);
   expect(new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
+  const execution = history.getExecution('e1')!;
+  if (base >= 3) {
+    expect(execution.toolActions).toMatchObject([
+      { tool: 'slack', status: 'sent', credential: 'team-slack' },
+    ]);
+    expect(new ToolRepo(db).newestOfType('slack')).toMatchObject({ name: 'team-slack', secret: 'v1:sealed' });
+  } else {
+    // Executions from before tool actions existed asked for none.
+    expect(execution.toolActions).toEqual([]);
+    expect(new ToolRepo(db).list()).toEqual([]);
+  }
 }
 
 describe('schema migrations', () => {

@@ -107,6 +107,7 @@ export function showExecution(e: Execution): string {
     `output:     ${e.output === null || e.output === undefined ? '-' : JSON.stringify(e.output)}`,
     `condition:  ${e.condition === null ? '-' : String(e.condition)}`,
     `variables:  ${e.variableChanges.map((c) => `${c.op} ${c.key}`).join(', ') || '-'}`,
+    `tools:      ${(e.toolActions ?? []).map((a) => `${a.tool} ${a.action} ${a.status}`).join(', ') || '-'}`,
   );
   return lines.join('\n') + '\n';
 }

@@ -34,6 +34,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   history: { summary: 'list past executions', load: () => import('./commands/history.ts') },
   show: { summary: 'one execution and its whole log', load: () => import('./commands/show.ts') },
   var: { summary: 'list, get, set or remove variables', load: () => import('./commands/var.ts') },
+  tool: {
+    summary: 'add, list or remove Slack, Discord and email credentials',
+    load: () => import('./commands/tool.ts'),
+  },
   serve: { summary: 'the app in your browser, on 127.0.0.1 only', load: () => import('./commands/serve.ts') },
   doctor: {
     summary: 'data directory, secret store in use and why, SQLite, runtime port',

@@ -13,6 +13,7 @@ import type {
   Language,
   LogChunk,
   RunTrigger,
+  ToolActionRecord,
 } from '../core/domain.ts';
 import { abortError, Deadline } from '../core/abort.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
@@ -29,9 +30,12 @@ import {
   applyCollected,
   openHelperSession,
   parseCollected,
+  performQueuedToolActions,
+  queuedToolActions,
   type HelperDeps,
   type HelperSession,
 } from '../runtime/helperSession.ts';
+import { toolActionLine } from '../tools/toolActions.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
 import type { LogWriter } from '../store/logWriter.ts';
 import { ControlFilter, NoiseLines } from './controlFilter.ts';
@@ -185,10 +189,15 @@ export class Executor {
         requested: plan.helperMode,
         language: plan.job.language,
         script: plan.job.script,
-        context: runtimeContext(plan, history.jobStats(plan.job.id, id), (value) => {
-          lateSecret = true;
-          for (const form of secretForms(value)) log.addSecret(form);
-        }),
+        context: runtimeContext(
+          plan,
+          history.jobStats(plan.job.id, id),
+          (value) => {
+            lateSecret = true;
+            for (const form of secretForms(value)) log.addSecret(form);
+          },
+          (action) => log.system(toolActionLine(action)),
+        ),
         timeoutSec: plan.job.timeoutSec,
         serverName: plan.server.name,
       });
@@ -218,6 +227,7 @@ export class Executor {
         output: context.outputSet ? maskDeep(context.output, (text) => log.mask(text)) : undefined,
         condition: context.condition,
         variableChanges: context.changes,
+        toolActions: context.toolActions ?? [],
       };
     } catch (err) {
       // Stopped before launch: the log says so too, as it does when a running script is stopped.
@@ -507,12 +517,11 @@ export class Executor {
       );
       const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
       if (!frames) throw new Error(result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
-      const problems = applyCollected(
-        parseCollected(frames),
-        helpers.context,
-        this.options.helpers.variables,
-      );
+      const files = parseCollected(frames);
+      const problems = applyCollected(files, helpers.context, this.options.helpers.variables);
       for (const problem of problems) log.system(problem);
+      // Tool actions the script queued are sent now, in its order (each says how it went in the log).
+      await performQueuedToolActions(queuedToolActions(files), helpers.context, this.options.helpers.tools);
     } catch (err) {
       if (report) log.system(`the helpers' results could not be collected: ${(err as Error).message}`);
     }
@@ -542,6 +551,7 @@ function runtimeContext(
   plan: ExecutionPlan,
   stats: { successCount: number; failureCount: number; lastRunAt: number | null },
   onSecretValue: (value: unknown) => void,
+  onToolAction: (action: ToolActionRecord) => void,
 ): RuntimeContext {
   const startedAt = new Date().toISOString();
   return {
@@ -572,5 +582,7 @@ function runtimeContext(
     condition: null,
     changes: [],
     onSecretValue,
+    toolActions: [],
+    onToolAction,
   };
 }

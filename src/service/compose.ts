@@ -24,6 +24,7 @@ import { JobRepo } from '../store/jobRepo.ts';
 import { KnownHostRepo } from '../store/knownHostRepo.ts';
 import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
+import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
@@ -31,6 +32,7 @@ import { RunService } from './runs.ts';
 import { resolveRef } from './refs.ts';
 import { poolTargetOf } from './serverAuth.ts';
 import { serverRefs, ServerService } from './servers.ts';
+import { ToolService } from './tools.ts';
 import { VariableService } from './variables.ts';
 
 export interface ServiceOptions {
@@ -83,6 +85,7 @@ export interface Core {
   readonly runs: RunService;
   readonly history: HistoryService;
   readonly variables: VariableService;
+  readonly tools: ToolService;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /** Cancels what runs, then closes connections, the runtime API, the log writer and the database. */
@@ -126,10 +129,13 @@ export function composeCore(options: ServiceOptions): Core {
   const tokens = new TokenService(db, secrets);
   const variables = new VariableService({ db, repo: new VariableRepo(db), secrets });
   const variableAccess = variables.access();
+  const tools = new ToolService({ db, repo: new ToolRepo(db), secrets });
+  const toolActions = tools.performer();
   const runtime = new RuntimeServer({
     tokens,
     registry,
     variables: variableAccess,
+    tools: toolActions,
     maxBodyBytes: options.maxBodyBytes,
   });
   let runtimeStart: Promise<{ port: number; note: string | null }> | null = null;
@@ -161,6 +167,7 @@ export function composeCore(options: ServiceOptions): Core {
         lingerMs: options.tunnelLingerMs,
       }),
       variables: variableAccess,
+      tools: toolActions,
     },
   });
   const servers = new ServerService({
@@ -195,6 +202,7 @@ export function composeCore(options: ServiceOptions): Core {
     runs,
     history: new HistoryService(historyRepo),
     variables,
+    tools,
     startRuntime,
     async close() {
       await runs.cancelAll();

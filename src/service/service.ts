@@ -15,7 +15,7 @@ import type {
   HostApi,
   ServerTestResult,
 } from '../contract.ts';
-import type { Execution, Job, LogChunk, Run, Server, Variable } from '../core/domain.ts';
+import type { Execution, Job, LogChunk, Run, Server, ToolCredential, Variable } from '../core/domain.ts';
 import { toErrorValue } from '../core/errors.ts';
 import { resealLegacySecrets } from '../secrets/reseal.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
@@ -164,6 +164,18 @@ export class CroniumService implements HostApi {
   }
   removeVariable(key: string): void {
     this.core.variables.remove(key);
+  }
+
+  // ---- tools -------------------------------------------------------------------------------------------
+
+  listTools(): ToolCredential[] {
+    return this.core.tools.list();
+  }
+  createTool(input: unknown): ToolCredential {
+    return this.core.tools.create(input);
+  }
+  removeTool(ref: string): void {
+    this.core.tools.remove(ref);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type {
   RunStatus,
   RunTrigger,
   HelperMode,
+  ToolActionRecord,
   VariableChange,
 } from '../core/domain.ts';
 import { illegalMove, movesInto } from '../core/executionStatus.ts';
@@ -50,6 +51,7 @@ interface ExecutionRow {
   output: string | null;
   condition: number | null;
   variable_changes: string;
+  tool_actions: string;
   attempt: number;
 }
 
@@ -78,6 +80,7 @@ function executionFromRow(row: ExecutionRow): Execution {
     output: row.output === null ? null : (JSON.parse(row.output) as unknown),
     condition: row.condition === null ? null : row.condition === 1,
     variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
+    toolActions: JSON.parse(row.tool_actions) as ToolActionRecord[],
     attempt: row.attempt,
   };
 }
@@ -100,6 +103,7 @@ export interface ExecutionPatch {
   output?: unknown;
   condition?: boolean | null;
   variableChanges?: VariableChange[];
+  toolActions?: ToolActionRecord[];
 }
 
 const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
@@ -116,6 +120,7 @@ const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unkno
   output: ['output', (v) => (v === undefined ? null : JSON.stringify(v))],
   condition: ['condition', (v) => (v === null ? null : v ? 1 : 0)],
   variableChanges: ['variable_changes', (v) => JSON.stringify(v)],
+  toolActions: ['tool_actions', (v) => JSON.stringify(v)],
 };
 
 export interface ExecutionFilter {
