@@ -17,15 +17,25 @@ export type {
   Server,
   ServerInput,
   ServerTestResult,
+  ToolCredential,
+  ToolInput,
   TunnelState,
   Variable,
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
-export type { ExecutionStatus, HelperMode, Language, RunStatus } from '../../../src/core/domain.ts';
+export type {
+  ExecutionStatus,
+  HelperMode,
+  Language,
+  RunStatus,
+  ToolActionRecord,
+  ToolType,
+} from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
   EXECUTION_STATUSES,
   FINAL_EXECUTION_STATUSES,
   HELPER_MODES,
   LANGUAGES,
+  TOOL_TYPES,
 } from '../../../src/core/domain.ts';

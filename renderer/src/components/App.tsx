@@ -8,6 +8,7 @@ import { JobsView } from './JobsView.tsx';
 import { LiveView } from './LiveView.tsx';
 import { RunDialog } from './RunDialog.tsx';
 import { ServersView } from './ServersView.tsx';
+import { ToolsView } from './ToolsView.tsx';
 import { VariablesView } from './VariablesView.tsx';
 
 const SCREENS: Record<View, () => React.JSX.Element> = {
@@ -16,6 +17,7 @@ const SCREENS: Record<View, () => React.JSX.Element> = {
   live: LiveView,
   history: HistoryView,
   variables: VariablesView,
+  tools: ToolsView,
 };
 
 /** A screen that fails shows a sentence and a way back, never a blank window or a stack trace. */
@@ -41,7 +43,7 @@ export function App() {
   const { view, go, runJobId, detailId, toast, connected, confirm } = useUi();
 
   useEffect(() => {
-    // Ctrl/Cmd+1…5 switch views; Ctrl/Cmd+N adds in the current view.
+    // Ctrl/Cmd+1…6 switch views; Ctrl/Cmd+N adds in the current view.
     const onKey = (e: KeyboardEvent) => {
       if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
       const target = VIEWS.find((v) => v.key === e.key);

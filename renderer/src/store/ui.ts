@@ -3,13 +3,14 @@ import { create } from 'zustand';
 import type { ConfirmRequest } from '../components/common.tsx';
 import { messageOf } from '../api/client.ts';
 
-export type View = 'servers' | 'jobs' | 'live' | 'history' | 'variables';
+export type View = 'servers' | 'jobs' | 'live' | 'history' | 'variables' | 'tools';
 export const VIEWS: { id: View; label: string; key: string }[] = [
   { id: 'servers', label: 'Servers', key: '1' },
   { id: 'jobs', label: 'Jobs', key: '2' },
   { id: 'live', label: 'Live', key: '3' },
   { id: 'history', label: 'History', key: '4' },
   { id: 'variables', label: 'Variables', key: '5' },
+  { id: 'tools', label: 'Tools', key: '6' },
 ];
 
 interface UiState {
