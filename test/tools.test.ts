@@ -7,7 +7,7 @@
  * API mode and a failed record in bundled mode; no credential ever shows.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -422,6 +422,49 @@ describe('the tool action performer (failures a real service gives on demand her
       }
     } finally {
       await new Promise<void>((resolve) => smtp.server.close(() => resolve()));
+    }
+  });
+
+  it('a service that never answers is given up on after the deadline (504), webhook and SMTP alike', async () => {
+    // Takes connections and says nothing: no SMTP greeting, no HTTP response.
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const performer = toolActionPerformer(
+        {
+          newestOfType: (type) =>
+            type === 'email'
+              ? {
+                  name: 'mail',
+                  credentials: { type: 'email', host: '127.0.0.1', port, from: 'cronium@example.com' },
+                }
+              : {
+                  name: 'hook',
+                  credentials: { type, webhookUrl: `http://127.0.0.1:${port}/hook/${SLACK_TOKEN}` },
+                },
+        },
+        { timeoutMs: 300 },
+      );
+      const started = Date.now();
+      const outcomes = await Promise.all([
+        performer.perform({ tool: 'slack', action: 'send_message', config: { text: 'x' } }, 'api'),
+        performer.perform({ tool: 'discord', action: 'send_message', config: { content: 'x' } }, 'api'),
+        performer.perform(
+          { tool: 'email', action: 'send_message', config: { to: 'a@example.com', subject: 's', body: 'b' } },
+          'api',
+        ),
+      ]);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(outcomes.map((o) => [o.ok, !o.ok && o.status, !o.ok && o.message])).toEqual([
+        [false, 504, 'Slack did not answer within 0.3 s'],
+        [false, 504, 'Discord did not answer within 0.3 s'],
+        [false, 504, 'the mail server did not answer within 0.3 s'],
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });

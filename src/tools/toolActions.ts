@@ -115,7 +115,12 @@ interface Checked {
   tool: ToolType;
   action: string;
   target: string;
-  send: (credentials: ToolCredentials, scrub: (text: string) => string) => Promise<unknown>;
+  /** Sends it; `timeoutMs` bounds the whole delivery (connect, answer). */
+  send: (
+    credentials: ToolCredentials,
+    scrub: (text: string) => string,
+    timeoutMs: number,
+  ) => Promise<unknown>;
 }
 
 function check(request: unknown): Checked {
@@ -156,8 +161,8 @@ function slack(config: Record<string, unknown>, action: string): Checked {
     tool: 'slack',
     action,
     target: channel ?? 'webhook',
-    send: async (credentials, scrub) => {
-      const response = await post(credentials, payload, 'Slack', scrub);
+    send: async (credentials, scrub, timeoutMs) => {
+      const response = await post(credentials, payload, 'Slack', scrub, timeoutMs);
       await response.text();
       return { ok: true };
     },
@@ -185,8 +190,8 @@ function discord(config: Record<string, unknown>, action: string): Checked {
     tool: 'discord',
     action,
     target: channelId ? `channel ${channelId}` : 'webhook',
-    send: async (credentials, scrub) => {
-      const response = await post(credentials, payload, 'Discord', scrub, true);
+    send: async (credentials, scrub, timeoutMs) => {
+      const response = await post(credentials, payload, 'Discord', scrub, timeoutMs, true);
       const text = await response.text();
       let id: unknown;
       try {
@@ -217,19 +222,31 @@ function email(config: Record<string, unknown>, action: string): Checked {
     tool: 'email',
     action,
     target: to.join(', ').slice(0, 200),
-    send: async (credentials) => {
+    send: async (credentials, _scrub, timeoutMs) => {
       if (credentials.type !== 'email') throw new Error('not an email credential');
       const transport = nodemailer.createTransport({
         host: credentials.host,
         port: credentials.port,
         secure: credentials.secure ?? credentials.port === 465,
         auth: credentials.user ? { user: credentials.user, pass: credentials.password ?? '' } : undefined,
-        connectionTimeout: TOOL_ACTION_TIMEOUT_MS,
-        greetingTimeout: TOOL_ACTION_TIMEOUT_MS,
-        socketTimeout: TOOL_ACTION_TIMEOUT_MS,
+        // Past the deadline below, which answers first (504, with one message).
+        connectionTimeout: timeoutMs + 1000,
+        greetingTimeout: timeoutMs + 1000,
+        socketTimeout: timeoutMs + 1000,
+      });
+      // nodemailer's timeouts are per step: one deadline bounds the whole exchange.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Refusal(504, 'tool_timeout', `the mail server did not answer within ${timeoutMs / 1000} s`),
+            ),
+          timeoutMs,
+        );
       });
       try {
-        const info = await transport.sendMail({
+        const sending = transport.sendMail({
           from: credentials.from,
           to,
           cc: cc.length ? cc : undefined,
@@ -238,6 +255,8 @@ function email(config: Record<string, unknown>, action: string): Checked {
           subject,
           ...(html ? { html: body, text: body.replace(/<[^>]*>/g, '') } : { text: body }),
         });
+        sending.catch(() => {}); // settled after the deadline: already answered
+        const info = await Promise.race([sending, deadline]);
         const accepted = info.accepted.map(String);
         const rejected = info.rejected.map(String);
         if (accepted.length === 0)
@@ -254,6 +273,7 @@ function email(config: Record<string, unknown>, action: string): Checked {
           deliveryInfo: { accepted, rejected, pending: [] },
         };
       } finally {
+        clearTimeout(timer);
         transport.close();
       }
     },
@@ -266,6 +286,7 @@ async function post(
   payload: unknown,
   service: string,
   scrub: (text: string) => string,
+  timeoutMs: number,
   wait = false,
 ): Promise<Response> {
   if (credentials.type === 'email') throw new Error('not a webhook credential');
@@ -279,15 +300,11 @@ async function post(
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(payload),
       redirect: 'error',
-      signal: AbortSignal.timeout(TOOL_ACTION_TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
     if ((err as Error).name === 'TimeoutError')
-      throw new Refusal(
-        504,
-        'tool_timeout',
-        `${service} did not answer within ${TOOL_ACTION_TIMEOUT_MS / 1000} s`,
-      );
+      throw new Refusal(504, 'tool_timeout', `${service} did not answer within ${timeoutMs / 1000} s`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new Refusal(
       502,
@@ -322,9 +339,13 @@ function scrubber(secrets: string[]): (text: string) => string {
 
 /**
  * Performs tool actions with the newest stored credential of each tool (Cronium's rule when there are
- * several). Every outcome carries its record; no message ever holds a credential.
+ * several). Every outcome carries its record; no message ever holds a credential. `timeoutMs` bounds each
+ * delivery (TOOL_ACTION_TIMEOUT_MS; tests give less).
  */
-export function toolActionPerformer(source: CredentialSource): ToolActionPerformer {
+export function toolActionPerformer(
+  source: CredentialSource,
+  { timeoutMs = TOOL_ACTION_TIMEOUT_MS }: { timeoutMs?: number } = {},
+): ToolActionPerformer {
   return {
     async perform(request, mode) {
       const at = Date.now();
@@ -348,7 +369,7 @@ export function toolActionPerformer(source: CredentialSource): ToolActionPerform
           );
         credential = stored.name;
         scrub = scrubber(secretsOf(stored.credentials));
-        const data = await checked.send(stored.credentials, scrub);
+        const data = await checked.send(stored.credentials, scrub, timeoutMs);
         return { ok: true, data, record: record('sent', null) };
       } catch (err) {
         const refusal =
