@@ -17,6 +17,7 @@ import {
   SCHEDULE_MISSED,
   SCHEDULE_OVERLAPS,
   SERVER_HELPER_MODES,
+  TOOL_TYPES,
   type CoreEvent,
   type ErrorKind,
   type Execution,
@@ -29,6 +30,7 @@ import {
   type ScheduleFire,
   type RunOverview,
   type Server,
+  type ToolCredential,
   type TunnelState,
   type Variable,
 } from './core/domain.ts';
@@ -198,6 +200,36 @@ export const variableInputSchema = z.object({
 });
 export type VariableInput = z.input<typeof variableInputSchema>;
 
+const webhookTool = <T extends 'slack' | 'discord'>(type: T) =>
+  z.object({ type: z.literal(type), name: rules.name, webhookUrl: rules.webhookUrl });
+
+/**
+ * A tool credential to store (Cronium's tool connections): a Slack or Discord incoming webhook's URL, or
+ * an SMTP server to send email through. `secure`: TLS from the first byte (SMTPS, port 465; the default
+ * there); otherwise STARTTLS is used when the server offers it. The webhook URL and the password are
+ * sealed by the secret store and never leave the core again.
+ */
+export const toolInputSchema = z.discriminatedUnion(
+  'type',
+  [
+    webhookTool('slack'),
+    webhookTool('discord'),
+    z.object({
+      type: z.literal('email'),
+      name: rules.name,
+      host: rules.host,
+      port: rules.port.default(587),
+      secure: z.boolean().optional(),
+      user: rules.smtpUser.optional(),
+      password: rules.secret.optional(),
+      from: rules.emailAddress,
+    }),
+  ],
+  { message: `type is ${oneOf(TOOL_TYPES)}` },
+);
+export type ToolInput = z.input<typeof toolInputSchema>;
+export type ToolInputParsed = z.output<typeof toolInputSchema>;
+
 /** Parses with a schema, turning zod's issues into one invalid_input error with a message per field. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
@@ -235,6 +267,7 @@ export type {
   Schedule,
   ScheduleFire,
   Server,
+  ToolCredential,
   TunnelState,
   Variable,
 };
@@ -318,6 +351,15 @@ export interface CroniumApi {
   resumeSchedule(ref: string): Schedule;
   /** A schedule's last 20 handled occurrences, newest first. @throws CroniumError not_found. */
   listScheduleFires(ref: string): ScheduleFire[];
+  /** The stored tool credentials (Slack, Discord, email), without their secrets. */
+  listTools(): ToolCredential[];
+  /**
+   * Stores a tool credential, its secret parts sealed.
+   * @throws CroniumError invalid_input (a bad field, or the name is taken), secrets_unavailable.
+   */
+  createTool(input: ToolInput): ToolCredential;
+  /** @throws CroniumError not_found. */
+  removeTool(ref: string): void;
 }
 
 /** The methods a renderer may call (see the method table in src/methodNames.ts). */

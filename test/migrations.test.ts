@@ -16,6 +16,7 @@ import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { ScheduleRepo } from '../src/store/scheduleRepo.ts';
 import { ServerRepo } from '../src/store/serverRepo.ts';
+import { ToolRepo } from '../src/store/toolRepo.ts';
 import { VariableRepo } from '../src/store/variableRepo.ts';
 import { tempDir } from './support/fixtures.ts';
 
@@ -86,6 +87,14 @@ const SEEDS: Record<number, (db: Database) => void> = {
       UPDATE executions SET stdout_hash = 'abc' WHERE id = 'e1';
     `);
   },
+  7: (db) => {
+    db.exec(`
+      INSERT INTO tools (id, name, type, summary, secret, created_at, updated_at)
+        VALUES ('t1', 'team-slack', 'slack', 'webhook on hooks.slack.com', 'v1:sealed', ${T}, ${T});
+      UPDATE executions SET tool_actions = '[{"tool":"slack","action":"send_message","credential":"team-slack","target":"#ops","status":"sent","error":null,"mode":"api","at":${T}}]'
+        WHERE id = 'e1';
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -153,6 +162,17 @@ function expectSeeded(db: Database, base: number): void {
   } else {
     expect(schedules.list()).toEqual([]);
     expect(history.getRun('r1')?.scheduleId).toBeNull();
+  }
+  const execution = history.getExecution('e1')!;
+  if (base >= 7) {
+    expect(execution.toolActions).toMatchObject([
+      { tool: 'slack', status: 'sent', credential: 'team-slack' },
+    ]);
+    expect(new ToolRepo(db).newestOfType('slack')).toMatchObject({ name: 'team-slack', secret: 'v1:sealed' });
+  } else {
+    // Executions from before tool actions existed asked for none.
+    expect(execution.toolActions).toEqual([]);
+    expect(new ToolRepo(db).list()).toEqual([]);
   }
 }
 

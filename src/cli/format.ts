@@ -142,6 +142,7 @@ export function showExecution(e: Execution, run?: Run, scheduleLabel = ''): stri
     `output:     ${e.output === null || e.output === undefined ? '-' : JSON.stringify(e.output)}`,
     `condition:  ${e.condition === null ? '-' : String(e.condition)}`,
     `variables:  ${e.variableChanges.map(changeText).join(', ') || '-'}`,
+    `tools:      ${(e.toolActions ?? []).map((a) => `${a.tool} ${a.action} ${a.status}`).join(', ') || '-'}`,
   );
   if (run) {
     lines.splice(2, 0, `trigger:    ${run.trigger}${scheduleLabel}`);

@@ -49,6 +49,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'fire schedules without the app (logs on stdout)',
     load: () => import('./commands/daemon.ts'),
   },
+  tool: {
+    summary: 'add, list or remove Slack, Discord and email credentials',
+    load: () => import('./commands/tool.ts'),
+  },
   serve: { summary: 'the app in your browser, on 127.0.0.1 only', load: () => import('./commands/serve.ts') },
   doctor: {
     summary: 'data directory, secret store in use and why, SQLite, runtime port',

@@ -106,6 +106,17 @@ export interface JobParam {
   description: string;
 }
 
+/**
+ * The services a script may ask the app to use on its behalf (Cronium's tool actions), each with
+ * credentials kept in the app's secret store: Slack and Discord incoming webhooks, and SMTP for email.
+ */
+export const TOOL_TYPES = ['slack', 'discord', 'email'] as const;
+export type ToolType = (typeof TOOL_TYPES)[number];
+
+/** How a tool action a script asked for ended: sent, or failed (the reason beside it). */
+export const TOOL_ACTION_STATUSES = ['sent', 'failed'] as const;
+export type ToolActionStatus = (typeof TOOL_ACTION_STATUSES)[number];
+
 export const LOG_STREAMS = ['stdout', 'stderr', 'system'] as const;
 export type LogStream = (typeof LOG_STREAMS)[number];
 
@@ -226,6 +237,8 @@ export interface Execution {
   output: unknown;
   condition: boolean | null;
   variableChanges: VariableChange[];
+  /** The tool actions the script asked for (Slack, Discord, email), in order, with how each ended. */
+  toolActions: ToolActionRecord[];
   attempt: number;
   /**
    * SHA-256 (hex) of the script's stdout as stored, hashed as it was written; null until the execution
@@ -258,6 +271,35 @@ export interface NotificationResult {
   /** The last failure in a sentence (the URL never appears in it); null when delivered. */
   error: string | null;
   at: number;
+}
+
+/** One tool action of an execution, as its detail lists it (never a credential). */
+export interface ToolActionRecord {
+  tool: ToolType | string;
+  /** The action's name as the script gave it (Cronium's SDKs send `send_message`). */
+  action: string;
+  /** The name of the stored credential used, or null when none was (no such tool stored, a bad call). */
+  credential: string | null;
+  /** Where it went, for people: a Slack channel, "webhook", or the email's recipients. */
+  target: string;
+  status: ToolActionStatus;
+  /** Why it failed, in a sentence (credentials scrubbed); null when sent. */
+  error: string | null;
+  /** How the script reached the app: at once through the runtime API, or queued and sent at collection. */
+  mode: 'api' | 'bundled';
+  /** When it was performed (ms since the epoch). */
+  at: number;
+}
+
+/** A stored tool credential as every client sees it: its secret parts never leave the core. */
+export interface ToolCredential {
+  id: string;
+  name: string;
+  type: ToolType;
+  /** What it points at without its secrets: a webhook's host, or an SMTP server, user and sender. */
+  summary: string;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface VariableChange {

@@ -15,6 +15,7 @@ import type {
   LogChunk,
   RunTrigger,
   ServerHelperMode,
+  ToolActionRecord,
 } from '../core/domain.ts';
 import { abortError, Deadline } from '../core/abort.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
@@ -32,9 +33,12 @@ import {
   helperModeOn,
   openHelperSession,
   parseCollected,
+  performQueuedToolActions,
+  queuedToolActions,
   type HelperDeps,
   type HelperSession,
 } from '../runtime/helperSession.ts';
+import { toolActionLine } from '../tools/toolActions.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
 import type { LogWriter } from '../store/logWriter.ts';
 import { ControlFilter, NoiseLines } from './controlFilter.ts';
@@ -195,10 +199,15 @@ export class Executor {
         requested: helperModeOn(plan.helperMode, plan.server),
         language: plan.job.language,
         script: plan.job.script,
-        context: runtimeContext(plan, history.jobStats(plan.job.id, id), (value) => {
-          lateSecret = true;
-          for (const form of secretForms(value)) log.addSecret(form);
-        }),
+        context: runtimeContext(
+          plan,
+          history.jobStats(plan.job.id, id),
+          (value) => {
+            lateSecret = true;
+            for (const form of secretForms(value)) log.addSecret(form);
+          },
+          (action) => log.system(toolActionLine(action)),
+        ),
         timeoutSec: plan.job.timeoutSec,
         serverName: plan.server.name,
       });
@@ -236,6 +245,7 @@ export class Executor {
         variableChanges: context.changes.map((c) =>
           c.value === undefined ? c : { ...c, value: log.mask(c.value) },
         ),
+        toolActions: context.toolActions ?? [],
       };
     } catch (err) {
       // Stopped before launch: the log says so too, as it does when a running script is stopped.
@@ -529,12 +539,11 @@ export class Executor {
       );
       const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
       if (!frames) throw new Error(result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
-      const problems = applyCollected(
-        parseCollected(frames),
-        helpers.context,
-        this.options.helpers.variables,
-      );
+      const files = parseCollected(frames);
+      const problems = applyCollected(files, helpers.context, this.options.helpers.variables);
       for (const problem of problems) log.system(problem);
+      // Tool actions the script queued are sent now, in its order (each says how it went in the log).
+      await performQueuedToolActions(queuedToolActions(files), helpers.context, this.options.helpers.tools);
     } catch (err) {
       if (report) log.system(`the helpers' results could not be collected: ${(err as Error).message}`);
     }
@@ -564,6 +573,7 @@ function runtimeContext(
   plan: ExecutionPlan,
   stats: { successCount: number; failureCount: number; lastRunAt: number | null },
   onSecretValue: (value: unknown) => void,
+  onToolAction: (action: ToolActionRecord) => void,
 ): RuntimeContext {
   const startedAt = new Date().toISOString();
   return {
@@ -594,5 +604,7 @@ function runtimeContext(
     condition: null,
     changes: [],
     onSecretValue,
+    toolActions: [],
+    onToolAction,
   };
 }

@@ -2,7 +2,7 @@
 # Bundled mode: prints what the script's helpers left in the work directory, framed as
 # "\036<name> <bytes>\n<content>" per file, for the app to apply, then removes the work directory (in
 # bundled mode the runner's watcher leaves it for this). A file larger than its limit (output, variable
-# value: the 3rd and 4th arguments, in bytes) is not sent: "<name>.toolarge" carries its size instead.
+# value, tool action: the 3rd and 4th arguments, in bytes) is not sent: "<name>.toolarge" carries its size instead.
 # Usage: sh collect.sh <executionId> <nonce> [maxOutputBytes maxVariableBytes]
 # The frames come between the control lines "\036cronium:<nonce>:collect" and "...:collected", so whatever a
 # login shell prints around them is never taken for them.
@@ -34,6 +34,14 @@ if [ -f .cronium.changes ]; then
     emit ".cronium.var.$hex.json" "$max_variable"
     emit ".cronium.var.$hex.raw" "$max_variable"
   done < .cronium.changes
+fi
+# Tool actions the script queued (bundled mode), in the order it asked for them; the app sends them.
+emit .cronium.actions
+if [ -f .cronium.actions ]; then
+  while read -r id; do
+    case $id in '' | *[!A-Za-z0-9_-]*) continue ;; esac
+    emit ".cronium.action.$id.json" "$max_variable"
+  done < .cronium.actions
 fi
 cd / && rm -rf "$HOME/.cronium/runs/$1"
 printf '\036cronium:%s:collected\n' "$2"

@@ -1,4 +1,4 @@
-import { VARIABLE_CHANGE_TEXT_MAX, type VariableChange } from '../core/domain.ts';
+import { VARIABLE_CHANGE_TEXT_MAX, type ToolActionRecord, type VariableChange } from '../core/domain.ts';
 
 /** What a running execution's helpers read and write, whichever way they reach the app. */
 export interface RuntimeContext {
@@ -17,6 +17,10 @@ export interface RuntimeContext {
    * then on (its log, output and history).
    */
   onSecretValue?: (value: unknown) => void;
+  /** The tool actions the script asked for so far, in order (the execution's detail lists them). */
+  toolActions?: ToolActionRecord[];
+  /** Called as each tool action ends, so the execution's log says so (a system line). */
+  onToolAction?: (record: ToolActionRecord) => void;
 }
 
 /** The shared variables, as the helpers see them (secret values decrypted for the script). */

@@ -12,6 +12,7 @@ import {
   VARIABLE_KEY_MESSAGE,
   VARIABLE_KEY_PATTERN,
 } from '../core/rules.ts';
+import { MAX_TOOL_ACTIONS } from '../tools/toolActions.ts';
 
 /** The largest output a script may record: 16 MiB of JSON text (UTF-8 bytes, compact). */
 export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
@@ -38,6 +39,7 @@ export function limitEnv(): { key: string; value: string; secret: boolean }[] {
     { key: 'CRONIUM_KEY_ERROR', value: KEY_ERROR, secret: false },
     { key: 'CRONIUM_FIELD_KEY_RESERVED', value: RESERVED_FIELD_KEYS.join(' '), secret: false },
     { key: 'CRONIUM_FIELD_KEY_ERROR', value: FIELD_KEY_ERROR, secret: false },
+    { key: 'CRONIUM_MAX_TOOL_ACTIONS', value: String(MAX_TOOL_ACTIONS), secret: false },
   ];
 }
 
@@ -61,7 +63,11 @@ const MIB = 1024 * 1024;
  * The message for a value over a limit, worded the same by every helper (the helpers build the same
  * sentence), e.g. "the output is 17000000 bytes, over the limit of 16777216 bytes (16 MiB)".
  */
-export function overLimitMessage(what: 'output' | 'variable value', size: number, limit: number): string {
+export function overLimitMessage(
+  what: 'output' | 'variable value' | 'tool action',
+  size: number,
+  limit: number,
+): string {
   return `the ${what} is ${size} bytes, over the limit of ${limit} bytes (${limit / MIB} MiB)`;
 }
 

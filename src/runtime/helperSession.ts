@@ -26,6 +26,12 @@ import {
 import type { RuntimeServer } from './runtimeServer.ts';
 import type { TokenService } from './tokens.ts';
 import type { TunnelLease, TunnelManager } from './tunnelManager.ts';
+import {
+  MAX_TOOL_ACTIONS,
+  refusedToolAction,
+  type ToolActionOutcome,
+  type ToolActionPerformer,
+} from '../tools/toolActions.ts';
 
 export interface HelperRequest {
   connection: SshConnection;
@@ -64,6 +70,8 @@ export interface HelperDeps {
   registry: ExecutionRegistry;
   tunnels: TunnelManager;
   variables: VariableAccess;
+  /** Performs the tool actions scripts ask for (API mode through the runtime, bundled mode at collection). */
+  tools?: ToolActionPerformer;
 }
 
 /** Bundled-mode files are named by the hex of the key, so any key is a safe file name. */
@@ -346,4 +354,75 @@ export function applyCollected(
     recordChange(context.changes, setChange(key, value, secret));
   }
   return problems;
+}
+
+/** A tool action a bundled-mode script queued: its request, or why it cannot be sent. */
+export type QueuedToolAction = { request: unknown } | { request: unknown; refused: string };
+
+/**
+ * The tool actions a bundled-mode script queued, in the order it asked for them: the index
+ * `.cronium.actions` names each `.cronium.action.<id>.json` (a `{tool, action, config}` request).
+ */
+export function queuedToolActions(files: Map<string, string>): QueuedToolAction[] {
+  const queued: QueuedToolAction[] = [];
+  for (const id of (files.get('.cronium.actions') ?? '').split('\n')) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) continue;
+    const name = `.cronium.action.${id}.json`;
+    const size = files.get(`${name}.toolarge`);
+    if (size !== undefined) {
+      queued.push({
+        request: null,
+        refused: overLimitMessage('tool action', Number(size), MAX_VARIABLE_BYTES),
+      });
+      continue;
+    }
+    const text = files.get(name);
+    if (text === undefined) continue;
+    try {
+      queued.push({ request: JSON.parse(text) as unknown });
+    } catch {
+      queued.push({ request: null, refused: "the tool action's request is not valid JSON" });
+    }
+  }
+  return queued;
+}
+
+/**
+ * Sends what a bundled-mode script queued, one after the other in its order, exactly as the runtime API
+ * would have: each ends as a record in the execution's detail and a line in its log. A failure is
+ * recorded, never thrown (the script has ended; there is no one to answer).
+ */
+export async function performQueuedToolActions(
+  queued: QueuedToolAction[],
+  context: RuntimeContext,
+  tools: ToolActionPerformer | undefined,
+): Promise<void> {
+  let sent = 0;
+  for (const item of queued) {
+    let outcome: ToolActionOutcome;
+    if ('refused' in item)
+      outcome = refusedToolAction(item.request, 'bundled', 400, 'invalid_input', item.refused);
+    else if (!tools)
+      outcome = refusedToolAction(
+        item.request,
+        'bundled',
+        501,
+        'not_supported',
+        'tool actions are not available here',
+      );
+    else if (sent >= MAX_TOOL_ACTIONS)
+      outcome = refusedToolAction(
+        item.request,
+        'bundled',
+        429,
+        'too_many_tool_actions',
+        `an execution may ask for at most ${MAX_TOOL_ACTIONS} tool actions`,
+      );
+    else {
+      sent++;
+      outcome = await tools.perform(item.request, 'bundled');
+    }
+    (context.toolActions ??= []).push(outcome.record);
+    context.onToolAction?.(outcome.record);
+  }
 }

@@ -26,6 +26,12 @@ import {
   withOutputField,
 } from './helperRules.ts';
 import type { TokenService } from './tokens.ts';
+import {
+  MAX_TOOL_ACTIONS,
+  refusedToolAction,
+  type ToolActionOutcome,
+  type ToolActionPerformer,
+} from '../tools/toolActions.ts';
 
 export const DEFAULT_RUNTIME_PORT = 8089;
 
@@ -33,6 +39,8 @@ export interface RuntimeServerOptions {
   tokens: TokenService;
   registry: ExecutionRegistry;
   variables: VariableAccess;
+  /** Performs the tool actions scripts ask for (POST /executions/{id}/tool-actions); absent: 501. */
+  tools?: ToolActionPerformer;
   /** Caps every request body (tests); by default bodies may carry a value up to its limit, twice over for escaping. */
   maxBodyBytes?: number;
 }
@@ -49,7 +57,7 @@ class HttpError extends Error {
 
 // The key segment may be empty, so that `variables/` is answered with the key rule, not "no endpoint".
 const ROUTE =
-  /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context)(?:\/([^/]*)(?:\/(increment|append))?)?$/;
+  /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context|tool-actions)(?:\/([^/]*)(?:\/(increment|append))?)?$/;
 
 export class RuntimeServer {
   private readonly server: Server;
@@ -57,6 +65,8 @@ export class RuntimeServer {
   private readonly outputBodyBytes: number;
   private readonly maxBodyBytes: number;
   port: number | null = null;
+  /** Tool actions under way per execution, so concurrent calls cannot pass MAX_TOOL_ACTIONS together. */
+  private readonly toolActionsStarted = new WeakMap<RuntimeContext, number>();
 
   constructor(options: RuntimeServerOptions) {
     this.options = options;
@@ -180,6 +190,14 @@ export class RuntimeServer {
       context.outputSet = true;
       return send(res, 200, { success: true });
     }
+    if (resource === 'tool-actions' && key === undefined) {
+      if (method !== 'POST')
+        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}.`);
+      const body = await readJson(req, this.maxBodyBytes);
+      const outcome = await this.toolAction(context, body);
+      if (!outcome.ok) throw new HttpError(outcome.status, outcome.code, outcome.message);
+      return reply(res, outcome.data, raw);
+    }
     if (resource === 'condition' && key === undefined) {
       if (method === 'GET') return reply(res, context.condition, raw);
       if (method === 'POST') {
@@ -248,6 +266,38 @@ export class RuntimeServer {
       }
     }
     throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}.`);
+  }
+
+  /**
+   * Performs one tool action for an execution (Cronium's `POST /tool-actions/execute`), records it in the
+   * execution's detail and log, whether it was sent or not.
+   */
+  private async toolAction(context: RuntimeContext, request: unknown): Promise<ToolActionOutcome> {
+    const started = this.toolActionsStarted.get(context) ?? 0;
+    let outcome: ToolActionOutcome;
+    if (!this.options.tools)
+      outcome = refusedToolAction(
+        request,
+        'api',
+        501,
+        'not_supported',
+        'tool actions are not available here',
+      );
+    else if (started >= MAX_TOOL_ACTIONS)
+      outcome = refusedToolAction(
+        request,
+        'api',
+        429,
+        'too_many_tool_actions',
+        `an execution may ask for at most ${MAX_TOOL_ACTIONS} tool actions`,
+      );
+    else {
+      this.toolActionsStarted.set(context, started + 1);
+      outcome = await this.options.tools.perform(request, 'api');
+    }
+    (context.toolActions ??= []).push(outcome.record);
+    context.onToolAction?.(outcome.record);
+    return outcome;
   }
 
   /** 401 for a missing, malformed, forged or expired token; 403 for another or a finished execution's. */

@@ -7,7 +7,7 @@ import { LEGACY_FORMAT, type SecretStore } from './secretStore.ts';
  * desktop app's, given safeStorage) can do this. All or nothing, in one transaction.
  *
  * Covers every column that holds sealed values: servers.secret, secret entries of jobs.env, secret
- * variables, and the runtime's JWT signing key in settings. Returns how many values were converted.
+ * variables, tool credentials, and the runtime's JWT signing key in settings. Returns how many values were converted.
  */
 export function resealLegacySecrets(db: Database, store: SecretStore): number {
   const legacy = (v: string | null | undefined): v is string =>
@@ -40,6 +40,11 @@ export function resealLegacySecrets(db: Database, store: SecretStore): number {
     }[])
       if (legacy(row.value)) {
         db.prepare('UPDATE variables SET value = ? WHERE key = ?').run(reseal(row.value), row.key);
+        count++;
+      }
+    for (const row of db.prepare('SELECT id, secret FROM tools').all() as { id: string; secret: string }[])
+      if (legacy(row.secret)) {
+        db.prepare('UPDATE tools SET secret = ? WHERE id = ?').run(reseal(row.secret), row.id);
         count++;
       }
     for (const row of db.prepare("SELECT key, value FROM settings WHERE key = 'runtime.jwt_key'").all() as {

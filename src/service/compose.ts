@@ -25,6 +25,7 @@ import { LeaseRepo, ScheduleRepo } from '../store/scheduleRepo.ts';
 import { KnownHostRepo } from '../store/knownHostRepo.ts';
 import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
+import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
@@ -36,6 +37,7 @@ import { Scheduler, type SchedulerDeps } from './scheduler.ts';
 import { ScheduleService } from './schedules.ts';
 import { poolTargetOf } from './serverAuth.ts';
 import { serverRefs, ServerService } from './servers.ts';
+import { ToolService } from './tools.ts';
 import { VariableService } from './variables.ts';
 
 export interface ServiceOptions {
@@ -99,6 +101,7 @@ export interface Core {
   startScheduler(): Scheduler;
   /** Publishes other processes' runs on this hub (see ForeignRuns); returns the function that stops it. */
   followOtherProcesses(intervalMs?: number): () => void;
+  readonly tools: ToolService;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /** Stops the scheduler (giving its lease up), cancels what runs, then closes connections, the runtime API, the log writer and the database. */
@@ -142,10 +145,13 @@ export function composeCore(options: ServiceOptions): Core {
   const tokens = new TokenService(db, secrets);
   const variables = new VariableService({ db, repo: new VariableRepo(db), secrets });
   const variableAccess = variables.access();
+  const tools = new ToolService({ db, repo: new ToolRepo(db), secrets });
+  const toolActions = tools.performer();
   const runtime = new RuntimeServer({
     tokens,
     registry,
     variables: variableAccess,
+    tools: toolActions,
     maxBodyBytes: options.maxBodyBytes,
   });
   let runtimeStart: Promise<{ port: number; note: string | null }> | null = null;
@@ -177,6 +183,7 @@ export function composeCore(options: ServiceOptions): Core {
         lingerMs: options.tunnelLingerMs,
       }),
       variables: variableAccess,
+      tools: toolActions,
     },
   });
   const servers = new ServerService({
@@ -235,6 +242,7 @@ export function composeCore(options: ServiceOptions): Core {
     variables,
     schedules,
     startScheduler,
+    tools,
     startRuntime,
     followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
     async close() {

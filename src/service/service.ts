@@ -25,6 +25,7 @@ import type {
   Schedule,
   ScheduleFire,
   Server,
+  ToolCredential,
   Variable,
 } from '../core/domain.ts';
 import { toErrorValue } from '../core/errors.ts';
@@ -218,6 +219,18 @@ export class CroniumService implements HostApi {
   }
   startScheduler(): SchedulerControl {
     return this.core.startScheduler();
+  }
+
+  // ---- tools -------------------------------------------------------------------------------------------
+
+  listTools(): ToolCredential[] {
+    return this.core.tools.list();
+  }
+  createTool(input: unknown): ToolCredential {
+    return this.core.tools.create(input);
+  }
+  removeTool(ref: string): void {
+    this.core.tools.remove(ref);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import type {
   RunTrigger,
   HelperMode,
   NotificationResult,
+  ToolActionRecord,
   VariableChange,
 } from '../core/domain.ts';
 import { illegalMove, movesInto } from '../core/executionStatus.ts';
@@ -61,6 +62,7 @@ interface ExecutionRow {
   output: string | null;
   condition: number | null;
   variable_changes: string;
+  tool_actions: string;
   attempt: number;
   chain: string;
   stdout_hash: string | null;
@@ -91,6 +93,7 @@ function executionFromRow(row: ExecutionRow): Execution {
     output: row.output === null ? null : (JSON.parse(row.output) as unknown),
     condition: row.condition === null ? null : row.condition === 1,
     variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
+    toolActions: JSON.parse(row.tool_actions) as ToolActionRecord[],
     attempt: row.attempt,
     chain: JSON.parse(row.chain) as ChainStep[],
     stdoutHash: row.stdout_hash,
@@ -116,6 +119,7 @@ export interface ExecutionPatch {
   condition?: boolean | null;
   variableChanges?: VariableChange[];
   stdoutHash?: string | null;
+  toolActions?: ToolActionRecord[];
 }
 
 const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
@@ -133,6 +137,7 @@ const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unkno
   condition: ['condition', (v) => (v === null ? null : v ? 1 : 0)],
   variableChanges: ['variable_changes', (v) => JSON.stringify(v)],
   stdoutHash: ['stdout_hash', (v) => v],
+  toolActions: ['tool_actions', (v) => JSON.stringify(v)],
 };
 
 export interface ExecutionFilter {

@@ -217,4 +217,23 @@ CREATE TABLE cancel_requests (
 CREATE INDEX cancel_requests_run ON cancel_requests (run_id);
 `,
   },
+  {
+    version: 7,
+    name: 'tool credentials and tool actions',
+    // Credentials for the tool actions scripts ask for (Slack, Discord, SMTP): the secret part sealed by the
+    // secret store, a summary without secrets for lists. Each execution keeps the actions it asked for.
+    sql: `
+CREATE TABLE tools (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  type TEXT NOT NULL CHECK (type IN ('slack', 'discord', 'email')),
+  summary TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX tools_type ON tools (type, created_at DESC);
+ALTER TABLE executions ADD COLUMN tool_actions TEXT NOT NULL DEFAULT '[]';
+`,
+  },
 ];

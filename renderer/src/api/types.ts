@@ -22,6 +22,8 @@ export type {
   Server,
   ServerInput,
   ServerTestResult,
+  ToolCredential,
+  ToolInput,
   TunnelState,
   Variable,
 } from '../../../src/contract.ts';
@@ -42,6 +44,8 @@ export type {
   ScheduleMissed,
   ScheduleOverlap,
   ServerHelperMode,
+  ToolActionRecord,
+  ToolType,
   VariableChange,
 } from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
@@ -56,6 +60,7 @@ export {
   SCHEDULE_MISSED,
   SCHEDULE_OVERLAPS,
   SERVER_HELPER_MODES,
+  TOOL_TYPES,
 } from '../../../src/core/domain.ts';
 /** The rules the core checks with, run in the page too (job parameters), and the output-group rule. */
 export { formatParamSpec, paramValue, parseParamSpec, resolveParams } from '../../../src/core/rules.ts';

@@ -9,6 +9,7 @@ import { LiveView } from './LiveView.tsx';
 import { RunDialog } from './RunDialog.tsx';
 import { SchedulesView } from './SchedulesView.tsx';
 import { ServersView } from './ServersView.tsx';
+import { ToolsView } from './ToolsView.tsx';
 import { VariablesView } from './VariablesView.tsx';
 
 const SCREENS: Record<View, () => React.JSX.Element> = {
@@ -18,6 +19,7 @@ const SCREENS: Record<View, () => React.JSX.Element> = {
   history: HistoryView,
   variables: VariablesView,
   schedules: SchedulesView,
+  tools: ToolsView,
 };
 
 /** A screen that fails shows a sentence and a way back, never a blank window or a stack trace. */

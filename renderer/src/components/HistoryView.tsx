@@ -246,6 +246,20 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
                     </div>
                   ))}
             </dd>
+            <dt>Tool actions</dt>
+            <dd data-testid="tool-actions">
+              {(e.toolActions ?? []).length === 0
+                ? '—'
+                : e.toolActions.map((a, i) => (
+                    <div key={i} className="mono small" data-testid="tool-action">
+                      {a.status === 'sent' ? '✓' : '✗'} {a.tool} {a.action}
+                      {a.target ? ` to ${a.target}` : ''}
+                      {a.credential ? ` (${a.credential})` : ''}: {a.status}
+                      {a.mode === 'bundled' ? ' at collection' : ''}
+                      {a.error ? ` — ${a.error}` : ''}
+                    </div>
+                  ))}
+            </dd>
             <dt>Output</dt>
             <dd>
               <pre className="output" data-testid="output">

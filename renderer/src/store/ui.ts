@@ -3,7 +3,7 @@ import { create } from 'zustand';
 import type { ConfirmRequest } from '../components/common.tsx';
 import { messageOf } from '../api/client.ts';
 
-export type View = 'servers' | 'jobs' | 'live' | 'history' | 'variables' | 'schedules';
+export type View = 'servers' | 'jobs' | 'live' | 'history' | 'variables' | 'schedules' | 'tools';
 export const VIEWS: { id: View; label: string; key: string }[] = [
   { id: 'servers', label: 'Servers', key: '1' },
   { id: 'jobs', label: 'Jobs', key: '2' },
@@ -11,6 +11,7 @@ export const VIEWS: { id: View; label: string; key: string }[] = [
   { id: 'history', label: 'History', key: '4' },
   { id: 'variables', label: 'Variables', key: '5' },
   { id: 'schedules', label: 'Schedules', key: '6' },
+  { id: 'tools', label: 'Tools', key: '7' },
 ];
 
 interface UiState {

@@ -3,12 +3,14 @@
 _cronium_lib="${BASH_ENV%/*}/cronium.sh"
 _cronium_load() { builtin . "$_cronium_lib"; }
 for _cronium_name in input output event getVariable setVariable deleteVariable setCondition getCondition \
-  variableExists incrementVariable appendVariable info eventField; do
+  variableExists incrementVariable appendVariable info eventField executeToolAction sendEmail sendSlackMessage \
+  sendDiscordMessage; do
   eval "cronium_${_cronium_name}() { _cronium_load && cronium_${_cronium_name} \"\$@\"; }
 cronium.${_cronium_name}() { _cronium_load && cronium_${_cronium_name} \"\$@\"; }"
 done
 for _cronium_name in event_field get_variable set_variable delete_variable set_condition get_condition \
-  variable_exists increment_variable append_variable; do
+  variable_exists increment_variable append_variable execute_tool_action send_email send_slack_message \
+  send_discord_message; do
   eval "cronium_${_cronium_name}() { _cronium_load && cronium_${_cronium_name} \"\$@\"; }"
 done
 unset _cronium_name

@@ -305,6 +305,95 @@ cronium_getCondition() {
   _cronium_call GET 'condition?format=raw' && _cronium_check && printf '%s\n' "$_cronium_out"
 }
 
+# cronium_execute_tool_action <tool> <action> [config-json]: asks the app to perform a tool action (tool
+# slack, discord or email; action send_message), sent with the credentials the app stores (the script never
+# sees them). API mode: sent at once, prints what the tool answered (JSON), fails when it was not sent.
+# Bundled mode: queued, sent when the run is collected (the execution's detail says how); prints
+# {"queued":true}.
+cronium_executeToolAction() {
+  [ $# -ge 2 ] && [ $# -le 3 ] || { _cronium_fail "usage: cronium_execute_tool_action <tool> <action> [config-json]"; return; }
+  local config=${3:-'{}'}
+  [[ $config =~ ^[[:space:]]*\{.*\}[[:space:]]*$ ]] || { _cronium_fail "the tool action's config must be a JSON object"; return; }
+  local body
+  body=$(printf '{"tool":"'; _cronium_json_text "$1"; printf '","action":"'; _cronium_json_text "$2"; printf '","config":%s}' "$config")
+  _cronium_fits "tool action" "$body" "$(_cronium_max_variable)" || return
+  if _cronium_bundled; then
+    local index count=0 id
+    index=$(_cronium_file actions)
+    [ -f "$index" ] && count=$(wc -l < "$index")
+    [ "$count" -lt "${CRONIUM_MAX_TOOL_ACTIONS:-100}" ] || { _cronium_fail "an execution may ask for at most ${CRONIUM_MAX_TOOL_ACTIONS:-100} tool actions"; return; }
+    id="$$-${BASHPID:-0}-$RANDOM$RANDOM$RANDOM"
+    printf '%s' "$body" | _cronium_write "$(_cronium_file "action.$id.json")" || return
+    printf '%s\n' "$id" >> "$index"
+    printf '{"queued":true}\n'
+    return
+  fi
+  _cronium_call POST 'tool-actions?format=raw' application/json < <(printf '%s' "$body") && _cronium_check && printf '%s\n' "$_cronium_out"
+}
+
+# "a@x, b@y" as a JSON list of the addresses (Cronium's Bash SDK splits on commas and trims spaces).
+_cronium_json_list() {
+  local IFS=, part out='' sep=''
+  local -a parts
+  read -ra parts <<< "$1"
+  for part in "${parts[@]}"; do
+    part=${part#"${part%%[![:space:]]*}"}; part=${part%"${part##*[![:space:]]}"}
+    [ -n "$part" ] || continue
+    out+="$sep\"$(_cronium_json_text "$part")\""; sep=,
+  done
+  printf '[%s]' "$out"
+}
+
+# cronium_send_email <to> <subject> <body> [--cc a,b] [--bcc a,b] [--html] (Cronium's Bash SDK).
+cronium_sendEmail() {
+  [ $# -ge 3 ] || { _cronium_fail "usage: cronium_send_email <to> <subject> <body> [--cc A] [--bcc A] [--html]"; return; }
+  local config
+  config='{"to":'$(_cronium_json_list "$1")',"subject":"'$(_cronium_json_text "$2")'","body":"'$(_cronium_json_text "$3")'"'
+  shift 3
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --cc | --bcc) [ $# -ge 2 ] || { _cronium_fail "$1 needs addresses"; return; }; config+=',"'${1#--}'":'$(_cronium_json_list "$2"); shift ;;
+      --html) config+=',"html":true' ;;
+      *) _cronium_fail "cronium_send_email: unknown option $1"; return ;;
+    esac
+    shift
+  done
+  cronium_executeToolAction email send_message "$config}"
+}
+
+# cronium_send_slack_message <channel> <text> [--username U] [--icon-emoji E] [--icon-url U] (Cronium's Bash SDK).
+cronium_sendSlackMessage() {
+  [ $# -ge 2 ] || { _cronium_fail "usage: cronium_send_slack_message <channel> <text> [--username U] [--icon-emoji E] [--icon-url U]"; return; }
+  local config
+  config='{"channel":"'$(_cronium_json_text "$1")'","text":"'$(_cronium_json_text "$2")'"'
+  shift 2
+  while [ $# -gt 0 ]; do
+    [ $# -ge 2 ] || { _cronium_fail "$1 needs a value"; return; }
+    case $1 in
+      --username) config+=',"username":"'$(_cronium_json_text "$2")'"' ;;
+      --icon-emoji) config+=',"icon_emoji":"'$(_cronium_json_text "$2")'"' ;;
+      --icon-url) config+=',"icon_url":"'$(_cronium_json_text "$2")'"' ;;
+      *) _cronium_fail "cronium_send_slack_message: unknown option $1"; return ;;
+    esac
+    shift 2
+  done
+  cronium_executeToolAction slack send_message "$config}"
+}
+
+# cronium_send_discord_message <channel_id> <content> [--embed JSON] (Cronium's Bash SDK).
+cronium_sendDiscordMessage() {
+  [ $# -ge 2 ] || { _cronium_fail "usage: cronium_send_discord_message <channel_id> <content> [--embed JSON]"; return; }
+  local config
+  config='{"channelId":"'$(_cronium_json_text "$1")'","content":"'$(_cronium_json_text "$2")'"'
+  if [ $# -ge 4 ] && [ "$3" = --embed ]; then
+    [[ $4 =~ ^[[:space:]]*\{.*\}[[:space:]]*$ ]] || { _cronium_fail "--embed takes a JSON object"; return; }
+    config+=',"embeds":['"$4"']'
+  elif [ $# -gt 2 ]; then
+    _cronium_fail "usage: cronium_send_discord_message <channel_id> <content> [--embed JSON]"; return
+  fi
+  cronium_executeToolAction discord send_message "$config}"
+}
+
 # Cronium's SDK prints its version and connection; the token is never printed.
 cronium_info() {
   echo "Cronium Bash helpers (Cronium Desktop)"
@@ -317,7 +406,8 @@ cronium_info() {
 # snake_case cronium_<snake_name>.
 _cronium_alias() { eval "$1() { $2 \"\$@\"; }"; }
 for _cronium_name in input output event getVariable setVariable deleteVariable setCondition getCondition \
-  variableExists incrementVariable appendVariable; do
+  variableExists incrementVariable appendVariable executeToolAction sendEmail sendSlackMessage \
+  sendDiscordMessage; do
   _cronium_alias "cronium.$_cronium_name" "cronium_$_cronium_name"
 done
 _cronium_alias cronium_get_variable cronium_getVariable
@@ -328,6 +418,10 @@ _cronium_alias cronium_get_condition cronium_getCondition
 _cronium_alias cronium_variable_exists cronium_variableExists
 _cronium_alias cronium_increment_variable cronium_incrementVariable
 _cronium_alias cronium_append_variable cronium_appendVariable
+_cronium_alias cronium_execute_tool_action cronium_executeToolAction
+_cronium_alias cronium_send_email cronium_sendEmail
+_cronium_alias cronium_send_slack_message cronium_sendSlackMessage
+_cronium_alias cronium_send_discord_message cronium_sendDiscordMessage
 _cronium_alias cronium.info cronium_info
 _cronium_alias cronium.eventField cronium_event_field
 unset _cronium_name

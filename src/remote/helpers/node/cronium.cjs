@@ -290,6 +290,57 @@ const cronium = {
     return MODE === 'bundled' ? readJson('condition.json', null) : ok(api('GET', 'condition'));
   },
 };
+const MAX_TOOL_ACTIONS = Number(process.env.CRONIUM_MAX_TOOL_ACTIONS || 100);
+/**
+ * Asks the app to perform a tool action (tool "slack", "discord" or "email", action "send_message"); the
+ * app sends it with the credentials it stores, which the script never sees. API mode: sent at once,
+ * returns what the tool answered, throws CroniumAPIError when it was not sent. Bundled mode: queued and
+ * sent when the run is collected (the execution's detail says how it went); returns {queued: true}.
+ */
+cronium.executeToolAction = function executeToolAction(tool, action, config) {
+  const request = { tool, action, config: config === undefined || config === null ? {} : config };
+  if (typeof request.config !== 'object' || Array.isArray(request.config))
+    throw new CroniumAPIError(400, 'config must be a JSON object');
+  const text = fits('tool action', json(request, 'executeToolAction'), MAX_VARIABLE);
+  if (MODE === 'bundled') {
+    let count = 0;
+    try {
+      count = fs.readFileSync(file('actions'), 'utf8').split('\n').filter(Boolean).length;
+    } catch {
+      count = 0;
+    }
+    if (count >= MAX_TOOL_ACTIONS)
+      throw new CroniumAPIError(
+        429,
+        'an execution may ask for at most ' + MAX_TOOL_ACTIONS + ' tool actions',
+      );
+    const id = process.pid + '-' + require('crypto').randomBytes(6).toString('hex');
+    write('action.' + id + '.json', text);
+    fs.appendFileSync(file('actions'), id + '\n');
+    return { queued: true };
+  }
+  return ok(api('POST', 'tool-actions', text));
+};
+/** Cronium's SDK: sendEmail({to, subject, body, cc, bcc, html}); `to` an address or a list. */
+cronium.sendEmail = function sendEmail(options) {
+  const { to, subject, body, ...extras } = options || {};
+  return cronium.executeToolAction('email', 'send_message', {
+    to: Array.isArray(to) ? to : [to],
+    subject,
+    body,
+    ...extras,
+  });
+};
+/** Cronium's SDK: sendSlackMessage({channel, text, blocks, username, icon_emoji}). */
+cronium.sendSlackMessage = function sendSlackMessage(options) {
+  const { channel, text, ...extras } = options || {};
+  return cronium.executeToolAction('slack', 'send_message', { channel, text, ...extras });
+};
+/** Cronium's SDK: sendDiscordMessage({channelId, content, embeds}); a webhook posts to its own channel. */
+cronium.sendDiscordMessage = function sendDiscordMessage(options) {
+  const { channelId, content, ...extras } = options || {};
+  return cronium.executeToolAction('discord', 'send_message', { channelId, content, ...extras });
+};
 cronium.getInput = cronium.input;
 cronium.setOutput = cronium.output;
 

@@ -15,7 +15,9 @@ __all__ = ["input", "output", "event", "getVariable", "setVariable", "deleteVari
            "setCondition", "getCondition", "incrementVariable", "appendVariable", "variableExists",
            "get_variable", "set_variable", "delete_variable", "set_condition", "get_condition",
            "increment_variable", "append_variable", "variable_exists", "get_input", "set_output",
-           "getInput", "setOutput", "Cronium", "AsyncCronium", "cronium",
+           "getInput", "setOutput", "executeToolAction", "sendEmail", "sendSlackMessage",
+           "sendDiscordMessage", "execute_tool_action", "send_email", "send_slack_message",
+           "send_discord_message", "Cronium", "AsyncCronium", "cronium",
            "CroniumError", "CroniumAPIError", "CroniumTimeoutError"]
 
 
@@ -337,6 +339,65 @@ def getCondition():
     return _ok(*_api("GET", "condition"))
 
 
+_MAX_TOOL_ACTIONS = int(os.environ.get("CRONIUM_MAX_TOOL_ACTIONS", 100))
+
+
+def executeToolAction(tool, action, config=None):
+    """Asks the app to perform a tool action (Cronium's ``execute_tool_action``): ``tool`` is "slack",
+    "discord" or "email", ``action`` "send_message", ``config`` the message. The app sends it with the
+    credentials it stores (the script never sees them).
+
+    API mode: sent at once; returns what the tool answered (Slack ``{"ok": True}``, Discord
+    ``{"success": True, "message_id": ...}``, email ``{"messageId", "status", "recipients", ...}``) and
+    raises ``CroniumAPIError`` when it was not sent. Bundled mode: queued, sent when the run is collected
+    (the execution's detail says how it went); returns ``{"queued": True}``.
+    """
+    request = {"tool": tool, "action": action, "config": {} if config is None else config}
+    if not isinstance(request["config"], dict):
+        raise CroniumAPIError(400, "config must be a JSON object")
+    text = _fits("tool action", _dumps(request), _MAX_VARIABLE)
+    if _MODE == "bundled":
+        index = _path("actions")
+        try:
+            with open(index, "r", encoding="utf-8") as f:
+                count = sum(1 for _ in f)
+        except FileNotFoundError:
+            count = 0
+        if count >= _MAX_TOOL_ACTIONS:
+            raise CroniumAPIError(429, "an execution may ask for at most %d tool actions" % _MAX_TOOL_ACTIONS)
+        action_id = "%d-%s" % (os.getpid(), os.urandom(6).hex())
+        _write("action.%s.json" % action_id, text)
+        with open(index, "a", encoding="utf-8") as f:
+            f.write(action_id + "\n")
+        return {"queued": True}
+    return _ok(*_api("POST", "tool-actions", text))
+
+
+def sendEmail(to, subject, body, **kwargs):
+    """Sends an email through the stored SMTP server (Cronium's ``send_email``): ``to`` an address or a
+    list; keyword options ``cc``, ``bcc``, ``html=True`` (the body is HTML), ``reply_to``."""
+    config = {"to": to if isinstance(to, list) else [to], "subject": subject, "body": body}
+    config.update(kwargs)
+    return executeToolAction("email", "send_message", config)
+
+
+def sendSlackMessage(channel, text, **kwargs):
+    """Posts to Slack through the stored incoming webhook (Cronium's ``send_slack_message``); keyword
+    options ``blocks``, ``username``, ``icon_emoji``, ``icon_url``."""
+    config = {"channel": channel, "text": text}
+    config.update(kwargs)
+    return executeToolAction("slack", "send_message", config)
+
+
+def sendDiscordMessage(channel_id, content, **kwargs):
+    """Posts to Discord through the stored webhook (Cronium's ``send_discord_message``; a webhook posts to
+    its own channel, so ``channel_id`` is only shown); keyword options ``embeds``, ``username``,
+    ``avatar_url``."""
+    config = {"channelId": channel_id, "content": content}
+    config.update(kwargs)
+    return executeToolAction("discord", "send_message", config)
+
+
 # Cronium's Python SDK spells its helpers in snake_case; both spellings are the same functions.
 get_variable = getVariable
 set_variable = setVariable
@@ -346,6 +407,10 @@ get_condition = getCondition
 increment_variable = incrementVariable
 append_variable = appendVariable
 variable_exists = variableExists
+execute_tool_action = executeToolAction
+send_email = sendEmail
+send_slack_message = sendSlackMessage
+send_discord_message = sendDiscordMessage
 getInput = get_input = input
 setOutput = set_output = output
 
