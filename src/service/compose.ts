@@ -30,6 +30,7 @@ import { JobService } from './jobs.ts';
 import { RunService } from './runs.ts';
 import { resolveRef } from './refs.ts';
 import { poolTargetOf } from './serverAuth.ts';
+import { ImportService } from './import.ts';
 import { serverRefs, ServerService } from './servers.ts';
 import { VariableService } from './variables.ts';
 
@@ -79,6 +80,7 @@ export interface Core {
   readonly registry: ExecutionRegistry;
   readonly runtime: RuntimeServer;
   readonly servers: ServerService;
+  readonly imports: ImportService;
   readonly jobs: JobService;
   readonly runs: RunService;
   readonly history: HistoryService;
@@ -173,6 +175,7 @@ export function composeCore(options: ServiceOptions): Core {
     readyTimeoutMs: options.readyTimeoutMs,
     agentSocket,
   });
+  const imports = new ImportService({ db, servers, knownHosts, agentSocket });
   const jobs = new JobService({ db, repo: new JobRepo(db), secrets, serverRefs: servers.refs });
   const runs = new RunService({
     manager: new RunManager(executor, historyRepo, hub),
@@ -191,6 +194,7 @@ export function composeCore(options: ServiceOptions): Core {
     registry,
     runtime,
     servers,
+    imports,
     jobs,
     runs,
     history: new HistoryService(historyRepo),

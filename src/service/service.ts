@@ -13,6 +13,7 @@ import type {
   DoctorReport,
   HistoryPage,
   HostApi,
+  ImportPlan,
   ServerTestResult,
 } from '../contract.ts';
 import type { Execution, Job, LogChunk, Run, Server, Variable } from '../core/domain.ts';
@@ -95,6 +96,9 @@ export class CroniumService implements HostApi {
   }
   removeServer(ref: string): void {
     this.core.servers.remove(ref);
+  }
+  importServers(request: unknown): ImportPlan {
+    return this.core.imports.run(request);
   }
   testServer(ref: string): Promise<ServerTestResult> {
     return this.core.servers.test(ref);

@@ -31,6 +31,17 @@ export class HostKeyVerifier {
     this.unknownPolicy = unknownPolicy;
   }
 
+  /**
+   * The host key algorithms to ask `host:port` for first: those of the key type trusted for it (a key
+   * imported from known_hosts may be of any type the server has), as OpenSSH orders HostKeyAlgorithms by
+   * the known keys. Undefined when no key is trusted yet (ssh2's own order applies).
+   */
+  preferredAlgorithms(host: string, port: number): string[] | undefined {
+    const known = this.knownHosts.get(host, port);
+    if (!known) return undefined;
+    return known.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [known.keyType];
+  }
+
   /** Returns null when the key is trusted, or the error that refuses it. */
   check(host: string, port: number, keyBlob: Buffer, label: string): CroniumError | null {
     const fingerprint = fingerprintOf(keyBlob);
