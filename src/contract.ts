@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { invalidInput, type ErrorValue } from './core/errors.ts';
 import * as rules from './core/rules.ts';
 import {
-  EXECUTION_STATUSES,
   HELPER_MODES,
+  HISTORY_STATUS_FILTERS,
   LANGUAGES,
   RUN_TRIGGERS,
   type CoreEvent,
@@ -150,7 +150,14 @@ export interface ImportPlan {
 export const historyQuerySchema = z.object({
   jobId: z.string().optional(),
   serverId: z.string().optional(),
-  status: z.enum(EXECUTION_STATUSES).optional(),
+  status: z
+    .enum(HISTORY_STATUS_FILTERS, { message: `status is ${oneOf(HISTORY_STATUS_FILTERS)}` })
+    .optional(),
+  /**
+   * Words to find (all of them, without case) in the job's name, the server's name, the error message or
+   * the execution/run id. Logs are not searched (they are stored compressed).
+   */
+  text: z.string().trim().max(200, 'search text is at most 200 characters').optional(),
   from: z.number().int().optional(),
   to: z.number().int().optional(),
   limit: rules.pageLimit.default(50),

@@ -43,6 +43,18 @@ export const FINAL_EXECUTION_STATUSES = [
 ] as const satisfies readonly ExecutionStatus[];
 export type FinalExecutionStatus = (typeof FINAL_EXECUTION_STATUSES)[number];
 
+/** The "not succeeded" filter of history: every way an execution can end other than success. */
+export const NOT_SUCCEEDED_STATUSES = [
+  'failed',
+  'timed_out',
+  'cancelled',
+  'error',
+] as const satisfies readonly FinalExecutionStatus[];
+
+/** What history's status filter accepts: one status, or `not_succeeded` (NOT_SUCCEEDED_STATUSES). */
+export const HISTORY_STATUS_FILTERS = [...EXECUTION_STATUSES, 'not_succeeded'] as const;
+export type HistoryStatusFilter = (typeof HISTORY_STATUS_FILTERS)[number];
+
 export const LOG_STREAMS = ['stdout', 'stderr', 'system'] as const;
 export type LogStream = (typeof LOG_STREAMS)[number];
 

@@ -21,7 +21,10 @@ interface RunOptions {
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd
     .argument('<job>')
-    .option('--on <servers>', "servers, comma-separated (default: the job's own)")
+    .option(
+      '--on <servers>',
+      "servers and tag:NAME (every server with that tag), comma-separated (default: the job's own)",
+    )
     .option('--input <json>', 'input for the script (cronium.input())')
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--concurrency <n>', 'servers at once (default 10)')
@@ -128,14 +131,15 @@ async function runCommand(
       fields: { on: 'required' },
     });
   const input = values.input === undefined ? undefined : parseJsonOption(values.input, 'input');
-  const serverIds = serverRefs.map((ref) => service.getServer(ref).id);
+  // `tag:NAME` entries are expanded by the service (as for the app and schedules).
+  const serverIds = serverRefs.map((ref) => (ref.startsWith('tag:') ? ref : service.getServer(ref).id));
 
   const names = new Map<string, string>();
-  const single = serverIds.length === 1;
-  const live = new LiveOutput(io, names, single, (until) => service.slowDown(until));
+  // Known once the run has started (a tag may stand for one server or many); logs only arrive after.
+  let live: LiveOutput | null = null;
   const unsubscribe = service.subscribe((event) => {
     if (event.type !== 'log' || global.json || !names.has(event.chunk.executionId)) return;
-    live.write(event.chunk);
+    live?.write(event.chunk);
   });
 
   const run = service.startRun({
@@ -147,8 +151,10 @@ async function runCommand(
     concurrency: values.concurrency ?? 10,
     trigger: 'cli',
   });
+  const single = run.executionIds.length === 1;
+  live = new LiveOutput(io, names, single, (until) => service.slowDown(until));
   for (const id of run.executionIds) names.set(id, service.getExecution(id).serverName);
-  log().debug(`run ${run.id} of ${job.name} started on ${serverIds.length} server(s)`);
+  log().debug(`run ${run.id} of ${job.name} started on ${run.executionIds.length} server(s)`);
 
   // Ctrl-C (and SIGTERM, SIGHUP) cancels the run (ending the remote processes) instead of leaving them
   // behind; the exit code is then the shell's for that signal (128 + its number: 130, 143, 129).
