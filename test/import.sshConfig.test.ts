@@ -59,7 +59,12 @@ Host *
 `,
       'web',
     );
-    expect(r).toMatchObject({ user: 'first', port: 2200, hostName: 'web', identityFiles: ['/k/one', '/k/two'] });
+    expect(r).toMatchObject({
+      user: 'first',
+      port: 2200,
+      hostName: 'web',
+      identityFiles: ['/k/one', '/k/two'],
+    });
   });
 
   it('applies settings before the first Host to every host, and wildcard entries only as defaults', () => {
@@ -125,7 +130,10 @@ Host e
 
   it('follows Include with globs (sorted), relative to ~/.ssh, nested, and only where its block applies', () => {
     writeFileSync(join(home, '.ssh', 'conf.d', '20-b.conf'), 'Host inc-b\n  User from-b\n');
-    writeFileSync(join(home, '.ssh', 'conf.d', '10-a.conf'), 'Include nested.conf\nHost inc-a\n  User from-a\n');
+    writeFileSync(
+      join(home, '.ssh', 'conf.d', '10-a.conf'),
+      'Include nested.conf\nHost inc-a\n  User from-a\n',
+    );
     writeFileSync(join(home, '.ssh', 'nested.conf'), 'Host inc-nested\n  Port 2345\n');
     writeFileSync(join(home, '.ssh', 'only-web.conf'), 'User only-web\n');
     writeFileSync(
@@ -200,7 +208,7 @@ Host x
     expect(resolveIn('Host x\n  ProxyJump none\nHost *\n  ProxyJump a\n', 'x').proxyJump).toBeNull();
   });
 
-  it('lets a hop\'s user@ and :port win over the file, as -l and -p do', () => {
+  it("lets a hop's user@ and :port win over the file, as -l and -p do", () => {
     expect(resolveIn('Host j\n  User filed\n  Port 2\n', 'j', { user: 'given', port: 3 })).toMatchObject({
       user: 'given',
       port: 3,
@@ -379,7 +387,12 @@ Host *
   IdentityFile ${k.path}
 `);
     const plan = service.importServers({ ...f, select: ['one'], dryRun: true });
-    expect(plan.servers.filter((s) => s.selected).map((s) => s.name).sort()).toEqual(['j1', 'one']);
+    expect(
+      plan.servers
+        .filter((s) => s.selected)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['j1', 'one']);
     expect(() => service.importServers({ ...f, select: ['nope'] })).toThrow(/not among the hosts found/);
   });
 
