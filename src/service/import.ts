@@ -13,6 +13,7 @@ import { normalizeHost, username as usernameRule } from '../core/rules.ts';
 import { hostKeyFor, readKnownHostsFiles, type KnownHostsEntry } from '../ssh/knownHostsFile.ts';
 import {
   configAliases,
+  expandTilde,
   matchPatternList,
   parseProxyJump,
   parseSshConfig,
@@ -99,7 +100,9 @@ export class ImportService {
   run(request: unknown): ImportPlan {
     const req = parseInput(importRequestSchema, request);
     const ctx = (this.deps.context ?? defaultContext)();
-    const configPath = req.sshConfig ? resolve(req.sshConfig) : join(ctx.home, '.ssh', 'config');
+    // `~/…` as typed in the app's dialog; the CLI has made relative paths absolute already.
+    const path = (p: string) => resolve(expandTilde(p, ctx.home));
+    const configPath = req.sshConfig ? path(req.sshConfig) : join(ctx.home, '.ssh', 'config');
     let config: SshConfigFile;
     let configRead: string | null = configPath;
     try {
@@ -110,7 +113,7 @@ export class ImportService {
       config = parseSshConfig('', configPath, ctx);
       configRead = null;
     }
-    const explicitKnownHosts = req.knownHosts?.map((p) => resolve(p));
+    const explicitKnownHosts = req.knownHosts?.map(path);
     const knownHostsCache = new Map<string, KnownHostsEntry[]>();
     const notes = [...config.notes];
     const readKnown = (files: string[]) =>

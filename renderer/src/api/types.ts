@@ -6,6 +6,8 @@ export type {
   Execution,
   HistoryPage,
   HistoryQuery,
+  ImportedServer,
+  ImportPlan,
   Job,
   JobInput,
   LogChunk,
@@ -21,7 +23,13 @@ export type {
   Variable,
 } from '../../../src/contract.ts';
 export type { ErrorValue } from '../../../src/core/errors.ts';
-export type { ExecutionStatus, HelperMode, Language, RunStatus } from '../../../src/core/domain.ts';
+export type {
+  ExecutionStatus,
+  HelperMode,
+  HistoryStatusFilter,
+  Language,
+  RunStatus,
+} from '../../../src/core/domain.ts';
 /** The closed sets of values, from their one declaration in the core's domain (plain arrays, no logic). */
 export {
   EXECUTION_STATUSES,
