@@ -20,7 +20,10 @@ import {
   resolveSshHost,
   type SshConfigContext,
 } from '../src/ssh/sshConfig.ts';
+import { composeCore } from '../src/service/compose.ts';
+import { ImportService } from '../src/service/import.ts';
 import { CroniumService } from '../src/service/service.ts';
+import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const dir = tempDir('cronium-import-');
@@ -147,6 +150,19 @@ Host e
     expect(resolveSshHost(config, 'web', ctx).user).toBe('only-web');
     // The Include inside "Host web" does not apply to other hosts.
     expect(resolveSshHost(config, 'other', ctx).user).toBe('me');
+  });
+
+  it('never applies an included file whose Include sits in a block that does not apply', () => {
+    writeFileSync(join(home, '.ssh', 'cond.conf'), 'Host *\n  Port 2400\nHost cond-target\n  User cond\n');
+    const text = `Host not-this-one
+  Include cond.conf
+Host *
+  Port 22
+`;
+    const config = parseSshConfig(text, 'x', ctx);
+    // ssh.c's SSHCONF_NEVERMATCH: even "Host *" inside it stays off.
+    expect(resolveSshHost(config, 'cond-target', ctx)).toMatchObject({ port: 22, user: 'me' });
+    expect(resolveSshHost(config, 'not-this-one', ctx).port).toBe(2400);
   });
 
   it('starts an included file active, and restores the including block after it', () => {
@@ -436,6 +452,30 @@ Host fine
     const plan = service.importServers(f2);
     expect(plan.servers[0]!.hostKey).toMatchObject({ status: 'differs' });
     expect(plan.servers[0]!.notes.join()).toMatch(/trusted one is kept/);
+  });
+
+  it('reads ~/ in the paths given (as typed in the app) from the home directory, and ~/.ssh/config by default', async () => {
+    const coreDir = tempDir();
+    const core = composeCore({ dataDir: coreDir.path, unknownHostKeys: 'ask' });
+    const imports = new ImportService({
+      db: core.db,
+      servers: core.servers,
+      knownHosts: new KnownHostRepo(core.db),
+      agentSocket: () => undefined,
+      context: () => ctx,
+    });
+    try {
+      writeFileSync(join(home, 'elsewhere.conf'), 'Host tilde\n  HostName 10.6.0.1\n');
+      writeFileSync(join(home, 'kh'), '');
+      const plan = imports.run({ sshConfig: '~/elsewhere.conf', knownHosts: ['~/kh'], dryRun: true });
+      expect(plan).toMatchObject({ sshConfig: join(home, 'elsewhere.conf'), knownHosts: [join(home, 'kh')] });
+      expect(plan.servers.map((s) => s.name)).toEqual(['tilde']);
+      writeFileSync(join(home, '.ssh', 'config'), 'Host from-default\n');
+      expect(imports.run({ dryRun: true }).sshConfig).toBe(join(home, '.ssh', 'config'));
+    } finally {
+      await core.close();
+      coreDir.remove();
+    }
   });
 
   it('refuses an ssh_config path that does not exist, writing nothing', () => {
