@@ -48,7 +48,7 @@ describe('cronium CLI leftovers (issue 11 part 7)', () => {
     expect(tag.stderr).toBe('cronium: Invalid input — --tag: a tag is not empty\n');
     const several = await cli(dir, ['server', 'add', 'a', '--host', 'a b', '--user', 'x@y', '--agent']);
     expect(several.stderr).toMatch(
-      /^cronium: Invalid input — --host: .+; --user: .+\n  --host: .+\n  --user: .+\n$/,
+      /^cronium: Invalid input — --host: .+; --user: .+\n {2}--host: .+\n {2}--user: .+\n$/,
     );
     expect(several.stderr).not.toMatch(/ (username|host|tags\.0):/);
     // --json keeps the contract's names, which scripts read.

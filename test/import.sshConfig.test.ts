@@ -292,6 +292,19 @@ describe('known_hosts', () => {
     expect(hostKeyFor(entries, 'plain.example', 22)?.fingerprint).toBe(fingerprint(`${k.path}.pub`));
   });
 
+  it('leaves out key types ssh2 cannot ask for (security keys)', () => {
+    const k = keyPair('sk-like');
+    const blob = Buffer.from(k.pub.split(' ')[1]!, 'base64');
+    // The same key blob with another type name: a type this app cannot negotiate.
+    const name = Buffer.from('sk-ssh-ed25519@openssh.com');
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(name.length);
+    const sk = Buffer.concat([len, name, blob.subarray(4 + blob.readUInt32BE(0))]).toString('base64');
+    const entries = parseKnownHosts(`sk.example sk-ssh-ed25519@openssh.com ${sk}\n`, 'kh');
+    expect(entries).toHaveLength(1);
+    expect(hostKeyFor(entries, 'sk.example', 22)).toBeNull();
+  });
+
   it('prefers the key type ssh2 asks for first when a host has several', () => {
     const ed = keyPair('pref-ed');
     const rsaPath = join(dir.path, 'pref-rsa');

@@ -15,6 +15,16 @@ export function keyTypeOf(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + len).toString('ascii') || 'unknown';
 }
 
+/** The host key types ssh2 can ask a server for by name (its serverHostKey algorithms, RSA aside). */
+const SIGNATURE_TYPES = new Set([
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'ssh-rsa',
+  'ssh-dss',
+]);
+
 /**
  * Trust on first use. 'accept-new' records an unknown key (the CLI's default, like OpenSSH's
  * StrictHostKeyChecking=accept-new); 'ask' refuses it with host_key_unknown so a UI can show the
@@ -38,7 +48,7 @@ export class HostKeyVerifier {
    */
   preferredAlgorithms(host: string, port: number): string[] | undefined {
     const known = this.knownHosts.get(host, port);
-    if (!known) return undefined;
+    if (!known || !SIGNATURE_TYPES.has(known.keyType)) return undefined;
     return known.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [known.keyType];
   }
 

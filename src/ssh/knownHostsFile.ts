@@ -106,12 +106,12 @@ export function hostKeyFor(
   const name = knownHostsName(lookupHost, port);
   const matching = entries.filter((e) => entryMatches(e, name));
   const revoked = new Set(matching.filter((e) => e.marker === 'revoked').map((e) => e.fingerprint));
-  const keys = matching.filter((e) => e.marker === null && !revoked.has(e.fingerprint));
+  // Only types ssh2 can ask a server for (security keys' and certificates' entries cannot be used).
+  const keys = matching.filter(
+    (e) => e.marker === null && !revoked.has(e.fingerprint) && KEY_PREFERENCE.includes(e.keyType),
+  );
   if (!keys.length) return null;
-  const rank = (t: string) => {
-    const i = KEY_PREFERENCE.indexOf(t);
-    return i < 0 ? KEY_PREFERENCE.length : i;
-  };
+  const rank = (t: string) => KEY_PREFERENCE.indexOf(t);
   const best = [...keys].sort((a, b) => rank(a.keyType) - rank(b.keyType))[0]!;
   const distinct = new Set(keys.map((k) => k.fingerprint));
   return { keyType: best.keyType, fingerprint: best.fingerprint, others: distinct.size - 1 };
