@@ -68,7 +68,7 @@ describe('cronium CLI leftovers (issue 11 part 7)', () => {
     expect(JSON.parse(json.stderr)).toMatchObject({
       error: { kind: 'invalid_input', fields: { 'tags.0': 'a tag is not empty' } },
     });
-  });
+  }, 120_000);
 
   it('exits with the not-found code for server edit of an unknown server, as show does', async () => {
     const show = await cli(dir, ['server', 'show', 'ghost']);
@@ -79,7 +79,7 @@ describe('cronium CLI leftovers (issue 11 part 7)', () => {
       expect(r.code).toBe(show.code);
       expect(r.stderr).toBe('cronium: No server named "ghost".\n');
     }
-  });
+  }, 120_000);
 
   it('accepts a fully qualified host name with its trailing dot', async () => {
     const add = await cli(dir, [
@@ -94,7 +94,7 @@ describe('cronium CLI leftovers (issue 11 part 7)', () => {
     ]);
     expect(add.code).toBe(0);
     expect(add.stdout).toBe('Saved server fqdn (u@web1.example.com:22).\n');
-  });
+  }, 120_000);
 
   it('creates no data directory for list, show, history or a dry-run import', async () => {
     const fresh = join(root.path, 'never-created');
@@ -115,5 +115,5 @@ describe('cronium CLI leftovers (issue 11 part 7)', () => {
     expect((await cli(fresh, ['server', 'list'])).stdout).toBe(
       'No servers yet. Add one with "cronium server add".\n',
     );
-  });
+  }, 120_000);
 });

