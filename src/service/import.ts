@@ -88,6 +88,9 @@ function defaultContext(): SshConfigContext {
 
 export class ImportService {
   private readonly deps: ImportServiceDeps;
+  /** For the import under way: the config's aliases (lower case), and each key file's check. */
+  private aliases = new Set<string>();
+  private keyChecks = new Map<string, string | null>();
 
   constructor(deps: ImportServiceDeps) {
     this.deps = deps;
@@ -131,7 +134,10 @@ export class ImportService {
       for (const f of explicitKnownHosts)
         if (!existsSync(f)) throw invalidInput({ knownHosts: `cannot read ${f}: no such file` });
 
-    const aliases = configAliases(config).filter(
+    const allAliases = configAliases(config);
+    this.aliases = new Set(allAliases.map((a) => a.toLowerCase()));
+    this.keyChecks = new Map();
+    const aliases = allAliases.filter(
       (a) => !req.only.length || req.only.some((pattern) => matchPatternList(a, pattern)),
     );
     const skipped: ImportPlan['skipped'] = [];
@@ -359,7 +365,7 @@ export class ImportService {
     const home = ctx.home;
     return {
       source: alias,
-      alias: configAliases(config).some((a) => a.toLowerCase() === alias.toLowerCase()) ? alias : null,
+      alias: this.aliases.has(alias.toLowerCase()) ? alias : null,
       host: host.host,
       port: r.port!,
       username: user.data,
@@ -395,7 +401,8 @@ export class ImportService {
     const agent = this.deps.agentSocket();
     if (!named && agent && !identitiesOnly) return { type: 'agent' };
     for (const file of existing) {
-      const problem = checkPrivateKey(file, undefined);
+      if (!this.keyChecks.has(file)) this.keyChecks.set(file, checkPrivateKey(file, undefined));
+      const problem = this.keyChecks.get(file)!;
       if (!problem) {
         if (named && files.length > 1)
           notes.push(`logs in with ${file}, the first usable IdentityFile (one key per server here)`);

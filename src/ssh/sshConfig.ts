@@ -177,13 +177,23 @@ function readIncludes(
  * OpenSSH's match_pattern: `*` any run of characters, `?` exactly one; compared without case (host names).
  */
 export function matchPattern(text: string, pattern: string): boolean {
-  const re = pattern
-    .toLowerCase()
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 's').test(text.toLowerCase());
+  let re = PATTERNS.get(pattern);
+  if (!re) {
+    const source = pattern
+      .toLowerCase()
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
+    re = new RegExp(`^${source}$`, 's');
+    // A config has a few hundred patterns at most; a bound keeps a long-lived process's cache small.
+    if (PATTERNS.size > 10_000) PATTERNS.clear();
+    PATTERNS.set(pattern, re);
+  }
+  return re.test(text.toLowerCase());
 }
+
+/** Compiled patterns: each host of a config is matched against every Host line. */
+const PATTERNS = new Map<string, RegExp>();
 
 /**
  * OpenSSH's match_pattern_list: a comma-separated list of patterns, each maybe negated with `!`. True when
