@@ -31,6 +31,7 @@ export const METHODS = {
   createServer: exposed('input'),
   updateServer: exposed('ref', 'input'),
   removeServer: exposed('ref'),
+  importServers: exposed('input'),
   testServer: exposed('ref'),
   trustHostKey: exposed('ref', 'fingerprint?'),
   listJobs: exposed(),

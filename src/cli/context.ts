@@ -2,6 +2,10 @@
  * What the root gives a command module, and the one way a command opens the service, reports its errors
  * and returns an exit code.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import type { Command } from 'commander';
 
 import type { HostApi } from '../contract.ts';
@@ -34,27 +38,87 @@ export async function exitCodeFor(kind: string): Promise<number> {
 
 /**
  * The contract's field names as the user typed them on the command line, for text-mode messages (--json
- * keeps the contract's names, which scripts may read).
+ * keeps the contract's names, which scripts may read). A nested field is named by its first part
+ * (`tags.0` is `--tag`, `auth.keyPath` has its own entry).
  */
 const OPTION_NAMES: Record<string, string> = {
   serverIds: '--on',
   defaultServerIds: '--on',
   jumpServerId: '--jump',
+  host: '--host',
+  port: '--port',
   username: '--user',
   keyPath: '--key',
+  'auth.keyPath': '--key',
+  'auth.password': '--password-stdin',
+  'auth.passphrase': '--passphrase-stdin',
+  tags: '--tag',
+  description: '--description',
   timeoutSec: '--timeout',
   helperMode: '--helpers',
   defaultInput: '--input',
   language: '--lang',
+  script: '--script',
+  env: '--env',
+  concurrency: '--concurrency',
   jobId: 'job',
   serverId: '--server',
+  sshConfig: '--ssh-config',
+  knownHosts: '--known-hosts',
+  only: '--only',
+  text: '--search',
+  limit: '--limit',
 };
+
+/** The option a contract field (`port`, `tags.0`, `auth.keyPath`, `env.1.key`) was given with. */
+function optionName(field: string): string {
+  return OPTION_NAMES[field] ?? OPTION_NAMES[field.split('.')[0]!] ?? field;
+}
 
 /** Replaces the contract's field names in a message with the option the user typed. */
 function inUserWords(text: string): string {
   return text.replace(/\b(?:\w+\.)*(\w+)\b/g, (path, field: string) =>
     path.includes('.') || /Ids?$|Sec$|Mode$|Input$|Path$/.test(field) ? (OPTION_NAMES[field] ?? path) : path,
   );
+}
+
+/**
+ * An error's text for the terminal: an invalid_input summary is rebuilt from its fields in the user's
+ * words (`--port: …`, `--tag: …`), other messages have the contract's names replaced.
+ */
+function userMessage(error: { kind: string; message: string; fields?: Record<string, string> }): string {
+  if (error.kind === 'invalid_input' && error.fields && error.message.startsWith('Invalid input — '))
+    return (
+      'Invalid input — ' +
+      Object.entries(error.fields)
+        .map(([f, m]) => `${optionName(f)}: ${m}`)
+        .join('; ')
+    );
+  return inUserWords(error.message);
+}
+
+/** The commands that never write: run on a data directory that does not exist yet, they create none. */
+const READ_ONLY_COMMANDS = new Set([
+  'server list',
+  'server show',
+  'job list',
+  'job show',
+  'history',
+  'show',
+  'var list',
+  'var get',
+]);
+
+/**
+ * Whether an action's arguments (commander passes its options and the command last) are those of a
+ * read-only command, or of a dry run.
+ */
+function readsOnly(args: unknown[]): boolean {
+  const command = args[args.length - 1] as Command | undefined;
+  const options = args[args.length - 2] as { dryRun?: unknown } | undefined;
+  if (typeof command?.name !== 'function') return false;
+  const path = [command.parent?.parent ? command.parent.name() : null, command.name()].filter(Boolean);
+  return READ_ONLY_COMMANDS.has(path.join(' ')) || options?.dryRun === true;
 }
 
 /**
@@ -70,6 +134,7 @@ export function action<A extends unknown[]>(
     const global = ctx.global();
     const { io } = ctx;
     let host: Host | null = null;
+    let scratch: string | null = null;
     try {
       const [{ CroniumService }, { resolveDataDir }, { runtimePortFromEnv }, { configureCliLogger, log }] =
         await Promise.all([
@@ -79,8 +144,14 @@ export function action<A extends unknown[]>(
           import('../core/logger.ts'),
         ]);
       configureCliLogger(io.stderr, global.verbose ? 'debug' : 'warn');
-      const dataDir = resolveDataDir(global.dataDir, io.env);
+      let dataDir = resolveDataDir(global.dataDir, io.env);
       log().debug(`data directory ${dataDir}`);
+      // A command that only reads answers from an empty store when there is none yet, leaving no data
+      // directory behind (opening the database would create it).
+      if (readsOnly(args) && !existsSync(join(dataDir, 'cronium.db'))) {
+        dataDir = scratch = mkdtempSync(join(tmpdir(), 'cronium-empty-'));
+        log().debug('no data directory yet: answering from an empty one');
+      }
       // Browser mode asks before trusting a new host key (the UI shows the fingerprint); the CLI accepts
       // new keys like OpenSSH's accept-new.
       host = new CroniumService({
@@ -95,14 +166,14 @@ export function action<A extends unknown[]>(
       const error = toErrorValue(err);
       if (global.json) io.stderr.write(JSON.stringify({ error }) + '\n');
       else {
-        io.stderr.write(`cronium: ${inUserWords(error.message)}\n`);
+        io.stderr.write(`cronium: ${userMessage(error)}\n`);
         if (error.fields && Object.keys(error.fields).length > 1)
-          for (const [f, m] of Object.entries(error.fields))
-            io.stderr.write(`  ${OPTION_NAMES[f] ?? f}: ${m}\n`);
+          for (const [f, m] of Object.entries(error.fields)) io.stderr.write(`  ${optionName(f)}: ${m}\n`);
       }
       ctx.done(await exitCodeFor(error.kind));
     } finally {
       await host?.close();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
     }
   };
 }

@@ -23,7 +23,7 @@ export { CLOSED_OUTPUT_EXIT, outputErrorExit, type CliIo } from './io.ts';
 /** Each command: its one-line summary (for `cronium --help`) and its module, loaded on use. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   server: {
-    summary: 'add, edit, list, show, remove, test or trust servers',
+    summary: 'add, edit, import, list, show, remove, test or trust servers',
     load: () => import('./commands/server.ts'),
   },
   job: { summary: 'add, edit, list, show or remove jobs', load: () => import('./commands/job.ts') },

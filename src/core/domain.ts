@@ -117,6 +117,18 @@ export type ToolType = (typeof TOOL_TYPES)[number];
 export const TOOL_ACTION_STATUSES = ['sent', 'failed'] as const;
 export type ToolActionStatus = (typeof TOOL_ACTION_STATUSES)[number];
 
+/** The "not succeeded" filter of history: every way an execution can end other than success. */
+export const NOT_SUCCEEDED_STATUSES = [
+  'failed',
+  'timed_out',
+  'cancelled',
+  'error',
+] as const satisfies readonly FinalExecutionStatus[];
+
+/** What history's status filter accepts: one status, or `not_succeeded` (NOT_SUCCEEDED_STATUSES). */
+export const HISTORY_STATUS_FILTERS = [...EXECUTION_STATUSES, 'not_succeeded'] as const;
+export type HistoryStatusFilter = (typeof HISTORY_STATUS_FILTERS)[number];
+
 export const LOG_STREAMS = ['stdout', 'stderr', 'system'] as const;
 export type LogStream = (typeof LOG_STREAMS)[number];
 

@@ -36,6 +36,7 @@ import { resolveRef } from './refs.ts';
 import { Scheduler, type SchedulerDeps } from './scheduler.ts';
 import { ScheduleService } from './schedules.ts';
 import { poolTargetOf } from './serverAuth.ts';
+import { ImportService } from './import.ts';
 import { serverRefs, ServerService } from './servers.ts';
 import { ToolService } from './tools.ts';
 import { VariableService } from './variables.ts';
@@ -92,6 +93,7 @@ export interface Core {
   readonly registry: ExecutionRegistry;
   readonly runtime: RuntimeServer;
   readonly servers: ServerService;
+  readonly imports: ImportService;
   readonly jobs: JobService;
   readonly runs: RunService;
   readonly history: HistoryService;
@@ -196,6 +198,7 @@ export function composeCore(options: ServiceOptions): Core {
     readyTimeoutMs: options.readyTimeoutMs,
     agentSocket,
   });
+  const imports = new ImportService({ db, servers, knownHosts, agentSocket });
   const jobs = new JobService({ db, repo: new JobRepo(db), secrets, serverRefs: servers.refs });
   const runs = new RunService({
     manager: new RunManager(executor, historyRepo, hub),
@@ -236,6 +239,7 @@ export function composeCore(options: ServiceOptions): Core {
     registry,
     runtime,
     servers,
+    imports,
     jobs,
     runs,
     history: new HistoryService(historyRepo),

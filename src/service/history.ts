@@ -29,6 +29,7 @@ export class HistoryService {
       jobId: q.jobId,
       serverId: q.serverId,
       status: q.status,
+      text: q.text,
       from: q.from,
       to: q.to,
       limit: q.limit + 1,

@@ -29,6 +29,10 @@ import type { ServerService } from './servers.ts';
 import type { VariableService } from './variables.ts';
 import { findRef, resolveRef, type RefSource } from './refs.ts';
 
+/** A run target naming a tag: `tag:NAME` (RunRequest.serverIds; schedules store them as such). */
+export const TAG_PREFIX = 'tag:';
+const TAG_TARGET = /^tag:(.+)$/s;
+
 export interface RunServiceDeps {
   manager: RunManager;
   jobs: JobService;
@@ -88,16 +92,15 @@ export class RunService {
   /**
    * Starts a run and returns at once; progress arrives as events, and wait() resolves at the end. Job and
    * servers are resolved here, once, and what they are travels with the run.
-   * @throws CroniumError not_found for an unknown job or server, invalid_input for a bad request or a
-   * server listed twice.
+   * Targets may be `tag:NAME` entries, expanded here (so schedules get them too): see targets().
+   * @throws CroniumError not_found for an unknown job or server, invalid_input for a bad request, a tag no
+   * server has, or a server listed twice.
    */
   start(request: unknown): Run {
-    const { jobs, servers: serverService, secrets } = this.deps;
+    const { jobs, secrets } = this.deps;
     const req = parseInput(runRequestSchema, request);
     const job = jobs.record(req.jobId);
-    const servers = req.serverIds.map((ref) => serverService.record(ref));
-    const duplicates = servers.filter((s, i) => servers.findIndex((o) => o.id === s.id) !== i);
-    if (duplicates.length) throw invalidInput({ serverIds: `${duplicates[0]!.name} is listed twice` });
+    const servers = this.targets(req.serverIds);
     let chainDepth = 0;
     if (req.parentExecutionId !== undefined) {
       const parent = this.deps.history.getExecution(req.parentExecutionId);
@@ -302,6 +305,36 @@ export class RunService {
    */
   waitForChain(runId: string): Promise<Run[]> {
     return this.deps.manager.waitForChain(runId);
+  }
+
+  /**
+   * The servers a run's targets name, in order: each entry a server (id or name) or `tag:NAME`, every
+   * server with that tag (by name). A server reached through a tag and also named, or through two tags,
+   * runs once; one named twice is refused.
+   * @throws CroniumError not_found for an unknown server, invalid_input for a tag no server has or a
+   * server named twice.
+   */
+  private targets(refs: string[]): ServerRecord[] {
+    const { servers: serverService } = this.deps;
+    const chosen: ServerRecord[] = [];
+    const named = new Set<string>();
+    for (const ref of refs) {
+      const tag = TAG_TARGET.exec(ref)?.[1]?.trim();
+      if (ref.startsWith(TAG_PREFIX) && !tag) throw invalidInput({ serverIds: `"${ref}" names no tag` });
+      const found = tag ? serverService.recordsTagged(tag) : [serverService.record(ref)];
+      if (tag && !found.length)
+        throw invalidInput({
+          serverIds: `no server is tagged "${tag}"${serverService.knownTags().length ? ` (tags in use: ${serverService.knownTags().join(', ')})` : ''}`,
+        });
+      for (const server of found) {
+        if (!tag) {
+          if (named.has(server.id)) throw invalidInput({ serverIds: `${server.name} is listed twice` });
+          named.add(server.id);
+        }
+        if (!chosen.some((c) => c.id === server.id)) chosen.push(server);
+      }
+    }
+    return chosen;
   }
 
   /**

@@ -45,6 +45,17 @@ export class ServerService {
     return this.deps.repo.list().map(publicServer);
   }
 
+  /** The servers that have `tag` (compared without case), by name. */
+  recordsTagged(tag: string): ServerRecord[] {
+    const wanted = tag.toLowerCase();
+    return this.deps.repo.list().filter((s) => s.tags.some((t) => t.toLowerCase() === wanted));
+  }
+
+  /** Every tag some server has, sorted. */
+  knownTags(): string[] {
+    return [...new Set(this.deps.repo.list().flatMap((s) => s.tags))].sort();
+  }
+
   /**
    * The stored record a reference (id or name) names, secrets still sealed.
    * @throws CroniumError not_found.

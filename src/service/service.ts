@@ -14,6 +14,7 @@ import type {
   HistoryPage,
   HostApi,
   SchedulerControl,
+  ImportPlan,
   ServerTestResult,
 } from '../contract.ts';
 import type {
@@ -108,6 +109,9 @@ export class CroniumService implements HostApi {
   }
   removeServer(ref: string): void {
     this.core.servers.remove(ref);
+  }
+  importServers(request: unknown): ImportPlan {
+    return this.core.imports.run(request);
   }
   testServer(ref: string): Promise<ServerTestResult> {
     return this.core.servers.test(ref);

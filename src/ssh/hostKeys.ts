@@ -15,6 +15,16 @@ export function keyTypeOf(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + len).toString('ascii') || 'unknown';
 }
 
+/** The host key types ssh2 can ask a server for by name (its serverHostKey algorithms, RSA aside). */
+const SIGNATURE_TYPES = new Set([
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'ssh-rsa',
+  'ssh-dss',
+]);
+
 /**
  * Trust on first use. 'accept-new' records an unknown key (the CLI's default, like OpenSSH's
  * StrictHostKeyChecking=accept-new); 'ask' refuses it with host_key_unknown so a UI can show the
@@ -29,6 +39,17 @@ export class HostKeyVerifier {
   constructor(knownHosts: KnownHostRepo, unknownPolicy: UnknownKeyPolicy) {
     this.knownHosts = knownHosts;
     this.unknownPolicy = unknownPolicy;
+  }
+
+  /**
+   * The host key algorithms to ask `host:port` for first: those of the key type trusted for it (a key
+   * imported from known_hosts may be of any type the server has), as OpenSSH orders HostKeyAlgorithms by
+   * the known keys. Undefined when no key is trusted yet (ssh2's own order applies).
+   */
+  preferredAlgorithms(host: string, port: number): string[] | undefined {
+    const known = this.knownHosts.get(host, port);
+    if (!known || !SIGNATURE_TYPES.has(known.keyType)) return undefined;
+    return known.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [known.keyType];
   }
 
   /** Returns null when the key is trusted, or the error that refuses it. */

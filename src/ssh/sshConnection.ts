@@ -332,6 +332,11 @@ export class SshConnection {
           verify(hostKeyError === null);
         },
       } as ConnectConfig;
+      // Optional: test doubles of the verifier may have check() only.
+      const preferred = options.hostKeys.preferredAlgorithms?.(target.host, target.port);
+      // "remove" first: ssh2's "prepend" skips names already listed, which would keep their place.
+      if (preferred)
+        config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
       if (target.auth.type === 'key') {
         config.privateKey = target.auth.privateKey;
         if (target.auth.passphrase) config.passphrase = target.auth.passphrase;

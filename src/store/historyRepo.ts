@@ -1,8 +1,10 @@
+import { NOT_SUCCEEDED_STATUSES } from '../core/domain.ts';
 import type {
   ChainStep,
   ErrorKind,
   Execution,
   ExecutionStatus,
+  HistoryStatusFilter,
   LogChunk,
   LogStream,
   ParamValue,
@@ -143,7 +145,9 @@ const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unkno
 export interface ExecutionFilter {
   jobId?: string;
   serverId?: string;
-  status?: ExecutionStatus;
+  status?: HistoryStatusFilter;
+  /** Words that must each appear in the job name, server name, error message or id. */
+  text?: string;
   from?: number;
   to?: number;
   limit: number;
@@ -161,7 +165,18 @@ export function executionListQuery(filter: ExecutionFilter): { sql: string; valu
   };
   if (filter.jobId) add('job_id = ?', filter.jobId);
   if (filter.serverId) add('server_id = ?', filter.serverId);
-  if (filter.status) add('status = ?', filter.status);
+  if (filter.status === 'not_succeeded') {
+    where.push(`status IN (${NOT_SUCCEEDED_STATUSES.map(() => '?').join(', ')})`);
+    values.push(...NOT_SUCCEEDED_STATUSES);
+  } else if (filter.status) add('status = ?', filter.status);
+  // Each word must appear in one of the searched columns; LIKE is case-blind for ASCII in SQLite.
+  for (const word of filter.text?.split(/\s+/).filter(Boolean) ?? []) {
+    const like = `%${word.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    where.push(
+      `(${['job_name', 'server_name', 'error_message', 'id', 'run_id'].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`,
+    );
+    values.push(like, like, like, like, like);
+  }
   if (filter.from !== undefined) add('started_at >= ?', filter.from);
   if (filter.to !== undefined) add('started_at < ?', filter.to);
   if (filter.before) {

@@ -50,6 +50,8 @@ export interface TestHosts {
   hosts: Record<'h1' | 'h2' | 'h3' | 'noforward' | 'kbdint' | 'onesession', TestHost>;
   /** An sshd only reachable from inside h1 (its loopback): the target of jump-server tests. */
   behindH1: { address: string; port: number };
+  /** Another sshd address inside h1 (its loopback): the far end of two-hop jump tests. */
+  deepBehindH1: { address: string; port: number };
   /** A port on h2's address where nothing listens. */
   closedPort: number;
   /** Extra plain hosts f1..fN, only when the harness was asked for a fleet (the bench); else empty. */
@@ -211,7 +213,8 @@ export class SshHostHarness {
     );
 
     const specs = [
-      { name: 'h1', extra: ['ListenAddress 127.0.0.1:2222'] },
+      // 127.0.0.2:2223: a second address inside h1 only, the far end of two-hop ProxyJump tests.
+      { name: 'h1', extra: ['ListenAddress 127.0.0.1:2222', 'ListenAddress 127.0.0.2:2223'] },
       // h2 also listens on an IPv6 address (see address6 below).
       { name: 'h2', extra: [`ListenAddress [fd00:${SUBNET}:2::2]:22`] },
       { name: 'h3', extra: [`SetEnv PATH=${noPython}`] },
@@ -313,6 +316,7 @@ export class SshHostHarness {
       agentSocket,
       hosts,
       behindH1: { address: '127.0.0.1', port: 2222 },
+      deepBehindH1: { address: '127.0.0.2', port: 2223 },
       closedPort: 2999,
       fleet,
     };

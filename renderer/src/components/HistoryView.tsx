@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 
 import { api, ApiError, messageOf } from '../api/client.ts';
-import type { Execution, ExecutionStatus, Run } from '../api/types.ts';
+import type { Execution, ExecutionStatus, HistoryStatusFilter, Run } from '../api/types.ts';
 import { changeLabel, duration, json, ms, when } from '../lib/format.ts';
 import { useHistory } from '../store/history.ts';
 import { useJobs } from '../store/jobs.ts';
@@ -279,6 +279,13 @@ export function HistoryView() {
   const jobs = useJobs();
   const servers = useServers();
   const openDetail = useUi((s) => s.openDetail);
+  // Typed text reaches the core after a pause, not on every key.
+  const [text, setText] = useState(filters.text ?? '');
+  useEffect(() => {
+    if (text === (filters.text ?? '')) return;
+    const timer = setTimeout(() => setFilters({ text }), 250);
+    return () => clearTimeout(timer);
+  }, [text, filters.text, setFilters]);
 
   useEffect(() => {
     void load(true);
@@ -294,6 +301,14 @@ export function HistoryView() {
         <h1>History</h1>
       </header>
       <div className="filters">
+        <input
+          type="search"
+          value={text}
+          placeholder="Search job, server, error…"
+          aria-label="Search history"
+          onChange={(e) => setText(e.target.value)}
+          data-testid="history-search"
+        />
         <select
           value={filters.jobId}
           onChange={(e) => setFilters({ jobId: e.target.value })}
@@ -322,11 +337,12 @@ export function HistoryView() {
         </select>
         <select
           value={filters.status}
-          onChange={(e) => setFilters({ status: e.target.value as ExecutionStatus | '' })}
+          onChange={(e) => setFilters({ status: e.target.value as HistoryStatusFilter | '' })}
           data-testid="filter-status"
           aria-label="Status"
         >
           <option value="">any status</option>
+          <option value="not_succeeded">not succeeded</option>
           {STATUSES.map((s) => (
             <option key={s} value={s}>
               {s.replace('_', ' ')}

@@ -49,6 +49,7 @@ import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { CodeEditor } from './CodeEditor.tsx';
 import { Badge, EmptyState, ErrorBanner, Field, Modal, ServerChecklist } from './common.tsx';
+import { filterList, ListFilter, tagsOf, useListFilter } from './ListFilter.tsx';
 
 const SAMPLES: Record<Language, string> = {
   bash: '#!/bin/bash\necho "Hello from $(hostname)"\n',
@@ -470,6 +471,8 @@ export function JobsView() {
   const loadServers = useServers((s) => s.load);
   const { openRunDialog, confirmRemove } = useUi();
   const [editing, setEditing] = useEditing<Job>();
+  const [filter, setFilter] = useListFilter();
+  const shown = filterList(jobs, filter, (j) => [j.name, j.language]);
 
   useEffect(() => {
     void load();
@@ -493,6 +496,17 @@ export function JobsView() {
         </button>
       </header>
       <ErrorBanner message={error} />
+      {jobs.length > 0 && (
+        <ListFilter
+          value={filter}
+          onChange={setFilter}
+          tags={tagsOf(jobs)}
+          placeholder="Search job name, language…"
+          testIdPrefix="jobs"
+          shown={shown.length}
+          total={jobs.length}
+        />
+      )}
       {loaded && jobs.length === 0 ? (
         <EmptyState
           title="No jobs yet"
@@ -512,10 +526,15 @@ export function JobsView() {
             </tr>
           </thead>
           <tbody>
-            {jobs.map((j) => (
+            {shown.map((j) => (
               <tr key={j.id} data-testid={`job-row-${j.name}`}>
                 <td>
                   <strong>{j.name}</strong>
+                  {j.tags.map((t) => (
+                    <span key={t} className="tag">
+                      {t}
+                    </span>
+                  ))}
                 </td>
                 <td>
                   <Badge tone="idle">{j.language}</Badge>

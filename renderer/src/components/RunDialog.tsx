@@ -8,6 +8,7 @@ import { useLive } from '../store/live.ts';
 import { useServers } from '../store/servers.ts';
 import { useUi } from '../store/ui.ts';
 import { ErrorBanner, Field, Modal, ServerChecklist } from './common.tsx';
+import { tagsOf } from './ListFilter.tsx';
 
 /** Pick servers, input and helper mode; start; switch to the live view. */
 export function RunDialog({ jobId }: { jobId: string }) {
@@ -76,6 +77,42 @@ export function RunDialog({ jobId }: { jobId: string }) {
       >
         <ErrorBanner message={failure} />
         <Field label="Servers" error={errors.serverIds}>
+          {servers.length > 1 && (
+            <div className="select-by" data-testid="run-select-by">
+              <span className="muted small">Select:</span>
+              <button
+                type="button"
+                className="ghost small"
+                onClick={() => setServerIds(servers.map((s) => s.id))}
+                data-testid="run-select-all"
+              >
+                all
+              </button>
+              <button
+                type="button"
+                className="ghost small"
+                onClick={() => setServerIds([])}
+                data-testid="run-select-none"
+              >
+                none
+              </button>
+              {tagsOf(servers).map((tag) => {
+                const tagged = servers.filter((s) => s.tags.includes(tag)).map((s) => s.id);
+                return (
+                  <button
+                    key={tag}
+                    type="button"
+                    className="ghost small"
+                    title={`Add the ${tagged.length} server${tagged.length === 1 ? '' : 's'} tagged ${tag}`}
+                    onClick={() => setServerIds((ids) => [...new Set([...ids, ...tagged])])}
+                    data-testid={`run-select-tag-${tag}`}
+                  >
+                    tag:{tag} ({tagged.length})
+                  </button>
+                );
+              })}
+            </div>
+          )}
           <ServerChecklist
             servers={servers}
             selected={serverIds}

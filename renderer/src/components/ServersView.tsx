@@ -7,6 +7,8 @@ import { useDiscardGuard } from '../lib/useDiscardGuard.ts';
 import { useEditing } from '../lib/useEditing.ts';
 import { useUi } from '../store/ui.ts';
 import { Badge, EmptyState, ErrorBanner, Field, Modal } from './common.tsx';
+import { ImportDialog } from './ImportDialog.tsx';
+import { filterList, ListFilter, tagsOf, useListFilter } from './ListFilter.tsx';
 import { ServerHelperField } from './ServerHelperField.tsx';
 
 type AuthType = 'key' | 'password' | 'agent';
@@ -356,6 +358,9 @@ export function ServersView() {
   const { servers, loaded, error, load, remove, test } = useServers();
   const { notify, confirmRemove } = useUi();
   const [editing, setEditing] = useEditing<Server>();
+  const [importing, setImporting] = useState(false);
+  const [filter, setFilter] = useListFilter();
+  const shown = filterList(servers, filter, (s) => [s.name, s.host, s.username, s.description]);
   const [testing, setTesting] = useState<string | null>(null);
   const [prompt, setPrompt] = useState<{ server: Server; result: ServerTestResult } | null>(null);
   // Failures of this session the core did not record as a check (trusting a key, then a refused login):
@@ -391,17 +396,33 @@ export function ServersView() {
     <section className="view" data-testid="servers-view">
       <header className="view-header">
         <h1>Servers</h1>
+        <span className="spacer" />
+        <button className="ghost" onClick={() => setImporting(true)} data-testid="import-servers">
+          Import from SSH config…
+        </button>
         <button onClick={() => setEditing('new')} data-testid="add-server" title="Ctrl+N">
           + Add server
         </button>
       </header>
       <ErrorBanner message={error} />
+      {servers.length > 0 && (
+        <ListFilter
+          value={filter}
+          onChange={setFilter}
+          tags={tagsOf(servers)}
+          placeholder="Search name, address, user…"
+          testIdPrefix="servers"
+          shown={shown.length}
+          total={servers.length}
+        />
+      )}
       {loaded && servers.length === 0 ? (
         <EmptyState
           title="No servers yet"
           action={<button onClick={() => setEditing('new')}>Add your first server</button>}
         >
-          Add the SSH servers you run scripts on: a host, a user, and a key, a password or your SSH agent.
+          Add the SSH servers you run scripts on: a host, a user, and a key, a password or your SSH agent. Or
+          import the hosts of your ~/.ssh/config.
         </EmptyState>
       ) : (
         <table className="table" data-testid="servers-table">
@@ -416,7 +437,7 @@ export function ServersView() {
             </tr>
           </thead>
           <tbody>
-            {servers.map((s) => {
+            {shown.map((s) => {
               const status = serverStatus(s);
               const dependents = hoppingThrough(s);
               const offlineReason =
@@ -488,6 +509,7 @@ export function ServersView() {
           </tbody>
         </table>
       )}
+      {importing && <ImportDialog onClose={() => setImporting(false)} />}
       {editing && <ServerForm server={editing === 'new' ? null : editing} onDone={() => setEditing(null)} />}
       {prompt && (
         <HostKeyPrompt

@@ -1,12 +1,17 @@
 import { create } from 'zustand';
 
 import { api, messageOf } from '../api/client.ts';
-import type { Execution, ExecutionStatus } from '../api/types.ts';
+import type { Execution, HistoryStatusFilter } from '../api/types.ts';
+
+/** The statuses "not succeeded" stands for (the core's NOT_SUCCEEDED_STATUSES). */
+const NOT_SUCCEEDED: readonly string[] = ['failed', 'timed_out', 'cancelled', 'error'];
 
 export interface HistoryFilters {
   jobId: string;
   serverId: string;
-  status: ExecutionStatus | '';
+  status: HistoryStatusFilter | '';
+  /** Words to find in the job name, server name, error or id (the core searches the same). */
+  text?: string;
   /** yyyy-mm-dd, local time; empty for no bound. */
   from: string;
   to: string;
@@ -39,6 +44,7 @@ export function toQuery(filters: HistoryFilters, cursor: string | null) {
     jobId: filters.jobId || undefined,
     serverId: filters.serverId || undefined,
     status: filters.status || undefined,
+    text: filters.text?.trim() || undefined,
     from: day(filters.from, false),
     to: day(filters.to, true),
     limit: PAGE_SIZE,
@@ -51,12 +57,23 @@ export function matches(filters: HistoryFilters, e: Execution): boolean {
   return (
     (!filters.jobId || e.jobId === filters.jobId) &&
     (!filters.serverId || e.serverId === filters.serverId) &&
-    (!filters.status || e.status === filters.status)
+    (!filters.status ||
+      e.status === filters.status ||
+      (filters.status === 'not_succeeded' && NOT_SUCCEEDED.includes(e.status))) &&
+    (filters.text ?? '')
+      .toLowerCase()
+      .split(/\s+/)
+      .filter(Boolean)
+      .every((w) =>
+        [e.jobName, e.serverName, e.errorMessage ?? '', e.id, e.runId].some((f) =>
+          f.toLowerCase().includes(w),
+        ),
+      )
   );
 }
 
 export const useHistory = create<HistoryState>()((set, get) => ({
-  filters: { jobId: '', serverId: '', status: '', from: '', to: '' },
+  filters: { jobId: '', serverId: '', status: '', text: '', from: '', to: '' },
   items: [],
   cursor: null,
   loading: false,

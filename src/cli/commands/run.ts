@@ -23,7 +23,10 @@ interface RunOptions {
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd
     .argument('<job>')
-    .option('--on <servers>', "servers, comma-separated (default: the job's own)")
+    .option(
+      '--on <servers>',
+      "servers and tag:NAME (every server with that tag), comma-separated (default: the job's own)",
+    )
     .option('--input <json>', 'input for the script (cronium.input())')
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--concurrency <n>', 'servers at once (default 10)')
@@ -131,7 +134,8 @@ async function runCommand(
       fields: { on: 'required' },
     });
   const input = values.input === undefined ? undefined : parseJsonOption(values.input, 'input');
-  const serverIds = serverRefs.map((ref) => service.getServer(ref).id);
+  // `tag:NAME` entries are expanded by the service (as for the app and schedules).
+  const serverIds = serverRefs.map((ref) => (ref.startsWith('tag:') ? ref : service.getServer(ref).id));
   const params = Object.fromEntries(
     (values.set ?? []).map((pair) => {
       const { key, value } = splitPair(pair, '--set');
@@ -196,7 +200,7 @@ export async function followRun(
   // Subscribed before the start: no log line can come before it (executions start asynchronously).
   const unsubscribe = service.subscribe((event) => {
     if (event.type !== 'log' || global.json || !names.has(event.chunk.executionId)) return;
-    live.write(event.chunk);
+    live?.write(event.chunk);
   });
   let run: Run;
   try {

@@ -1,6 +1,7 @@
-/** `cronium server add|edit|list|show|remove|test|trust`. */
+/** `cronium server add|edit|import|list|show|remove|test|trust`. */
 import type { Command } from 'commander';
 
+import type { ImportPlan } from '../../contract.ts';
 import type { Server } from '../../core/domain.ts';
 import { CroniumError } from '../../core/errors.ts';
 import { hostPort } from '../../core/rules.ts';
@@ -65,6 +66,34 @@ function authFrom(
   if (o.passwordStdin) return { type: 'password', password: firstLine(ctx.io.readStdin()) };
   if (o.agent) return { type: 'agent' };
   return undefined;
+}
+
+/** An import plan as text: what each host becomes, what cannot be imported and why. */
+function importText(plan: ImportPlan): string {
+  const chosen = plan.servers.filter((s) => s.selected);
+  let text = plan.sshConfig ? '' : 'No ssh_config file found (~/.ssh/config).\n';
+  if (chosen.length)
+    text += table([
+      ['NAME', 'ACTION', 'ADDRESS', 'AUTH', 'JUMP', 'HOST KEY'],
+      ...chosen.map((s) => [
+        s.name,
+        s.action === 'create' ? 'new' : s.action === 'update' ? 'updated' : 'unchanged',
+        `${s.username}@${hostPort(s.host, s.port)}`,
+        s.authType === 'key' ? `key ${s.keyPath}` : 'agent',
+        s.jump ?? '-',
+        s.hostKey
+          ? `${s.hostKey.status === 'new' ? 'trusted now' : s.hostKey.status === 'trusted' ? 'already trusted' : 'differs (kept)'} ${s.hostKey.keyType}`
+          : 'none (asked on first connect)',
+      ]),
+    ]);
+  for (const s of chosen) for (const note of s.notes) text += `  ${s.name}: ${note}\n`;
+  for (const s of plan.skipped) text += `Cannot import ${s.name}: ${s.reason}\n`;
+  for (const note of plan.notes) text += `Note: ${note}\n`;
+  const counts = (['create', 'update', 'unchanged'] as const).map(
+    (a) => chosen.filter((s) => s.action === a).length,
+  );
+  text += `${counts[0]} new, ${counts[1]} updated, ${counts[2]} unchanged`;
+  return text + (plan.applied ? '.\n' : ' (dry run: nothing was written).\n');
 }
 
 const jumpName = (host: Host, id: string | null) => (id ? host.getServer(id).name : null);
@@ -174,6 +203,28 @@ export function register(cmd: Command, ctx: CommandContext): void {
               : 'No servers yet. Add one with "cronium server add".\n',
         );
       }),
+    );
+
+  cmd
+    .command('import')
+    .description('import servers from ~/.ssh/config and trust their keys from known_hosts')
+    .option('--ssh-config <path>', 'the ssh_config file to read (default ~/.ssh/config)')
+    .option('--known-hosts <path>', 'a known_hosts file (repeatable; default: those ssh reads)', collect)
+    .option('--only <pattern>', 'only Host aliases matching this pattern (repeatable)', collect)
+    .option('--dry-run', 'say what would be imported; change nothing')
+    .action(
+      action(
+        ctx,
+        (host, o: { sshConfig?: string; knownHosts?: string[]; only?: string[]; dryRun?: boolean }) => {
+          const plan = host.importServers({
+            sshConfig: o.sshConfig === undefined ? undefined : userPath(o.sshConfig, io.cwd),
+            knownHosts: o.knownHosts?.map((p) => userPath(p, io.cwd)),
+            only: o.only ?? [],
+            dryRun: o.dryRun ?? false,
+          });
+          return out(io, json(), plan, () => importText(plan));
+        },
+      ),
     );
 
   cmd
