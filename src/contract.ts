@@ -9,7 +9,6 @@ import * as rules from './core/rules.ts';
 import {
   CHAIN_EVENTS,
   CHAIN_TARGETS,
-  EXECUTION_STATUSES,
   NOTIFY_WHEN,
   HELPER_MODES,
   HISTORY_STATUS_FILTERS,
