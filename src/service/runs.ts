@@ -3,6 +3,7 @@ import { parseInput, rerunOptionsSchema, runRequestSchema } from '../contract.ts
 import { chainEventsOf, DEFAULT_MAX_CHAIN_DEPTH } from '../core/chains.ts';
 import {
   FINAL_EXECUTION_STATUSES,
+  NOT_SUCCEEDED_STATUSES,
   type ChainLink,
   type ChainStep,
   type Execution,
@@ -48,9 +49,7 @@ export interface RunServiceDeps {
 
 const FINAL: ReadonlySet<ExecutionStatus> = new Set(FINAL_EXECUTION_STATUSES);
 /** Statuses a re-run of "the hosts that did not succeed" repeats (every final status but success). */
-const NOT_SUCCEEDED: ReadonlySet<ExecutionStatus> = new Set(
-  FINAL_EXECUTION_STATUSES.filter((s) => s !== 'succeeded'),
-);
+const NOT_SUCCEEDED: ReadonlySet<ExecutionStatus> = new Set(NOT_SUCCEEDED_STATUSES);
 
 export class RunService {
   private readonly deps: RunServiceDeps;
