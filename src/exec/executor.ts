@@ -283,11 +283,15 @@ export class Executor {
 
     // Both streams start with what the login shell printed (shown as system lines), then the runner's
     // "ready"; only what follows is the script's.
-    let control: string | null = null;
-    let noRunner = false;
+    // What the control lines and stop() told, set from callbacks (an object: read after the awaits as is).
+    const heard: { control: string | null; noRunner: boolean; ended: EndReason } = {
+      control: null,
+      noRunner: false,
+      ended: null,
+    };
     const onControl = (message: string) => {
-      if (message === 'no_runner') noRunner = true;
-      else control = message;
+      if (message === 'no_runner') heard.noRunner = true;
+      else heard.control = message;
     };
     const noise = {
       stdout: new NoiseLines('stdout', (line) => log.system(line)),
@@ -297,9 +301,8 @@ export class Executor {
     // deadline before then closes the input instead, and the runner exits without running anything. A
     // shell that hides the runner's output entirely gets the setup after SETUP_UNHEARD_MS.
     let setupSent = false;
-    let ended: EndReason = null;
     const sendSetup = () => {
-      if (setupSent || ended) return;
+      if (setupSent || heard.ended) return;
       setupSent = true;
       clearTimeout(unheard);
       proc.write(setup);
@@ -321,8 +324,8 @@ export class Executor {
     let statusSeen = false;
     let forceClose: NodeJS.Timeout | null = null;
     const stop = (kind: 'timed_out' | 'cancelled') => {
-      if (ended) return;
-      ended = { kind };
+      if (heard.ended) return;
+      heard.ended = { kind };
       log.system(
         kind === 'timed_out'
           ? `timed out after ${plan.job.timeoutSec} s: stopping the script`
@@ -357,7 +360,7 @@ export class Executor {
       statusSeen = normalEnd;
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
-      if (helpers.mode === 'bundled' && normalEnd && !noRunner && setupSent) {
+      if (helpers.mode === 'bundled' && normalEnd && !heard.noRunner && setupSent) {
         collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
@@ -379,12 +382,12 @@ export class Executor {
       }
     }
 
-    const reason = ended as EndReason;
+    const reason = heard.ended;
     // Killed by a signal: record it the way shells do (128 + its number), e.g. 143 for TERM.
     const signalName = result.signal ? `SIG${result.signal.replace(/^SIG/, '')}` : null;
-    const signo = signalName ? (osConstants.signals as Record<string, number>)[signalName] : undefined;
+    const signo = Object.entries(osConstants.signals).find(([name]) => name === signalName)?.[1];
     const exitCode = result.code ?? (signo ? 128 + signo : null);
-    const missing = (control as string | null)?.match(/^interpreter_missing (.+)$/);
+    const missing = heard.control?.match(/^interpreter_missing (.+)$/);
     if (missing) {
       return {
         collectMs,
@@ -416,7 +419,7 @@ export class Executor {
       // The runner's file was missing (someone removed ~/.cronium since this connection deployed it): the
       // one case where the script certainly did not start. Deploy again and retry once. Any other way of
       // not hearing "ready" may hide a script that ran: it is never launched a second time.
-      if (noRunner && attempt === 0) {
+      if (heard.noRunner && attempt === 0) {
         markStale(connection, this.options.bundle);
         await ensureDeployed(connection, this.options.bundle, signal);
         return this.runScript(lease, plan, log, signal, backpressure, helpers, attempt + 1);
@@ -432,7 +435,7 @@ export class Executor {
       const said = Buffer.concat([tails.stderr, tails.stdout]).toString('utf8').trim().split('\n').slice(-3);
       throw new CroniumError(
         'internal',
-        noRunner
+        heard.noRunner
           ? `The Cronium runner is missing on ${plan.server.name} even after it was installed again.`
           : `The Cronium runner's start could not be confirmed on ${plan.server.name} (exit ${exitCode ?? result.signal}): ${said.join(' / ') || 'it printed nothing'}. The script may have run; it was not started again.`,
       );

@@ -56,7 +56,7 @@ export class RunManager {
       serverId: server.id,
       serverName: server.name,
     }));
-    this.history.createRun(
+    const run = this.history.createRun(
       {
         id: runId,
         jobId: spec.job.id,
@@ -69,18 +69,18 @@ export class RunManager {
       },
       executions,
     );
-    const run = this.history.getRun(runId)!;
     this.hub.emit({ type: 'run', run });
     const controller = new AbortController();
-    const done = this.drive(runId, spec, executions, controller.signal).finally(() =>
+    const done = this.drive(run, spec, executions, controller.signal).finally(() =>
       this.active.delete(runId),
     );
     this.active.set(runId, { controller, done });
     return run;
   }
 
+  /** Runs the executions, `concurrency` at a time, then writes and publishes the run's end. */
   private async drive(
-    runId: string,
+    started: Run,
     spec: RunSpec,
     executions: { id: string; serverId: string; serverName: string }[],
     signal: AbortSignal,
@@ -94,7 +94,7 @@ export class RunManager {
         const final = await this.executor.run(
           {
             executionId: next.id,
-            runId,
+            runId: started.id,
             job: spec.job,
             env: spec.env,
             secrets: spec.secrets,
@@ -110,8 +110,8 @@ export class RunManager {
       }
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, executions.length) }, worker));
-    this.history.finishRun(runId, runStatusOf(finals, signal.aborted), Date.now());
-    const run = this.history.getRun(runId)!;
+    const run: Run = { ...started, status: runStatusOf(finals, signal.aborted), endedAt: Date.now() };
+    this.history.finishRun(run.id, run.status, run.endedAt!);
     this.hub.emit({ type: 'run', run });
     return run;
   }

@@ -157,11 +157,18 @@ export class HistoryRepo {
     this.db = db;
   }
 
-  /** A run and its queued executions land together or not at all. */
+  /**
+   * A run and its queued executions land together or not at all. Returns the run as written (status
+   * `running`, its executions' ids in the order getRun lists them: by server name), for the caller to
+   * publish without reading it back.
+   */
   createRun(
     run: Omit<Run, 'executionIds' | 'endedAt' | 'status'>,
     executions: { id: string; serverId: string; serverName: string }[],
-  ): void {
+  ): Run {
+    const byName = [...executions].sort((a, b) =>
+      a.serverName < b.serverName ? -1 : a.serverName > b.serverName ? 1 : 0,
+    );
     transaction(this.db, () => {
       this.db
         .prepare(
@@ -186,8 +193,16 @@ export class HistoryRepo {
       for (const e of executions)
         insert.run(e.id, run.id, run.jobId, run.jobName, e.serverId, e.serverName, run.startedAt);
     });
+    return {
+      ...run,
+      input: run.input === undefined ? null : run.input,
+      status: 'running',
+      endedAt: null,
+      executionIds: byName.map((e) => e.id),
+    };
   }
 
+  /** Writes a run's final status and end (epoch ms): one UPDATE; the caller publishes what it wrote. */
   finishRun(id: string, status: RunStatus, endedAt: number): void {
     this.db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
   }

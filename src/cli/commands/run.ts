@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 
 import type { RunRequest } from '../../contract.ts';
-import type { Execution, LogChunk } from '../../core/domain.ts';
+import type { Execution, LogChunk, Run } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
 import { log } from '../../core/logger.ts';
 import { encodeEscaped } from '../../exec/escapedUtf8.ts';
@@ -128,27 +128,44 @@ async function runCommand(
       fields: { on: 'required' },
     });
   const input = values.input === undefined ? undefined : parseJsonOption(values.input, 'input');
-  const serverIds = serverRefs.map((ref) => service.getServer(ref).id);
 
+  // What the run's executions are (their server's name, at the end their final row) comes with the
+  // events that publish them: nothing is read back. Before startRun returns, every execution event is
+  // this run's (a CLI process runs one); log events come only after it has returned.
+  let run: Run | null = null;
+  const executionsSeen = new Map<string, Execution>();
   const names = new Map<string, string>();
-  const single = serverIds.length === 1;
-  const live = new LiveOutput(io, names, single, (until) => service.slowDown(until));
+  let live: LiveOutput | null = null;
   const unsubscribe = service.subscribe((event) => {
-    if (event.type !== 'log' || global.json || !names.has(event.chunk.executionId)) return;
+    if (event.type === 'execution' && (run === null || event.execution.runId === run.id)) {
+      executionsSeen.set(event.execution.id, event.execution);
+      names.set(event.execution.id, event.execution.serverName);
+    }
+    if (event.type !== 'log' || global.json || !live || !names.has(event.chunk.executionId)) return;
     live.write(event.chunk);
   });
 
-  const run = service.startRun({
-    jobId: job.id,
-    serverIds,
-    input,
-    // The service holds the value to the helper-mode rule (invalid_input naming the field).
-    helperMode: values.helpers as RunRequest['helperMode'],
-    concurrency: values.concurrency ?? 10,
-    trigger: 'cli',
-  });
-  for (const id of run.executionIds) names.set(id, service.getExecution(id).serverName);
-  log().debug(`run ${run.id} of ${job.name} started on ${serverIds.length} server(s)`);
+  try {
+    run = service.startRun({
+      jobId: job.id,
+      serverIds: serverRefs,
+      input,
+      // The service holds the value to the helper-mode rule (invalid_input naming the field).
+      helperMode: values.helpers as RunRequest['helperMode'],
+      concurrency: values.concurrency ?? 10,
+      trigger: 'cli',
+    });
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  const started: Run = run;
+  const single = started.executionIds.length === 1;
+  const output = new LiveOutput(io, names, single, (until) => service.slowDown(until));
+  live = output;
+  log().debug(
+    `run ${started.id} of ${job.name} started on ${single ? 1 : started.executionIds.length} server(s)`,
+  );
 
   // Ctrl-C (and SIGTERM, SIGHUP) cancels the run (ending the remote processes) instead of leaving them
   // behind; the exit code is then the shell's for that signal (128 + its number: 130, 143, 129).
@@ -157,29 +174,30 @@ async function runCommand(
   const onSignal = (signal: keyof typeof stopSignals) => {
     if (interrupted === null) io.stderr.write('\ncronium: cancelling…\n');
     interrupted ??= stopSignals[signal];
-    service.cancelRun(run.id);
+    service.cancelRun(started.id);
   };
   for (const signal of Object.keys(stopSignals) as (keyof typeof stopSignals)[]) process.on(signal, onSignal);
   // A reader that went away (`| head`) is the pipe's Ctrl-C: cancel the run, like SIGPIPE ends a
   // coreutils program, and say nothing more (main() exits with CLOSED_OUTPUT_EXIT).
   const onOutputClosed = () => {
-    live.closed = true;
-    service.cancelRun(run.id);
+    output.closed = true;
+    service.cancelRun(started.id);
   };
   io.outputClosed?.addEventListener('abort', onOutputClosed, { once: true });
   if (io.outputClosed?.aborted) onOutputClosed();
   let finished;
   try {
-    finished = await service.waitForRun(run.id);
+    finished = await service.waitForRun(started.id);
   } finally {
     for (const signal of Object.keys(stopSignals) as (keyof typeof stopSignals)[])
       process.off(signal, onSignal);
     io.outputClosed?.removeEventListener('abort', onOutputClosed);
     unsubscribe();
-    live.end();
+    output.end();
   }
-  if (live.closed) return 1;
-  const executions = finished.executionIds.map((id) => service.getExecution(id));
+  if (output.closed) return 1;
+  // Each execution's final row, as its last event published it.
+  const executions = finished.executionIds.map((id) => executionsSeen.get(id) ?? service.getExecution(id));
 
   if (global.json) {
     io.stdout.write(JSON.stringify({ run: finished, executions }, null, 2) + '\n');
