@@ -72,6 +72,8 @@ export const jobInputSchema = z.object({
   defaultInput: rules.jsonValue.default(null),
   defaultServerIds: z.array(z.string().min(1).max(500)).max(500).default([]),
   helperMode: helperModeSchema.default('auto'),
+  /** See Job.keepRunning. */
+  keepRunning: z.boolean({ message: 'keep running is true or false' }).default(false),
   tags: rules.tags,
 });
 export type JobInput = z.input<typeof jobInputSchema>;
@@ -266,6 +268,21 @@ export interface HostApi extends CroniumApi {
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /** The ids of the runs this process is running now. */
   activeRunIds(): string[];
+  /**
+   * Reattaches a detached execution (a keep-running script whose connection or app went away; `ref` its id
+   * or a unique prefix): fetches the output the log is missing, follows the script to its end, and
+   * records its real exit code, output and variables (bundled-mode collection); the host's spool is
+   * removed once collected. Output arrives as log events meanwhile; cancelRun(its runId) stops the script.
+   * Resolves with the execution as written (`detached` again when the host cannot be reached).
+   * @throws CroniumError not_found; invalid_input for an ambiguous prefix; conflict when it is not
+   * detached (it has ended, or another process follows it).
+   */
+  attach(ref: string): Promise<Execution>;
+  /**
+   * Reattaches every detached execution in the background (the desktop app on start, the daemon); returns
+   * the ids it follows now. Never throws for one execution's failure (each is written on it).
+   */
+  reattachDetached(): string[];
   /** Every event the core publishes, until the returned function is called. */
   subscribe(listener: (event: CoreEvent) => void): () => void;
   /**

@@ -51,6 +51,8 @@ export const METHODS = {
   getVariableValue: hostOnly,
   startRuntime: hostOnly,
   activeRunIds: hostOnly,
+  attach: hostOnly,
+  reattachDetached: hostOnly,
   subscribe: hostOnly,
   slowDown: hostOnly,
   resealLegacySecrets: hostOnly,

@@ -33,6 +33,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   },
   history: { summary: 'list past executions', load: () => import('./commands/history.ts') },
   show: { summary: 'one execution and its whole log', load: () => import('./commands/show.ts') },
+  attach: { summary: 'follow a detached execution again', load: () => import('./commands/attach.ts') },
   var: { summary: 'list, get, set or remove variables', load: () => import('./commands/var.ts') },
   serve: { summary: 'the app in your browser, on 127.0.0.1 only', load: () => import('./commands/serve.ts') },
   doctor: {

@@ -38,6 +38,7 @@ import { ControlFilter, NoiseLines } from './controlFilter.ts';
 import { between, collectCommand, ensureDeployed, launchCommand, markStale, stopCommand } from './deploy.ts';
 import { LogSink } from './logSink.ts';
 import { normalizeScript } from './scriptText.ts';
+import { detachedEnding } from './reattach.ts';
 import { maskDeep, secretForms } from './secretMasker.ts';
 import { exportLine, randomToken, shellQuote } from './shell.ts';
 
@@ -50,7 +51,15 @@ const INTERPRETERS: Record<Language, { command: string; file: string }> = {
 export interface ExecutionPlan {
   executionId: string;
   runId: string;
-  job: { id: string; name: string; language: Language; script: string; timeoutSec: number };
+  job: {
+    id: string;
+    name: string;
+    language: Language;
+    script: string;
+    timeoutSec: number;
+    /** See Job.keepRunning: a lost connection leaves the execution detached (src/exec/reattach.ts). */
+    keepRunning?: boolean;
+  };
   /** Environment for the script, secrets decrypted (they travel on stdin only). */
   env: { key: string; value: string; secret: boolean }[];
   /**
@@ -65,8 +74,8 @@ export interface ExecutionPlan {
   attempt: number;
 }
 
-/** How an execution ends: its final status and the fields written with it. */
-type Ending = ExecutionPatch & { status: FinalExecutionStatus };
+/** How an execution ends: its final status (or detached) and the fields written with it. */
+type Ending = ExecutionPatch & { status: FinalExecutionStatus | 'detached' };
 
 export interface ExecutorOptions {
   pool: ConnectionPool;
@@ -242,7 +251,8 @@ export class Executor {
     }
     if (lateSecret) history.maskLog(id, (text) => log.mask(text));
     const { status, ...fields } = final;
-    return this.move(id, status, { ...fields, endedAt: Date.now() });
+    // A detached script has not ended: it runs on, and a reattach records its end.
+    return this.move(id, status, { ...fields, endedAt: status === 'detached' ? null : Date.now() });
   }
 
   private failure(err: unknown, log: LogSink): Ending {
@@ -347,7 +357,13 @@ export class Executor {
       forceClose = setTimeout(() => proc.channel.close(), (this.killGraceSec + 10) * 1000);
     };
     // The execution's signal carries both the run's cancel and the job's deadline.
-    const onAbort = () => stop(abortError(signal, '').kind === 'timed_out' ? 'timed_out' : 'cancelled');
+    const onAbort = () => {
+      const kind = abortError(signal, '').kind;
+      // This process is closing (RunManager.cancelAll): a keep-running script that has its setup stays on
+      // its host, detached; closing the channel alone leaves it running (see runner.sh).
+      if (kind === 'connection_lost' && plan.job.keepRunning && setupSent) return proc.channel.close();
+      stop(kind === 'timed_out' ? 'timed_out' : 'cancelled');
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
 
@@ -449,6 +465,7 @@ export class Executor {
         errorMessage: `The script was killed by ${signalName}.`,
       };
     }
+    if (result.code === null && plan.job.keepRunning) return detachedEnding(plan.server.name, collectMs);
     if (result.code === null) {
       return {
         collectMs,
@@ -474,6 +491,7 @@ export class Executor {
     helpers: HelperSession,
   ): { name: string; content: string }[] {
     let setup = `CRONIUM_INTERPRETER=${shellQuote(interpreter.command)}\nCRONIUM_SCRIPT=${interpreter.file}\nCRONIUM_KILL_GRACE=${this.killGraceSec}\n`;
+    if (plan.job.keepRunning) setup += 'CRONIUM_KEEP_RUNNING=1\n';
     for (const { key, value } of [...plan.env, ...helpers.env]) setup += exportLine(key, value);
     setup += exportLine('CRONIUM_EXECUTION_ID', plan.executionId);
     setup += exportLine('CRONIUM_JOB_ID', plan.job.id);

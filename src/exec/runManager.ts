@@ -5,6 +5,7 @@ import { CroniumError } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { ExecutionPlan, Executor } from './executor.ts';
+import { followDetached, type ReattachDeps } from './reattach.ts';
 
 export interface RunSpec {
   job: ExecutionPlan['job'];
@@ -21,6 +22,16 @@ export interface RunSpec {
 interface ActiveRun {
   controller: AbortController;
   done: Promise<Run>;
+  /** Its scripts keep running on their hosts when this process closes (Job.keepRunning). */
+  keepRunning: boolean;
+}
+
+/**
+ * The abort reason that leaves a keep-running script on its host (detached) instead of stopping it: this
+ * process is closing. Executions of other jobs are cancelled.
+ */
+export function leftRunning(): CroniumError {
+  return new CroniumError('connection_lost', 'This process closed; the script keeps running on its host.');
 }
 
 /** The status of a run, from the final statuses of its executions. */
@@ -39,10 +50,18 @@ export class RunManager {
   private readonly history: HistoryRepo;
   private readonly hub: EventHub;
 
-  constructor(executor: Executor, history: HistoryRepo, hub: EventHub) {
+  private readonly reattach: Omit<ReattachDeps, 'runStatusOf'> | null;
+
+  constructor(
+    executor: Executor,
+    history: HistoryRepo,
+    hub: EventHub,
+    reattach: Omit<ReattachDeps, 'runStatusOf' | 'history' | 'hub'> | null = null,
+  ) {
     this.executor = executor;
     this.history = history;
     this.hub = hub;
+    this.reattach = reattach && { ...reattach, history, hub };
   }
 
   start(spec: RunSpec): Run {
@@ -68,13 +87,14 @@ export class RunManager {
         startedAt: Date.now(),
       },
       executions,
+      { keepRunning: spec.job.keepRunning === true },
     );
     this.hub.emit({ type: 'run', run });
     const controller = new AbortController();
     const done = this.drive(run, spec, executions, controller.signal).finally(() =>
       this.active.delete(runId),
     );
-    this.active.set(runId, { controller, done });
+    this.active.set(runId, { controller, done, keepRunning: spec.job.keepRunning === true });
     return run;
   }
 
@@ -110,10 +130,56 @@ export class RunManager {
       }
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, executions.length) }, worker));
+    // A detached execution has not ended: the run ends when a reattach has recorded its end.
+    if (finals.some((f) => f.status === 'detached')) return started;
     const run: Run = { ...started, status: runStatusOf(finals, signal.aborted), endedAt: Date.now() };
     this.history.finishRun(run.id, run.status, run.endedAt!);
     this.hub.emit({ type: 'run', run });
     return run;
+  }
+
+  /**
+   * Follows a detached execution again (see src/exec/reattach.ts) and resolves with it as written at the
+   * end (or detached again). Cancelling its run (cancel(runId)) stops the script.
+   * @throws CroniumError conflict when it is not detached (another process follows it, or it has ended).
+   */
+  attach(executionId: string, secrets: string[]): Promise<Execution> {
+    if (!this.reattach) throw new CroniumError('internal', 'This process cannot reattach.');
+    let claimed: Execution;
+    try {
+      claimed = this.history.claimDetached(executionId);
+    } catch {
+      const now = this.history.getExecution(executionId);
+      throw new CroniumError(
+        'conflict',
+        now?.status === 'running'
+          ? `Execution ${executionId} is being followed already (by this or another process).`
+          : `Execution ${executionId} is not detached (it is ${now?.status ?? 'unknown'}): there is nothing to reattach.`,
+      );
+    }
+    this.hub.emit({ type: 'execution', execution: claimed });
+    const controller = new AbortController();
+    const existing = this.active.get(claimed.runId);
+    existing?.controller.signal.addEventListener(
+      'abort',
+      () => controller.abort(existing.controller.signal.reason),
+      {
+        once: true,
+      },
+    );
+    const followed = followDetached(
+      { ...this.reattach, runStatusOf: (executions) => runStatusOf(executions, false) },
+      claimed,
+      secrets,
+      controller.signal,
+    );
+    if (!existing) {
+      const done = followed
+        .then(() => this.history.getRun(claimed.runId)!)
+        .finally(() => this.active.delete(claimed.runId));
+      this.active.set(claimed.runId, { controller, done, keepRunning: true });
+    }
+    return followed;
   }
 
   cancel(runId: string): boolean {
@@ -136,9 +202,13 @@ export class RunManager {
     return [...this.active.keys()];
   }
 
+  /**
+   * Cancels every run and waits until each has ended; a keep-running run's scripts are left running on
+   * their hosts instead (detached, see leftRunning).
+   */
   async cancelAll(): Promise<void> {
     const runs = [...this.active.values()];
-    for (const run of runs) run.controller.abort();
+    for (const run of runs) run.controller.abort(run.keepRunning ? leftRunning() : undefined);
     await Promise.allSettled(runs.map((r) => r.done));
   }
 }

@@ -43,6 +43,11 @@ export class JobService {
     return resolveRef(ref, this.refs);
   }
 
+  /** The stored record with this id, or null (it may have been removed since). */
+  find(id: string): JobRecord | null {
+    return this.deps.repo.get(id);
+  }
+
   get(ref: string): Job {
     return publicJob(this.record(ref));
   }
@@ -100,6 +105,9 @@ export class JobService {
       if (!server) fields[`defaultServerIds.${i}`] = `no server named "${ref}"`;
       else serverIds.push(server.id);
     });
+    // The API tunnel lives and dies with the connection: a script that outlives it reports back in files.
+    if (data.keepRunning && data.helperMode === 'api')
+      fields.helperMode = 'a keep-running job uses bundled helpers (choose auto or bundled)';
     if (Object.keys(fields).length) throw invalidInput(fields);
     return {
       name: data.name,
@@ -110,6 +118,7 @@ export class JobService {
       defaultInput: data.defaultInput ?? null,
       defaultServerIds: serverIds,
       helperMode: data.helperMode,
+      keepRunning: data.keepRunning,
       tags: data.tags,
     };
   }

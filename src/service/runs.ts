@@ -1,7 +1,9 @@
 /** Starting, waiting for and cancelling runs: a job on one or many servers. */
 import { parseInput, runRequestSchema } from '../contract.ts';
-import type { Run } from '../core/domain.ts';
+import type { Execution, Run } from '../core/domain.ts';
 import { invalidInput } from '../core/errors.ts';
+import { log } from '../core/logger.ts';
+import { secretForms } from '../exec/secretMasker.ts';
 import type { RunManager } from '../exec/runManager.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
@@ -11,6 +13,8 @@ import type { VariableService } from './variables.ts';
 
 export interface RunServiceDeps {
   manager: RunManager;
+  /** One execution by id or unique id prefix (HistoryService.execution). */
+  execution: (ref: string) => Execution;
   jobs: JobService;
   servers: ServerService;
   variables: VariableService;
@@ -37,6 +41,9 @@ export class RunService {
     const servers = req.serverIds.map((ref) => serverService.record(ref));
     const duplicates = servers.filter((s, i) => servers.findIndex((o) => o.id === s.id) !== i);
     if (duplicates.length) throw invalidInput({ serverIds: `${duplicates[0]!.name} is listed twice` });
+    // A script that outlives its connection reports back through files (bundled mode): see JobService.
+    if (job.keepRunning && req.helperMode === 'api')
+      throw invalidInput({ helperMode: 'a keep-running job uses bundled helpers (choose auto or bundled)' });
     return this.deps.manager.start({
       job: {
         id: job.id,
@@ -44,6 +51,7 @@ export class RunService {
         language: job.language,
         script: job.script,
         timeoutSec: job.timeoutSec,
+        keepRunning: job.keepRunning,
       },
       env: job.env.map((e) => ({
         key: e.key,
@@ -55,8 +63,48 @@ export class RunService {
       input: req.input === undefined ? job.defaultInput : req.input,
       trigger: req.trigger,
       concurrency: req.concurrency,
-      helperMode: req.helperMode ?? job.helperMode,
+      helperMode: job.keepRunning ? 'bundled' : (req.helperMode ?? job.helperMode),
     });
+  }
+
+  /**
+   * Follows a detached execution again (`ref`: its id or a unique prefix): fetches the output it missed,
+   * follows it to its end, and records its exit code, output and variables; resolves with it as written
+   * (`detached` again when its host cannot be reached). Its output arrives as log events meanwhile, and
+   * cancelRun(its runId) stops the script.
+   * @throws CroniumError not_found; invalid_input for an ambiguous prefix; conflict when it is not
+   * detached (it has ended, or another process follows it).
+   */
+  attach(ref: string): Promise<Execution> {
+    const execution = this.deps.execution(ref);
+    return this.deps.manager.attach(execution.id, this.executionSecrets(execution));
+  }
+
+  /**
+   * Reattaches every detached execution in the background (what the desktop app on start and the daemon
+   * call); returns the ids it started following. One that another process takes first is skipped.
+   */
+  reattachDetached(detachedIds: string[]): string[] {
+    const started: string[] = [];
+    for (const id of detachedIds) {
+      try {
+        this.attach(id).catch((err: unknown) => log().warn({ err }, `reattaching ${id} failed`));
+        started.push(id);
+      } catch (err) {
+        log().debug({ err }, `not reattaching ${id}`);
+      }
+    }
+    return started;
+  }
+
+  /** What an execution's log must not show, as for its start (the job's secrets as they are now). */
+  private executionSecrets(execution: Execution): string[] {
+    const { jobs, servers: serverService, secrets } = this.deps;
+    const values: unknown[] = [];
+    const job = jobs.find(execution.jobId);
+    if (job) for (const e of job.env) if (e.secret) values.push(secrets.decrypt(e.value));
+    const server = serverService.find(execution.serverId);
+    return values.concat(this.runSecrets(server ? [server] : [])).flatMap(secretForms);
   }
 
   /**

@@ -10,7 +10,7 @@ import type {
   HelperMode,
   VariableChange,
 } from '../core/domain.ts';
-import { illegalMove, movesInto } from '../core/executionStatus.ts';
+import { illegalMove, isFinal, movesInto } from '../core/executionStatus.ts';
 import type { Database } from './database.ts';
 import { transaction } from './database.ts';
 import { PACK_FROM, packLogText, unpackLogText } from './logPacking.ts';
@@ -165,6 +165,7 @@ export class HistoryRepo {
   createRun(
     run: Omit<Run, 'executionIds' | 'endedAt' | 'status'>,
     executions: { id: string; serverId: string; serverName: string }[],
+    options: { keepRunning?: boolean } = {},
   ): Run {
     const byName = [...executions].sort((a, b) =>
       a.serverName < b.serverName ? -1 : a.serverName > b.serverName ? 1 : 0,
@@ -187,11 +188,21 @@ export class HistoryRepo {
           run.startedAt,
         );
       const insert = this.db.prepare(
-        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
+        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, keep_running)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       );
+      const keepRunning = options.keepRunning ? 1 : 0;
       for (const e of executions)
-        insert.run(e.id, run.id, run.jobId, run.jobName, e.serverId, e.serverName, run.startedAt);
+        insert.run(
+          e.id,
+          run.id,
+          run.jobId,
+          run.jobName,
+          e.serverId,
+          e.serverName,
+          run.startedAt,
+          keepRunning,
+        );
     });
     return {
       ...run,
@@ -298,7 +309,9 @@ export class HistoryRepo {
 
   /**
    * Runs whose owning process died (crash, kill -9) would stay "running" for ever: mark them and their
-   * unfinished executions as errors. Runs of live processes (the desktop app while the CLI starts) are kept.
+   * unfinished executions as errors — except a keep-running execution that was running, whose script is
+   * still on its host: it becomes `detached` (and its run stays running) until someone reattaches.
+   * Runs of live processes (the desktop app while the CLI starts) are kept.
    */
   failOrphans(isAlive: (pid: number) => boolean): number {
     const running = this.db.prepare(`SELECT id, owner_pid FROM runs WHERE status = 'running'`).all() as {
@@ -314,14 +327,83 @@ export class HistoryRepo {
       for (const run of orphans) {
         this.db
           .prepare(
+            `UPDATE executions SET status = 'detached' WHERE run_id = ? AND status = 'running' AND keep_running = 1`,
+          )
+          .run(run.id);
+        this.db
+          .prepare(
             `UPDATE executions SET status = 'error', error_kind = 'connection_lost', error_message = 'the process running it ended before it finished', ended_at = ?
              WHERE run_id = ? AND status IN ('queued', 'connecting', 'running')`,
           )
           .run(now, run.id);
-        this.db.prepare(`UPDATE runs SET status = 'failed', ended_at = ? WHERE id = ?`).run(now, run.id);
+        const detached = this.db
+          .prepare(`SELECT 1 FROM executions WHERE run_id = ? AND status = 'detached' LIMIT 1`)
+          .get(run.id);
+        if (detached) this.db.prepare(`UPDATE runs SET owner_pid = NULL WHERE id = ?`).run(run.id);
+        else this.db.prepare(`UPDATE runs SET status = 'failed', ended_at = ? WHERE id = ?`).run(now, run.id);
       }
       return orphans.length;
     });
+  }
+
+  /** Detached executions (oldest first): what reattachDetached picks up. */
+  detachedExecutionIds(): string[] {
+    return (
+      this.db
+        .prepare(`SELECT id FROM executions WHERE status = 'detached' ORDER BY started_at, id`)
+        .all() as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** Whether an execution was started keep-running (its script may outlive the connection). */
+  isKeepRunning(executionId: string): boolean {
+    const row = this.db.prepare('SELECT keep_running FROM executions WHERE id = ?').get(executionId) as
+      { keep_running: number } | undefined;
+    return row?.keep_running === 1;
+  }
+
+  /**
+   * Takes a detached execution over for this process: moves it to running (the status machine's guard:
+   * of two processes reattaching at once, one wins) and makes this process its run's owner.
+   * @throws CroniumError internal when it is not detached (see moveExecution).
+   */
+  claimDetached(executionId: string): Execution {
+    return transaction(this.db, () => {
+      const execution = this.moveExecution(executionId, 'running');
+      this.db
+        .prepare(`UPDATE runs SET owner_pid = ? WHERE id = ? AND status = 'running'`)
+        .run(process.pid, execution.runId);
+      return execution;
+    });
+  }
+
+  /**
+   * Ends a run whose executions have all reached a final status (after a reattach), with the status
+   * `statusOf` gives them; returns the run as written, or null while one is still unfinished.
+   */
+  finishRunIfDone(
+    runId: string,
+    statusOf: (executions: Pick<Execution, 'status'>[]) => RunStatus,
+  ): Run | null {
+    const rows = this.db.prepare('SELECT status FROM executions WHERE run_id = ?').all(runId) as {
+      status: ExecutionStatus;
+    }[];
+    if (rows.some((r) => !isFinal(r.status))) return null;
+    this.finishRun(runId, statusOf(rows), Date.now());
+    return this.getRun(runId);
+  }
+
+  /**
+   * How much of each output stream of an execution the stored log holds, in characters (as decoded and
+   * masked), and its last sequence number (-1: none): where a reattach takes the log up again.
+   */
+  storedLogExtent(executionId: string): { stdout: number; stderr: number; lastSeq: number } {
+    const extent = { stdout: 0, stderr: 0, lastSeq: -1 };
+    for (const chunk of this.readLog(executionId, -1, Number.MAX_SAFE_INTEGER)) {
+      if (chunk.stream !== 'system') extent[chunk.stream] += chunk.text.length;
+      extent.lastSeq = chunk.seq;
+    }
+    return extent;
   }
 
   readLog(executionId: string, afterSeq = -1, limit = 10_000): LogChunk[] {

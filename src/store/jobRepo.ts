@@ -26,6 +26,7 @@ interface JobRow {
   default_input: string | null;
   default_server_ids: string;
   helper_mode: HelperMode;
+  keep_running: number;
   tags: string;
   created_at: number;
   updated_at: number;
@@ -42,6 +43,7 @@ function fromRow(row: JobRow): JobRecord {
     defaultInput: row.default_input === null ? null : (JSON.parse(row.default_input) as unknown),
     defaultServerIds: JSON.parse(row.default_server_ids) as string[],
     helperMode: row.helper_mode,
+    keepRunning: row.keep_running === 1,
     tags: JSON.parse(row.tags) as string[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -85,8 +87,8 @@ export class JobRepo {
     const id = randomUUID();
     this.db
       .prepare(
-        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags, keep_running, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, ...this.values(data), now, now);
     return this.get(id)!;
@@ -96,7 +98,7 @@ export class JobRepo {
     this.db
       .prepare(
         `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
-         helper_mode = ?, tags = ?, updated_at = ? WHERE id = ?`,
+         helper_mode = ?, tags = ?, keep_running = ?, updated_at = ? WHERE id = ?`,
       )
       .run(...this.values(data), Date.now(), id);
     return this.get(id)!;
@@ -117,6 +119,7 @@ export class JobRepo {
       JSON.stringify(data.defaultServerIds),
       data.helperMode,
       JSON.stringify(data.tags),
+      data.keepRunning ? 1 : 0,
     ];
   }
 }

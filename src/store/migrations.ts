@@ -123,4 +123,11 @@ CREATE TABLE settings (
     // Large chunks are stored deflated (logs compress several times over); small ones stay plain text.
     sql: `ALTER TABLE log_chunks ADD COLUMN packed BLOB;`,
   },
+  {
+    version: 3,
+    name: 'keep-running jobs',
+    // A job's option, and each execution's own copy (how it was started decides whether it can detach).
+    sql: `ALTER TABLE jobs ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

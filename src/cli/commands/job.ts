@@ -22,6 +22,7 @@ interface JobOptions {
   input?: string;
   on?: string;
   tag?: string[];
+  keepRunning?: boolean;
 }
 
 /** The options `add` and `edit` share. */
@@ -40,7 +41,9 @@ function jobOptions(cmd: Command): Command {
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--input <json>', 'default input')
     .option('--on <servers>', 'default servers, comma-separated')
-    .option('--tag <tag>', 'a tag (repeatable)', collect);
+    .option('--tag <tag>', 'a tag (repeatable)', collect)
+    .option('--keep-running', 'the script outlives a lost connection or a closed app (cronium attach)')
+    .option('--no-keep-running', 'the script ends with its connection (the default)');
 }
 
 /** The script the options give (--file read and decoded, or --script), or undefined for neither. */
@@ -97,6 +100,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultInput: o.input === undefined ? null : parseJsonOption(o.input, 'input'),
         defaultServerIds: o.on ? serverIds(host, o.on) : [],
         helperMode: o.helpers ?? 'auto',
+        keepRunning: o.keepRunning ?? false,
         tags: o.tag ?? [],
       } as never);
       return out(io, global(), job, () => saved(job));
@@ -122,6 +126,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultInput: o.input === undefined ? j.defaultInput : parseJsonOption(o.input, 'input'),
         defaultServerIds: o.on === undefined ? j.defaultServerIds : serverIds(host, o.on),
         helperMode: o.helpers ?? j.helperMode,
+        keepRunning: o.keepRunning ?? j.keepRunning,
         tags: o.tag ?? j.tags,
       } as never);
       return out(io, global(), job, () => saved(job));
