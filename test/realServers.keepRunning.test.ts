@@ -255,4 +255,48 @@ describe('keep-running jobs', () => {
     });
     await vi.waitFor(() => expect(scriptPids(executionId)).toBe(''), { timeout: 10_000 });
   });
+
+  it('closing the app leaves a keep-running script on its host; reattachDetached() on the next start finishes it', async () => {
+    const { service, dir } = serviceWithHosts({}, h);
+    const tag = `kc${Date.now()}`;
+    const job = service.createJob({
+      name: 'kr-close',
+      language: 'bash',
+      script: `echo before; while [ ! -f ~/${tag} ]; do sleep 0.1; done; echo after; cronium.output '{"done":true}'`,
+      keepRunning: true,
+    });
+    const run = service.startRun({ jobId: job.id, serverIds: ['h1'] });
+    const executionId = run.executionIds[0]!;
+    await vi.waitFor(
+      () =>
+        expect(
+          service
+            .readLog(executionId)
+            .map((c) => c.text)
+            .join(''),
+        ).toContain('before'),
+      { timeout: 10_000 },
+    );
+    await service.close();
+    expect(scriptPids(executionId)).not.toBe('');
+
+    const next = reopen(dir);
+    expect(next.getExecution(executionId)).toMatchObject({ status: 'detached' });
+    onHost(h, `touch ~/${tag}`);
+    expect(next.reattachDetached()).toEqual([executionId]);
+    await vi.waitFor(() => expect(next.getRun(run.id).status).toBe('succeeded'), { timeout: 15_000 });
+    expect(next.getExecution(executionId)).toMatchObject({
+      status: 'succeeded',
+      exitCode: 0,
+      output: { done: true },
+      errorKind: null,
+    });
+    expect(
+      next
+        .readLog(executionId)
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => c.text)
+        .join(''),
+    ).toBe('before\nafter\n');
+  });
 });

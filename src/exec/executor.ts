@@ -294,10 +294,11 @@ export class Executor {
     // Both streams start with what the login shell printed (shown as system lines), then the runner's
     // "ready"; only what follows is the script's.
     // What the control lines and stop() told, set from callbacks (an object: read after the awaits as is).
-    const heard: { control: string | null; noRunner: boolean; ended: EndReason } = {
+    const heard: { control: string | null; noRunner: boolean; ended: EndReason; left: boolean } = {
       control: null,
       noRunner: false,
       ended: null,
+      left: false,
     };
     const onControl = (message: string) => {
       if (message === 'no_runner') heard.noRunner = true;
@@ -360,8 +361,11 @@ export class Executor {
     const onAbort = () => {
       const kind = abortError(signal, '').kind;
       // This process is closing (RunManager.cancelAll): a keep-running script that has its setup stays on
-      // its host, detached; closing the channel alone leaves it running (see runner.sh).
-      if (kind === 'connection_lost' && plan.job.keepRunning && setupSent) return proc.channel.close();
+      // its host, detached. The end of input ends only the session's follower (see follow.sh).
+      if (kind === 'connection_lost' && plan.job.keepRunning && setupSent) {
+        heard.left = true;
+        return proc.end();
+      }
       stop(kind === 'timed_out' ? 'timed_out' : 'cancelled');
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -376,7 +380,8 @@ export class Executor {
       statusSeen = normalEnd;
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
-      if (helpers.mode === 'bundled' && normalEnd && !heard.noRunner && setupSent) {
+      // A script left running (heard.left) keeps its work directory: a reattach collects it.
+      if (helpers.mode === 'bundled' && normalEnd && !heard.noRunner && setupSent && !heard.left) {
         collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
@@ -456,6 +461,9 @@ export class Executor {
           : `The Cronium runner's start could not be confirmed on ${plan.server.name} (exit ${exitCode ?? result.signal}): ${said.join(' / ') || 'it printed nothing'}. The script may have run; it was not started again.`,
       );
     }
+    // Left on its host (this process closing), or its connection lost: a keep-running script runs on.
+    if (heard.left || (result.code === null && !result.signal && plan.job.keepRunning))
+      return detachedEnding(plan.server.name, collectMs);
     if (result.code === null && result.signal) {
       return {
         collectMs,
@@ -465,7 +473,6 @@ export class Executor {
         errorMessage: `The script was killed by ${signalName}.`,
       };
     }
-    if (result.code === null && plan.job.keepRunning) return detachedEnding(plan.server.name, collectMs);
     if (result.code === null) {
       return {
         collectMs,

@@ -159,7 +159,11 @@ async function follow(
   const proc = await connection.exec(followCommand(deps.bundle, execution.id, nonce, deps.killGraceSec), {
     signal,
   });
-  const heard: { gone: boolean; cancelled: boolean } = { gone: false, cancelled: false };
+  const heard: { gone: boolean; cancelled: boolean; left: boolean } = {
+    gone: false,
+    cancelled: false,
+    left: false,
+  };
   const onControl = (message: string) => {
     if (message === 'gone') heard.gone = true;
   };
@@ -181,7 +185,14 @@ async function follow(
   });
   let forceClose: NodeJS.Timeout | null = null;
   const onAbort = () => {
-    if (heard.cancelled) return;
+    if (heard.cancelled || heard.left) return;
+    // This process is closing (RunManager.cancelAll): the script stays on its host, detached again; the
+    // end of input ends only the follower.
+    if (signal.reason instanceof CroniumError && signal.reason.kind === 'connection_lost') {
+      heard.left = true;
+      proc.end();
+      return;
+    }
     heard.cancelled = true;
     log.system('cancelled: stopping the script');
     proc.write('cancel\n');
@@ -209,7 +220,7 @@ async function follow(
       errorKind: 'connection_lost',
       errorMessage: `The script's work directory on ${execution.serverName} is gone (the host removed it, or it was collected already): its end is unknown.`,
     };
-  if (result.code === null) {
+  if (heard.left || result.code === null) {
     if (heard.cancelled)
       return {
         status: 'cancelled',

@@ -3,7 +3,7 @@
 # $W/stderr, from the start, to this session's stdout and stderr as it grows, byte for byte, and exits
 # with the script's exit status once $W/exit holds it (255 when the script's wrapper is gone without one:
 # the host rebooted, or it was killed). A "cancel" line on stdin ends the script's tree (stop.sh); the end
-# of stdin (the connection went away) leaves it running.
+# of stdin (the connection went away, the app closed) ends this follower and leaves the script running.
 # Usage: sh follow.sh <executionId> <nonce|-> <grace seconds>
 # With a nonce, "ready" control lines come first on both streams (what a login shell printed before them
 # is not the script's), and a work directory that is not there is told by a "gone" control line (exit 3).
@@ -23,10 +23,13 @@ if [ "$nonce" != - ]; then
     exit 3
   fi
 fi
+# The end of input (the app closing, the connection gone) ends this follower: no one reads it any more.
+f=$$
 exec 3<&0
 ( while IFS= read -r cmd; do
     [ "$cmd" = cancel ] && sh "$d/stop.sh" "$id" "$grace" "$(cat "$W/pid" 2>/dev/null)"
-  done ) <&3 >/dev/null 2>&1 3<&- &
+  done
+  kill -TERM "$f" 2>/dev/null ) <&3 >/dev/null 2>&1 3<&- &
 exec 3<&-
 
 o=0
