@@ -56,9 +56,20 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   );
   const [serverIds, setServerIds] = useState<string[]>(job?.defaultServerIds ?? []);
   const [helperMode, setHelperMode] = useState<HelperMode>(job?.helperMode ?? 'auto');
+  const [keepRunning, setKeepRunning] = useState(job?.keepRunning ?? false);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
-  const snapshot = JSON.stringify([name, language, script, timeout, env, input, serverIds, helperMode]);
+  const snapshot = JSON.stringify([
+    name,
+    language,
+    script,
+    timeout,
+    env,
+    input,
+    serverIds,
+    helperMode,
+    keepRunning,
+  ]);
   const [initial] = useState(snapshot);
   const close = useDiscardGuard(snapshot !== initial, onDone, job ? `The job ${job.name}` : 'The new job');
 
@@ -79,6 +90,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
       defaultInput: parsed.value,
       defaultServerIds: serverIds,
       helperMode,
+      keepRunning,
     };
     try {
       const saved = await save(body, job?.id);
@@ -160,6 +172,21 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
                 </option>
               ))}
             </select>
+          </Field>
+          <Field
+            label="Keep running"
+            error={errors.keepRunning}
+            hint="the script outlives a lost connection or a closed app; reattach with cronium attach"
+          >
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={keepRunning}
+                onChange={(e) => setKeepRunning(e.target.checked)}
+                data-testid="job-keep-running"
+              />
+              keep running on the host
+            </label>
           </Field>
         </div>
         <Field label="Script" error={errors.script}>
