@@ -1,154 +1,19 @@
-import type {
-  ErrorKind,
-  Execution,
-  ExecutionStatus,
-  LogChunk,
-  LogStream,
-  Run,
-  RunStatus,
-  RunTrigger,
-  HelperMode,
-  VariableChange,
-} from '../core/domain.ts';
+import type { Execution, ExecutionStatus, LogChunk, LogStream, Run, RunStatus } from '../core/domain.ts';
 import { illegalMove, isFinal, movesInto } from '../core/executionStatus.ts';
 import type { Database } from './database.ts';
 import { transaction } from './database.ts';
+import {
+  executionFromRow,
+  executionListQuery,
+  PATCH_COLUMNS,
+  type ExecutionFilter,
+  type ExecutionPatch,
+  type ExecutionRow,
+  type RunRow,
+} from './executionRows.ts';
 import { PACK_FROM, packLogText, unpackLogText } from './logPacking.ts';
 
-interface RunRow {
-  id: string;
-  job_id: string;
-  job_name: string;
-  input: string | null;
-  trigger: RunTrigger;
-  concurrency: number;
-  helper_mode: HelperMode;
-  status: RunStatus;
-  started_at: number;
-  ended_at: number | null;
-}
-
-interface ExecutionRow {
-  id: string;
-  run_id: string;
-  job_id: string;
-  job_name: string;
-  server_id: string;
-  server_name: string;
-  status: ExecutionStatus;
-  exit_code: number | null;
-  error_kind: ErrorKind | null;
-  error_message: string | null;
-  helper_mode: 'api' | 'bundled' | null;
-  fallback_reason: string | null;
-  connect_ms: number | null;
-  deploy_ms: number | null;
-  script_ms: number | null;
-  collect_ms: number | null;
-  started_at: number;
-  ended_at: number | null;
-  output: string | null;
-  condition: number | null;
-  variable_changes: string;
-  attempt: number;
-}
-
-function executionFromRow(row: ExecutionRow): Execution {
-  return {
-    id: row.id,
-    runId: row.run_id,
-    jobId: row.job_id,
-    jobName: row.job_name,
-    serverId: row.server_id,
-    serverName: row.server_name,
-    status: row.status,
-    exitCode: row.exit_code,
-    errorKind: row.error_kind,
-    errorMessage: row.error_message,
-    helperMode: row.helper_mode,
-    fallbackReason: row.fallback_reason,
-    timings: {
-      connectMs: row.connect_ms,
-      deployMs: row.deploy_ms,
-      scriptMs: row.script_ms,
-      collectMs: row.collect_ms,
-    },
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    output: row.output === null ? null : (JSON.parse(row.output) as unknown),
-    condition: row.condition === null ? null : row.condition === 1,
-    variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
-    attempt: row.attempt,
-  };
-}
-
-/**
- * Fields of an execution that change while it runs; undefined leaves a column as it is. The status is
- * not among them: it changes only through moveExecution (the status machine, src/core/executionStatus.ts).
- */
-export interface ExecutionPatch {
-  exitCode?: number | null;
-  errorKind?: ErrorKind | null;
-  errorMessage?: string | null;
-  helperMode?: 'api' | 'bundled' | null;
-  fallbackReason?: string | null;
-  connectMs?: number | null;
-  deployMs?: number | null;
-  scriptMs?: number | null;
-  collectMs?: number | null;
-  endedAt?: number | null;
-  output?: unknown;
-  condition?: boolean | null;
-  variableChanges?: VariableChange[];
-}
-
-const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
-  exitCode: ['exit_code', (v) => v],
-  errorKind: ['error_kind', (v) => v],
-  errorMessage: ['error_message', (v) => v],
-  helperMode: ['helper_mode', (v) => v],
-  fallbackReason: ['fallback_reason', (v) => v],
-  connectMs: ['connect_ms', (v) => v],
-  deployMs: ['deploy_ms', (v) => v],
-  scriptMs: ['script_ms', (v) => v],
-  collectMs: ['collect_ms', (v) => v],
-  endedAt: ['ended_at', (v) => v],
-  output: ['output', (v) => (v === undefined ? null : JSON.stringify(v))],
-  condition: ['condition', (v) => (v === null ? null : v ? 1 : 0)],
-  variableChanges: ['variable_changes', (v) => JSON.stringify(v)],
-};
-
-export interface ExecutionFilter {
-  jobId?: string;
-  serverId?: string;
-  status?: ExecutionStatus;
-  from?: number;
-  to?: number;
-  limit: number;
-  /** Keyset position: rows strictly older than (startedAt, id). */
-  before?: { startedAt: number; id: string };
-}
-
-/** The SQL and its parameters for one page of history (exported so tests can EXPLAIN the real query). */
-export function executionListQuery(filter: ExecutionFilter): { sql: string; values: (string | number)[] } {
-  const where: string[] = [];
-  const values: (string | number)[] = [];
-  const add = (clause: string, value: string | number) => {
-    where.push(clause);
-    values.push(value);
-  };
-  if (filter.jobId) add('job_id = ?', filter.jobId);
-  if (filter.serverId) add('server_id = ?', filter.serverId);
-  if (filter.status) add('status = ?', filter.status);
-  if (filter.from !== undefined) add('started_at >= ?', filter.from);
-  if (filter.to !== undefined) add('started_at < ?', filter.to);
-  if (filter.before) {
-    where.push('(started_at < ? OR (started_at = ? AND id < ?))');
-    values.push(filter.before.startedAt, filter.before.startedAt, filter.before.id);
-  }
-  const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
-  return { sql, values: [...values, filter.limit] };
-}
+export { executionListQuery, type ExecutionFilter, type ExecutionPatch } from './executionRows.ts';
 
 export class HistoryRepo {
   private readonly db: Database;
