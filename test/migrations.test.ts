@@ -55,6 +55,15 @@ const SEEDS: Record<number, (db: Database) => void> = {
       "INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES ('e1', 2, 'stdout', ?, '', ?)",
     ).run(T + 2, deflateRawSync(BIG_LOG));
   },
+  3: (db) => {
+    db.exec(`
+      UPDATE jobs SET keep_running = 1 WHERE id = 'j1';
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at)
+        VALUES ('r3', 'j1', 'disk', 'cli', 10, 'bundled', 'running', ${T + 10});
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, keep_running)
+        VALUES ('e3', 'r3', 'j1', 'disk', 's1', 'web1', 'detached', ${T + 10}, 1);
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -80,6 +89,12 @@ function expectSeeded(db: Database, base: number): void {
   const log = history.readLog('e1');
   expect(log.slice(0, 2).map((c) => c.text)).toEqual(['hello\n', 'warn\n']);
   if (base >= 2) expect(log[2]?.text).toBe(BIG_LOG);
+  expect(job?.keepRunning).toBe(base >= 3);
+  if (base >= 3) {
+    expect(history.getExecution('e3')).toMatchObject({ status: 'detached', endedAt: null });
+    expect(history.isKeepRunning('e3')).toBe(true);
+    expect(history.detachedExecutionIds()).toEqual(['e3']);
+  } else expect(history.isKeepRunning('e1')).toBe(false);
   expect(new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
 }
