@@ -89,6 +89,9 @@ async function start(): Promise<void> {
   notifyFinishedRuns(service, (notice) => {
     if (Notification.isSupported()) new Notification(notice).show();
   });
+  // Keep-running scripts a closed app (or a killed CLI) left on their hosts are followed again.
+  const reattached = service.reattachDetached();
+  if (reattached.length) log().info(`following ${reattached.length} detached execution(s) again`);
   window.once('ready-to-show', () => window?.show());
   window.on('close', (event) => {
     const active = service?.activeRunIds().length ?? 0;

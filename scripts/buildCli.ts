@@ -53,7 +53,7 @@ export const ESM_BANNER = [
 
 /** What runs on servers (runner, collector, stopper, helpers) beside a bundle that deploys it. */
 export function copyRemoteAssets(out: string): void {
-  for (const entry of ['runner.sh', 'collect.sh', 'stop.sh', 'helpers'])
+  for (const entry of ['runner.sh', 'collect.sh', 'stop.sh', 'follow.sh', 'helpers'])
     cpSync(`${root}src/remote/${entry}`, `${out}/${entry}`, { recursive: true });
 }
 

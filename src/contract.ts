@@ -69,7 +69,6 @@ export const serverInputSchema = z.object({
     .default('default'),
 });
 export type ServerInput = z.input<typeof serverInputSchema>;
-export type ServerInputParsed = z.output<typeof serverInputSchema>;
 
 /** A chain link as a client writes it: `jobId` may be a job's id or name (stored as the id). */
 export const chainLinkSchema = z.object({
@@ -115,6 +114,8 @@ export const jobInputSchema = z.object({
   defaultInput: rules.jsonValue.default(null),
   defaultServerIds: z.array(z.string().min(1).max(500)).max(500).default([]),
   helperMode: helperModeSchema.default('auto'),
+  /** See Job.keepRunning. */
+  keepRunning: z.boolean({ message: 'keep running is true or false' }).default(false),
   tags: rules.tags,
   /*
    * The chain and notices: left out, an edit keeps what is stored (a new job has none), so a client that
@@ -131,7 +132,6 @@ export const jobInputSchema = z.object({
   params: rules.jobParams,
 });
 export type JobInput = z.input<typeof jobInputSchema>;
-export type JobInputParsed = z.output<typeof jobInputSchema>;
 
 export const runRequestSchema = z.object({
   jobId: z.string().min(1, 'job is required'),
@@ -348,13 +348,32 @@ export interface AppInfo {
   dataDir: string;
 }
 
-/** What a client may ask of the core. Arguments are validated at the process boundary. */
+/**
+ * What a client may ask of the core. Arguments are validated at the process boundary (src/api/dispatcher.ts)
+ * and again by the service with the schemas above; every failure is a CroniumError whose kind and sentence
+ * reach the client (SPEC section 8). A `ref` names a record by id or by its unique name; executions also by
+ * a unique prefix of their id. Times are epoch milliseconds.
+ */
 export interface CroniumApi {
+  /** The app's version, mode, data directory and the runtime API's port (null until started). */
   appInfo(): AppInfo;
+  /** Every saved server, by name; passwords and passphrases never included (`hasSecret` says one is stored). */
   listServers(): Server[];
+  /** @throws CroniumError not_found. */
   getServer(ref: string): Server;
+  /**
+   * Saves a new server (a password or passphrase sealed at rest).
+   * @throws CroniumError invalid_input with a message per field (see src/core/rules.ts), conflict for a
+   * name in use; nothing is written then.
+   */
   createServer(input: ServerInput): Server;
+  /**
+   * Replaces a server's fields; a password left out keeps the stored one. Its pooled connections are
+   * dropped, so the next use logs in with what was saved.
+   * @throws CroniumError not_found, invalid_input, conflict (name in use).
+   */
   updateServer(ref: string, input: ServerInput): Server;
+  /** @throws CroniumError not_found; conflict when it is another server's jump server. */
   removeServer(ref: string): void;
   /**
    * Imports servers from ~/.ssh/config (or `request.sshConfig`) and trusts their keys from known_hosts,
@@ -363,18 +382,46 @@ export interface CroniumApi {
    * @throws CroniumError invalid_input for a bad request or an ssh_config named but unreadable.
    */
   importServers(request: ImportRequest): ImportPlan;
+  /**
+   * Connects and logs in afresh, reads the OS, and records the check. Never rejects for the server's
+   * failures: they come back in `error` (with the offered key's `fingerprint` for an unknown or changed one).
+   * @throws CroniumError not_found.
+   */
   testServer(ref: string): Promise<ServerTestResult>;
+  /**
+   * Trusts the host key the server offers now, then tests it (as testServer). With `fingerprint` (SHA256:…,
+   * as shown to the user), only that key is trusted.
+   * @throws CroniumError not_found; host_key_mismatch when the server offers another key (nothing trusted);
+   * a connection error when the server cannot be reached.
+   */
   trustHostKey(ref: string, fingerprint?: string): Promise<ServerTestResult>;
+  /** Every saved job, by name; secret environment values are null. */
   listJobs(): Job[];
+  /** @throws CroniumError not_found. */
   getJob(ref: string): Job;
+  /**
+   * Saves a new job (secret environment values sealed at rest; default servers given by ref, stored by id).
+   * @throws CroniumError invalid_input with a message per field, conflict for a name in use.
+   */
   createJob(input: JobInput): Job;
+  /**
+   * Replaces a job's fields; a secret environment entry whose value is null keeps the stored value.
+   * @throws CroniumError not_found, invalid_input, conflict (name in use).
+   */
   updateJob(ref: string, input: JobInput): Job;
   /**
    * Removes a job (its history is kept) and every other job's chain links to it.
    * @returns the names of the jobs whose links to it were removed.
    */
   removeJob(ref: string): { unlinkedFrom: string[] };
+  /**
+   * Starts a job on one or more servers and returns the run at once (status `running`, one queued execution
+   * per server); progress arrives as `execution`, `log` and `run` events.
+   * @throws CroniumError not_found for an unknown job or server; invalid_input for a bad request or a server
+   * listed twice.
+   */
   startRun(request: RunRequest): Run;
+  /** Asks a run to stop (each execution in whichever phase it is); false when no such run is going here. */
   cancelRun(runId: string): boolean;
   /**
    * Stops one host's execution of a run (the others go on); a run of another process (the CLI) is asked
@@ -396,12 +443,28 @@ export interface CroniumApi {
    * @throws CroniumError not_found.
    */
   getRunOverview(ref: string): RunOverview;
+  /** @throws CroniumError not_found. */
   getRun(runId: string): Run;
+  /**
+   * One page of executions, newest first, with filters; `nextCursor` fetches the next page (null: last).
+   * @throws CroniumError invalid_input for a bad query or a cursor that is not from a previous page.
+   */
   queryHistory(query: HistoryQuery): HistoryPage;
+  /** @throws CroniumError not_found; invalid_input when an id prefix matches several executions. */
   getExecution(ref: string): Execution;
+  /**
+   * Up to `limit` (default 10 000) chunks of an execution's stored log with a sequence number above
+   * `afterSeq` (default -1: from the start), in order; secrets already masked. Empty for an unknown id.
+   */
   readLog(executionId: string, afterSeq?: number, limit?: number): LogChunk[];
+  /** Every shared variable, by key; secret values are null. */
   listVariables(): Variable[];
+  /**
+   * Creates or replaces a variable (a secret one sealed at rest); the value returned is null when secret.
+   * @throws CroniumError invalid_input (key rule, JSON value of at most 1 MiB).
+   */
   setVariable(input: VariableInput): Variable;
+  /** @throws CroniumError not_found. */
   removeVariable(key: string): void;
   /** Every schedule, by name, with its next occurrences and last result. */
   listSchedules(): Schedule[];
@@ -474,6 +537,21 @@ export interface HostApi extends CroniumApi {
    * own events, by polling the database every `intervalMs` (250); returns the function that stops it.
    */
   followOtherProcesses(intervalMs?: number): () => void;
+  /**
+   * Reattaches a detached execution (a keep-running script whose connection or app went away; `ref` its id
+   * or a unique prefix): fetches the output the log is missing, follows the script to its end, and
+   * records its real exit code, output and variables (bundled-mode collection); the host's spool is
+   * removed once collected. Output arrives as log events meanwhile; cancelRun(its runId) stops the script.
+   * Resolves with the execution as written (`detached` again when the host cannot be reached).
+   * @throws CroniumError not_found; invalid_input for an ambiguous prefix; conflict when it is not
+   * detached (it has ended, or another process follows it).
+   */
+  attach(ref: string): Promise<Execution>;
+  /**
+   * Reattaches every detached execution in the background (the desktop app on start, the daemon); returns
+   * the ids it follows now. Never throws for one execution's failure (each is written on it).
+   */
+  reattachDetached(): string[];
   /** Every event the core publishes, until the returned function is called. */
   subscribe(listener: (event: CoreEvent) => void): () => void;
   /**

@@ -67,6 +67,8 @@ export const METHODS = {
   startRuntime: hostOnly,
   activeRunIds: hostOnly,
   followOtherProcesses: hostOnly,
+  attach: hostOnly,
+  reattachDetached: hostOnly,
   subscribe: hostOnly,
   slowDown: hostOnly,
   resealLegacySecrets: hostOnly,

@@ -68,7 +68,7 @@ describe('faults', () => {
         }
       });
     });
-    expect(tunnel).toEqual(['forwarding']);
+    expect(tunnel).toEqual(['idle', 'forwarding']);
     execFileSync('kill', ['-KILL', sshdPid]);
     const done = await svc.waitForRun(run.id);
     expect(svc.getExecution(done.executionIds[0]!)).toMatchObject({

@@ -276,7 +276,7 @@ cronium.output({"count": len(above), "above": above})
     // They really ran at the same time on the host, through one tunnel opened once and closed once.
     const [a, b] = executions.map((e) => e.output as { t0: number; t1: number });
     expect(a!.t0 < b!.t1 && b!.t0 < a!.t1).toBe(true);
-    expect(states).toEqual(['forwarding', 'closed']);
+    expect(states).toEqual(['idle', 'forwarding', 'closed']);
   });
 
   it('keeps the token off every remote command line and out of the log', async () => {
@@ -316,8 +316,8 @@ describe('tunnel reuse', () => {
         const done = await service.waitForRun(service.startRun({ jobId: job.id, serverIds: ['h1'] }).id);
         expect(service.getExecution(done.executionIds[0]!)).toMatchObject({ helperMode: 'api', output: 1 });
       }
-      expect(states).toEqual(['forwarding']);
-      await vi.waitFor(() => expect(states).toEqual(['forwarding', 'closed']), { timeout: 5000 });
+      expect(states).toEqual(['idle', 'forwarding']);
+      await vi.waitFor(() => expect(states).toEqual(['idle', 'forwarding', 'closed']), { timeout: 5000 });
     } finally {
       await close();
     }

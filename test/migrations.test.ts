@@ -95,6 +95,15 @@ const SEEDS: Record<number, (db: Database) => void> = {
         WHERE id = 'e1';
     `);
   },
+  8: (db) => {
+    db.exec(`
+      UPDATE jobs SET keep_running = 1 WHERE id = 'j1';
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at)
+        VALUES ('r8', 'j1', 'disk', 'cli', 10, 'bundled', 'running', ${T + 10});
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, keep_running)
+        VALUES ('e8', 'r8', 'j1', 'disk', 's1', 'web1', 'detached', ${T + 10}, 1);
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -147,6 +156,12 @@ function expectSeeded(db: Database, base: number): void {
     expect(history.getRun('r2')).toMatchObject({ trigger: 'chain', parentExecutionId: 'e1', chainDepth: 1 });
     expect(history.childRunIds('e1')).toEqual(['r2']);
   }
+  expect(job?.keepRunning).toBe(base >= 8);
+  if (base >= 8) {
+    expect(history.getExecution('e8')).toMatchObject({ status: 'detached', endedAt: null });
+    expect(history.isKeepRunning('e8')).toBe(true);
+    expect(history.detachedExecutionIds()).toEqual(['e8']);
+  } else expect(history.isKeepRunning('e1')).toBe(false);
   expect(new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
   const schedules = new ScheduleRepo(db);

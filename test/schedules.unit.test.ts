@@ -47,6 +47,7 @@ function world() {
     desktopNotify: 'never',
     webhook: null,
     params: [],
+    keepRunning: false,
   });
   const repo = new ScheduleRepo(main);
   const clock = { now: T0 };

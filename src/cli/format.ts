@@ -79,7 +79,7 @@ export function showJob(j: Job, serverNames: string[], jobName: (id: string) => 
     `name:     ${j.name}`,
     `language: ${j.language}`,
     `timeout:  ${j.timeoutSec}s`,
-    `helpers:  ${j.helperMode}`,
+    `helpers:  ${j.helperMode}${j.keepRunning ? ' (keep running: the script outlives its connection)' : ''}`,
     `servers:  ${serverNames.join(', ') || '-'}`,
     `input:    ${j.defaultInput === null ? '-' : JSON.stringify(j.defaultInput)}`,
     `env:      ${j.env.map((e) => `${e.key}=${e.secret ? '***' : e.value}`).join(' ') || '-'}`,

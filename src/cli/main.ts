@@ -40,6 +40,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'one execution and its whole log, or a run (--run)',
     load: () => import('./commands/show.ts'),
   },
+  attach: { summary: 'follow a detached execution again', load: () => import('./commands/attach.ts') },
   var: { summary: 'list, get, set or remove variables', load: () => import('./commands/var.ts') },
   schedule: {
     summary: 'add, list, show, remove, pause or resume schedules',

@@ -51,7 +51,7 @@ export function raceSignal<T>(
 
 /**
  * One deadline for a whole piece of work: `signal` fires with a `cancelled` CroniumError when `parent`
- * fires, or with `timedOut` once `timeoutMs` (milliseconds from now) have passed. Call dispose() when the
+ * fires (with the parent's own reason when that is a CroniumError), or with `timedOut` once `timeoutMs` (milliseconds from now) have passed. Call dispose() when the
  * work is done, so the timer does not keep the process alive.
  */
 export class Deadline {
@@ -65,7 +65,9 @@ export class Deadline {
   constructor(parent: AbortSignal, timeoutMs: number, timedOut: CroniumError, cancelled: CroniumError) {
     this.parent = parent;
     this.at = performance.now() + timeoutMs;
-    this.onParentAbort = () => this.controller.abort(cancelled);
+    // A parent that says why (a CroniumError, e.g. the process closing) is heard as it said it.
+    this.onParentAbort = () =>
+      this.controller.abort(parent.reason instanceof CroniumError ? parent.reason : cancelled);
     this.timer = setTimeout(() => this.controller.abort(timedOut), timeoutMs);
     if (parent.aborted) this.onParentAbort();
     else parent.addEventListener('abort', this.onParentAbort, { once: true });

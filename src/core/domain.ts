@@ -67,6 +67,8 @@ export const EXECUTION_STATUSES = [
   'queued',
   'connecting',
   'running',
+  /** A keep-running script left running on its host without anyone following it (see src/exec/reattach.ts). */
+  'detached',
   'succeeded',
   'failed',
   'timed_out',
@@ -211,6 +213,11 @@ export interface Job {
   defaultInput: unknown;
   defaultServerIds: string[];
   helperMode: HelperMode;
+  /**
+   * The script runs detached on the host (output spooled there), so it outlives the connection and the
+   * app: a lost connection leaves the execution `detached` until someone reattaches. Helpers are bundled.
+   */
+  keepRunning: boolean;
   tags: string[];
   /** Jobs to run after each execution of this one, in order. */
   chain: ChainLink[];

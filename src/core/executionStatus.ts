@@ -1,7 +1,8 @@
 /**
  * The execution status machine: queued → connecting → running → a final status, and any status not final
- * → cancelled, timed_out or error (a stop, a deadline or a failure can come at any step). A final status
- * never changes. HistoryRepo.moveExecution is the one place that writes a status, and refuses a move this
+ * → cancelled, timed_out or error (a stop, a deadline or a failure can come at any step). A keep-running
+ * script whose connection (or app) went away is `detached`: running on its host, followed by no one; a
+ * reattach moves it back to running, or straight to its final status. A final status never changes. HistoryRepo.moveExecution is the one place that writes a status, and refuses a move this
  * table does not allow.
  */
 import {
@@ -18,7 +19,8 @@ const STOPPED = ['cancelled', 'timed_out', 'error'] as const;
 export const EXECUTION_MOVES: Readonly<Record<ExecutionStatus, readonly ExecutionStatus[]>> = {
   queued: ['connecting', ...STOPPED],
   connecting: ['running', ...STOPPED],
-  running: ['succeeded', 'failed', ...STOPPED],
+  running: ['succeeded', 'failed', 'detached', ...STOPPED],
+  detached: ['running', 'succeeded', 'failed', ...STOPPED],
   succeeded: [],
   failed: [],
   timed_out: [],

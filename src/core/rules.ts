@@ -288,11 +288,6 @@ export const outputFieldKey = variableKey.refine(
   FIELD_KEY_RESERVED_MESSAGE,
 );
 
-/** Checks a variable key. @throws CroniumError invalid_input `{ key: VARIABLE_KEY_MESSAGE }`. */
-export function checkVariableKey(key: unknown): string {
-  return parseField(variableKey, key, 'key');
-}
-
 /**
  * JSON values (a run's input, a variable's value): at most 1 MiB once serialized, the runtime API's body
  * limit, so whatever is stored can also be read and written back by a script.

@@ -90,8 +90,9 @@ export async function ensureDeployed(
   // (a .bashrc, a ForceCommand banner) or hides the exit status changes neither the result nor the message.
   const nonce = randomToken();
   let program = `set -e\numask 077\nd="$HOME/.cronium/runner"\nmkdir -p "$d"\nchmod 700 "$HOME/.cronium" "$d"\n`;
-  // Work directories of executions whose connection was lost before they were collected: swept after a day.
-  program += `[ -d "$HOME/.cronium/runs" ] && find "$HOME/.cronium/runs" -mindepth 1 -maxdepth 1 -mtime +0 -exec rm -rf {} + 2>/dev/null || :\n`;
+  // Work directories of executions whose connection was lost before they were collected: swept after a day;
+  // a keep-running script's (it has a wrapper file) after 30, as it may run for days before a reattach.
+  program += `[ -d "$HOME/.cronium/runs" ] && find "$HOME/.cronium/runs" -mindepth 1 -maxdepth 1 -mtime +0 \\( ! -exec test -f {}/wrapper \\; -o -mtime +30 \\) -exec rm -rf {} + 2>/dev/null || :\n`;
   program += `if [ -f ${dir}/.complete ]; then ${markerCommand(nonce, 'deployed')}; exit 0; fi\n`;
   program += `t="$d/.tmp.$$.${Date.now()}"\nrm -rf "$t"\nmkdir "$t"\n`;
   const folders = new Set(bundle.assets.map((a) => a.name.split('/').slice(0, -1).join('/')).filter(Boolean));

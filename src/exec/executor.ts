@@ -45,6 +45,7 @@ import { ControlFilter, NoiseLines } from './controlFilter.ts';
 import { between, collectCommand, ensureDeployed, launchCommand, markStale, stopCommand } from './deploy.ts';
 import { LogSink } from './logSink.ts';
 import { normalizeScript } from './scriptText.ts';
+import { detachedEnding } from './reattach.ts';
 import { maskDeep, secretForms } from './secretMasker.ts';
 import { exportLine, randomToken, shellQuote } from './shell.ts';
 
@@ -57,7 +58,15 @@ const INTERPRETERS: Record<Language, { command: string; file: string }> = {
 export interface ExecutionPlan {
   executionId: string;
   runId: string;
-  job: { id: string; name: string; language: Language; script: string; timeoutSec: number };
+  job: {
+    id: string;
+    name: string;
+    language: Language;
+    script: string;
+    timeoutSec: number;
+    /** See Job.keepRunning: a lost connection leaves the execution detached (src/exec/reattach.ts). */
+    keepRunning?: boolean;
+  };
   /** Environment for the script, secrets decrypted (they travel on stdin only). */
   env: { key: string; value: string; secret: boolean }[];
   /**
@@ -73,8 +82,8 @@ export interface ExecutionPlan {
   attempt: number;
 }
 
-/** How an execution ends: its final status and the fields written with it. */
-type Ending = ExecutionPatch & { status: FinalExecutionStatus };
+/** How an execution ends: its final status (or detached) and the fields written with it. */
+type Ending = ExecutionPatch & { status: FinalExecutionStatus | 'detached' };
 
 export interface ExecutorOptions {
   pool: ConnectionPool;
@@ -270,10 +279,12 @@ export class Executor {
     }
     if (lateSecret) history.maskLog(id, (text) => log.mask(text));
     const { status, ...fields } = final;
+    // A detached script has not ended: it runs on, and a reattach records its end.
     return this.move(id, status, {
       ...fields,
-      stdoutHash: scriptEnded && status !== 'error' ? stdoutHash.digest('hex') : null,
-      endedAt: Date.now(),
+      stdoutHash:
+        scriptEnded && status !== 'error' && status !== 'detached' ? stdoutHash.digest('hex') : null,
+      endedAt: status === 'detached' ? null : Date.now(),
     });
   }
 
@@ -315,11 +326,16 @@ export class Executor {
 
     // Both streams start with what the login shell printed (shown as system lines), then the runner's
     // "ready"; only what follows is the script's.
-    let control: string | null = null;
-    let noRunner = false;
+    // What the control lines and stop() told, set from callbacks (an object: read after the awaits as is).
+    const heard: { control: string | null; noRunner: boolean; ended: EndReason; left: boolean } = {
+      control: null,
+      noRunner: false,
+      ended: null,
+      left: false,
+    };
     const onControl = (message: string) => {
-      if (message === 'no_runner') noRunner = true;
-      else control = message;
+      if (message === 'no_runner') heard.noRunner = true;
+      else heard.control = message;
     };
     const noise = {
       stdout: new NoiseLines('stdout', (line) => log.system(line)),
@@ -329,9 +345,8 @@ export class Executor {
     // deadline before then closes the input instead, and the runner exits without running anything. A
     // shell that hides the runner's output entirely gets the setup after SETUP_UNHEARD_MS.
     let setupSent = false;
-    let ended: EndReason = null;
     const sendSetup = () => {
-      if (setupSent || ended) return;
+      if (setupSent || heard.ended) return;
       setupSent = true;
       clearTimeout(unheard);
       proc.write(setup);
@@ -353,8 +368,8 @@ export class Executor {
     let statusSeen = false;
     let forceClose: NodeJS.Timeout | null = null;
     const stop = (kind: 'timed_out' | 'cancelled') => {
-      if (ended) return;
-      ended = { kind };
+      if (heard.ended) return;
+      heard.ended = { kind };
       log.system(
         kind === 'timed_out'
           ? `timed out after ${plan.job.timeoutSec} s: stopping the script`
@@ -376,7 +391,16 @@ export class Executor {
       forceClose = setTimeout(() => proc.channel.close(), (this.killGraceSec + 10) * 1000);
     };
     // The execution's signal carries both the run's cancel and the job's deadline.
-    const onAbort = () => stop(abortError(signal, '').kind === 'timed_out' ? 'timed_out' : 'cancelled');
+    const onAbort = () => {
+      const kind = abortError(signal, '').kind;
+      // This process is closing (RunManager.cancelAll): a keep-running script that has its setup stays on
+      // its host, detached. The end of input ends only the session's follower (see follow.sh).
+      if (kind === 'connection_lost' && plan.job.keepRunning && setupSent) {
+        heard.left = true;
+        return proc.end();
+      }
+      stop(kind === 'timed_out' ? 'timed_out' : 'cancelled');
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
 
@@ -389,7 +413,8 @@ export class Executor {
       statusSeen = normalEnd;
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
-      if (helpers.mode === 'bundled' && normalEnd && !noRunner && setupSent) {
+      // A script left running (heard.left) keeps its work directory: a reattach collects it.
+      if (helpers.mode === 'bundled' && normalEnd && !heard.noRunner && setupSent && !heard.left) {
         collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
@@ -411,12 +436,12 @@ export class Executor {
       }
     }
 
-    const reason = ended as EndReason;
+    const reason = heard.ended;
     // Killed by a signal: record it the way shells do (128 + its number), e.g. 143 for TERM.
     const signalName = result.signal ? `SIG${result.signal.replace(/^SIG/, '')}` : null;
-    const signo = signalName ? (osConstants.signals as Record<string, number>)[signalName] : undefined;
+    const signo = Object.entries(osConstants.signals).find(([name]) => name === signalName)?.[1];
     const exitCode = result.code ?? (signo ? 128 + signo : null);
-    const missing = (control as string | null)?.match(/^interpreter_missing (.+)$/);
+    const missing = heard.control?.match(/^interpreter_missing (.+)$/);
     if (missing) {
       return {
         collectMs,
@@ -448,7 +473,7 @@ export class Executor {
       // The runner's file was missing (someone removed ~/.cronium since this connection deployed it): the
       // one case where the script certainly did not start. Deploy again and retry once. Any other way of
       // not hearing "ready" may hide a script that ran: it is never launched a second time.
-      if (noRunner && attempt === 0) {
+      if (heard.noRunner && attempt === 0) {
         markStale(connection, this.options.bundle);
         await ensureDeployed(connection, this.options.bundle, signal);
         return this.runScript(lease, plan, log, signal, backpressure, helpers, attempt + 1);
@@ -464,11 +489,14 @@ export class Executor {
       const said = Buffer.concat([tails.stderr, tails.stdout]).toString('utf8').trim().split('\n').slice(-3);
       throw new CroniumError(
         'internal',
-        noRunner
+        heard.noRunner
           ? `The Cronium runner is missing on ${plan.server.name} even after it was installed again.`
           : `The Cronium runner's start could not be confirmed on ${plan.server.name} (exit ${exitCode ?? result.signal}): ${said.join(' / ') || 'it printed nothing'}. The script may have run; it was not started again.`,
       );
     }
+    // Left on its host (this process closing), or its connection lost: a keep-running script runs on.
+    if (heard.left || (result.code === null && !result.signal && plan.job.keepRunning))
+      return detachedEnding(plan.server.name, collectMs);
     if (result.code === null && result.signal) {
       return {
         collectMs,
@@ -503,6 +531,7 @@ export class Executor {
     helpers: HelperSession,
   ): { name: string; content: string }[] {
     let setup = `CRONIUM_INTERPRETER=${shellQuote(interpreter.command)}\nCRONIUM_SCRIPT=${interpreter.file}\nCRONIUM_KILL_GRACE=${this.killGraceSec}\n`;
+    if (plan.job.keepRunning) setup += 'CRONIUM_KEEP_RUNNING=1\n';
     for (const { key, value } of [...plan.env, ...helpers.env]) setup += exportLine(key, value);
     setup += exportLine('CRONIUM_EXECUTION_ID', plan.executionId);
     setup += exportLine('CRONIUM_JOB_ID', plan.job.id);

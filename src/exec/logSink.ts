@@ -10,6 +10,13 @@ export interface LogSinkOptions {
   flushIntervalMs?: number;
   /** A batch is written early once it holds this many characters. */
   maxBatchChars?: number;
+  /** The first chunk's sequence number (a reattach continues a stored log). */
+  startSeq?: number;
+  /**
+   * Characters of each output stream, as decoded and masked, already in the stored log: dropped rather
+   * than written again (a reattach reads the host's spool from its start).
+   */
+  skip?: { stdout: number; stderr: number };
 }
 
 /**
@@ -34,6 +41,7 @@ export class LogSink {
   private readonly flushIntervalMs: number;
   private readonly maxBatchChars: number;
   private closed = false;
+  private readonly skip: { stdout: number; stderr: number };
 
   private readonly options: LogSinkOptions;
 
@@ -45,6 +53,8 @@ export class LogSink {
       stderr: new SecretMasker(secrets),
       system: new SecretMasker(secrets),
     };
+    this.seq = options.startSeq ?? 0;
+    this.skip = { ...(options.skip ?? { stdout: 0, stderr: 0 }) };
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxBatchChars = options.maxBatchChars ?? 256 * 1024;
   }
@@ -68,6 +78,11 @@ export class LogSink {
   }
 
   private add(stream: LogStream, text: string): void {
+    if (stream !== 'system' && this.skip[stream] > 0 && text) {
+      const dropped = Math.min(this.skip[stream], text.length);
+      this.skip[stream] -= dropped;
+      text = text.slice(dropped);
+    }
     if (!text) return;
     const last = this.pending[this.pending.length - 1];
     // Consecutive pieces of one stream become one chunk: fewer rows, same order.

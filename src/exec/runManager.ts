@@ -6,6 +6,7 @@ import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { ExecutionPlan, Executor } from './executor.ts';
+import { followDetached, type ReattachDeps } from './reattach.ts';
 
 export interface RunSpec {
   job: ExecutionPlan['job'];
@@ -47,6 +48,16 @@ interface ActiveRun {
   /** Each execution's own cancel (one host stopped, the others going on). */
   executions: Map<string, AbortController>;
   done: Promise<Run>;
+  /** Its scripts keep running on their hosts when this process closes (Job.keepRunning). */
+  keepRunning: boolean;
+}
+
+/**
+ * The abort reason that leaves a keep-running script on its host (detached) instead of stopping it: this
+ * process is closing. Executions of other jobs are cancelled.
+ */
+export function leftRunning(): CroniumError {
+  return new CroniumError('connection_lost', 'This process closed; the script keeps running on its host.');
 }
 
 /** Milliseconds between looks at the database for cancels other processes asked (see pollCancels). */
@@ -71,10 +82,18 @@ export class RunManager {
   private readonly history: HistoryRepo;
   private readonly hub: EventHub;
 
-  constructor(executor: Executor, history: HistoryRepo, hub: EventHub) {
+  private readonly reattach: Omit<ReattachDeps, 'runStatusOf'> | null;
+
+  constructor(
+    executor: Executor,
+    history: HistoryRepo,
+    hub: EventHub,
+    reattach: Omit<ReattachDeps, 'runStatusOf' | 'history' | 'hub'> | null = null,
+  ) {
     this.executor = executor;
     this.history = history;
     this.hub = hub;
+    this.reattach = reattach && { ...reattach, history, hub };
   }
 
   start(spec: RunSpec): Run {
@@ -88,7 +107,7 @@ export class RunManager {
       serverId: server.id,
       serverName: server.name,
     }));
-    this.history.createRun(
+    const run = this.history.createRun(
       {
         id: runId,
         jobId: spec.job.id,
@@ -106,19 +125,24 @@ export class RunManager {
         attempt: spec.attempt ?? 1,
       },
       executions,
+      { keepRunning: spec.job.keepRunning === true },
     );
-    const run = this.history.getRun(runId)!;
     this.hub.emit({ type: 'run', run });
     const controller = new AbortController();
     const perExecution = new Map(executions.map((e) => [e.id, new AbortController()]));
-    const done = this.drive(runId, spec, executions, controller.signal, perExecution).finally(() => {
+    const done = this.drive(run, spec, executions, controller.signal, perExecution).finally(() => {
       this.active.delete(runId);
       if (this.active.size === 0 && this.cancelPoll) {
         clearInterval(this.cancelPoll);
         this.cancelPoll = null;
       }
     });
-    this.active.set(runId, { controller, executions: perExecution, done });
+    this.active.set(runId, {
+      controller,
+      executions: perExecution,
+      done,
+      keepRunning: spec.job.keepRunning === true,
+    });
     // Another process (the app in browser mode) may ask to cancel this run: it leaves a row to find.
     this.cancelPoll ??= setInterval(() => this.pollCancels(), CANCEL_POLL_MS).unref();
     return run;
@@ -136,8 +160,9 @@ export class RunManager {
     }
   }
 
+  /** Runs the executions, `concurrency` at a time, then writes and publishes the run's end. */
   private async drive(
-    runId: string,
+    started: Run,
     spec: RunSpec,
     executions: { id: string; serverId: string; serverName: string }[],
     signal: AbortSignal,
@@ -153,7 +178,7 @@ export class RunManager {
         const final = await this.executor.run(
           {
             executionId: next.id,
-            runId,
+            runId: started.id,
             job: spec.job,
             env: spec.env,
             secrets: spec.secrets,
@@ -168,8 +193,8 @@ export class RunManager {
         finals.push(final);
         if (spec.afterExecution && !signal.aborted) {
           try {
-            const started = spec.afterExecution(final);
-            if (started.length) this.addChildren(runId, started);
+            const children = spec.afterExecution(final);
+            if (children.length) this.addChildren(started.id, children);
           } catch (err) {
             log().error({ err }, `chain after execution ${final.id} failed`);
           }
@@ -177,18 +202,20 @@ export class RunManager {
       }
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, executions.length) }, worker));
-    this.history.finishRun(runId, runStatusOf(finals, signal.aborted), Date.now());
-    let run = this.history.getRun(runId)!;
+    // A detached execution has not ended: the run ends when a reattach has recorded its end.
+    if (finals.some((f) => f.status === 'detached')) return started;
+    let run: Run = { ...started, status: runStatusOf(finals, signal.aborted), endedAt: Date.now() };
+    this.history.finishRun(run.id, run.status, run.endedAt!);
     this.hub.emit({ type: 'run', run });
     if (spec.afterRun) {
       let recorded = false;
       try {
         recorded = await spec.afterRun(run);
       } catch (err) {
-        log().error({ err }, `notices of run ${runId} failed`);
+        log().error({ err }, `notices of run ${run.id} failed`);
       }
       if (recorded) {
-        run = this.history.getRun(runId)!;
+        run = this.history.getRun(run.id)!;
         this.hub.emit({ type: 'run', run });
       }
     }
@@ -214,6 +241,50 @@ export class RunManager {
       chained.push(...(await this.waitForChain(child)));
     }
     return chained;
+  }
+
+  /**
+   * Follows a detached execution again (see src/exec/reattach.ts) and resolves with it as written at the
+   * end (or detached again). Cancelling its run (cancel(runId)) stops the script.
+   * @throws CroniumError conflict when it is not detached (another process follows it, or it has ended).
+   */
+  attach(executionId: string, secrets: string[]): Promise<Execution> {
+    if (!this.reattach) throw new CroniumError('internal', 'This process cannot reattach.');
+    let claimed: Execution;
+    try {
+      claimed = this.history.claimDetached(executionId);
+    } catch {
+      const now = this.history.getExecution(executionId);
+      throw new CroniumError(
+        'conflict',
+        now?.status === 'running'
+          ? `Execution ${executionId} is being followed already (by this or another process).`
+          : `Execution ${executionId} is not detached (it is ${now?.status ?? 'unknown'}): there is nothing to reattach.`,
+      );
+    }
+    this.hub.emit({ type: 'execution', execution: claimed });
+    const controller = new AbortController();
+    const existing = this.active.get(claimed.runId);
+    existing?.controller.signal.addEventListener(
+      'abort',
+      () => controller.abort(existing.controller.signal.reason),
+      {
+        once: true,
+      },
+    );
+    const followed = followDetached(
+      { ...this.reattach, runStatusOf: (executions) => runStatusOf(executions, false) },
+      claimed,
+      secrets,
+      controller.signal,
+    );
+    if (!existing) {
+      const done = followed
+        .then(() => this.history.getRun(claimed.runId)!)
+        .finally(() => this.active.delete(claimed.runId));
+      this.active.set(claimed.runId, { controller, executions: new Map(), done, keepRunning: true });
+    }
+    return followed;
   }
 
   cancel(runId: string): boolean {
@@ -247,11 +318,15 @@ export class RunManager {
     return [...this.active.keys()];
   }
 
+  /**
+   * Cancels every run and waits until each has ended; a keep-running run's scripts are left running on
+   * their hosts instead (detached, see leftRunning).
+   */
   async cancelAll(): Promise<void> {
     if (this.cancelPoll) clearInterval(this.cancelPoll);
     this.cancelPoll = null;
     const runs = [...this.active.values()];
-    for (const run of runs) run.controller.abort();
+    for (const run of runs) run.controller.abort(run.keepRunning ? leftRunning() : undefined);
     await Promise.allSettled(runs.map((r) => r.done));
   }
 }

@@ -17,6 +17,7 @@ const ASSET_NAMES = [
   'runner.sh',
   'collect.sh',
   'stop.sh',
+  'follow.sh',
   'helpers/cronium.sh',
   'helpers/cronium-stubs.sh',
   'helpers/python/cronium.py',

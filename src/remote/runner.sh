@@ -61,6 +61,44 @@ fi
 cd "$W" || exit 254
 
 grace=${CRONIUM_KILL_GRACE:-5}
+
+# Starts the script: this shell becomes its interpreter (exec). The helpers (cronium.input() and friends)
+# come with the runner: Bash loads them through BASH_ENV, Python through a small bootstrap that makes
+# `cronium` a builtin, Node through --require (and NODE_PATH, so that require("cronium") finds them).
+# $1, when given, is a command to start it through (setsid: a session of its own).
+launch() {
+  H="${0%/*}/helpers"
+  case $CRONIUM_SCRIPT in
+    *.sh) BASH_ENV="$H/cronium-stubs.sh"; export BASH_ENV; exec $1 "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+    *.py) PYTHONPATH="$H/python${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
+      exec $1 "$CRONIUM_INTERPRETER" "$H/python/cronium_boot.py" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+    *.js) NODE_PATH="$H/node/modules${NODE_PATH:+:$NODE_PATH}"; export NODE_PATH
+      exec $1 "$CRONIUM_INTERPRETER" --require "$H/node/cronium.cjs" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+  esac
+  exec $1 "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&-
+}
+
+# Keep-running jobs: the script runs detached from this session, so that it outlives the connection and
+# the app. A wrapper (a fork of this shell: its environment lacks CRONIUM_EXECUTION_ID, so stop.sh leaves
+# it alone) starts the script in a session of its own (its group is what stop.sh ends), with stdout and
+# stderr spooled to files in the work directory, and writes the script's exit status to $W/exit when it
+# ends. This session then follows the spool (follow.sh), and so does a later reattach.
+if [ "${CRONIUM_KEEP_RUNNING:-0}" = 1 ]; then
+  s=
+  command -v setsid >/dev/null 2>&1 && s=setsid
+  (
+    exec >"$W/stdout" 2>"$W/stderr" </dev/null 3<&-
+    launch $s &
+    p=$!
+    echo "$p" > "$W/pid"
+    wait "$p"
+    c=$?
+    echo "$c" > "$W/exit.tmp" && mv -f "$W/exit.tmp" "$W/exit"
+  ) &
+  echo "$!" > "$W/wrapper"
+  unset CRONIUM_EXECUTION_ID
+  exec sh "${0%/*}/follow.sh" "$id" - "$grace"
+fi
 # $1 process group (= the script's pid), $2 grace (s), $3 work directory, $4 execution id, $5 our parent,
 # $6 stop.sh. sshd closes the control channel when the session's process exits: the end of input alone
 # does not tell a normal end from a lost connection. So the watcher finds the sshd process serving this
@@ -108,15 +146,4 @@ else
   # Last resort: the watcher shares the group, ignores TERM, and KILL (after the grace period) ends it too.
   (trap '' TERM; sh -c "$watch" watcher "$@") <&3 >/dev/null 3<&- &
 fi
-# The helpers (cronium.input() and friends) come with the runner: Bash loads them through BASH_ENV,
-# Python through a small bootstrap that makes `cronium` a builtin, Node through --require (and NODE_PATH,
-# so that require("cronium") finds them).
-H="${0%/*}/helpers"
-case $CRONIUM_SCRIPT in
-  *.sh) BASH_ENV="$H/cronium-stubs.sh"; export BASH_ENV; exec "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
-  *.py) PYTHONPATH="$H/python${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
-    exec "$CRONIUM_INTERPRETER" "$H/python/cronium_boot.py" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
-  *.js) NODE_PATH="$H/node/modules${NODE_PATH:+:$NODE_PATH}"; export NODE_PATH
-    exec "$CRONIUM_INTERPRETER" --require "$H/node/cronium.cjs" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
-esac
-exec "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&-
+launch

@@ -1,8 +1,8 @@
 /**
  * Reverse SSH tunnels from hosts' loopback to the runtime: one remote forward per connection, shared by
  * the executions on it and closed when none has needed it for a short while (back-to-back runs reuse it
- * rather than paying a forward and a probe each). States: idle → forwarding → failed | closed, each
- * change published as an event.
+ * rather than paying a forward and a probe each). States: idle (made, published as it is made) →
+ * forwarding → failed | closed, along TUNNEL_MOVES, each change published as an event.
  */
 import { CroniumError } from '../core/errors.ts';
 import type { TunnelState } from '../core/domain.ts';
@@ -65,6 +65,7 @@ export class TunnelManager {
     if (!tunnel || tunnel.state === 'failed' || tunnel.state === 'closed') {
       tunnel = { state: 'idle', remotePort: null, refs: 0, opening: null, probe: null, linger: null };
       this.tunnels.set(connection, tunnel);
+      this.publish(serverId, tunnel);
       const opened = tunnel;
       connection.onClose(() => {
         if (opened.state === 'forwarding') this.close(connection, serverId, opened);
@@ -103,37 +104,21 @@ export class TunnelManager {
     };
   }
 
-  private open(connection: SshConnection, serverId: string, tunnel: Tunnel): Promise<number> {
-    const client = connection.raw;
-    if (!(client as unknown as { croniumTunnelHandler?: boolean }).croniumTunnelHandler) {
-      (client as unknown as { croniumTunnelHandler?: boolean }).croniumTunnelHandler = true;
-      client.on('tcp connection', (info, accept, reject) => {
-        const current = this.tunnels.get(connection);
-        if (!current || current.state !== 'forwarding' || info.destPort !== current.remotePort)
-          return reject();
-        this.runtime.serveStream(accept());
-      });
+  private async open(connection: SshConnection, serverId: string, tunnel: Tunnel): Promise<number> {
+    try {
+      tunnel.remotePort = await connection.forwardIn(this.remotePort, (stream) =>
+        this.runtime.serveStream(stream),
+      );
+    } catch (err) {
+      // The event carries the server's own words (the cause); the error raised says what to do about them.
+      const said = err instanceof Error && err.cause instanceof Error ? err.cause : (err as Error);
+      this.move(serverId, tunnel, 'failed', said.message);
+      throw err instanceof CroniumError
+        ? err
+        : new CroniumError('tunnel_refused', `the reverse tunnel could not be opened: ${said.message}`);
     }
-    return new Promise((resolve, reject) => {
-      client.forwardIn('127.0.0.1', this.remotePort, (err, port) => {
-        if (err) {
-          this.move(serverId, tunnel, 'failed', err.message);
-          const refused = /unable to bind|request failed|denied|prohibited/i.test(err.message);
-          reject(
-            new CroniumError(
-              'tunnel_refused',
-              refused
-                ? `the server refused remote port forwarding (${this.remotePort ? `is AllowTcpForwarding off in its sshd_config, or port ${this.remotePort} taken?` : 'is AllowTcpForwarding off in its sshd_config?'})`
-                : `the reverse tunnel could not be opened: ${err.message}`,
-            ),
-          );
-          return;
-        }
-        tunnel.remotePort = port || this.remotePort;
-        this.move(serverId, tunnel, 'forwarding');
-        resolve(tunnel.remotePort);
-      });
-    });
+    this.move(serverId, tunnel, 'forwarding');
+    return tunnel.remotePort;
   }
 
   private close(connection: SshConnection, serverId: string, tunnel: Tunnel): void {
@@ -142,7 +127,7 @@ export class TunnelManager {
     const port = tunnel.remotePort;
     this.move(serverId, tunnel, 'closed');
     if (this.tunnels.get(connection) === tunnel) this.tunnels.delete(connection);
-    if (port !== null && connection.isOpen) connection.raw.unforwardIn('127.0.0.1', port, () => {});
+    if (port !== null) connection.unforwardIn(port);
   }
 
   /**
@@ -156,7 +141,18 @@ export class TunnelManager {
         `A tunnel to ${serverId} cannot go from ${tunnel.state} to ${state}.`,
       );
     tunnel.state = state;
-    this.hub.emit({ type: 'tunnel', serverId, state, remotePort: tunnel.remotePort, error: error ?? null });
+    this.publish(serverId, tunnel, error);
+  }
+
+  /** Publishes a tunnel's state: made (idle), then each move. */
+  private publish(serverId: string, tunnel: Tunnel, error?: string): void {
+    this.hub.emit({
+      type: 'tunnel',
+      serverId,
+      state: tunnel.state,
+      remotePort: tunnel.remotePort,
+      error: error ?? null,
+    });
   }
 }
 

@@ -106,13 +106,16 @@ export interface Core {
   readonly tools: ToolService;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
-  /** Stops the scheduler (giving its lease up), cancels what runs, then closes connections, the runtime API, the log writer and the database. */
+  /**
+   * Stops the scheduler (giving its lease up), cancels what runs (keep-running scripts are left on their
+   * hosts, detached), then closes connections, the runtime API, the log writer and the database.
+   */
   close(): Promise<void>;
 }
 
 /**
  * Builds every part from the options: opens (and migrates) the database in `options.dataDir`, fails the
- * executions an ended process left running, and wires the executor to the pool, store, runtime and hub.
+ * executions an ended process left running (a keep-running one becomes detached), and wires the executor to the pool, store, runtime and hub.
  * @throws whatever opening the database throws (an unreadable or newer-schema file).
  */
 export function composeCore(options: ServiceOptions): Core {
@@ -200,8 +203,17 @@ export function composeCore(options: ServiceOptions): Core {
   });
   const imports = new ImportService({ db, servers, knownHosts, agentSocket });
   const jobs = new JobService({ db, repo: new JobRepo(db), secrets, serverRefs: servers.refs });
+  const history = new HistoryService(historyRepo);
+  let closing: Promise<void> | null = null;
   const runs = new RunService({
-    manager: new RunManager(executor, historyRepo, hub),
+    manager: new RunManager(executor, historyRepo, hub, {
+      pool,
+      logs,
+      bundle: remoteBundle(),
+      variables: variableAccess,
+      killGraceSec: options.killGraceSec ?? 5,
+    }),
+    execution: (ref) => history.execution(ref),
     jobs,
     servers,
     variables,
@@ -242,20 +254,25 @@ export function composeCore(options: ServiceOptions): Core {
     imports,
     jobs,
     runs,
-    history: new HistoryService(historyRepo),
+    history,
     variables,
     schedules,
     startScheduler,
     tools,
     startRuntime,
     followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
-    async close() {
-      await scheduler?.stop();
-      await runs.cancelAll();
-      pool.closeAll();
-      await runtime.close();
-      await logs.close();
-      db.close();
+    close() {
+      // Once: a second call waits for the first.
+      closing ??= (async () => {
+        await scheduler?.stop();
+        // Keep-running scripts are left on their hosts (detached), the others cancelled.
+        await runs.cancelAll();
+        pool.closeAll();
+        await runtime.close();
+        await logs.close();
+        db.close();
+      })();
+      return closing;
     },
   };
 }

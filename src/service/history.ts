@@ -55,6 +55,11 @@ export class HistoryService {
     return run;
   }
 
+  /** The ids of the detached executions, oldest first (see RunService.reattachDetached). */
+  detachedIds(): string[] {
+    return this.repo.detachedExecutionIds();
+  }
+
   /** Up to `limit` chunks of an execution's log after sequence number `afterSeq` (-1: from the start). */
   readLog(executionId: string, afterSeq = -1, limit?: number): LogChunk[] {
     return this.repo.readLog(executionId, afterSeq, limit);

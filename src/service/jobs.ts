@@ -167,6 +167,9 @@ export class JobService {
       else chain.push({ on: link.on, jobId: target.id, servers: link.servers ?? 'same' });
     });
     const webhook = this.webhookFrom(data.webhook, existing, fields);
+    // The API tunnel lives and dies with the connection: a script that outlives it reports back in files.
+    if (data.keepRunning && data.helperMode === 'api')
+      fields.helperMode = 'a keep-running job uses bundled helpers (choose auto or bundled)';
     if (Object.keys(fields).length) throw invalidInput(fields);
     return {
       name: data.name,
@@ -177,6 +180,7 @@ export class JobService {
       defaultInput: data.defaultInput ?? null,
       defaultServerIds: serverIds,
       helperMode: data.helperMode,
+      keepRunning: data.keepRunning,
       tags: data.tags,
       chain,
       desktopNotify: data.desktopNotify ?? existing?.desktopNotify ?? 'never',

@@ -19,6 +19,7 @@ import { log } from '../core/logger.ts';
 import { shouldNotify } from '../core/notices.ts';
 import { outputGroups } from '../core/outputGroups.ts';
 import { resolveParams } from '../core/rules.ts';
+import { secretForms } from '../exec/secretMasker.ts';
 import type { RunManager } from '../exec/runManager.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
@@ -36,6 +37,8 @@ const TAG_TARGET = /^tag:(.+)$/s;
 
 export interface RunServiceDeps {
   manager: RunManager;
+  /** One execution by id or unique id prefix (HistoryService.execution). */
+  execution: (ref: string) => Execution;
   jobs: JobService;
   servers: ServerService;
   variables: VariableService;
@@ -112,6 +115,9 @@ export class RunService {
     const input = req.input === undefined ? job.defaultInput : req.input;
     const params = checkParams(job.params, req.params);
     const repeated = req.retryOf === undefined ? null : this.run(req.retryOf);
+    // A script that outlives its connection reports back through files (bundled mode): see JobService.
+    if (job.keepRunning && req.helperMode === 'api')
+      throw invalidInput({ helperMode: 'a keep-running job uses bundled helpers (choose auto or bundled)' });
     return this.deps.manager.start({
       job: {
         id: job.id,
@@ -119,6 +125,7 @@ export class RunService {
         language: job.language,
         script: job.script,
         timeoutSec: job.timeoutSec,
+        keepRunning: job.keepRunning,
       },
       env: job.env.map((e) => ({
         key: e.key,
@@ -133,7 +140,7 @@ export class RunService {
       trigger: repeated ? 'retry' : req.trigger,
       scheduleId: req.scheduleId ?? null,
       concurrency: req.concurrency,
-      helperMode: req.helperMode ?? job.helperMode,
+      helperMode: job.keepRunning ? 'bundled' : (req.helperMode ?? job.helperMode),
       retryOf: repeated?.id ?? null,
       attempt: repeated ? repeated.attempt + 1 : 1,
       parentExecutionId: req.parentExecutionId ?? null,
@@ -334,6 +341,46 @@ export class RunService {
       }
     }
     return chosen;
+  }
+
+  /**
+   * Follows a detached execution again (`ref`: its id or a unique prefix): fetches the output it missed,
+   * follows it to its end, and records its exit code, output and variables; resolves with it as written
+   * (`detached` again when its host cannot be reached). Its output arrives as log events meanwhile, and
+   * cancelRun(its runId) stops the script.
+   * @throws CroniumError not_found; invalid_input for an ambiguous prefix; conflict when it is not
+   * detached (it has ended, or another process follows it).
+   */
+  attach(ref: string): Promise<Execution> {
+    const execution = this.deps.execution(ref);
+    return this.deps.manager.attach(execution.id, this.executionSecrets(execution));
+  }
+
+  /**
+   * Reattaches every detached execution in the background (what the desktop app on start and the daemon
+   * call); returns the ids it started following. One that another process takes first is skipped.
+   */
+  reattachDetached(detachedIds: string[]): string[] {
+    const started: string[] = [];
+    for (const id of detachedIds) {
+      try {
+        this.attach(id).catch((err: unknown) => log().warn({ err }, `reattaching ${id} failed`));
+        started.push(id);
+      } catch (err) {
+        log().debug({ err }, `not reattaching ${id}`);
+      }
+    }
+    return started;
+  }
+
+  /** What an execution's log must not show, as for its start (the job's secrets as they are now). */
+  private executionSecrets(execution: Execution): string[] {
+    const { jobs, servers: serverService, secrets } = this.deps;
+    const values: unknown[] = [];
+    const job = jobs.find(execution.jobId);
+    if (job) for (const e of job.env) if (e.secret) values.push(secrets.decrypt(e.value));
+    const server = serverService.find(execution.serverId);
+    return values.concat(this.runSecrets(server ? [server] : [])).flatMap(secretForms);
   }
 
   /**

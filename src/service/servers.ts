@@ -64,6 +64,11 @@ export class ServerService {
     return resolveRef(ref, this.refs);
   }
 
+  /** The stored record with this id, or null (it may have been removed since). */
+  find(id: string): ServerRecord | null {
+    return this.deps.repo.get(id);
+  }
+
   get(ref: string): Server {
     return publicServer(this.record(ref));
   }

@@ -167,6 +167,12 @@ export class CroniumService implements HostApi {
   activeRunIds(): string[] {
     return this.core.runs.activeRunIds();
   }
+  attach(ref: string): Promise<Execution> {
+    return this.core.runs.attach(ref);
+  }
+  reattachDetached(): string[] {
+    return this.core.runs.reattachDetached(this.core.history.detachedIds());
+  }
 
   // ---- history ------------------------------------------------------------------------------------------
 

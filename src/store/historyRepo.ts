@@ -1,191 +1,29 @@
-import { NOT_SUCCEEDED_STATUSES } from '../core/domain.ts';
 import type {
-  ChainStep,
-  ErrorKind,
   Execution,
   ExecutionStatus,
-  HistoryStatusFilter,
   LogChunk,
   LogStream,
+  NotificationResult,
+  ChainStep,
   ParamValue,
   Run,
   RunStatus,
-  RunTrigger,
-  HelperMode,
-  NotificationResult,
-  ToolActionRecord,
-  VariableChange,
 } from '../core/domain.ts';
-import { illegalMove, movesInto } from '../core/executionStatus.ts';
+import { illegalMove, isFinal, movesInto } from '../core/executionStatus.ts';
 import type { Database } from './database.ts';
 import { transaction } from './database.ts';
+import {
+  executionFromRow,
+  executionListQuery,
+  PATCH_COLUMNS,
+  type ExecutionFilter,
+  type ExecutionPatch,
+  type ExecutionRow,
+  type RunRow,
+} from './executionRows.ts';
 import { PACK_FROM, packLogText, unpackLogText } from './logPacking.ts';
 
-interface RunRow {
-  id: string;
-  job_id: string;
-  job_name: string;
-  input: string | null;
-  trigger: RunTrigger;
-  concurrency: number;
-  helper_mode: HelperMode;
-  status: RunStatus;
-  owner_pid: number | null;
-  schedule_id: string | null;
-  started_at: number;
-  ended_at: number | null;
-  parent_execution_id: string | null;
-  chain_depth: number;
-  notifications: string;
-  params: string;
-  retry_of: string | null;
-  attempt: number;
-}
-
-interface ExecutionRow {
-  id: string;
-  run_id: string;
-  job_id: string;
-  job_name: string;
-  server_id: string;
-  server_name: string;
-  status: ExecutionStatus;
-  exit_code: number | null;
-  error_kind: ErrorKind | null;
-  error_message: string | null;
-  helper_mode: 'api' | 'bundled' | null;
-  fallback_reason: string | null;
-  connect_ms: number | null;
-  deploy_ms: number | null;
-  script_ms: number | null;
-  collect_ms: number | null;
-  started_at: number;
-  ended_at: number | null;
-  output: string | null;
-  condition: number | null;
-  variable_changes: string;
-  tool_actions: string;
-  attempt: number;
-  chain: string;
-  stdout_hash: string | null;
-}
-
-function executionFromRow(row: ExecutionRow): Execution {
-  return {
-    id: row.id,
-    runId: row.run_id,
-    jobId: row.job_id,
-    jobName: row.job_name,
-    serverId: row.server_id,
-    serverName: row.server_name,
-    status: row.status,
-    exitCode: row.exit_code,
-    errorKind: row.error_kind,
-    errorMessage: row.error_message,
-    helperMode: row.helper_mode,
-    fallbackReason: row.fallback_reason,
-    timings: {
-      connectMs: row.connect_ms,
-      deployMs: row.deploy_ms,
-      scriptMs: row.script_ms,
-      collectMs: row.collect_ms,
-    },
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    output: row.output === null ? null : (JSON.parse(row.output) as unknown),
-    condition: row.condition === null ? null : row.condition === 1,
-    variableChanges: JSON.parse(row.variable_changes) as VariableChange[],
-    toolActions: JSON.parse(row.tool_actions) as ToolActionRecord[],
-    attempt: row.attempt,
-    chain: JSON.parse(row.chain) as ChainStep[],
-    stdoutHash: row.stdout_hash,
-  };
-}
-
-/**
- * Fields of an execution that change while it runs; undefined leaves a column as it is. The status is
- * not among them: it changes only through moveExecution (the status machine, src/core/executionStatus.ts).
- */
-export interface ExecutionPatch {
-  exitCode?: number | null;
-  errorKind?: ErrorKind | null;
-  errorMessage?: string | null;
-  helperMode?: 'api' | 'bundled' | null;
-  fallbackReason?: string | null;
-  connectMs?: number | null;
-  deployMs?: number | null;
-  scriptMs?: number | null;
-  collectMs?: number | null;
-  endedAt?: number | null;
-  output?: unknown;
-  condition?: boolean | null;
-  variableChanges?: VariableChange[];
-  stdoutHash?: string | null;
-  toolActions?: ToolActionRecord[];
-}
-
-const PATCH_COLUMNS: Record<keyof ExecutionPatch, [string, (v: unknown) => unknown]> = {
-  exitCode: ['exit_code', (v) => v],
-  errorKind: ['error_kind', (v) => v],
-  errorMessage: ['error_message', (v) => v],
-  helperMode: ['helper_mode', (v) => v],
-  fallbackReason: ['fallback_reason', (v) => v],
-  connectMs: ['connect_ms', (v) => v],
-  deployMs: ['deploy_ms', (v) => v],
-  scriptMs: ['script_ms', (v) => v],
-  collectMs: ['collect_ms', (v) => v],
-  endedAt: ['ended_at', (v) => v],
-  output: ['output', (v) => (v === undefined ? null : JSON.stringify(v))],
-  condition: ['condition', (v) => (v === null ? null : v ? 1 : 0)],
-  variableChanges: ['variable_changes', (v) => JSON.stringify(v)],
-  stdoutHash: ['stdout_hash', (v) => v],
-  toolActions: ['tool_actions', (v) => JSON.stringify(v)],
-};
-
-export interface ExecutionFilter {
-  jobId?: string;
-  serverId?: string;
-  status?: HistoryStatusFilter;
-  /** Words that must each appear in the job name, server name, error message or id. */
-  text?: string;
-  from?: number;
-  to?: number;
-  limit: number;
-  /** Keyset position: rows strictly older than (startedAt, id). */
-  before?: { startedAt: number; id: string };
-}
-
-/** The SQL and its parameters for one page of history (exported so tests can EXPLAIN the real query). */
-export function executionListQuery(filter: ExecutionFilter): { sql: string; values: (string | number)[] } {
-  const where: string[] = [];
-  const values: (string | number)[] = [];
-  const add = (clause: string, value: string | number) => {
-    where.push(clause);
-    values.push(value);
-  };
-  if (filter.jobId) add('job_id = ?', filter.jobId);
-  if (filter.serverId) add('server_id = ?', filter.serverId);
-  if (filter.status === 'not_succeeded') {
-    where.push(`status IN (${NOT_SUCCEEDED_STATUSES.map(() => '?').join(', ')})`);
-    values.push(...NOT_SUCCEEDED_STATUSES);
-  } else if (filter.status) add('status = ?', filter.status);
-  // Each word must appear in one of the searched columns; LIKE is case-blind for ASCII in SQLite.
-  for (const word of filter.text?.split(/\s+/).filter(Boolean) ?? []) {
-    const like = `%${word.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    where.push(
-      `(${['job_name', 'server_name', 'error_message', 'id', 'run_id'].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`,
-    );
-    values.push(like, like, like, like, like);
-  }
-  if (filter.from !== undefined) add('started_at >= ?', filter.from);
-  if (filter.to !== undefined) add('started_at < ?', filter.to);
-  if (filter.before) {
-    where.push('(started_at < ? OR (started_at = ? AND id < ?))');
-    values.push(filter.before.startedAt, filter.before.startedAt, filter.before.id);
-  }
-  const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
-  return { sql, values: [...values, filter.limit] };
-}
+export { executionListQuery, type ExecutionFilter, type ExecutionPatch } from './executionRows.ts';
 
 export class HistoryRepo {
   private readonly db: Database;
@@ -194,7 +32,11 @@ export class HistoryRepo {
     this.db = db;
   }
 
-  /** A run and its queued executions land together or not at all. */
+  /**
+   * A run and its queued executions land together or not at all. Returns the run as written (status
+   * `running`, its executions' ids in the order getRun lists them: by server name), for the caller to
+   * publish without reading it back.
+   */
   createRun(
     run: Omit<
       Run,
@@ -213,7 +55,11 @@ export class HistoryRepo {
         Pick<Run, 'parentExecutionId' | 'chainDepth' | 'scheduleId' | 'params' | 'retryOf' | 'attempt'>
       >,
     executions: { id: string; serverId: string; serverName: string }[],
-  ): void {
+    options: { keepRunning?: boolean } = {},
+  ): Run {
+    const byName = [...executions].sort((a, b) =>
+      a.serverName < b.serverName ? -1 : a.serverName > b.serverName ? 1 : 0,
+    );
     transaction(this.db, () => {
       this.db
         .prepare(
@@ -239,9 +85,10 @@ export class HistoryRepo {
           run.attempt ?? 1,
         );
       const insert = this.db.prepare(
-        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt, keep_running)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       );
+      const keepRunning = options.keepRunning ? 1 : 0;
       for (const e of executions)
         insert.run(
           e.id,
@@ -252,10 +99,26 @@ export class HistoryRepo {
           e.serverName,
           run.startedAt,
           run.attempt ?? 1,
+          keepRunning,
         );
     });
+    return {
+      ...run,
+      input: run.input === undefined ? null : run.input,
+      status: 'running',
+      endedAt: null,
+      executionIds: byName.map((e) => e.id),
+      scheduleId: run.scheduleId ?? null,
+      parentExecutionId: run.parentExecutionId ?? null,
+      chainDepth: run.chainDepth ?? 0,
+      notifications: [],
+      params: run.params ?? {},
+      retryOf: run.retryOf ?? null,
+      attempt: run.attempt ?? 1,
+    };
   }
 
+  /** Writes a run's final status and end (epoch ms): one UPDATE; the caller publishes what it wrote. */
   finishRun(id: string, status: RunStatus, endedAt: number): void {
     this.db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
     // A cancel asked as the run ended has nothing left to stop.
@@ -445,7 +308,9 @@ export class HistoryRepo {
 
   /**
    * Runs whose owning process died (crash, kill -9) would stay "running" for ever: mark them and their
-   * unfinished executions as errors. Runs of live processes (the desktop app while the CLI starts) are kept.
+   * unfinished executions as errors — except a keep-running execution that was running, whose script is
+   * still on its host: it becomes `detached` (and its run stays running) until someone reattaches.
+   * Runs of live processes (the desktop app while the CLI starts) are kept.
    */
   failOrphans(isAlive: (pid: number) => boolean): number {
     const running = this.db.prepare(`SELECT id, owner_pid FROM runs WHERE status = 'running'`).all() as {
@@ -461,14 +326,83 @@ export class HistoryRepo {
       for (const run of orphans) {
         this.db
           .prepare(
+            `UPDATE executions SET status = 'detached' WHERE run_id = ? AND status = 'running' AND keep_running = 1`,
+          )
+          .run(run.id);
+        this.db
+          .prepare(
             `UPDATE executions SET status = 'error', error_kind = 'connection_lost', error_message = 'the process running it ended before it finished', ended_at = ?
              WHERE run_id = ? AND status IN ('queued', 'connecting', 'running')`,
           )
           .run(now, run.id);
-        this.db.prepare(`UPDATE runs SET status = 'failed', ended_at = ? WHERE id = ?`).run(now, run.id);
+        const detached = this.db
+          .prepare(`SELECT 1 FROM executions WHERE run_id = ? AND status = 'detached' LIMIT 1`)
+          .get(run.id);
+        if (detached) this.db.prepare(`UPDATE runs SET owner_pid = NULL WHERE id = ?`).run(run.id);
+        else this.db.prepare(`UPDATE runs SET status = 'failed', ended_at = ? WHERE id = ?`).run(now, run.id);
       }
       return orphans.length;
     });
+  }
+
+  /** Detached executions (oldest first): what reattachDetached picks up. */
+  detachedExecutionIds(): string[] {
+    return (
+      this.db
+        .prepare(`SELECT id FROM executions WHERE status = 'detached' ORDER BY started_at, id`)
+        .all() as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** Whether an execution was started keep-running (its script may outlive the connection). */
+  isKeepRunning(executionId: string): boolean {
+    const row = this.db.prepare('SELECT keep_running FROM executions WHERE id = ?').get(executionId) as
+      { keep_running: number } | undefined;
+    return row?.keep_running === 1;
+  }
+
+  /**
+   * Takes a detached execution over for this process: moves it to running (the status machine's guard:
+   * of two processes reattaching at once, one wins) and makes this process its run's owner.
+   * @throws CroniumError internal when it is not detached (see moveExecution).
+   */
+  claimDetached(executionId: string): Execution {
+    return transaction(this.db, () => {
+      const execution = this.moveExecution(executionId, 'running');
+      this.db
+        .prepare(`UPDATE runs SET owner_pid = ? WHERE id = ? AND status = 'running'`)
+        .run(process.pid, execution.runId);
+      return execution;
+    });
+  }
+
+  /**
+   * Ends a run whose executions have all reached a final status (after a reattach), with the status
+   * `statusOf` gives them; returns the run as written, or null while one is still unfinished.
+   */
+  finishRunIfDone(
+    runId: string,
+    statusOf: (executions: Pick<Execution, 'status'>[]) => RunStatus,
+  ): Run | null {
+    const rows = this.db.prepare('SELECT status FROM executions WHERE run_id = ?').all(runId) as {
+      status: ExecutionStatus;
+    }[];
+    if (rows.some((r) => !isFinal(r.status))) return null;
+    this.finishRun(runId, statusOf(rows), Date.now());
+    return this.getRun(runId);
+  }
+
+  /**
+   * How much of each output stream of an execution the stored log holds, in characters (as decoded and
+   * masked), and its last sequence number (-1: none): where a reattach takes the log up again.
+   */
+  storedLogExtent(executionId: string): { stdout: number; stderr: number; lastSeq: number } {
+    const extent = { stdout: 0, stderr: 0, lastSeq: -1 };
+    for (const chunk of this.readLog(executionId, -1, Number.MAX_SAFE_INTEGER)) {
+      if (chunk.stream !== 'system') extent[chunk.stream] += chunk.text.length;
+      extent.lastSeq = chunk.seq;
+    }
+    return extent;
   }
 
   readLog(executionId: string, afterSeq = -1, limit = 10_000): LogChunk[] {

@@ -42,6 +42,7 @@ interface JobRow {
   default_input: string | null;
   default_server_ids: string;
   helper_mode: HelperMode;
+  keep_running: number;
   tags: string;
   chain: string;
   desktop_notify: NotifyWhen;
@@ -62,6 +63,7 @@ function fromRow(row: JobRow): JobRecord {
     defaultInput: row.default_input === null ? null : (JSON.parse(row.default_input) as unknown),
     defaultServerIds: JSON.parse(row.default_server_ids) as string[],
     helperMode: row.helper_mode,
+    keepRunning: row.keep_running === 1,
     tags: JSON.parse(row.tags) as string[],
     chain: JSON.parse(row.chain) as ChainLink[],
     desktopNotify: row.desktop_notify,
@@ -111,8 +113,8 @@ export class JobRepo {
     this.db
       .prepare(
         `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags,
-           chain, desktop_notify, webhook, params, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           chain, desktop_notify, webhook, params, keep_running, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, ...this.values(data), now, now);
     return this.get(id)!;
@@ -122,7 +124,7 @@ export class JobRepo {
     this.db
       .prepare(
         `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
-         helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, params = ?, updated_at = ? WHERE id = ?`,
+         helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, params = ?, keep_running = ?, updated_at = ? WHERE id = ?`,
       )
       .run(...this.values(data), Date.now(), id);
     return this.get(id)!;
@@ -154,6 +156,7 @@ export class JobRepo {
       data.desktopNotify,
       data.webhook === null ? null : JSON.stringify(data.webhook),
       JSON.stringify(data.params),
+      data.keepRunning ? 1 : 0,
     ];
   }
 }

@@ -236,4 +236,11 @@ CREATE INDEX tools_type ON tools (type, created_at DESC);
 ALTER TABLE executions ADD COLUMN tool_actions TEXT NOT NULL DEFAULT '[]';
 `,
   },
+  {
+    version: 8,
+    name: 'keep-running jobs',
+    // A job's option, and each execution's own copy (how it was started decides whether it can detach).
+    sql: `ALTER TABLE jobs ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -18,6 +18,7 @@ const STATUSES: ExecutionStatus[] = [
   'cancelled',
   'error',
   'running',
+  'detached',
   'queued',
   'connecting',
 ];

@@ -96,6 +96,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   const [webhookNotify, setWebhookNotify] = useState<'failure' | 'always'>(job?.webhook?.notify ?? 'failure');
   // Parameters as the CLI's --param takes them, one per line (the core's own parser reads them).
   const [paramText, setParamText] = useState((job?.params ?? []).map(formatParamSpec).join('\n'));
+  const [keepRunning, setKeepRunning] = useState(job?.keepRunning ?? false);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const snapshot = JSON.stringify([
@@ -113,6 +114,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
     webhookStored,
     webhookNotify,
     paramText,
+    keepRunning,
   ]);
   const [initial] = useState(snapshot);
   const close = useDiscardGuard(snapshot !== initial, onDone, job ? `The job ${job.name}` : 'The new job');
@@ -152,6 +154,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
           ? { url: null, notify: webhookNotify }
           : null,
       params,
+      keepRunning,
     };
     try {
       const saved = await save(body, job?.id);
@@ -236,6 +239,21 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
                 </option>
               ))}
             </select>
+          </Field>
+          <Field
+            label="Keep running"
+            error={errors.keepRunning}
+            hint="the script outlives a lost connection or a closed app; reattach with cronium attach"
+          >
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={keepRunning}
+                onChange={(e) => setKeepRunning(e.target.checked)}
+                data-testid="job-keep-running"
+              />
+              keep running on the host
+            </label>
           </Field>
         </div>
         <Field label="Script" error={errors.script}>

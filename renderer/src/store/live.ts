@@ -182,6 +182,7 @@ export function statusTone(status: ExecutionStatus | Run['status']): 'ok' | 'bad
       return 'bad';
     case 'partial':
     case 'cancelled':
+    case 'detached':
       return 'warn';
     case 'queued':
       return 'idle';

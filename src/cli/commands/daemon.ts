@@ -10,21 +10,6 @@ import { configureStreamLogger, log } from '../../core/logger.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo } from '../io.ts';
 
-/**
- * Where runs that outlive their process (jobs that keep running when the connection drops) plug into the
- * daemon. `reattach` is awaited once the daemon has started, before it fires anything: follow the
- * executions left detached on their hosts. `leaveDetached` is awaited on SIGTERM before the daemon cancels
- * what still runs: detach the executions of keep-running jobs, so closing cancels only the others. Both do
- * nothing until that feature sets them.
- */
-export const detachedRuns: {
-  reattach: (host: Host) => Promise<void>;
-  leaveDetached: (host: Host) => Promise<void>;
-} = {
-  reattach: async () => {},
-  leaveDetached: async () => {},
-};
-
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd
     .description('fire schedules without the app until SIGTERM (logs JSON lines on stdout)')
@@ -45,13 +30,16 @@ async function daemonCommand(host: Host, verbose: boolean, io: CliIo): Promise<n
     // Runs in API mode need the runtime API (a note, such as another port, is logged by the service).
     const runtime = await host.startRuntime();
     log().info({ runtimePort: runtime.port }, 'runtime API listening on 127.0.0.1');
-    await detachedRuns.reattach(host);
+    // Keep-running scripts a closed app or killed CLI left on their hosts are followed to their end here.
+    const reattached = host.reattachDetached();
+    if (reattached.length)
+      log().info({ executions: reattached }, `following ${reattached.length} detached execution(s)`);
     const scheduler = host.startScheduler();
     const signal = await stopped;
     log().info({ signal }, `${signal}: stopping`);
     await scheduler.stop();
-    await detachedRuns.leaveDetached(host);
     const active = host.activeRunIds();
+    // close() cancels them, but leaves keep-running scripts detached on their hosts for the next start.
     if (active.length) log().info({ runs: active }, `cancelling ${active.length} running run(s)`);
     await host.close();
     log().info('daemon stopped');

@@ -42,6 +42,7 @@ interface JobOptions {
   webhook?: string | boolean;
   notify?: string;
   param?: string[];
+  keepRunning?: boolean;
 }
 
 /** The options `add` and `edit` share. */
@@ -79,7 +80,9 @@ function jobOptions(cmd: Command): Command {
       '--param <spec>',
       "a parameter: 'name:type[=default][ # description]', type string, number, boolean or choice(a|b) (repeatable)",
       collect,
-    );
+    )
+    .option('--keep-running', 'the script outlives a lost connection or a closed app (cronium attach)')
+    .option('--no-keep-running', 'the script ends with its connection (the default)');
 }
 
 const CHAIN_FLAGS: Record<ChainEvent, keyof JobOptions> = {
@@ -188,6 +191,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultInput: o.input === undefined ? null : parseJsonOption(o.input, 'input'),
         defaultServerIds: o.on ? serverIds(host, o.on) : [],
         helperMode: o.helpers ?? 'auto',
+        keepRunning: o.keepRunning ?? false,
         tags: o.tag ?? [],
         chain: chainFrom(o, []) ?? [],
         desktopNotify: o.desktopNotify ?? 'never',
@@ -219,6 +223,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultInput: o.input === undefined ? j.defaultInput : parseJsonOption(o.input, 'input'),
         defaultServerIds: o.on === undefined ? j.defaultServerIds : serverIds(host, o.on),
         helperMode: o.helpers ?? j.helperMode,
+        keepRunning: o.keepRunning ?? j.keepRunning,
         tags: o.tag ?? j.tags,
         // Left out (undefined), the chain and notices are kept as stored.
         chain: chainFrom(o, j.chain),

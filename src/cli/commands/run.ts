@@ -135,7 +135,8 @@ async function runCommand(
     });
   const input = values.input === undefined ? undefined : parseJsonOption(values.input, 'input');
   // `tag:NAME` entries are expanded by the service (as for the app and schedules).
-  const serverIds = serverRefs.map((ref) => (ref.startsWith('tag:') ? ref : service.getServer(ref).id));
+  // Names and `tag:NAME` entries are resolved by the service, once (as for the app and schedules).
+  const serverIds = serverRefs;
   const params = Object.fromEntries(
     (values.set ?? []).map((pair) => {
       const { key, value } = splitPair(pair, '--set');

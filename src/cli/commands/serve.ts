@@ -68,6 +68,8 @@ async function serveCommand(
   fileLog.info({ url: url.replace(/#.*$/, '').replace(/\?.*$/, '') }, 'browser mode listening');
   // Browser mode fires schedules while it is open (or waits its turn while a daemon or the app holds the lease).
   service.startScheduler();
+  // Keep-running scripts a closed app or killed CLI left on their hosts are followed to their end.
+  service.reattachDetached();
   io.stdout.write(
     `Cronium is running in browser mode. Open this link (it carries this session's token):\n  ${url}\nPress Ctrl-C to stop.\n`,
   );
