@@ -496,6 +496,35 @@ Host fine
     expect(() => service.importServers({ sshConfig: join(dir.path, 'nope') })).toThrow(/cannot read/);
     expect(service.listServers()).toHaveLength(before);
   });
+
+  it('never imports a host whose known_hosts key is @revoked (it would be trusted on first connect)', () => {
+    const k = key();
+    const host = keyPair('hostkey-revoked');
+    const f = files(
+      `Host bad\n  HostName 10.9.0.1\n  IdentityFile ${k.path}\nHost behind\n  HostName 10.9.0.2\n  IdentityFile ${k.path}\n  ProxyJump bad\n`,
+      `@revoked 10.9.0.1 ${host.pub}\n`,
+    );
+    const plan = service.importServers({ ...f, dryRun: true });
+    const reasons = Object.fromEntries(plan.skipped.map((s) => [s.name, s.reason]));
+    expect(reasons.bad).toMatch(/@revoked/);
+    expect(reasons.bad).toContain(fingerprint(`${host.path}.pub`));
+    // A host reached through it is not imported either.
+    expect(reasons.behind).toMatch(/jump host bad: .*@revoked/);
+    expect(plan.servers.map((s) => s.name)).toEqual([]);
+  });
+
+  it('links a ProxyJump to the Host alias it names, even when another alias has the same address', () => {
+    const k = key();
+    const f = files(
+      `Host alias-first\n  HostName 10.8.0.1\n  IdentityFile ${k.path}\n` +
+        `Host gate\n  HostName 10.8.0.1\n  IdentityFile ${k.path}\n` +
+        `Host mid\n  HostName 127.0.0.1\n  Port 2222\n  IdentityFile ${k.path}\n  ProxyJump gate\n`,
+    );
+    const plan = service.importServers({ ...f, dryRun: true });
+    const byName = Object.fromEntries(plan.servers.map((s) => [s.name, s]));
+    expect(byName.mid).toMatchObject({ jump: 'gate' });
+    expect(byName['alias-first']).toMatchObject({ jump: null });
+  });
 });
 
 function toInput(s: ReturnType<CroniumService['getServer']>) {

@@ -10,7 +10,12 @@ import { join, resolve } from 'node:path';
 import { importRequestSchema, parseInput, type ImportedServer, type ImportPlan } from '../contract.ts';
 import { invalidInput } from '../core/errors.ts';
 import { normalizeHost, username as usernameRule } from '../core/rules.ts';
-import { hostKeyFor, readKnownHostsFiles, type KnownHostsEntry } from '../ssh/knownHostsFile.ts';
+import {
+  hostKeyFor,
+  readKnownHostsFiles,
+  revokedKeysFor,
+  type KnownHostsEntry,
+} from '../ssh/knownHostsFile.ts';
 import {
   configAliases,
   expandTilde,
@@ -153,6 +158,8 @@ export class ImportService {
 
     // Names: each alias its own; a hop the same spec as an alias takes the alias's name, else a new one.
     const named = new Map<string, string>(); // identity → name
+    // A hop that names a Host alias is that alias's server, even when another alias has the same address.
+    const aliasNames = new Map<string, string>(); // alias (lower case) → name
     const taken = new Set<string>();
     const entries: { name: string; spec: Spec; hop: boolean }[] = [];
     for (const [alias, spec] of specs) {
@@ -167,9 +174,12 @@ export class ImportService {
       }
       taken.add(name.toLowerCase());
       if (!named.has(identity(spec))) named.set(identity(spec), name);
+      aliasNames.set(alias.toLowerCase(), name);
       entries.push({ name, spec, hop: false });
     }
     const nameOf = (spec: Spec): string => {
+      const ofAlias = spec.alias ? aliasNames.get(spec.alias.toLowerCase()) : undefined;
+      if (ofAlias) return ofAlias;
       const id = identity(spec);
       const known = named.get(id);
       if (known) return known;
@@ -363,6 +373,20 @@ export class ImportService {
       }
     }
     const home = ctx.home;
+    const knownHostsFiles = explicitKnownHosts ??
+      r.userKnownHostsFiles ?? [
+        join(home, '.ssh', 'known_hosts'),
+        join(home, '.ssh', 'known_hosts2'),
+        '/etc/ssh/ssh_known_hosts',
+        '/etc/ssh/ssh_known_hosts2',
+      ];
+    const lookupHost = r.hostKeyAlias ?? host.host;
+    // A revoked key must never be trusted on first connect: such a host is not imported (OpenSSH refuses it).
+    const revoked = revokedKeysFor(readKnownHostsFiles(knownHostsFiles).entries, lookupHost, r.port!);
+    if (revoked.length)
+      throw new Unimportable(
+        `known_hosts marks its host key ${revoked[0]} @revoked: check the host and its known_hosts before saving it`,
+      );
     return {
       source: alias,
       alias: this.aliases.has(alias.toLowerCase()) ? alias : null,
@@ -371,14 +395,8 @@ export class ImportService {
       username: user.data,
       auth,
       jump,
-      lookupHost: r.hostKeyAlias ?? host.host,
-      knownHostsFiles: explicitKnownHosts ??
-        r.userKnownHostsFiles ?? [
-          join(home, '.ssh', 'known_hosts'),
-          join(home, '.ssh', 'known_hosts2'),
-          '/etc/ssh/ssh_known_hosts',
-          '/etc/ssh/ssh_known_hosts2',
-        ],
+      lookupHost,
+      knownHostsFiles,
       notes,
     };
   }

@@ -94,6 +94,15 @@ const KEY_PREFERENCE = [
 ];
 
 /**
+ * The fingerprints known_hosts marks `@revoked` for `host:port` (looked up as `lookupHost`): OpenSSH
+ * refuses such a key whatever else is known (sshd(8), SSH_KNOWN_HOSTS FILE FORMAT).
+ */
+export function revokedKeysFor(entries: KnownHostsEntry[], lookupHost: string, port: number): string[] {
+  const name = knownHostsName(lookupHost, port);
+  return entries.filter((e) => e.marker === 'revoked' && entryMatches(e, name)).map((e) => e.fingerprint);
+}
+
+/**
  * The key to trust for `host:port` (looked up as `lookupHost`, e.g. a HostKeyAlias): of the matching
  * non-revoked host keys, the type ssh2 prefers; null when none is known. Keys of several types are all
  * fine; the connection asks the server for the trusted type first (see HostKeyVerifier.preferredAlgorithms).
