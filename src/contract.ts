@@ -82,14 +82,8 @@ export const chainLinkSchema = z.object({
  * http or https URL of at most 2,000 characters otherwise.
  */
 export const webhookInputSchema = z.object({
-  url: z
-    .string()
-    .max(2000, 'a webhook URL is at most 2,000 characters')
-    .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
-      message: 'a webhook URL starts with http:// or https://',
-    })
-    .nullable()
-    .optional(),
+  // One rule for every webhook URL (the tools' too): http(s), a host, no user:password (fetch refuses those).
+  url: rules.webhookUrl.nullable().optional(),
   notify: z
     .enum(['failure', 'always'], { message: 'a webhook is sent on failure or always' })
     .default('failure'),

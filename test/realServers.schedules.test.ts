@@ -76,7 +76,15 @@ async function seed(script: string, timeoutSec = 60) {
     auth: { type: 'key', keyPath: h.keyPath },
   });
   expect((await service.testServer('h1')).online).toBe(true);
-  service.createJob({ name: 'tick', language: 'bash', script, timeoutSec, defaultServerIds: ['h1'] });
+  service.createJob({
+    name: 'tick',
+    language: 'bash',
+    script,
+    timeoutSec,
+    defaultServerIds: ['h1'],
+    // Schedules' --set values are checked against the job's parameters.
+    params: [{ name: 'region', type: 'string', default: 'us' }],
+  });
   return { dir, service };
 }
 

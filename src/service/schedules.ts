@@ -3,6 +3,7 @@ import { parseInput, scheduleInputSchema } from '../contract.ts';
 import { compileCron } from '../core/cron.ts';
 import type { Schedule, ScheduleFire } from '../core/domain.ts';
 import { invalidInput } from '../core/errors.ts';
+import { resolveParams } from '../core/rules.ts';
 import type { Database } from '../store/database.ts';
 import type { ScheduleRecord, ScheduleRepo } from '../store/scheduleRepo.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
@@ -94,6 +95,9 @@ export class ScheduleService {
     if (new Set(targets).size !== targets.length) fields.targets = 'a server is listed twice';
     if (data.targets.length === 0 && job.defaultServerIds.length === 0)
       fields.targets = `say where to run it: ${job.name} has no default servers`;
+    // The parameters are checked against the job's declaration now, as `run --set` is (a fire would fail).
+    const checked = resolveParams(job.params, data.params);
+    if ('errors' in checked) Object.assign(fields, checked.errors);
     if (Object.keys(fields).length) throw invalidInput(fields);
     const now = this.now();
     const record = writeUniqueName(this.deps.db, this.refs, data.name, null, () =>

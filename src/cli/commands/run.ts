@@ -55,7 +55,7 @@ type Output = 'stdout' | 'stderr';
  * output until the buffer drains, so memory stays flat whatever the output size and the reader's speed.
  * Once an output is closed (the reader went away) nothing more is written.
  */
-class LiveOutput {
+export class LiveOutput {
   private readonly prefixer = new LinePrefixer<Output>();
   private readonly waiting: Record<Output, Promise<void> | null> = { stdout: null, stderr: null };
   closed = false;
@@ -82,7 +82,13 @@ class LiveOutput {
       // Bytes as the script printed them (invalid UTF-8 included: see escapedUtf8.ts).
       if (chunk.stream === 'stdout') this.put('stdout', encodeEscaped(chunk.text));
       else
-        this.put('stderr', chunk.stream === 'system' ? `cronium: ${chunk.text}` : encodeEscaped(chunk.text));
+        this.put(
+          'stderr',
+          // A chunk of system lines may hold several (batched): each gets the prefix.
+          chunk.stream === 'system'
+            ? chunk.text.replace(/(^|\n)(?=[^\n])/g, '$1cronium: ')
+            : encodeEscaped(chunk.text),
+        );
       return;
     }
     const source = {

@@ -20,7 +20,7 @@ interface AddOptions {
   paused?: boolean;
 }
 
-/** `--set name=value` pairs as the run's parameters (values as typed; the job's types are checked at run). */
+/** `--set name=value` pairs as the run's parameters (values as typed; the core checks them against the job's). */
 function paramsFrom(pairs: string[] = []): Record<string, string> {
   const params: Record<string, string> = {};
   for (const pair of pairs) {
