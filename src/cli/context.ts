@@ -68,11 +68,28 @@ const OPTION_NAMES: Record<string, string> = {
   only: '--only',
   text: '--search',
   limit: '--limit',
+  targets: '--on',
+  params: '--set',
+  param: '--param',
+  cron: '--cron',
+  timezone: '--tz',
+  overlap: '--overlap',
+  missed: '--missed',
+  'webhook.url': '--webhook',
+  'webhook.notify': '--notify',
+  desktopNotify: '--desktop-notify',
+  chain: '--on-success/--on-failure/--on-condition',
+  webhookUrl: '--webhook-url-stdin',
+  from: '--from',
+  user: '--user',
+  password: '--password-stdin',
+  secure: '--secure',
 };
 
 /** The option a contract field (`port`, `tags.0`, `auth.keyPath`, `env.1.key`) was given with. */
 function optionName(field: string): string {
-  return OPTION_NAMES[field] ?? OPTION_NAMES[field.split('.')[0]!] ?? field;
+  const [first, second] = field.split('.');
+  return OPTION_NAMES[field] ?? OPTION_NAMES[`${first}.${second}`] ?? OPTION_NAMES[first!] ?? field;
 }
 
 /** Replaces the contract's field names in a message with the option the user typed. */
