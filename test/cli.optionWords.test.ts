@@ -35,3 +35,19 @@ describe('errors in the user’s words', () => {
     expect(bad.stderr).toMatch(/--from: /);
   }, 120_000);
 });
+
+describe('--set given twice', () => {
+  const dir = tempDir();
+  const env = { CRONIUM_DATA_DIR: dir.path };
+  afterAll(() => dir.remove());
+
+  it('is refused by run as by schedule add, nothing started', async () => {
+    expect(
+      (await runCli(['job', 'add', 'p', '--lang', 'bash', '--script', 'true', '--param', 'env:string'], env))
+        .code,
+    ).toBe(0);
+    const run = await runCli(['run', 'p', '--on', 'nowhere', '--set', 'env=dev', '--set', 'env=prod'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--set env is given twice/);
+  }, 120_000);
+});

@@ -73,3 +73,26 @@ export function userPath(path: string, cwd: string = process.cwd()): string {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/**
+ * `--set name=value` pairs (run, schedule) as a run's parameters, values as typed (the core checks them
+ * against the job's declaration); a name given twice is refused.
+ * @throws CroniumError invalid_input.
+ */
+export function parseSetOptions(pairs: string[] = []): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0)
+      throw new CroniumError('invalid_input', `--set takes NAME=VALUE, got "${pair}".`, {
+        fields: { params: 'NAME=VALUE' },
+      });
+    const name = pair.slice(0, at);
+    if (name in params)
+      throw new CroniumError('invalid_input', `--set ${name} is given twice.`, {
+        fields: { params: `${name} is given twice` },
+      });
+    params[name] = pair.slice(at + 1);
+  }
+  return params;
+}

@@ -10,7 +10,7 @@ import { action, type CommandContext, type Host } from '../context.ts';
 import { chainStepLine } from '../format.ts';
 import type { CliIo, GlobalOptions } from '../io.ts';
 import { LinePrefixer } from '../linePrefixer.ts';
-import { collect, parseJsonOption, splitList, splitPair } from '../parse.ts';
+import { collect, parseJsonOption, parseSetOptions, splitList } from '../parse.ts';
 
 interface RunOptions {
   on?: string;
@@ -143,12 +143,7 @@ async function runCommand(
   // `tag:NAME` entries are expanded by the service (as for the app and schedules).
   // Names and `tag:NAME` entries are resolved by the service, once (as for the app and schedules).
   const serverIds = serverRefs;
-  const params = Object.fromEntries(
-    (values.set ?? []).map((pair) => {
-      const { key, value } = splitPair(pair, '--set');
-      return [key, value];
-    }),
-  );
+  const params = parseSetOptions(values.set);
   return followRun(
     service,
     () =>

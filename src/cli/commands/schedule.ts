@@ -2,11 +2,10 @@
 import type { Command } from 'commander';
 
 import type { Schedule, ScheduleFire } from '../../core/domain.ts';
-import { CroniumError } from '../../core/errors.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import { table, when } from '../format.ts';
 import { out } from '../io.ts';
-import { collect, parseJsonOption, splitList } from '../parse.ts';
+import { collect, parseJsonOption, parseSetOptions, splitList } from '../parse.ts';
 
 interface AddOptions {
   job: string;
@@ -18,25 +17,6 @@ interface AddOptions {
   overlap?: string;
   missed?: string;
   paused?: boolean;
-}
-
-/** `--set name=value` pairs as the run's parameters (values as typed; the core checks them against the job's). */
-function paramsFrom(pairs: string[] = []): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0)
-      throw new CroniumError('invalid_input', `--set takes NAME=VALUE, got "${pair}".`, {
-        fields: { params: 'NAME=VALUE' },
-      });
-    const name = pair.slice(0, at);
-    if (name in params)
-      throw new CroniumError('invalid_input', `--set ${name} is given twice.`, {
-        fields: { params: `${name} is given twice` },
-      });
-    params[name] = pair.slice(at + 1);
-  }
-  return params;
 }
 
 /** Targets as names: server ids shown by name, `tag:NAME` as written, the job's defaults when none. */
@@ -123,7 +103,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
           cron: o.cron,
           timezone: o.tz ?? null,
           targets: o.on === undefined ? [] : splitList(o.on),
-          params: paramsFrom(o.set),
+          params: parseSetOptions(o.set),
           input: o.input === undefined ? null : parseJsonOption(o.input, 'input'),
           // The service holds the values to the policies' rules (invalid_input naming the field).
           overlap: o.overlap as never,
