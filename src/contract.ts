@@ -1,319 +1,41 @@
 /**
  * The one typed contract between clients (CLI, Electron IPC, web mode) and the core. Requests that cross a
  * process boundary are validated with these schemas; responses and pushed events are plain data.
+ *
+ * The request schemas live by area in src/contract/ (servers, jobs, runs, import, variables, tools) and are
+ * re-exported here; this module holds the API itself.
  */
-import { z } from 'zod';
-
-import { invalidInput, type ErrorValue } from './core/errors.ts';
-import * as rules from './core/rules.ts';
-import {
-  CHAIN_EVENTS,
-  CHAIN_TARGETS,
-  NOTIFY_WHEN,
-  HELPER_MODES,
-  HISTORY_STATUS_FILTERS,
-  LANGUAGES,
-  RUN_TRIGGERS,
-  SCHEDULE_MISSED,
-  SCHEDULE_OVERLAPS,
-  SERVER_HELPER_MODES,
-  TOOL_TYPES,
-  type CoreEvent,
-  type ErrorKind,
-  type Execution,
-  type Job,
-  type KnownHost,
-  type LogChunk,
-  type OutputGroup,
-  type Run,
-  type Schedule,
-  type ScheduleFire,
-  type RunOverview,
-  type Server,
-  type ToolCredential,
-  type TunnelState,
-  type Variable,
+import type {
+  CoreEvent,
+  Execution,
+  Job,
+  KnownHost,
+  LogChunk,
+  OutputGroup,
+  Run,
+  RunOverview,
+  Schedule,
+  ScheduleFire,
+  Server,
+  ToolCredential,
+  TunnelState,
+  Variable,
 } from './core/domain.ts';
+import type { ErrorValue } from './core/errors.ts';
+import type { HistoryPage, HistoryQuery, RerunOptions, RunRequest, ScheduleInput } from './contract/runs.ts';
+import type { ImportPlan, ImportRequest } from './contract/import.ts';
+import type { JobInput } from './contract/jobs.ts';
+import type { ServerInput, ServerTestResult } from './contract/servers.ts';
+import type { ToolInput } from './contract/tools.ts';
+import type { VariableInput } from './contract/variables.ts';
 
-/** "a, b or c": the words of a message listing the allowed values. */
-function oneOf(values: readonly string[]): string {
-  return `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
-}
-
-const helperModeSchema = z.enum(HELPER_MODES, { message: `helper mode is ${oneOf(HELPER_MODES)}` });
-
-export const serverAuthSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('key'),
-    keyPath: rules.keyPath,
-    /** Left out: an edit keeps the stored passphrase; null: an edit removes it (the key has none now). */
-    passphrase: rules.secret.nullable().optional(),
-  }),
-  // Editing a server may leave the password out to keep the stored one (null, to remove it, is refused:
-  // a password login needs one).
-  z.object({ type: z.literal('password'), password: rules.secret.nullable().optional() }),
-  z.object({ type: z.literal('agent') }),
-]);
-
-export const serverInputSchema = z.object({
-  name: rules.name,
-  host: rules.host,
-  port: rules.port.default(22),
-  username: rules.username,
-  auth: serverAuthSchema,
-  jumpServerId: z.string().min(1).max(500).nullable().default(null),
-  tags: rules.tags,
-  description: rules.description,
-  helperMode: z
-    .enum(SERVER_HELPER_MODES, { message: `helper mode is ${oneOf(SERVER_HELPER_MODES)}` })
-    .default('default'),
-});
-export type ServerInput = z.input<typeof serverInputSchema>;
-
-/** A chain link as a client writes it: `jobId` may be a job's id or name (stored as the id). */
-export const chainLinkSchema = z.object({
-  on: z.enum(CHAIN_EVENTS, { message: `a link runs on ${oneOf(CHAIN_EVENTS)}` }),
-  jobId: z.string().min(1, 'choose a job').max(500),
-  servers: z.enum(CHAIN_TARGETS, { message: `servers is ${oneOf(CHAIN_TARGETS)}` }).default('same'),
-});
-
-/**
- * A webhook as a client writes it. `url` absent or null keeps the stored one (clients never see it); an
- * http or https URL of at most 2,000 characters otherwise.
- */
-export const webhookInputSchema = z.object({
-  // One rule for every webhook URL (the tools' too): http(s), a host, no user:password (fetch refuses those).
-  url: rules.webhookUrl.nullable().optional(),
-  notify: z
-    .enum(['failure', 'always'], { message: 'a webhook is sent on failure or always' })
-    .default('failure'),
-});
-
-export const jobInputSchema = z.object({
-  name: rules.name,
-  language: z.enum(LANGUAGES, { message: `language is ${oneOf(LANGUAGES)}` }),
-  script: rules.script,
-  timeoutSec: rules.timeoutSec.default(3600),
-  /** A secret entry with value null keeps the stored value (the client never sees it). */
-  env: z
-    .array(
-      z.object({
-        key: rules.envKey,
-        value: rules.envValue.nullable(),
-        secret: z.boolean().default(false),
-      }),
-    )
-    .max(200, 'at most 200 environment variables')
-    .default([]),
-  defaultInput: rules.jsonValue.default(null),
-  defaultServerIds: z.array(z.string().min(1).max(500)).max(500).default([]),
-  helperMode: helperModeSchema.default('auto'),
-  /** See Job.keepRunning. */
-  keepRunning: z.boolean({ message: 'keep running is true or false' }).default(false),
-  tags: rules.tags,
-  /*
-   * The chain and notices: left out, an edit keeps what is stored (a new job has none), so a client that
-   * does not know them never clears them.
-   */
-  /** Jobs to run after each execution (see ChainLink); a loop of links is refused. */
-  chain: z.array(chainLinkSchema).max(50, 'at most 50 chain links').optional(),
-  desktopNotify: z
-    .enum(NOTIFY_WHEN, { message: `desktop notifications are ${oneOf(NOTIFY_WHEN)}` })
-    .optional(),
-  /** null removes the webhook. */
-  webhook: webhookInputSchema.nullable().optional(),
-  /** Typed parameters a run fills in (`--param`; see rules.jobParam). */
-  params: rules.jobParams,
-});
-export type JobInput = z.input<typeof jobInputSchema>;
-
-export const runRequestSchema = z.object({
-  jobId: z.string().min(1, 'job is required'),
-  serverIds: z.array(z.string().min(1).max(500)).min(1, 'choose at least one server').max(10_000),
-  input: rules.jsonValue.optional(),
-  helperMode: helperModeSchema.optional(),
-  concurrency: rules.concurrency.default(10),
-  trigger: z.enum(RUN_TRIGGERS).default('manual'),
-  /** The schedule firing this run (trigger `schedule`). */
-  scheduleId: z.string().min(1).max(500).optional(),
-  /** The execution whose outcome starts this run (a chain link): its depth in the chain follows from it. */
-  parentExecutionId: z.string().min(1).max(500).optional(),
-  /**
-   * Values of the job's parameters by name (`--set name=value`): text or JSON values, checked against the
-   * job's declaration (rules.resolveParams) and merged over `input` for the script.
-   */
-  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-  /** The run this one repeats (a re-run): its trigger becomes `retry` and its attempt counts up. */
-  retryOf: z.string().min(1).max(500).optional(),
-});
-export type RunRequest = z.input<typeof runRequestSchema>;
-
-/**
- * A new schedule. `targets`: server names or ids and `tag:NAME` entries (empty: the job's default servers);
- * `timezone` null: the zone of the process firing it.
- */
-export const scheduleInputSchema = z.object({
-  name: rules.name,
-  jobId: z.string().min(1, 'job is required').max(500),
-  cron: rules.cronExpression,
-  timezone: rules.timeZone.nullable().default(null),
-  targets: z.array(z.string().trim().min(1).max(500)).max(500, 'at most 500 targets').default([]),
-  params: rules.params,
-  input: rules.jsonValue.default(null),
-  overlap: z.enum(SCHEDULE_OVERLAPS, { message: `overlap is ${oneOf(SCHEDULE_OVERLAPS)}` }).default('skip'),
-  missed: z.enum(SCHEDULE_MISSED, { message: `missed is ${oneOf(SCHEDULE_MISSED)}` }).default('skip'),
-  enabled: z.boolean().default(true),
-});
-export type ScheduleInput = z.input<typeof scheduleInputSchema>;
-
-/** What a re-run repeats of a run (see CroniumApi.rerun). */
-export const rerunOptionsSchema = z.object({
-  /** Only the hosts whose execution did not succeed (failed, error, timed out, cancelled). */
-  failed: z.boolean().default(false),
-  /** Only these of the run's servers (ids or names). */
-  serverIds: z.array(z.string().min(1).max(500)).max(10_000).optional(),
-});
-export type RerunOptions = z.input<typeof rerunOptionsSchema>;
-
-/**
- * What to import from OpenSSH's files (see src/service/import.ts). Paths are absolute or relative to the
- * caller's directory (the CLI resolves them); left out: ~/.ssh/config, and the known_hosts files OpenSSH
- * would read for each host.
- */
-export const importRequestSchema = z.object({
-  sshConfig: z.string().min(1).max(4096).optional(),
-  knownHosts: z.array(z.string().min(1).max(4096)).max(50).optional(),
-  /** Host patterns (ssh_config PATTERNS, `!` negates): only aliases matching one of them. */
-  only: z.array(z.string().trim().min(1).max(500)).max(100).default([]),
-  /** The names to import (after a preview); left out: every importable one. Jump hops come along. */
-  select: z.array(z.string().min(1).max(500)).max(10_000).optional(),
-  /** Plan only: nothing is written. */
-  dryRun: z.boolean().default(false),
-});
-export type ImportRequest = z.input<typeof importRequestSchema>;
-
-/** One server an import creates, updates or leaves as it is. */
-export interface ImportedServer {
-  name: string;
-  /** Where it comes from: the Host alias, or the ProxyJump hop (`user@host:port`) of another server. */
-  source: string;
-  action: 'create' | 'update' | 'unchanged';
-  host: string;
-  port: number;
-  username: string;
-  authType: 'key' | 'agent';
-  keyPath: string | null;
-  /** The name of its jump server (itself part of the import), or null. */
-  jump: string | null;
-  /**
-   * The host key known_hosts has for it: `new` (will be trusted), `trusted` (already), `differs` (this app
-   * trusts another key for host:port; left as it is). Null: known_hosts has none (asked on first connect).
-   */
-  hostKey: { keyType: string; fingerprint: string; status: 'new' | 'trusted' | 'differs' } | null;
-  /** True for a server that is only a jump hop of others (no Host entry of its own). */
-  hop: boolean;
-  /** The servers that jump through this one. */
-  requiredBy: string[];
-  /** Chosen for import (all by default; with `select`, those named and the hops they need). */
-  selected: boolean;
-  /** What was decided for it and why (the key used, settings left out). */
-  notes: string[];
-}
-
-/** What an import found, and (unless a dry run) did. */
-export interface ImportPlan {
-  /** The ssh_config file read (null: none there). */
-  sshConfig: string | null;
-  /** The known_hosts files read. */
-  knownHosts: string[];
-  servers: ImportedServer[];
-  /** Hosts that cannot be imported, and why. */
-  skipped: { name: string; reason: string }[];
-  /** Parts of the files that were not applied (Match criteria, unreadable includes). */
-  notes: string[];
-  applied: boolean;
-}
-
-export const historyQuerySchema = z.object({
-  jobId: z.string().optional(),
-  serverId: z.string().optional(),
-  status: z
-    .enum(HISTORY_STATUS_FILTERS, { message: `status is ${oneOf(HISTORY_STATUS_FILTERS)}` })
-    .optional(),
-  /**
-   * Words to find (all of them, without case) in the job's name, the server's name, the error message or
-   * the execution/run id. Logs are not searched (they are stored compressed).
-   */
-  text: z.string().trim().max(200, 'search text is at most 200 characters').optional(),
-  from: z.number().int().optional(),
-  to: z.number().int().optional(),
-  limit: rules.pageLimit.default(50),
-  /** Opaque cursor from the previous page (keyset pagination, stable while runs are added). */
-  cursor: z.string().optional(),
-});
-export type HistoryQuery = z.input<typeof historyQuerySchema>;
-
-export const variableInputSchema = z.object({
-  key: rules.variableKey,
-  value: rules.jsonValue,
-  secret: z.boolean().default(false),
-});
-export type VariableInput = z.input<typeof variableInputSchema>;
-
-const webhookTool = <T extends 'slack' | 'discord'>(type: T) =>
-  z.object({ type: z.literal(type), name: rules.name, webhookUrl: rules.webhookUrl });
-
-/**
- * A tool credential to store (Cronium's tool connections): a Slack or Discord incoming webhook's URL, or
- * an SMTP server to send email through. `secure`: TLS from the first byte (SMTPS, port 465; the default
- * there); otherwise STARTTLS is used when the server offers it. The webhook URL and the password are
- * sealed by the secret store and never leave the core again.
- */
-export const toolInputSchema = z.discriminatedUnion(
-  'type',
-  [
-    webhookTool('slack'),
-    webhookTool('discord'),
-    z.object({
-      type: z.literal('email'),
-      name: rules.name,
-      host: rules.host,
-      port: rules.port.default(587),
-      secure: z.boolean().optional(),
-      user: rules.smtpUser.optional(),
-      password: rules.secret.optional(),
-      from: rules.emailAddress,
-    }),
-  ],
-  { message: `type is ${oneOf(TOOL_TYPES)}` },
-);
-export type ToolInput = z.input<typeof toolInputSchema>;
-export type ToolInputParsed = z.output<typeof toolInputSchema>;
-
-/** Parses with a schema, turning zod's issues into one invalid_input error with a message per field. */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const fields: Record<string, string> = {};
-  for (const issue of result.error.issues) {
-    const path = issue.path.join('.') || 'input';
-    fields[path] ??= issue.message;
-  }
-  throw invalidInput(fields);
-}
-
-export interface HistoryPage {
-  items: Execution[];
-  nextCursor: string | null;
-}
-
-export interface ServerTestResult {
-  online: boolean;
-  os: string | null;
-  latencyMs: number | null;
-  fingerprint: string | null;
-  error: { kind: ErrorKind; message: string } | null;
-}
+export { parseInput } from './contract/parse.ts';
+export * from './contract/servers.ts';
+export * from './contract/jobs.ts';
+export * from './contract/runs.ts';
+export * from './contract/import.ts';
+export * from './contract/variables.ts';
+export * from './contract/tools.ts';
 
 export type {
   CoreEvent,

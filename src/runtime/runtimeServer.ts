@@ -6,32 +6,45 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
-import { invalidInput } from '../core/errors.ts';
-import { VARIABLE_KEY_MESSAGE, variableKey } from '../core/rules.ts';
-import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
-import { parseJsonOrText, recordChange, setChange } from './executionRegistry.ts';
-import {
-  CONDITION_USAGE,
-  MAX_OUTPUT_BYTES,
-  MAX_VARIABLE_BYTES,
-  appendValue,
-  checkFieldKey,
-  checkOutput,
-  checkVariable,
-  coerceCondition,
-  fieldText,
-  incrementValue,
-  inputOrEmpty,
-  variableText,
-  withOutputField,
-} from './helperRules.ts';
-import type { TokenService } from './tokens.ts';
 import {
   MAX_TOOL_ACTIONS,
   refusedToolAction,
   type ToolActionOutcome,
   type ToolActionPerformer,
 } from '../tools/toolActions.ts';
+import type { ExecutionRegistry, RuntimeContext, VariableAccess } from './executionRegistry.ts';
+import { parseJsonOrText, recordChange, setChange } from './executionRegistry.ts';
+import {
+  appendValue,
+  checkFieldKey,
+  checkOutput,
+  checkVariable,
+  coerceCondition,
+  CONDITION_USAGE,
+  fieldText,
+  incrementValue,
+  inputOrEmpty,
+  MAX_OUTPUT_BYTES,
+  MAX_VARIABLE_BYTES,
+  variableText,
+  withOutputField,
+} from './helperRules.ts';
+import {
+  answerClientError,
+  HttpError,
+  isObject,
+  isText,
+  readJson,
+  readText,
+  reply,
+  requestUrl,
+  send,
+  sendText,
+} from './runtimeHttp.ts';
+import { updateVariable, variableName } from './runtimeVariables.ts';
+import type { TokenService } from './tokens.ts';
+
+export { answerClientError, requestUrl } from './runtimeHttp.ts';
 
 export const DEFAULT_RUNTIME_PORT = 8089;
 
@@ -43,16 +56,6 @@ export interface RuntimeServerOptions {
   tools?: ToolActionPerformer;
   /** Caps every request body (tests); by default bodies may carry a value up to its limit, twice over for escaping. */
   maxBodyBytes?: number;
-}
-
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
 }
 
 // The key segment may be empty, so that `variables/` is answered with the key rule, not "no endpoint".
@@ -320,138 +323,4 @@ export class RuntimeServer {
       );
     return context;
   }
-}
-
-/** Reads, changes and writes a variable in one store transaction when the store offers one. */
-function updateVariable(
-  variables: VariableAccess,
-  key: string,
-  change: (current: unknown) => unknown,
-  updatedBy: string,
-): unknown {
-  if (variables.update) return variables.update(key, change, updatedBy);
-  const next = change(variables.get(key)?.value);
-  variables.set(key, next, updatedBy);
-  return next;
-}
-
-function isText(req: IncomingMessage): boolean {
-  return (req.headers['content-type'] ?? '').startsWith('text/plain');
-}
-
-/**
- * The path and query of a request target in origin-form (RFC 9112 §3.2.1), or null for anything else.
- * Parsed against a fixed origin so `//host/x` or `/\\x` stay paths instead of becoming a host.
- */
-export function requestUrl(target: string | undefined): URL | null {
-  if (!target || !target.startsWith('/')) return null;
-  try {
-    return new URL(`http://local${target}`);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Answers a request the HTTP parser refused (RFC 9110 §15.5.1: 400; §15.5.20 / RFC 6585: 431 for headers
- * too large), with a body, then closes the connection: its framing can no longer be trusted.
- */
-export function answerClientError(
-  err: NodeJS.ErrnoException,
-  socket: Duplex,
-  body: (status: number, message: string) => string,
-  contentType = 'application/json',
-): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const text = body(
-    status,
-    status === 431 ? 'The request headers are too large.' : 'The request is malformed.',
-  );
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `content-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
-  );
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A variable key from a path segment, held to the key rule every door uses (src/core/rules.ts). */
-function variableName(segment: string): string {
-  const name = decodeKey(segment);
-  if (!variableKey.safeParse(name).success)
-    throw new HttpError(400, 'invalid_input', invalidInput({ key: VARIABLE_KEY_MESSAGE }).message);
-  return name;
-}
-
-function decodeKey(key: string): string {
-  try {
-    return decodeURIComponent(key);
-  } catch {
-    throw new HttpError(400, 'bad_request', 'The variable key is not valid URL encoding.');
-  }
-}
-
-function readText(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      reject(new HttpError(413, 'payload_too_large', `The body is over ${limit} bytes.`));
-      return;
-    }
-    const parts: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit && !failed) {
-        failed = true;
-        reject(new HttpError(413, 'payload_too_large', `The body is over ${limit} bytes.`));
-      }
-      if (!failed) parts.push(chunk);
-    });
-    req.on('end', () => failed || resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const text = await readText(req, limit);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new HttpError(400, 'bad_request', 'The body is not valid JSON.');
-  }
-}
-
-function reply(res: ServerResponse, data: unknown, raw: boolean): void {
-  if (raw) sendText(res, JSON.stringify(data ?? null));
-  else send(res, 200, { success: true, data: data ?? null });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  };
-  // The rest of an oversized body is not read: the connection cannot carry another request.
-  if (status === 413) headers.connection = 'close';
-  res.writeHead(status, headers);
-  res.end(text);
-}
-
-function sendText(res: ServerResponse, text: string): void {
-  res.writeHead(200, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }

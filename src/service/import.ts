@@ -4,10 +4,9 @@
  * (src/ssh/knownHostsFile.ts) becomes trusted host keys, so an imported host connects without asking.
  */
 import { existsSync } from 'node:fs';
-import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { importRequestSchema, parseInput, type ImportedServer, type ImportPlan } from '../contract.ts';
+import { type ImportedServer, type ImportPlan, importRequestSchema, parseInput } from '../contract.ts';
 import { invalidInput } from '../core/errors.ts';
 import { normalizeHost, username as usernameRule } from '../core/rules.ts';
 import {
@@ -19,18 +18,29 @@ import {
 import {
   configAliases,
   expandTilde,
+  type JumpHop,
   matchPatternList,
   parseProxyJump,
   parseSshConfig,
   readSshConfig,
   resolveSshHost,
-  type JumpHop,
   type SshConfigContext,
   type SshConfigFile,
 } from '../ssh/sshConfig.ts';
-import { transaction, type Database } from '../store/database.ts';
+import type { Database } from '../store/database.ts';
 import type { KnownHostRepo } from '../store/knownHostRepo.ts';
+import {
+  DEFAULT_IDENTITIES,
+  defaultContext,
+  hopText,
+  identity,
+  MAX_JUMP_DEPTH,
+  nameFor,
+  type Spec,
+  Unimportable,
+} from './importSpecs.ts';
 import { checkPrivateKey } from './serverAuth.ts';
+import { writeImport } from './importWriter.ts';
 import type { ServerService } from './servers.ts';
 
 export interface ImportServiceDeps {
@@ -41,54 +51,6 @@ export interface ImportServiceDeps {
   agentSocket: () => string | undefined;
   /** The local user and machine (tests give their own); default: this process's. */
   context?: () => SshConfigContext;
-}
-
-/** OpenSSH's default identity files, in the order ssh tries them (ssh_config(5) IdentityFile). */
-const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_dsa'];
-
-/** ProxyJump chains longer than this are refused (and a loop is one). */
-const MAX_JUMP_DEPTH = 10;
-
-/** A host as it will be saved, before names are given to its hops. */
-interface Spec {
-  source: string;
-  /** The Host alias this spec is the entry of (null for a hop that is not one). */
-  alias: string | null;
-  host: string;
-  port: number;
-  username: string;
-  auth: { type: 'key'; keyPath: string } | { type: 'agent' };
-  jump: Spec | null;
-  lookupHost: string;
-  knownHostsFiles: string[];
-  notes: string[];
-}
-
-class Unimportable extends Error {}
-
-function identity(spec: Spec): string {
-  const auth = spec.auth.type === 'key' ? `key:${spec.auth.keyPath}` : 'agent';
-  return `${spec.username}@${spec.host}:${spec.port}/${auth}/${spec.jump ? identity(spec.jump) : ''}`;
-}
-
-/** A Host alias as a server name: characters a name may not have become "-". */
-function nameFor(text: string): string | null {
-  const name = text
-    .replace(/[^A-Za-z0-9._-]/g, '-')
-    .replace(/^[^A-Za-z0-9]+/, '')
-    .slice(0, 64);
-  return name || null;
-}
-
-function defaultContext(): SshConfigContext {
-  const info = userInfo();
-  return {
-    home: homedir(),
-    localUser: info.username,
-    localHost: hostname(),
-    uid: info.uid,
-    env: process.env,
-  };
 }
 
 export class ImportService {
@@ -275,41 +237,8 @@ export class ImportService {
       applied: false,
     };
     if (req.dryRun) return plan;
-    this.apply(plan);
+    writeImport(this.deps, plan);
     return { ...plan, applied: true };
-  }
-
-  /** Writes the chosen servers (jump hops first) and trusts their new keys, all in one transaction. */
-  private apply(plan: ImportPlan): void {
-    const { servers: service, knownHosts, db } = this.deps;
-    const byName = new Map(plan.servers.map((s) => [s.name, s]));
-    const done = new Set<string>();
-    const write = (s: ImportedServer) => {
-      if (done.has(s.name)) return;
-      done.add(s.name);
-      if (s.jump) write(byName.get(s.jump)!);
-      if (s.action !== 'unchanged') {
-        const existing = service.refs.byName(s.name);
-        const input = {
-          name: s.name,
-          host: s.host,
-          port: s.port,
-          username: s.username,
-          auth: s.authType === 'key' ? { type: 'key', keyPath: s.keyPath } : { type: 'agent' },
-          jumpServerId: s.jump,
-          tags: existing?.tags ?? [],
-          description:
-            existing?.description ?? `Imported from ${s.hop ? 'a ProxyJump of' : 'Host'} ${s.source}`,
-        };
-        if (existing) service.update(existing.id, input);
-        else service.create(input);
-      }
-      if (s.hostKey?.status === 'new')
-        knownHosts.trust(s.host, s.port, s.hostKey.keyType, s.hostKey.fingerprint);
-    };
-    transaction(db, () => {
-      for (const s of plan.servers) if (s.selected) write(s);
-    });
   }
 
   /**
@@ -440,9 +369,4 @@ export class ImportService {
     notes.push(`${why}: logs in through ssh-agent`);
     return { type: 'agent' };
   }
-}
-
-function hopText(hop: JumpHop): string {
-  const host = hop.host.includes(':') ? `[${hop.host}]` : hop.host;
-  return `${hop.user ? hop.user + '@' : ''}${host}${hop.port ? ':' + hop.port : ''}`;
 }

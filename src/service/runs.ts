@@ -1,35 +1,32 @@
 /** Starting, waiting for and cancelling runs: a job on one or many servers. */
 import { parseInput, rerunOptionsSchema, runRequestSchema } from '../contract.ts';
-import { chainEventsOf, DEFAULT_MAX_CHAIN_DEPTH } from '../core/chains.ts';
 import {
-  FINAL_EXECUTION_STATUSES,
-  NOT_SUCCEEDED_STATUSES,
-  type ChainLink,
-  type ChainStep,
   type Execution,
   type ExecutionStatus,
+  FINAL_EXECUTION_STATUSES,
   type JobParam,
+  NOT_SUCCEEDED_STATUSES,
   type ParamValue,
   type Run,
   type RunOverview,
 } from '../core/domain.ts';
-import { CroniumError, invalidInput, toErrorValue } from '../core/errors.ts';
+import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
-import { shouldNotify } from '../core/notices.ts';
 import { outputGroups } from '../core/outputGroups.ts';
 import { resolveParams } from '../core/rules.ts';
-import { secretForms } from '../exec/secretMasker.ts';
 import type { RunManager } from '../exec/runManager.ts';
-import type { HistoryRepo } from '../store/historyRepo.ts';
+import { secretForms } from '../exec/secretMasker.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
-import type { JobRecord } from '../store/jobRepo.ts';
+import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
 import type { JobService } from './jobs.ts';
-import { sendWebhook, webhookPayload, type WebhookOptions } from './notices.ts';
+import type { WebhookOptions } from './notices.ts';
+import { findRef, type RefSource, resolveRef } from './refs.ts';
+import { followChain } from './runChains.ts';
+import { sendRunNotices } from './runNotices.ts';
 import type { ServerService } from './servers.ts';
 import type { VariableService } from './variables.ts';
-import { findRef, resolveRef, type RefSource } from './refs.ts';
 
 /** A run target naming a tag: `tag:NAME` (RunRequest.serverIds; schedules store them as such). */
 export const TAG_PREFIX = 'tag:';
@@ -145,78 +142,9 @@ export class RunService {
       attempt: repeated ? repeated.attempt + 1 : 1,
       parentExecutionId: req.parentExecutionId ?? null,
       chainDepth,
-      afterExecution: (e) => this.followChain(e, chainDepth),
-      afterRun: (run) => this.sendNotices(run),
+      afterExecution: (e) => followChain(this.deps, (r) => this.start(r), e, chainDepth),
+      afterRun: (run) => sendRunNotices(this.deps, run),
     });
-  }
-
-  /**
-   * Starts the runs an ended execution's chain links call for, as the job's links are now (an edit made
-   * while it ran counts): each on the execution's server (`same`) or the chained job's own default servers
-   * (`own`), with the execution's output as input (the chained job's default input when it set none), as
-   * trigger `chain` with the execution as parent. A link past the depth limit, or whose job or servers are
-   * gone, starts nothing and says why. What each link did is written on the execution.
-   * @returns the ids of the runs started.
-   */
-  private followChain(execution: Execution, depth: number): string[] {
-    const job = this.deps.jobs.find(execution.jobId);
-    const events = chainEventsOf(execution);
-    const links = (job?.chain ?? []).filter((l) => events.includes(l.on));
-    if (links.length === 0) return [];
-    const limit = this.deps.maxChainDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
-    const steps = links.map((link) => this.startLink(link, execution, depth + 1, limit));
-    this.deps.history.setExecutionChain(execution.id, steps);
-    const updated = this.deps.history.getExecution(execution.id);
-    if (updated) this.deps.hub.emit({ type: 'execution', execution: updated });
-    return steps.flatMap((s) => (s.runId ? [s.runId] : []));
-  }
-
-  private startLink(link: ChainLink, execution: Execution, depth: number, limit: number): ChainStep {
-    const next = this.deps.jobs.find(link.jobId);
-    const step: ChainStep = {
-      on: link.on,
-      jobId: link.jobId,
-      jobName: next?.name ?? link.jobId,
-      servers: link.servers,
-      runId: null,
-      executionIds: [],
-      skipped: null,
-    };
-    const skip = (why: string) => {
-      log().warn(`chain from ${execution.jobName} to ${step.jobName} skipped: ${why}`);
-      return { ...step, skipped: why };
-    };
-    if (!next) return skip('the job was removed');
-    if (depth > limit) return skip(`the chain depth limit (${limit}) was reached`);
-    const serverIds = link.servers === 'same' ? [execution.serverId] : next.defaultServerIds;
-    if (serverIds.length === 0) return skip(`${next.name} has no default servers`);
-    try {
-      const run = this.start({
-        jobId: next.id,
-        serverIds,
-        input: execution.output === null || execution.output === undefined ? undefined : execution.output,
-        trigger: 'chain',
-        parentExecutionId: execution.id,
-      });
-      return { ...step, runId: run.id, executionIds: run.executionIds };
-    } catch (err) {
-      return skip(toErrorValue(err).message);
-    }
-  }
-
-  /**
-   * Sends a finished run's webhook when its job wants one for this outcome, and records how it went.
-   * @returns whether a result was recorded on the run.
-   */
-  private async sendNotices(run: Run): Promise<boolean> {
-    const job: JobRecord | null = this.deps.jobs.find(run.jobId);
-    if (!job?.webhook || !shouldNotify(job.webhook.notify, run.status)) return false;
-    const url = this.deps.jobs.webhookUrl(job)!;
-    const executions = run.executionIds.flatMap((id) => this.deps.history.getExecution(id) ?? []);
-    const result = await sendWebhook(url, webhookPayload(run, executions), this.deps.webhook);
-    if (!result.ok) log().warn(`the webhook of ${run.jobName} (run ${run.id}) failed: ${result.error}`);
-    this.deps.history.setRunNotifications(run.id, [...run.notifications, result]);
-    return true;
   }
 
   /**
