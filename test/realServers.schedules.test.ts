@@ -152,7 +152,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
       env,
     );
     expect(badTz.code).toBe(2);
-    expect(badTz.stderr).toMatch(/timezone: not a time zone/);
+    expect(badTz.stderr).toMatch(/--tz: not a time zone/);
     const show = await runCli(['schedule', 'show', 'nightly', '--json'], env);
     expect(JSON.parse(show.stdout)).toMatchObject({
       name: 'nightly',
