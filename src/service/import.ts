@@ -55,9 +55,13 @@ export interface ImportServiceDeps {
 
 export class ImportService {
   private readonly deps: ImportServiceDeps;
-  /** For the import under way: the config's aliases (lower case), and each key file's check. */
+  /**
+   * For the import under way: the config's aliases (lower case), each key file's check, and the
+   * known_hosts files' entries (each file read once per import).
+   */
   private aliases = new Set<string>();
   private keyChecks = new Map<string, string | null>();
+  private readKnown: (files: string[]) => KnownHostsEntry[] = (files) => readKnownHostsFiles(files).entries;
 
   constructor(deps: ImportServiceDeps) {
     this.deps = deps;
@@ -97,6 +101,7 @@ export class ImportService {
         }
         return entries;
       });
+    this.readKnown = readKnown;
     if (explicitKnownHosts)
       for (const f of explicitKnownHosts)
         if (!existsSync(f)) throw invalidInput({ knownHosts: `cannot read ${f}: no such file` });
@@ -311,7 +316,7 @@ export class ImportService {
       ];
     const lookupHost = r.hostKeyAlias ?? host.host;
     // A revoked key must never be trusted on first connect: such a host is not imported (OpenSSH refuses it).
-    const revoked = revokedKeysFor(readKnownHostsFiles(knownHostsFiles).entries, lookupHost, r.port!);
+    const revoked = revokedKeysFor(this.readKnown(knownHostsFiles), lookupHost, r.port!);
     if (revoked.length)
       throw new Unimportable(
         `known_hosts marks its host key ${revoked[0]} @revoked: check the host and its known_hosts before saving it`,
