@@ -63,6 +63,7 @@ describe('notices', () => {
     startedAt: 1_700_000_000_000,
     endedAt: 1_700_000_002_500,
     executionIds: ['e1', 'e2'],
+    serverNames: ['web1', 'web2'],
     scheduleId: null,
     params: {},
     retryOf: null,

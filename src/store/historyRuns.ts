@@ -20,6 +20,7 @@ export class RunHistory {
     run: Omit<
       Run,
       | 'executionIds'
+      | 'serverNames'
       | 'endedAt'
       | 'status'
       | 'notifications'
@@ -87,6 +88,7 @@ export class RunHistory {
       status: 'running',
       endedAt: null,
       executionIds: byName.map((e) => e.id),
+      serverNames: byName.map((e) => e.serverName),
       scheduleId: run.scheduleId ?? null,
       parentExecutionId: run.parentExecutionId ?? null,
       chainDepth: run.chainDepth ?? 0,
@@ -111,11 +113,9 @@ export class RunHistory {
 
   private runFromRow(row: RunRow): Run {
     const id = row.id;
-    const ids = (
-      this.db.prepare('SELECT id FROM executions WHERE run_id = ? ORDER BY server_name').all(id) as {
-        id: string;
-      }[]
-    ).map((r) => r.id);
+    const executions = this.db
+      .prepare('SELECT id, server_name FROM executions WHERE run_id = ? ORDER BY server_name')
+      .all(id) as { id: string; server_name: string }[];
     return {
       id: row.id,
       jobId: row.job_id,
@@ -128,7 +128,8 @@ export class RunHistory {
       status: row.status,
       startedAt: row.started_at,
       endedAt: row.ended_at,
-      executionIds: ids,
+      executionIds: executions.map((e) => e.id),
+      serverNames: executions.map((e) => e.server_name),
       parentExecutionId: row.parent_execution_id,
       chainDepth: row.chain_depth,
       notifications: JSON.parse(row.notifications) as NotificationResult[],

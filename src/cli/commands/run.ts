@@ -212,7 +212,8 @@ export async function followRun(
     throw err;
   }
   single = run.executionIds.length === 1;
-  for (const id of run.executionIds) names.set(id, service.getExecution(id).serverName);
+  // The run carries its servers' names: no read back per execution.
+  run.executionIds.forEach((id, i) => names.set(id, run.serverNames[i]!));
   log().debug(`run ${run.id} of ${run.jobName} started on ${run.executionIds.length} server(s)`);
 
   // Ctrl-C (and SIGTERM, SIGHUP) cancels the run (ending the remote processes) instead of leaving them

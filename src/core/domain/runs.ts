@@ -134,6 +134,9 @@ export interface Run {
   startedAt: number;
   endedAt: number | null;
   executionIds: string[];
+  /** The server name of each execution, in `executionIds`' order (as the run was started: a server
+   * renamed or removed later keeps the name it ran under). */
+  serverNames: string[];
   /** The job parameters' values (defaults filled in), merged over `input` for the script. */
   params: Record<string, ParamValue>;
   /** The run this one repeats (`cronium rerun`), or null. */
