@@ -1,5 +1,17 @@
+/**
+ * One step of the schema. Both engines take the same steps in the same order: `sql` is SQLite's text,
+ * `postgres` PostgreSQL 15's where the two differ (BIGINT for epoch milliseconds, BYTEA for blobs, a
+ * unique index on lower(name) for SQLite's COLLATE NOCASE); without it, `sql` serves both.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  postgres?: string;
+}
+
 /** Versioned schema migrations; each runs once, in its own transaction, in order. */
-export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'initial schema',
