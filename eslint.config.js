@@ -15,6 +15,16 @@ export default tseslint.config(
     },
   },
   {
+    // The store is async (issue 13): a missed `await` is a write that may not have landed, or an error
+    // nobody sees. Type-aware rules find them; `void` marks the few promises meant to run on their own.
+    files: ['src/**/*.ts', 'electron/**/*.ts', 'test/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     files: ['renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },

@@ -24,20 +24,20 @@ const dataDir = mkdtempSync(join(tmpdir(), 'cronium-bench-ui-'));
 const profile = mkdtempSync(join(tmpdir(), 'cronium-bench-chromium-'));
 
 // Seed: one server, one job, and 1,000,000 past executions written straight into the store.
-const seed = new CroniumService({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
-seed.createServer({
+const seed = await CroniumService.open({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
+await seed.createServer({
   name: 'h1',
   host: h.hosts.h1.address,
   username: h.user,
   auth: { type: 'key', keyPath: h.keyPath },
 });
 await seed.testServer('h1');
-const job = seed.createJob({
+const job = await seed.createJob({
   name: 'million',
   language: 'python',
   script: `import sys\nw = sys.stdout.write\nfor i in range(${LINES}):\n    w("line %07d \\x1b[32mok\\x1b[0m some ordinary log text\\n" % i)\n`,
 });
-const server = seed.getServer('h1');
+const server = await seed.getServer('h1');
 const started = Date.now() - HISTORY * 1000;
 // The facade keeps its connection: the seed writes through a connection of its own on the same file.
 const seedDb = openDatabase(dataDir);

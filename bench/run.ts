@@ -189,20 +189,20 @@ async function main(): Promise<void> {
 
   // Servers and jobs through the service (fast), then one in-process run on every host, which records
   // their host keys (accept-new) so that each whole-process run below is an ordinary run.
-  const seed = new CroniumService({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
-  const add = (host: TestHost) =>
-    seed.createServer({
+  const seed = await CroniumService.open({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
+  const add = async (host: TestHost) =>
+    await seed.createServer({
       name: host.name,
       host: host.address,
       username: h.user,
       auth: { type: 'key', keyPath: h.keyPath },
     });
   for (const host of [h.hosts.h1, ...h.fleet]) add(host);
-  seed.createJob({ name: 'true', language: 'bash', script: 'true' });
-  seed.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
-  seed.createJob({ name: 'bulk', language: 'bash', script: 'cat ~/bulk.txt' });
-  const seedRun = seed.startRun({
-    jobId: seed.getJob('true').id,
+  await seed.createJob({ name: 'true', language: 'bash', script: 'true' });
+  await seed.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
+  await seed.createJob({ name: 'bulk', language: 'bash', script: 'cat ~/bulk.txt' });
+  const seedRun = await seed.startRun({
+    jobId: (await seed.getJob('true')).id,
     serverIds: ['h1', ...h.fleet.map((f) => f.name)],
     concurrency: 50,
   });
@@ -390,10 +390,10 @@ async function rawSsh2(h: TestHosts): Promise<{ exec: () => Promise<number>; end
 
 /** Today's in-process figures: warm per-execution overhead vs raw ssh2, helper calls vs plain HTTP. */
 async function inProcess(h: TestHosts, dataDir: string): Promise<void> {
-  const service = new CroniumService({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
+  const service = await CroniumService.open({ dataDir, unknownHostKeys: 'accept-new', runtimePort: 0 });
   const runOnce = async (job: string) => {
     const started = performance.now();
-    const r = service.startRun({ jobId: service.getJob(job).id, serverIds: ['h1'] });
+    const r = await service.startRun({ jobId: (await service.getJob(job)).id, serverIds: ['h1'] });
     await service.waitForRun(r.id);
     return performance.now() - started;
   };
@@ -412,23 +412,22 @@ async function inProcess(h: TestHosts, dataDir: string): Promise<void> {
       '≤ 3×',
     );
 
-    service.setVariable({ key: 'bench', value: { some: 'value', n: 1 } });
-    service.createJob({ name: 'helpers-py', language: 'python', script: PY_HELPER_BENCH });
-    service.createJob({ name: 'helpers-node', language: 'node', script: NODE_HELPER_BENCH });
+    await service.setVariable({ key: 'bench', value: { some: 'value', n: 1 } });
+    await service.createJob({ name: 'helpers-py', language: 'python', script: PY_HELPER_BENCH });
+    await service.createJob({ name: 'helpers-node', language: 'node', script: NODE_HELPER_BENCH });
     for (const job of ['helpers-py', 'helpers-node']) {
       const figures: Record<string, { helper: number; raw: number | null; health: number | null }> = {};
       for (const mode of ['api', 'bundled'] as const) {
-        const started = service.startRun({
-          jobId: service.getJob(job).id,
+        const started = await service.startRun({
+          jobId: (await service.getJob(job)).id,
           serverIds: ['h1'],
           helperMode: mode,
         });
         const done = await service.waitForRun(started.id);
-        const e = service.getExecution(done.executionIds[0]!);
+        const e = await service.getExecution(done.executionIds[0]!);
         if (e.status !== 'succeeded')
           throw new Error(
-            `${job} ${mode}: ${e.status} ${e.errorMessage} ${service
-              .readLog(e.id)
+            `${job} ${mode}: ${e.status} ${e.errorMessage} ${(await service.readLog(e.id))
               .map((chunk) => chunk.text)
               .join('')}`,
           );

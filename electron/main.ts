@@ -50,17 +50,17 @@ async function start(): Promise<void> {
   // A rotating log file in the data directory (logs/cronium.N.log); the app has no terminal to write to.
   await configureFileLogger({ dataDir, level: process.env.CRONIUM_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
   log().info({ version: app.getVersion() }, 'desktop app starting');
-  service = new CroniumService({
+  service = await CroniumService.open({
     dataDir,
     // One secret store with the CLI and browser mode (a data key in the OS keychain, else secret.key);
     // safeStorage only opens what an older version sealed with it ("ss1:"), re-sealed just below.
-    legacyDecrypt: (sealed) => new SafeStorageSecretStore(safeStorage, null).decrypt(sealed),
+    legacyDecrypt: (sealed) => new SafeStorageSecretStore(safeStorage, null).openLegacy(sealed),
     unknownHostKeys: 'ask',
     appMode: 'desktop',
     appVersion: app.getVersion(),
     runtimePort,
   });
-  const resealed = service.resealLegacySecrets();
+  const resealed = await service.resealLegacySecrets();
   if (resealed) log().warn(`moved ${resealed} secret(s) from safeStorage to the shared secret store`);
   // The service logs the runtime's note (its port was taken) once.
   await service.startRuntime();
@@ -90,7 +90,7 @@ async function start(): Promise<void> {
     if (Notification.isSupported()) new Notification(notice).show();
   });
   // Keep-running scripts a closed app (or a killed CLI) left on their hosts are followed again.
-  const reattached = service.reattachDetached();
+  const reattached = await service.reattachDetached();
   if (reattached.length) log().info(`following ${reattached.length} detached execution(s) again`);
   window.once('ready-to-show', () => window?.show());
   window.on('close', (event) => {

@@ -25,7 +25,7 @@ export class SafeStorageSecretStore implements SecretStore {
     this.fallback = fallback;
   }
 
-  encrypt(plain: string): string {
+  async encrypt(plain: string): Promise<string> {
     if (!this.safeStorage.isEncryptionAvailable()) {
       throw new CroniumError(
         'secrets_unavailable',
@@ -35,10 +35,20 @@ export class SafeStorageSecretStore implements SecretStore {
     return `${FORMAT}:${this.safeStorage.encryptString(plain).toString('base64')}`;
   }
 
-  decrypt(sealed: string): string {
+  async decrypt(sealed: string): Promise<string> {
+    const [format] = splitFormat(sealed);
+    if (format !== FORMAT && this.fallback) return this.fallback.decrypt(sealed);
+    return this.openLegacy(sealed);
+  }
+
+  /**
+   * Opens an "ss1:" value now (safeStorage answers synchronously): what the shared secret store calls to
+   * re-seal values an older version stored this way.
+   * @throws CroniumError secrets_unavailable for another format or when the keychain is not available.
+   */
+  openLegacy(sealed: string): string {
     const [format, payload] = splitFormat(sealed);
     if (format !== FORMAT) {
-      if (this.fallback) return this.fallback.decrypt(sealed);
       throw new CroniumError(
         'secrets_unavailable',
         `A secret was stored in another format (${format}) and cannot be read here.`,

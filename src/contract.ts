@@ -22,6 +22,7 @@ import type {
   Variable,
 } from './core/domain.ts';
 import type { ErrorValue } from './core/errors.ts';
+import type { SqlEngine } from './store/sql.ts';
 import type { HistoryPage, HistoryQuery, RerunOptions, RunRequest, ScheduleInput } from './contract/runs.ts';
 import type { ImportPlan, ImportRequest } from './contract/import.ts';
 import type { JobInput } from './contract/jobs.ts';
@@ -65,39 +66,39 @@ export interface AppInfo {
 }
 
 /**
- * What a client may ask of the core. Arguments are validated at the process boundary (src/api/dispatcher.ts)
+ * What a client may ask of the core. Every method is async (the store may be a PostgreSQL server). Arguments are validated at the process boundary (src/api/dispatcher.ts)
  * and again by the service with the schemas above; every failure is a CroniumError whose kind and sentence
  * reach the client (SPEC section 8). A `ref` names a record by id or by its unique name; executions also by
  * a unique prefix of their id. Times are epoch milliseconds.
  */
 export interface CroniumApi {
   /** The app's version, mode, data directory and the runtime API's port (null until started). */
-  appInfo(): AppInfo;
+  appInfo(): Promise<AppInfo>;
   /** Every saved server, by name; passwords and passphrases never included (`hasSecret` says one is stored). */
-  listServers(): Server[];
+  listServers(): Promise<Server[]>;
   /** @throws CroniumError not_found. */
-  getServer(ref: string): Server;
+  getServer(ref: string): Promise<Server>;
   /**
    * Saves a new server (a password or passphrase sealed at rest).
    * @throws CroniumError invalid_input with a message per field (see src/core/rules.ts), conflict for a
    * name in use; nothing is written then.
    */
-  createServer(input: ServerInput): Server;
+  createServer(input: ServerInput): Promise<Server>;
   /**
    * Replaces a server's fields; a password left out keeps the stored one. Its pooled connections are
    * dropped, so the next use logs in with what was saved.
    * @throws CroniumError not_found, invalid_input, conflict (name in use).
    */
-  updateServer(ref: string, input: ServerInput): Server;
+  updateServer(ref: string, input: ServerInput): Promise<Server>;
   /** @throws CroniumError not_found; conflict when it is another server's jump server. */
-  removeServer(ref: string): void;
+  removeServer(ref: string): Promise<void>;
   /**
    * Imports servers from ~/.ssh/config (or `request.sshConfig`) and trusts their keys from known_hosts,
    * following OpenSSH's rules (src/ssh/sshConfig.ts); with `dryRun`, only says what it would do. A saved
    * server of the same name is updated, not duplicated. All or nothing: a failed write leaves no change.
    * @throws CroniumError invalid_input for a bad request or an ssh_config named but unreadable.
    */
-  importServers(request: ImportRequest): ImportPlan;
+  importServers(request: ImportRequest): Promise<ImportPlan>;
   /**
    * Connects and logs in afresh, reads the OS, and records the check. Never rejects for the server's
    * failures: they come back in `error` (with the offered key's `fingerprint` for an unknown or changed one).
@@ -112,39 +113,39 @@ export interface CroniumApi {
    */
   trustHostKey(ref: string, fingerprint?: string): Promise<ServerTestResult>;
   /** Every saved job, by name; secret environment values are null. */
-  listJobs(): Job[];
+  listJobs(): Promise<Job[]>;
   /** @throws CroniumError not_found. */
-  getJob(ref: string): Job;
+  getJob(ref: string): Promise<Job>;
   /**
    * Saves a new job (secret environment values sealed at rest; default servers given by ref, stored by id).
    * @throws CroniumError invalid_input with a message per field, conflict for a name in use.
    */
-  createJob(input: JobInput): Job;
+  createJob(input: JobInput): Promise<Job>;
   /**
    * Replaces a job's fields; a secret environment entry whose value is null keeps the stored value.
    * @throws CroniumError not_found, invalid_input, conflict (name in use).
    */
-  updateJob(ref: string, input: JobInput): Job;
+  updateJob(ref: string, input: JobInput): Promise<Job>;
   /**
    * Removes a job (its history is kept) and every other job's chain links to it.
    * @returns the names of the jobs whose links to it were removed.
    */
-  removeJob(ref: string): { unlinkedFrom: string[] };
+  removeJob(ref: string): Promise<{ unlinkedFrom: string[] }>;
   /**
    * Starts a job on one or more servers and returns the run at once (status `running`, one queued execution
    * per server); progress arrives as `execution`, `log` and `run` events.
    * @throws CroniumError not_found for an unknown job or server; invalid_input for a bad request or a server
    * listed twice.
    */
-  startRun(request: RunRequest): Run;
+  startRun(request: RunRequest): Promise<Run>;
   /** Asks a run to stop (each execution in whichever phase it is); false when no such run is going here. */
-  cancelRun(runId: string): boolean;
+  cancelRun(runId: string): Promise<boolean>;
   /**
    * Stops one host's execution of a run (the others go on); a run of another process (the CLI) is asked
    * through the database. False when it is not going.
    * @throws CroniumError not_found.
    */
-  cancelExecution(executionId: string): boolean;
+  cancelExecution(executionId: string): Promise<boolean>;
   /**
    * Runs a run again (`ref`: its id or a unique prefix, or an execution's: its run): the same job, input, parameters, helper mode and
    * servers, or with `options.failed` only the hosts that did not succeed. Trigger `retry`, attempt one
@@ -152,66 +153,66 @@ export interface CroniumApi {
    * @throws CroniumError not_found for an unknown run, or a job or server removed since (named by name);
    * invalid_input when every host succeeded and `failed` was asked.
    */
-  rerun(ref: string, options?: RerunOptions): Run;
+  rerun(ref: string, options?: RerunOptions): Promise<Run>;
   /**
    * A run at a glance (`ref`: its id or a unique prefix, or an execution's: its run): each host's execution and the groups of hosts
    * whose stdout was identical.
    * @throws CroniumError not_found.
    */
-  getRunOverview(ref: string): RunOverview;
+  getRunOverview(ref: string): Promise<RunOverview>;
   /** @throws CroniumError not_found. */
-  getRun(runId: string): Run;
+  getRun(runId: string): Promise<Run>;
   /**
    * One page of executions, newest first, with filters; `nextCursor` fetches the next page (null: last).
    * @throws CroniumError invalid_input for a bad query or a cursor that is not from a previous page.
    */
-  queryHistory(query: HistoryQuery): HistoryPage;
+  queryHistory(query: HistoryQuery): Promise<HistoryPage>;
   /** @throws CroniumError not_found; invalid_input when an id prefix matches several executions. */
-  getExecution(ref: string): Execution;
+  getExecution(ref: string): Promise<Execution>;
   /**
    * Up to `limit` (default 10 000) chunks of an execution's stored log with a sequence number above
    * `afterSeq` (default -1: from the start), in order; secrets already masked. Empty for an unknown id.
    */
-  readLog(executionId: string, afterSeq?: number, limit?: number): LogChunk[];
+  readLog(executionId: string, afterSeq?: number, limit?: number): Promise<LogChunk[]>;
   /** Every shared variable, by key; secret values are null. */
-  listVariables(): Variable[];
+  listVariables(): Promise<Variable[]>;
   /**
    * Creates or replaces a variable (a secret one sealed at rest); the value returned is null when secret.
    * @throws CroniumError invalid_input (key rule, JSON value of at most 1 MiB).
    */
-  setVariable(input: VariableInput): Variable;
+  setVariable(input: VariableInput): Promise<Variable>;
   /** @throws CroniumError not_found. */
-  removeVariable(key: string): void;
+  removeVariable(key: string): Promise<void>;
   /** Every schedule, by name, with its next occurrences and last result. */
-  listSchedules(): Schedule[];
+  listSchedules(): Promise<Schedule[]>;
   /** @throws CroniumError not_found. */
-  getSchedule(ref: string): Schedule;
+  getSchedule(ref: string): Promise<Schedule>;
   /**
    * Saves a schedule (see scheduleInputSchema); occurrences before now are never counted as missed.
    * @throws CroniumError invalid_input (per field; also a target that names no server, or no targets and a
    * job without default servers), not_found for the job.
    */
-  createSchedule(input: ScheduleInput): Schedule;
+  createSchedule(input: ScheduleInput): Promise<Schedule>;
   /** Removes a schedule; the runs it started stay in the history. @throws CroniumError not_found. */
-  removeSchedule(ref: string): void;
+  removeSchedule(ref: string): Promise<void>;
   /** Stops firing a schedule until resumed. @throws CroniumError not_found. */
-  pauseSchedule(ref: string): Schedule;
+  pauseSchedule(ref: string): Promise<Schedule>;
   /**
    * Fires a paused schedule again, from now on: occurrences while it was paused are not missed ones.
    * @throws CroniumError not_found.
    */
-  resumeSchedule(ref: string): Schedule;
+  resumeSchedule(ref: string): Promise<Schedule>;
   /** A schedule's last 20 handled occurrences, newest first. @throws CroniumError not_found. */
-  listScheduleFires(ref: string): ScheduleFire[];
+  listScheduleFires(ref: string): Promise<ScheduleFire[]>;
   /** The stored tool credentials (Slack, Discord, email), without their secrets. */
-  listTools(): ToolCredential[];
+  listTools(): Promise<ToolCredential[]>;
   /**
    * Stores a tool credential, its secret parts sealed.
    * @throws CroniumError invalid_input (a bad field, or the name is taken), secrets_unavailable.
    */
-  createTool(input: ToolInput): ToolCredential;
+  createTool(input: ToolInput): Promise<ToolCredential>;
   /** @throws CroniumError not_found. */
-  removeTool(ref: string): void;
+  removeTool(ref: string): Promise<void>;
 }
 
 /** The methods a renderer may call (see the method table in src/methodNames.ts). */
@@ -222,8 +223,8 @@ export interface DoctorReport {
   dataDir: string;
   /** Where the data key is and why there, or why no secret store can be used. */
   secretStore: { kind: 'keychain' | 'key-file'; location: string; reason: string } | { error: string };
-  /** The SQLite library's version (node:sqlite). */
-  sqliteVersion: string;
+  /** The store's engine, its version (SQLite library or PostgreSQL server) and where it lives. */
+  database: { engine: SqlEngine; version: string; location: string };
 }
 
 /**
@@ -240,7 +241,7 @@ export interface HostApi extends CroniumApi {
    * A variable's value, secret values revealed (the local user only).
    * @throws CroniumError not_found.
    */
-  getVariableValue(key: string): unknown;
+  getVariableValue(key: string): Promise<unknown>;
   /**
    * Starts the runtime API the helpers call, once (later calls return the same answer): the port it
    * listens on at 127.0.0.1, and a note when it is not the one asked for.
@@ -267,7 +268,7 @@ export interface HostApi extends CroniumApi {
    * Reattaches every detached execution in the background (the desktop app on start, the daemon); returns
    * the ids it follows now. Never throws for one execution's failure (each is written on it).
    */
-  reattachDetached(): string[];
+  reattachDetached(): Promise<string[]>;
   /** Every event the core publishes, until the returned function is called. */
   subscribe(listener: (event: CoreEvent) => void): () => void;
   /**
@@ -276,9 +277,9 @@ export interface HostApi extends CroniumApi {
    */
   slowDown(until: Promise<void>): void;
   /** Converts secrets stored in the desktop app's old "ss1:" format; returns how many. */
-  resealLegacySecrets(): number;
+  resealLegacySecrets(): Promise<number>;
   /** What this installation uses; never throws for an unusable secret store (the report says why). */
-  doctor(): DoctorReport;
+  doctor(): Promise<DoctorReport>;
   /**
    * Resolves when a run and every run its chain links started (and theirs, down the chain) have finished,
    * with those chained runs in the order they started (not the run itself).
@@ -311,7 +312,7 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue 
 
 /** The client side: every method is async, and failures arrive as ApiError (see renderer/src/api). */
 export type ClientApi = {
-  [K in MethodName]: (...args: Parameters<CroniumApi[K]>) => Promise<Awaited<ReturnType<CroniumApi[K]>>>;
+  [K in MethodName]: (...args: Parameters<CroniumApi[K]>) => ReturnType<CroniumApi[K]>;
 };
 
 /**

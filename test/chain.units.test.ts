@@ -85,7 +85,7 @@ describe('notices', () => {
     });
   });
 
-  it('shows one desktop notification per finished run whose job asks for it (the Electron adapter)', () => {
+  it('shows one desktop notification per finished run whose job asks for it (the Electron adapter)', async () => {
     let listener: (event: CoreEvent) => void = () => {};
     const jobs: Record<string, Partial<Job>> = {
       j1: { desktopNotify: 'failure' },

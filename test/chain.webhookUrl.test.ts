@@ -5,15 +5,15 @@ import { CroniumError } from '../src/core/errors.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { tempDir } from './support/fixtures.ts';
 
-describe('job webhook URL', () => {
+describe('job webhook URL', async () => {
   const dir = tempDir();
-  const service = new CroniumService({ dataDir: dir.path, agentSocket: '' });
+  const service = await CroniumService.open({ dataDir: dir.path, agentSocket: '' });
   afterAll(async () => {
     await service.close();
     dir.remove();
   });
-  const save = (url: string) =>
-    service.createJob({
+  const save = async (url: string) =>
+    await service.createJob({
       name: `j${Math.random().toString(36).slice(2, 8)}`,
       language: 'bash',
       script: 'true',
@@ -25,8 +25,8 @@ describe('job webhook URL', () => {
     'https://token@hooks.example.com/x',
     'ftp://example.com/x',
     'not a url',
-  ])('refuses %s on the webhook.url field, saving nothing', (url) => {
-    const before = service.listJobs().length;
+  ])('refuses %s on the webhook.url field, saving nothing', async (url) => {
+    const before = (await service.listJobs()).length;
     let error: unknown;
     try {
       save(url);
@@ -35,10 +35,10 @@ describe('job webhook URL', () => {
     }
     expect(error).toBeInstanceOf(CroniumError);
     expect(Object.keys((error as CroniumError).fields ?? {})).toEqual(['webhook.url']);
-    expect(service.listJobs()).toHaveLength(before);
+    expect(await service.listJobs()).toHaveLength(before);
   });
 
-  it('keeps a plain https URL (only its origin is shown)', () => {
+  it('keeps a plain https URL (only its origin is shown)', async () => {
     expect(save('https://hooks.example.com/services/T0/B0/secret').webhook).toMatchObject({
       origin: 'https://hooks.example.com',
     });

@@ -19,7 +19,7 @@ import { ownHosts, tempDir } from './support/fixtures.ts';
 
 // A test user of this file's own (its home and processes are nobody else's).
 const h = ownHosts('clicmd');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const bin = resolve('bin/cronium');
@@ -62,7 +62,7 @@ function spawned(command: string, args: string[], options: { cwd?: string; env?:
 
 describe('each command takes only its own options and arguments', () => {
   const dir = tempDir();
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
 
   it('refuses another command’s option, an unknown one and extra arguments, writing nothing', async () => {
     const cases: [string[], RegExp][] = [
@@ -232,7 +232,7 @@ describe('each command takes only its own options and arguments', () => {
 describe('the installed command (bin/cronium)', () => {
   const dir = tempDir();
   const elsewhere = tempDir('cronium-cwd-');
-  afterAll(() => {
+  afterAll(async () => {
     dir.remove();
     elsewhere.remove();
   });
@@ -297,7 +297,7 @@ describe('the installed command (bin/cronium)', () => {
 
 describe('the log file (desktop app and browser mode)', () => {
   const dir = tempDir();
-  afterAll(() => {
+  afterAll(async () => {
     setLogger(pino({ level: 'silent' }));
     dir.remove();
   });

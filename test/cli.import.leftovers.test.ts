@@ -12,7 +12,7 @@ import { runCli } from './support/cli.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const root = tempDir();
-afterAll(() => root.remove());
+afterAll(async () => root.remove());
 const cli = (dataDir: string, args: string[]) => runCli(args, { CRONIUM_DATA_DIR: dataDir });
 
 describe('cronium CLI leftovers (issue 11 part 7)', () => {

@@ -7,7 +7,7 @@ import { tempDir } from './support/fixtures.ts';
 describe('errors in the user’s words', () => {
   const dir = tempDir();
   const env = { CRONIUM_DATA_DIR: dir.path };
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
 
   it('schedule add names --on, --set and --cron', async () => {
     expect((await runCli(['job', 'add', 'x', '--lang', 'bash', '--script', 'true'], env)).code).toBe(0);
@@ -39,7 +39,7 @@ describe('errors in the user’s words', () => {
 describe('--set given twice', () => {
   const dir = tempDir();
   const env = { CRONIUM_DATA_DIR: dir.path };
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
 
   it('is refused by run as by schedule add, nothing started', async () => {
     expect(

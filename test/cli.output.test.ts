@@ -90,7 +90,7 @@ describe('cronium CLI output (real processes, real hosts)', () => {
       expect(r.stderr).toBe('');
     }
   });
-  afterAll(() => {
+  afterAll(async () => {
     user.remove();
     dir.remove();
   });

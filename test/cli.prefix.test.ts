@@ -86,7 +86,7 @@ describe('LinePrefixer', () => {
     expect(text(p.end())).toBe('');
   });
 
-  it('never holds back more than the limit (a 5 MB line without newline)', () => {
+  it('never holds back more than the limit (a 5 MB line without newline)', async () => {
     const p = new LinePrefixer<Out>({ maxHeldBytes: 64 * 1024 });
     const h1 = source('h1', 'stdout');
     const line = Buffer.alloc(5 * 1024 * 1024, 'x');
@@ -102,7 +102,7 @@ describe('LinePrefixer', () => {
     expect(written).toBe('[h1] '.length + line.length + 1);
   });
 
-  it('keeps an unfinished UTF-8 character back when writing an open line', () => {
+  it('keeps an unfinished UTF-8 character back when writing an open line', async () => {
     expect(incompleteUtf8Tail(Buffer.from('ab'))).toBe(0);
     expect(incompleteUtf8Tail(Buffer.from('a€').subarray(0, 3))).toBe(2);
     expect(incompleteUtf8Tail(Buffer.from('a€'))).toBe(0);
@@ -139,7 +139,7 @@ describe('LinePrefixer', () => {
     );
   });
 
-  it('property: many hosts on one output never mix lines', () => {
+  it('property: many hosts on one output never mix lines', async () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(scriptBytes, fc.array(fc.nat(), { maxLength: 10 })), {

@@ -10,7 +10,7 @@ import { ownHosts, tempDir } from './support/fixtures.ts';
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('cli');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('cronium CLI (real processes, real hosts)', () => {
   const dir = tempDir();
@@ -57,7 +57,7 @@ describe('cronium CLI (real processes, real hosts)', () => {
       expect(r.code).toBe(0);
     }
   });
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
 
   it('adds a server with a password from stdin and tests it', async () => {
     const add = await cli(

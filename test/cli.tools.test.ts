@@ -15,7 +15,7 @@ const PASSWORD = 'cli-smtp-Secret-99';
 
 describe('cronium tool', () => {
   const dir = tempDir();
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
   const cli = (args: string[], stdin?: string) => runCli(args, { CRONIUM_DATA_DIR: dir.path }, stdin);
 
   it('adds a Slack webhook from stdin and an SMTP server with its password from stdin', async () => {

@@ -233,38 +233,42 @@ function comparable(r: Recorded) {
 describe('scripts written for Cronium run unchanged, the same in API and bundled mode', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }));
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   /** Runs a corpus file as a fresh job (no history) from the case's variables and input. */
   async function record(file: string, mode: 'api' | 'bundled'): Promise<Recorded> {
     const [name, ext] = file.split('.') as [string, keyof typeof LANGUAGES];
     const spec = CASES[name]!;
-    for (const v of service.listVariables()) service.removeVariable(v.key);
-    for (const [key, value] of Object.entries(spec.vars ?? {})) service.setVariable({ key, value });
+    for (const v of await service.listVariables()) await service.removeVariable(v.key);
+    for (const [key, value] of Object.entries(spec.vars ?? {})) await service.setVariable({ key, value });
     const script = readFileSync(new URL(`./cronium-corpus/${file}`, import.meta.url), 'utf8');
-    const job = service.createJob({ name: `corpus-${name}`, language: LANGUAGES[ext], script });
+    const job = await service.createJob({ name: `corpus-${name}`, language: LANGUAGES[ext], script });
     try {
-      const run = service.startRun({
+      const run = await service.startRun({
         jobId: job.id,
         serverIds: ['h1'],
         helperMode: mode,
         ...(spec.input === undefined ? {} : { input: spec.input }),
       });
       const done = await service.waitForRun(run.id);
-      const exec = service.getExecution(done.executionIds[0]!);
-      const log = service.readLog(exec.id, -1, 1_000_000);
+      const exec = await service.getExecution(done.executionIds[0]!);
+      const log = await service.readLog(exec.id, -1, 1_000_000);
       const text = (stream: string) =>
         log
           .filter((c) => c.stream === stream)
           .map((c) => c.text)
           .join('');
       const keys = new Set([...Object.keys(spec.vars ?? {}), ...(spec.watch ?? [])]);
-      const present = new Set(service.listVariables().map((v) => v.key));
+      const present = new Set((await service.listVariables()).map((v) => v.key));
       const vars = Object.fromEntries(
-        [...keys].sort().map((k) => [k, present.has(k) ? service.getVariableValue(k) : undefined]),
+        await Promise.all(
+          [...keys]
+            .sort()
+            .map(async (k) => [k, present.has(k) ? await service.getVariableValue(k) : undefined]),
+        ),
       );
       return {
         exec,
@@ -274,7 +278,7 @@ describe('scripts written for Cronium run unchanged, the same in API and bundled
         job: { id: job.id, name: job.name },
       };
     } finally {
-      service.removeJob(job.id);
+      await service.removeJob(job.id);
     }
   }
 
@@ -296,9 +300,14 @@ describe('scripts written for Cronium run unchanged, the same in API and bundled
     'in %s mode the event carries the job record from the history store',
     async (mode) => {
       const script = `import sys\nmode = cronium.input().get("exit", 0)\ncronium.output(cronium.event())\nsys.exit(mode)\n`;
-      const job = service.createJob({ name: `history-${mode}`, language: 'python', script });
+      const job = await service.createJob({ name: `history-${mode}`, language: 'python', script });
       const runOnce = async (exit: number) => {
-        const run = service.startRun({ jobId: job.id, serverIds: ['h1'], helperMode: mode, input: { exit } });
+        const run = await service.startRun({
+          jobId: job.id,
+          serverIds: ['h1'],
+          helperMode: mode,
+          input: { exit },
+        });
         const done = await service.waitForRun(run.id);
         return service.getExecution(done.executionIds[0]!);
       };

@@ -19,7 +19,7 @@ import { ownHosts, tempDir } from './support/fixtures.ts';
 const ARTIFACTS = 'test-artifacts/e2e';
 
 const h = ownHosts('e2echain');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('chains and notices in the app (Chromium, browser mode, a real host)', () => {
   const data = tempDir();
@@ -34,7 +34,11 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
   /** The store as the app wrote it, read by a second process's service (they share the database). */
   async function stored<T>(read: (s: CroniumService) => T): Promise<T> {
-    const s = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
+    const s = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
     try {
       return read(s);
     } finally {
@@ -55,8 +59,12 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook/secret-T0KEN`;
 
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-    seed.createServer({
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
+    await seed.createServer({
       name: 'h1',
       host: h.hosts.h1.address,
       port: h.hosts.h1.port,
@@ -64,13 +72,17 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
       auth: { type: 'key', keyPath: h.keyPath },
     });
     await seed.testServer('h1');
-    seed.createJob({
+    await seed.createJob({
       name: 'first',
       language: 'python',
       script: 'cronium.output({"word": "relayed"})\n',
       defaultServerIds: ['h1'],
     });
-    seed.createJob({ name: 'second', language: 'bash', script: 'echo "second got $(cronium.input word)"\n' });
+    await seed.createJob({
+      name: 'second',
+      language: 'bash',
+      script: 'echo "second got $(cronium.input word)"\n',
+    });
     await seed.close();
     const started = await startServe(data.path);
     serve = started.child;
@@ -128,8 +140,8 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
     await page.getByTestId('job-save').click();
     await form.waitFor({ state: 'detached' });
 
-    const job = await stored((s) => s.getJob('first'));
-    const second = await stored((s) => s.getJob('second'));
+    const job = await stored(async (s) => await s.getJob('first'));
+    const second = await stored(async (s) => await s.getJob('second'));
     expect(job.chain).toEqual([{ on: 'success', jobId: second.id, servers: 'same' }]);
     expect(job.desktopNotify).toBe('always');
     expect(job.webhook).toEqual({ notify: 'always', origin: new URL(hookUrl).origin });
@@ -145,7 +157,7 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
     expect(await page.content()).not.toContain('T0KEN');
     await page.getByTestId('job-save').click();
     await form.waitFor({ state: 'detached' });
-    expect((await stored((s) => s.getJob('first'))).webhook).not.toBeNull();
+    expect((await stored(async (s) => await s.getJob('first'))).webhook).not.toBeNull();
   });
 
   it('refuses a link that makes a loop, naming it', async () => {
@@ -157,7 +169,7 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
       'these links make a loop: second → first → second',
     );
     await page.getByRole('button', { name: 'Cancel' }).click();
-    expect((await stored((s) => s.getJob('second'))).chain).toEqual([]);
+    expect((await stored(async (s) => await s.getJob('second'))).chain).toEqual([]);
   });
 
   it('runs the chain and shows it in history: the child links its parent, the parent its child', async () => {

@@ -20,7 +20,7 @@ import { ownHosts, tempDir } from './support/fixtures.ts';
 const ARTIFACTS = 'test-artifacts/e2e-firstday';
 
 const h = ownHosts('e2efd');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 // A line longer than any row, an input echoed back, a variable set: what the log and detail tests read.
 const REPORT = `echo "input: $(cronium.input)"
@@ -53,8 +53,12 @@ describe('the first day in the app (Chromium, real hosts)', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-    const h1 = seed.createServer({
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
+    const h1 = await seed.createServer({
       name: 'h1',
       host: h.hosts.h1.address,
       username: h.user,
@@ -62,7 +66,7 @@ describe('the first day in the app (Chromium, real hosts)', () => {
     });
     await seed.testServer('h1');
     // Hops through h1, so h1 is a jump server in use.
-    seed.createServer({
+    await seed.createServer({
       name: 'via',
       host: h.hosts.h3.address,
       username: h.user,
@@ -70,7 +74,7 @@ describe('the first day in the app (Chromium, real hosts)', () => {
       jumpServerId: h1.id,
     });
     // Nothing listens on port 1: never connects.
-    seed.createServer({
+    await seed.createServer({
       name: 'down',
       host: '127.0.0.1',
       port: 1,
@@ -78,14 +82,14 @@ describe('the first day in the app (Chromium, real hosts)', () => {
       auth: { type: 'key', keyPath: h.keyPath },
     });
     // A real host whose key is not known yet, with a user it will refuse.
-    seed.createServer({
+    await seed.createServer({
       name: 'badlogin',
       host: h.hosts.h2.address,
       username: 'nobody-of-cronium',
       auth: { type: 'key', keyPath: h.keyPath },
     });
-    seed.createJob({ name: 'report', language: 'bash', script: REPORT, defaultServerIds: [h1.id] });
-    seed.createJob({
+    await seed.createJob({ name: 'report', language: 'bash', script: REPORT, defaultServerIds: [h1.id] });
+    await seed.createJob({
       name: 'slow',
       language: 'bash',
       script: 'echo started; sleep 60\n',

@@ -55,14 +55,18 @@ Host *
     const key = (name: string) => readFileSync(join(h.dir, `${name}_host_ed25519.pub`), 'utf8').trim();
     writeFileSync(knownHosts, `${h.hosts.h1.address} ${key('h1')}\n${h.hosts.h2.address} ${key('h2')}\n`);
 
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
     // Nothing listens on port 1: runs there fail at once (history's "not succeeded").
     for (const [name, tags] of [
       ['down-a', ['prod']],
       ['down-b', ['prod', 'db']],
       ['down-c', []],
     ] as const)
-      seed.createServer({
+      await seed.createServer({
         name,
         host: '127.0.0.1',
         port: 1,
@@ -70,8 +74,8 @@ Host *
         auth: { type: 'key', keyPath: h.keyPath },
         tags: [...tags],
       });
-    seed.createJob({ name: 'deploy', language: 'bash', script: 'echo deployed', tags: ['ops'] });
-    seed.createJob({ name: 'backup', language: 'bash', script: 'echo saved', tags: ['db'] });
+    await seed.createJob({ name: 'deploy', language: 'bash', script: 'echo deployed', tags: ['ops'] });
+    await seed.createJob({ name: 'backup', language: 'bash', script: 'echo saved', tags: ['db'] });
     await seed.close();
     const started = await startServe(data.path);
     serve = started.child;

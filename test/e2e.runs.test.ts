@@ -20,7 +20,7 @@ import { ownHosts, tempDir } from './support/fixtures.ts';
 const ARTIFACTS = 'test-artifacts/e2e-runs';
 
 const h = ownHosts('e2eruns');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('parameters, re-runs, many hosts and runs from the CLI (Chromium, real hosts)', () => {
   const data = tempDir();
@@ -47,9 +47,14 @@ describe('parameters, re-runs, many hosts and runs from the CLI (Chromium, real 
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-    const add = (name: string, host: string) =>
-      seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } }).id;
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
+    const add = async (name: string, host: string) =>
+      (await seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } }))
+        .id;
     const h1 = add('h1', h.hosts.h1.address);
     const h2 = add('h2', h.hosts.h2.address);
     // No python3 on h3: a Python job fails there.
@@ -59,7 +64,7 @@ describe('parameters, re-runs, many hosts and runs from the CLI (Chromium, real 
     fleet.push(add('b', h.hosts.h2.address));
     // Trusted now (browser mode asks about unknown keys); a1..a3 and b share h1's and h2's keys.
     for (const name of ['h1', 'h2', 'h3']) expect((await seed.testServer(name)).error).toBeNull();
-    seed.createJob({
+    await seed.createJob({
       name: 'deploy',
       language: 'bash',
       script: 'echo "input: $(cronium.input)"\n',
@@ -69,19 +74,19 @@ describe('parameters, re-runs, many hosts and runs from the CLI (Chromium, real 
         { name: 'count', type: 'number', default: 2 },
       ],
     });
-    seed.createJob({
+    await seed.createJob({
       name: 'addr',
       language: 'bash',
       script: 'echo "$SSH_CONNECTION" | cut -d" " -f3\necho same on every host\necho "to stderr" >&2\n',
       defaultServerIds: fleet,
     });
-    seed.createJob({
+    await seed.createJob({
       name: 'py',
       language: 'python',
       script: 'print("ok")\n',
       defaultServerIds: [h1, h2, h3],
     });
-    seed.createJob({
+    await seed.createJob({
       name: 'ticker',
       language: 'bash',
       script: 'for i in $(seq 1 600); do echo "tick $i"; sleep 0.1; done\n',

@@ -19,7 +19,7 @@ import { ownHosts, tempDir } from './support/fixtures.ts';
 const ARTIFACTS = 'test-artifacts/e2e';
 
 const h = ownHosts('e2esch');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('schedules in Chromium (browser mode, real host)', () => {
   const data = tempDir();
@@ -40,8 +40,12 @@ describe('schedules in Chromium (browser mode, real host)', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-    seed.createServer({
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
+    await seed.createServer({
       name: 'h1',
       host: h.hosts.h1.address,
       port: h.hosts.h1.port,
@@ -49,7 +53,7 @@ describe('schedules in Chromium (browser mode, real host)', () => {
       auth: { type: 'key', keyPath: h.keyPath },
     });
     await seed.testServer('h1');
-    seed.createJob({
+    await seed.createJob({
       name: 'tick',
       language: 'bash',
       script: 'echo "tick from $(hostname)"',

@@ -18,7 +18,7 @@ const ARTIFACTS = 'test-artifacts/e2e';
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('e2e');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('the app in Chromium (browser mode, real hosts)', () => {
   const data = tempDir();
@@ -38,9 +38,13 @@ describe('the app in Chromium (browser mode, real hosts)', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     // h2 and noforward are saved (and their keys known) beforehand; h1 is added through the UI.
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
     for (const name of ['h2', 'noforward'] as const) {
-      seed.createServer({
+      await seed.createServer({
         name,
         host: h.hosts[name].address,
         username: h.user,

@@ -21,7 +21,7 @@ const ARTIFACTS = 'test-artifacts/e2e-tools';
 const TOKEN = 'e2eWEBHOOKtoken0123456789';
 
 const h = ownHosts('e2etools');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('the Tools view (Chromium, a real host)', () => {
   const data = tempDir();
@@ -49,14 +49,18 @@ describe('the Tools view (Chromium, a real host)', () => {
     });
     await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', () => resolve()));
     hookBase = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-    const h1 = seed.createServer({
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
+    const h1 = await seed.createServer({
       name: 'h1',
       host: h.hosts.h1.address,
       username: h.user,
       auth: { type: 'key', keyPath: h.keyPath },
     });
-    seed.createJob({
+    await seed.createJob({
       name: 'notify',
       language: 'python',
       script: 'cronium.send_slack_message("#ops", "nightly backup finished")\n',
@@ -130,10 +134,14 @@ describe('the Tools view (Chromium, a real host)', () => {
   });
 
   it("shows a job's tool action in its execution's detail", async () => {
-    const runner = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
+    const runner = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
     try {
-      const job = runner.getJob('notify');
-      const run = runner.startRun({ jobId: job.id, serverIds: job.defaultServerIds });
+      const job = await runner.getJob('notify');
+      const run = await runner.startRun({ jobId: job.id, serverIds: job.defaultServerIds });
       await runner.waitForRun(run.id);
     } finally {
       await runner.close();

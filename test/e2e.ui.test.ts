@@ -19,7 +19,7 @@ import { ownHosts, tempDir } from './support/fixtures.ts';
 const ARTIFACTS = 'test-artifacts/e2e-ui';
 
 const h = ownHosts('e2eui');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const VARS = `cronium.setVariable plain hi
 cronium.setVariable token rotated-8471
@@ -54,8 +54,12 @@ describe('server helper mode, passphrase removal, variable values (Chromium, rea
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-    const nf = seed.createServer({
+    const seed = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
+    const nf = await seed.createServer({
       name: 'nf',
       host: h.hosts.noforward.address,
       port: h.hosts.noforward.port,
@@ -63,7 +67,7 @@ describe('server helper mode, passphrase removal, variable values (Chromium, rea
       auth: { type: 'key', keyPath: h.keyPath },
     });
     // A passphrase stored for a key that has none (any more).
-    seed.createServer({
+    await seed.createServer({
       name: 'pp',
       host: h.hosts.h1.address,
       username: h.user,
@@ -72,8 +76,8 @@ describe('server helper mode, passphrase removal, variable values (Chromium, rea
     // Host keys trusted now (first use), as a person would after the trust dialog.
     await seed.testServer('nf');
     await seed.testServer('pp');
-    seed.setVariable({ key: 'token', value: 'first', secret: true });
-    seed.createJob({ name: 'vars', language: 'bash', script: VARS, defaultServerIds: [nf.id] });
+    await seed.setVariable({ key: 'token', value: 'first', secret: true });
+    await seed.createJob({ name: 'vars', language: 'bash', script: VARS, defaultServerIds: [nf.id] });
     await seed.close();
     const started = await startServe(data.path);
     serve = started.child;

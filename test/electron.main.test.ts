@@ -135,7 +135,7 @@ vi.mock('electron', async () => {
 
 const APP_URL = 'file:///opt/cronium/resources/app.asar/dist/renderer/index.html';
 const dir = tempDir('cronium-electron-main-');
-afterAll(() => dir.remove());
+afterAll(async () => dir.remove());
 
 async function loadMain(runtimePort: string) {
   vi.resetModules();
@@ -146,7 +146,7 @@ async function loadMain(runtimePort: string) {
 }
 
 describe('electron/main.ts wiring (fake electron, real core)', () => {
-  beforeEach(() => {
+  beforeEach(async () => {
     delete process.env.CRONIUM_RUNTIME_PORT;
   });
 

@@ -138,7 +138,7 @@ vi.mock('electron-updater', () => ({
 }));
 
 const dirs: { path: string; remove: () => void }[] = [];
-afterAll(() => dirs.forEach((d) => d.remove()));
+afterAll(async () => dirs.forEach((d) => d.remove()));
 // Quitting closes the core main.ts started (runs, runtime, database) before the next test loads another.
 afterEach(async () => {
   const fakes = globalThis.__croniumUpdateFakes;

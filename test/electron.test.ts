@@ -89,7 +89,7 @@ describe('IPC adapter', () => {
     expect(ipcMain.handlers.size).toBe(0);
   });
 
-  it('forwards core events to the window on one channel', () => {
+  it('forwards core events to the window on one channel', async () => {
     let emit: (e: CoreEvent) => void = () => {};
     const sent: [string, CoreEvent][] = [];
     const off = forwardEvents(
@@ -136,7 +136,7 @@ describe('preload bridge', () => {
 });
 
 describe('window hardening', () => {
-  it('isolates and sandboxes the renderer with no Node', () => {
+  it('isolates and sandboxes the renderer with no Node', async () => {
     expect(SECURE_WEB_PREFERENCES).toMatchObject({
       contextIsolation: true,
       sandbox: true,
@@ -180,7 +180,7 @@ describe('safeStorage secret store', () => {
     decryptString: (sealed) => sealed.toString().replace(/^sealed\((.*)\)$/, '$1'),
   });
 
-  it('seals through the OS keychain with its own format prefix', () => {
+  it('seals through the OS keychain with its own format prefix', async () => {
     const store = new SafeStorageSecretStore(fake(true), null);
     const sealed = store.encrypt('hunter2');
     expect(sealed.startsWith('ss1:')).toBe(true);
@@ -188,13 +188,13 @@ describe('safeStorage secret store', () => {
     expect(store.decrypt(sealed)).toBe('hunter2');
   });
 
-  it('refuses to store a secret when the keychain is unavailable', () => {
+  it('refuses to store a secret when the keychain is unavailable', async () => {
     expect(() => new SafeStorageSecretStore(fake(false), null).encrypt('x')).toThrow(
       /keychain is not available/,
     );
   });
 
-  it('still reads what the headless CLI sealed', () => {
+  it('still reads what the headless CLI sealed', async () => {
     const dir = tempDir();
     const cli = new KeyFileSecretStore(dir.path);
     const store = new SafeStorageSecretStore(fake(true), cli);

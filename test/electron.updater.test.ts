@@ -134,7 +134,7 @@ describe('updates against a local feed (real electron-updater, Electron faked)',
       else process.env[key] = saved[key];
     dir.remove();
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     requests.length = 0;
     feedVersion = NEW_VERSION;
   });
@@ -271,7 +271,7 @@ describe('updates against a local feed (real electron-updater, Electron faked)',
 });
 
 describe('the release feed and the notes', () => {
-  it('publishes to the GitHub releases the app checks (electron-builder.yml, release workflow)', () => {
+  it('publishes to the GitHub releases the app checks (electron-builder.yml, release workflow)', async () => {
     const yml = readFileSync('electron-builder.yml', 'utf8');
     const publish = /^publish:\n((?: {2}.*\n)+)/m.exec(yml)![1]!;
     expect(publish).toMatch(/provider: github\n/);
@@ -289,7 +289,7 @@ describe('the release feed and the notes', () => {
     expect(existsSync('electron/updater.ts')).toBe(true);
   });
 
-  it('turns release notes into text', () => {
+  it('turns release notes into text', async () => {
     expect(whatIsNew({ version: '1.0.0', releaseNotes: '<p>One &lt;two&gt;</p><p>Three<br>four</p>' })).toBe(
       'One <two>\nThree\nfour',
     );

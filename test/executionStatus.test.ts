@@ -38,15 +38,15 @@ describe('execution status machine', () => {
     expect(finalStatus({ ended: 'error', kind: 'auth_failed' })).toBe('error');
   });
 
-  describe('HistoryRepo.moveExecution', () => {
+  describe('HistoryRepo.moveExecution', async () => {
     const dir = tempDir();
     const db = openDatabase(dir.path);
     const history = new HistoryRepo(db);
-    afterAll(() => {
+    afterAll(async () => {
       db.close();
       dir.remove();
     });
-    history.createRun(
+    await history.createRun(
       {
         id: 'run-1',
         jobId: 'job',
@@ -60,24 +60,24 @@ describe('execution status machine', () => {
       [{ id: 'exec-1', serverId: 's1', serverName: 'one' }],
     );
 
-    it('returns the row as written, and refuses an illegal move with an internal error, writing nothing', () => {
-      expect(() => history.moveExecution('exec-1', 'succeeded', { exitCode: 0 })).toThrow(
+    it('returns the row as written, and refuses an illegal move with an internal error, writing nothing', async () => {
+      expect(async () => await history.moveExecution('exec-1', 'succeeded', { exitCode: 0 })).toThrow(
         /cannot go from queued to succeeded/,
       );
-      expect(history.getExecution('exec-1')).toMatchObject({ status: 'queued', exitCode: null });
-      expect(history.moveExecution('exec-1', 'connecting')).toMatchObject({
+      expect(await history.getExecution('exec-1')).toMatchObject({ status: 'queued', exitCode: null });
+      expect(await history.moveExecution('exec-1', 'connecting')).toMatchObject({
         id: 'exec-1',
         status: 'connecting',
       });
-      expect(history.moveExecution('exec-1', 'running', { connectMs: 12 })).toMatchObject({
+      expect(await history.moveExecution('exec-1', 'running', { connectMs: 12 })).toMatchObject({
         status: 'running',
         timings: { connectMs: 12 },
       });
-      const done = history.moveExecution('exec-1', 'failed', { exitCode: 3, endedAt: 42 });
+      const done = await history.moveExecution('exec-1', 'failed', { exitCode: 3, endedAt: 42 });
       expect(done).toMatchObject({ status: 'failed', exitCode: 3, endedAt: 42, serverName: 'one' });
-      expect(done).toEqual(history.getExecution('exec-1'));
+      expect(done).toEqual(await history.getExecution('exec-1'));
       try {
-        history.moveExecution('exec-1', 'cancelled');
+        await history.moveExecution('exec-1', 'cancelled');
         expect.unreachable();
       } catch (err) {
         expect(err).toMatchObject({
@@ -85,7 +85,7 @@ describe('execution status machine', () => {
           message: expect.stringMatching(/from failed to cancelled/),
         });
       }
-      expect(() => history.moveExecution('nope', 'connecting')).toThrow(/does not exist/);
+      expect(async () => await history.moveExecution('nope', 'connecting')).toThrow(/does not exist/);
     });
   });
 });

@@ -9,16 +9,16 @@ import { onHost } from './support/sshHosts.ts';
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('exec');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('executor against real sshd hosts', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
 
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({}, h));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({}, h));
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   it('keeps stdout and stderr apart and records the real exit code', async () => {
     const r = await runJob(
@@ -81,20 +81,20 @@ describe('executor against real sshd hosts', () => {
     expect(r.exec.status).toBe('succeeded');
     expect(r.text('h1', 'stdout')).toBe('token is ***\nplain is shown\non command lines: 0\n');
     const stored = JSON.stringify(
-      withDatabase(service, (db) => db.prepare('SELECT text FROM log_chunks').all()),
+      await withDatabase(service, (db) => db.prepare('SELECT text FROM log_chunks').all()),
     );
     expect(stored).not.toContain(marker);
   });
 
   it('never shows a secret on a remote command line (ps during the run)', async () => {
     const marker = `pssecret-${Date.now()}`;
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'ps-check',
       language: 'bash',
       script: 'sleep 2',
       env: [{ key: 'S', value: marker, secret: true }],
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['h2'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h2'] });
     let seen = '';
     for (let i = 0; i < 30 && !seen.includes('sleep 2'); i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -124,13 +124,13 @@ describe('executor against real sshd hosts', () => {
     const seqs = r.logs.h1!.map((c) => c.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     // Large chunks are stored deflated: the database holds far less than the output.
-    const stored = withDatabase(service, (db) =>
+    const stored = (await withDatabase(service, (db) =>
       db
         .prepare(
           'SELECT sum(length(packed)) AS packed, sum(length(text)) AS plain FROM log_chunks WHERE execution_id = ?',
         )
         .get(r.exec.id),
-    ) as { packed: number; plain: number };
+    )) as { packed: number; plain: number };
     expect(stored.packed + stored.plain).toBeLessThan(out.length / 3);
   });
 
@@ -164,13 +164,13 @@ describe('executor against real sshd hosts', () => {
   });
 
   it('cancels a running execution and leaves no process behind', async () => {
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'long',
       language: 'python',
       script:
         'import time, subprocess\nsubprocess.Popen(["sleep", "400"])\nprint("running", flush=True)\ntime.sleep(400)',
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['h2'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h2'] });
     await new Promise<void>((resolve) => {
       const off = service.subscribe((e) => {
         if (e.type === 'log' && e.chunk.text.includes('running')) {
@@ -179,10 +179,10 @@ describe('executor against real sshd hosts', () => {
         }
       });
     });
-    expect(service.cancelRun(run.id)).toBe(true);
+    expect(await service.cancelRun(run.id)).toBe(true);
     const done = await service.waitForRun(run.id);
     expect(done.status).toBe('cancelled');
-    expect(service.getExecution(done.executionIds[0]!).status).toBe('cancelled');
+    expect((await service.getExecution(done.executionIds[0]!)).status).toBe('cancelled');
     expect(onHost(h, `ps -u ${h.user} -o args= | grep -E '^sleep 400' | grep -v grep`).trim()).toBe('');
   });
 
@@ -242,15 +242,15 @@ describe('executor against real sshd hosts', () => {
 
 describe('executor: losing the connection mid-run', () => {
   it('reports connection_lost and leaves no process of the script on the host', async () => {
-    const { service, close } = serviceWithHosts({}, h);
+    const { service, close } = await serviceWithHosts({}, h);
     try {
       const tag = `cronium-lost-${Date.now()}`;
-      const job = service.createJob({
+      const job = await service.createJob({
         name: 'lost',
         language: 'bash',
         script: `exec -a ${tag} sleep 300 & echo "up $PPID"; wait`,
       });
-      const run = service.startRun({ jobId: job.id, serverIds: ['h2'] });
+      const run = await service.startRun({ jobId: job.id, serverIds: ['h2'] });
       // The script is the session's own process: its parent is the sshd process serving this connection.
       const sshdPid = await new Promise<string>((resolve) => {
         const off = service.subscribe((e) => {
@@ -264,7 +264,7 @@ describe('executor: losing the connection mid-run', () => {
       expect(onHost(h, `ps -o args= -p ${sshdPid}`)).toMatch(/^sshd: crtest/);
       execFileSync('kill', ['-KILL', sshdPid]);
       const done = await service.waitForRun(run.id);
-      const execution = service.getExecution(done.executionIds[0]!);
+      const execution = await service.getExecution(done.executionIds[0]!);
       expect(execution.status).toBe('error');
       expect(execution.errorKind).toBe('connection_lost');
       let left = '';

@@ -15,22 +15,22 @@ import { createTestUser, onHost, type TestHosts } from './support/sshHosts.ts';
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('faults');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-function service(options = {}, as: TestHosts = h) {
-  const s = serviceWithHosts({ tunnelLingerMs: 0, ...options }, as);
+async function service(options = {}, as: TestHosts = h) {
+  const s = await serviceWithHosts({ tunnelLingerMs: 0, ...options }, as);
   cleanups.push(s.close);
   return s;
 }
 
 describe('faults', () => {
   it('ends an execution with the log store’s error when it refuses writes, and recovers after', async () => {
-    const { service: svc, dir } = service();
+    const { service: svc, dir } = await service();
     // Another connection to the same file, as a full disk or a broken file would: every insert fails.
     const db = new DatabaseSync(join(dir, 'cronium.db'));
     db.exec(
@@ -48,16 +48,16 @@ describe('faults', () => {
   });
 
   it('notices a tunnel whose connection died while forwarding, and forwards anew for the next run', async () => {
-    const { service: svc } = service();
+    const { service: svc } = await service();
     const tunnel: string[] = [];
     svc.subscribe((e) => e.type === 'tunnel' && tunnel.push(e.state));
-    const job = svc.createJob({
+    const job = await svc.createJob({
       name: 'helpers-then-wait',
       language: 'bash',
       script: 'cronium.setVariable fwd up && echo "up $PPID"; sleep 300',
       helperMode: 'api',
     });
-    const run = svc.startRun({ jobId: job.id, serverIds: ['h2'] });
+    const run = await svc.startRun({ jobId: job.id, serverIds: ['h2'] });
     // The helper call went through the tunnel; the script's parent is this connection's sshd process.
     const sshdPid = await new Promise<string>((resolve) => {
       const off = svc.subscribe((e) => {
@@ -71,7 +71,7 @@ describe('faults', () => {
     expect(tunnel).toEqual(['idle', 'forwarding']);
     execFileSync('kill', ['-KILL', sshdPid]);
     const done = await svc.waitForRun(run.id);
-    expect(svc.getExecution(done.executionIds[0]!)).toMatchObject({
+    expect(await svc.getExecution(done.executionIds[0]!)).toMatchObject({
       status: 'error',
       errorKind: 'connection_lost',
     });
@@ -90,9 +90,9 @@ describe('faults', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const)('%s to `cronium run` stops the remote script and exits %i', async (signal, code) => {
-    const { service: svc, dir } = service();
+    const { service: svc, dir } = await service();
     const tag = `cronium-sigint-${Date.now()}`;
-    svc.createJob({ name: 'long', language: 'bash', script: `echo started; exec -a ${tag} sleep 300` });
+    await svc.createJob({ name: 'long', language: 'bash', script: `echo started; exec -a ${tag} sleep 300` });
     const child = spawn(
       process.execPath,
       ['src/cli/main.ts', '--data-dir', dir, 'run', 'long', '--on', 'h1'],
@@ -119,7 +119,7 @@ describe('faults', () => {
 
   it('moves a run off a pooled connection that died a moment after its last use, without waiting a minute', async () => {
     // Every reuse is checked by default (one round trip), however recent the last use.
-    const { service: svc } = service({ sessionAnswerMs: 1500 });
+    const { service: svc } = await service({ sessionAnswerMs: 1500 });
     const job = { language: 'bash' as const, script: 'echo "$SSH_CONNECTION"' };
     const first = await runJob(svc, job, ['h1']);
     expect(first.exec.status).toBe('succeeded');
@@ -156,20 +156,20 @@ describe('faults', () => {
       const u = createTestUser(hosts(), stop === 'cancel' ? 'slowc' : 'slowd');
       try {
         onHost(h, `printf '[ -f ~/.slow ] && sleep 3\\n' > ~/.bashrc; rm -f ~/ran.txt`, u.user);
-        const { service: svc } = service({}, { ...hosts(), user: u.user, password: u.password });
+        const { service: svc } = await service({}, { ...hosts(), user: u.user, password: u.password });
         // Deployed while the shell is quick; then every new command waits 3 s for the login shell.
         expect((await runJob(svc, { language: 'bash', script: 'true' }, ['h1'])).exec.status).toBe(
           'succeeded',
         );
         onHost(h, 'touch ~/.slow', u.user);
-        const job = svc.createJob({
+        const job = await svc.createJob({
           name: `slow-${stop}`,
           language: 'bash',
           script: 'echo ran >> ~/ran.txt',
           helperMode: 'bundled',
           timeoutSec: stop === 'deadline' ? 2 : 60,
         });
-        const run = svc.startRun({ jobId: job.id, serverIds: ['h1'] });
+        const run = await svc.startRun({ jobId: job.id, serverIds: ['h1'] });
         if (stop === 'cancel') {
           // Cancelled while the login shell that will start the runner is still busy (its sleep is seen on
           // the host): the launch is under way, the script has not started.
@@ -179,17 +179,12 @@ describe('faults', () => {
               timeout: 20_000,
             },
           );
-          svc.cancelRun(run.id);
+          await svc.cancelRun(run.id);
         }
         const done = await svc.waitForRun(run.id);
-        const e = svc.getExecution(done.executionIds[0]!);
+        const e = await svc.getExecution(done.executionIds[0]!);
         expect(e.status).toBe(stop === 'cancel' ? 'cancelled' : 'timed_out');
-        expect(
-          svc
-            .readLog(e.id)
-            .map((c) => c.text)
-            .join(''),
-        ).toMatch(/did not run/);
+        expect((await svc.readLog(e.id)).map((c) => c.text).join('')).toMatch(/did not run/);
         // Give a runner that wrongly started time to write, then check nothing ran.
         await new Promise((r) => setTimeout(r, 4000));
         expect(onHost(h, 'cat ~/ran.txt 2>/dev/null; ls ~/.cronium/runs | wc -l', u.user).trim()).toBe('0');

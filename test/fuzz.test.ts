@@ -244,7 +244,7 @@ describe('odd requests get 4xx with the usual error body', () => {
       tokens,
       registry,
       variables: {
-        get: (k) => (store.has(k) ? { value: store.get(k) } : null),
+        get: async (k) => (store.has(k) ? { value: await store.get(k) } : null),
         set: (k, v) => void store.set(k, v),
         remove: (k) => store.delete(k),
         all: () => [],

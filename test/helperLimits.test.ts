@@ -26,10 +26,10 @@ const BIG = {
 describe('helper limits, the same in both modes', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }));
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   describe.each(['python', 'node', 'bash'] as const)('%s', (language) => {
     it.each(MODES)('in %s mode stores a 2 MB output', async (mode) => {
@@ -78,7 +78,7 @@ describe('helper limits, the same in both modes', () => {
       };
       for (const mode of MODES) {
         for (const key of ['lim-ok', 'lim-big'])
-          if (service.listVariables().some((v) => v.key === key)) service.removeVariable(key);
+          if ((await service.listVariables()).some((v) => v.key === key)) await service.removeVariable(key);
         const r = await runJob(service, { language, script: scripts[language] }, ['h1'], {
           helperMode: mode,
         });
@@ -89,8 +89,8 @@ describe('helper limits, the same in both modes', () => {
         } else {
           expect(r.text('h1', 'stdout')).toBe(`413 the variable value is 1100002 bytes, ${VAR_LIMIT}\n`);
         }
-        expect((service.getVariableValue('lim-ok') as string).length).toBe(1_000_000);
-        expect(service.listVariables().some((v) => v.key === 'lim-big')).toBe(false);
+        expect(((await service.getVariableValue('lim-ok')) as string).length).toBe(1_000_000);
+        expect((await service.listVariables()).some((v) => v.key === 'lim-big')).toBe(false);
       }
     });
   });
@@ -106,17 +106,17 @@ describe('helper limits, the same in both modes', () => {
   });
 
   it('increments atomically in API mode: four executions at once lose no count', async () => {
-    service.setVariable({ key: 'hits', value: 0 });
+    await service.setVariable({ key: 'hits', value: 0 });
     const script = 'for i in $(seq 25); do cronium_increment_variable hits > /dev/null || exit 1; done';
-    const job = service.createJob({ name: 'hits', language: 'bash', script });
+    const job = await service.createJob({ name: 'hits', language: 'bash', script });
     const runs = [
-      service.startRun({ jobId: job.id, serverIds: ['h1', 'h2'], helperMode: 'api' }),
-      service.startRun({ jobId: job.id, serverIds: ['h1', 'h2'], helperMode: 'api' }),
+      await service.startRun({ jobId: job.id, serverIds: ['h1', 'h2'], helperMode: 'api' }),
+      await service.startRun({ jobId: job.id, serverIds: ['h1', 'h2'], helperMode: 'api' }),
     ];
     for (const run of runs) {
       const done = await service.waitForRun(run.id);
-      for (const id of done.executionIds) expect(service.getExecution(id).status).toBe('succeeded');
+      for (const id of done.executionIds) expect((await service.getExecution(id)).status).toBe('succeeded');
     }
-    expect(service.getVariableValue('hits')).toBe(100);
+    expect(await service.getVariableValue('hits')).toBe(100);
   });
 });

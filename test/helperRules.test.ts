@@ -90,7 +90,7 @@ describe('runtime endpoints for the Cronium semantics (real HTTP, the real store
   beforeAll(async () => {
     // The service's own runtime carries the store's transactional variable access.
     const core = composeCore({ dataDir: dir.path, runtimePort: 0 });
-    service = new CroniumService(core);
+    service = await CroniumService.open(core);
     runtime = core.runtime;
     await service.startRuntime();
     base = `http://127.0.0.1:${runtime.port}`;
@@ -151,19 +151,19 @@ describe('runtime endpoints for the Cronium semantics (real HTTP, the real store
   });
 
   it('increments in the store: 200 concurrent requests lose no count', async () => {
-    service.setVariable({ key: 'n', value: 5 });
+    await service.setVariable({ key: 'n', value: 5 });
     await Promise.all(
       Array.from({ length: 200 }, () => call('exec-none', 'variables/n/increment', json({}))),
     );
-    expect(service.getVariableValue('n')).toBe(205);
+    expect(await service.getVariableValue('n')).toBe(205);
     const r = await call('exec-none', 'variables/n/increment?format=raw', json({ by: -5 }));
     expect(r).toEqual({ status: 200, text: '200' });
-    service.setVariable({ key: 'word', value: 'abc' });
+    await service.setVariable({ key: 'word', value: 'abc' });
     expect((await call('exec-none', 'variables/word/increment', json({}))).status).toBe(400);
-    expect(service.getVariableValue('word')).toBe('abc');
+    expect(await service.getVariableValue('word')).toBe('abc');
     await call('exec-none', 'variables/log/append', json({ value: 'a' }));
     await call('exec-none', 'variables/log/append', json({ value: 'b', separator: '|' }));
-    expect(service.getVariableValue('log')).toBe('a|b');
+    expect(await service.getVariableValue('log')).toBe('a|b');
   });
 
   it('measures the limits on the value: 2 MB of output passes, 16 MiB + 1 and 1 MiB + 1 do not', async () => {

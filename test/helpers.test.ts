@@ -45,15 +45,15 @@ cronium.output "{\\"got\\":$(cronium.input),\\"event\\":$(cronium_event),\\"prev
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('helpers');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('runtime helpers on real hosts', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   describe.each(['bash', 'python', 'node'] as const)('%s', (language) => {
     it.each(['api', 'bundled'] as const)(
@@ -88,30 +88,24 @@ describe('runtime helpers on real hosts', () => {
         });
         expect(typeof (out.event as { startedAt: unknown }).startedAt).toBe('string');
         // What the script set is in the shared store, with its type.
-        expect(service.getVariableValue(`${p}-str`)).toBe('hello');
-        expect(service.getVariableValue(`${p}-num`)).toBe(42);
-        expect(service.getVariableValue(`${p}-obj`)).toEqual(OBJ);
+        expect(await service.getVariableValue(`${p}-str`)).toBe('hello');
+        expect(await service.getVariableValue(`${p}-num`)).toBe(42);
+        expect(await service.getVariableValue(`${p}-obj`)).toEqual(OBJ);
         expect(first.exec.variableChanges.map((c) => `${c.op} ${c.key}`).sort()).toEqual([
           `set ${p}-num`,
           `set ${p}-obj`,
           `set ${p}-str`,
         ]);
         // A later run reads the object back.
-        const second = service.startRun({
-          jobId: service.getJob(job.name).id,
+        const second = await service.startRun({
+          jobId: (await service.getJob(job.name)).id,
           serverIds: ['h1'],
           input: INPUT,
           helperMode: mode,
         });
         const done = await service.waitForRun(second.id);
-        const again = service.getExecution(done.executionIds[0]!);
-        expect(
-          again,
-          service
-            .readLog(again.id)
-            .map((c) => c.text)
-            .join(''),
-        ).toMatchObject({
+        const again = await service.getExecution(done.executionIds[0]!);
+        expect(again, (await service.readLog(again.id)).map((c) => c.text).join('')).toMatchObject({
           status: 'succeeded',
           helperMode: mode,
         });
@@ -141,13 +135,13 @@ describe('runtime helpers on real hosts', () => {
   });
 
   it('applies bundled results whatever the exit status, including deletes', async () => {
-    service.setVariable({ key: 'doomed', value: 'x' });
+    await service.setVariable({ key: 'doomed', value: 'x' });
     const r = await runJob(
       service,
       {
         language: 'python',
         script:
-          'cronium.deleteVariable("doomed")\ncronium.setVariable("after-fail", [1, 2])\ncronium.output({"partial": True})\nraise SystemExit(3)',
+          'cronium.deleteVariable("doomed")\await ncronium.setVariable("after-fail", [1, 2])\ncronium.output({"partial": True})\nraise SystemExit(3)',
       },
       ['h1'],
       { helperMode: 'bundled' },
@@ -158,8 +152,8 @@ describe('runtime helpers on real hosts', () => {
       helperMode: 'bundled',
       output: { partial: true },
     });
-    expect(() => service.getVariableValue('doomed')).toThrow(/No variable/);
-    expect(service.getVariableValue('after-fail')).toEqual([1, 2]);
+    expect(async () => await service.getVariableValue('doomed')).toThrow(/No variable/);
+    expect(await service.getVariableValue('after-fail')).toEqual([1, 2]);
     expect(r.exec.variableChanges).toEqual([
       { key: 'doomed', op: 'delete' },
       { key: 'after-fail', op: 'set', value: '[1,2]' },
@@ -168,7 +162,7 @@ describe('runtime helpers on real hosts', () => {
   });
 
   it('runs a Python script written in the Cronium style unchanged', async () => {
-    service.setVariable({ key: 'threshold', value: 3 });
+    await service.setVariable({ key: 'threshold', value: 3 });
     const cronium_style = `import json
 
 threshold = cronium.getVariable("threshold") or 10
@@ -187,7 +181,7 @@ cronium.output({"count": len(above), "above": above})
       output: { count: 2, above: [5, 8] },
     });
     expect(r.text('h2', 'stdout')).toBe('[5, 8]\n');
-    expect(service.getVariableValue('last_count')).toBe(2);
+    expect(await service.getVariableValue('last_count')).toBe(2);
   });
 
   it('reports a failed helper as an exception in Python and a non-zero return in Bash', async () => {
@@ -223,7 +217,7 @@ cronium.output({"count": len(above), "above": above})
       expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled', condition: true });
       expect(r.exec.fallbackReason).toMatch(/refused remote port forwarding/);
       expect((r.exec.output as { got: unknown }).got).toEqual(INPUT);
-      expect(service.getVariableValue('fb-num')).toBe(42);
+      expect(await service.getVariableValue('fb-num')).toBe(42);
       expect(r.text('noforward', 'system')).toMatch(
         /helpers fell back to bundled mode: the server refused remote port forwarding/,
       );
@@ -258,19 +252,21 @@ cronium.output({"count": len(above), "above": above})
   it('gives two executions on one host at once both API mode, and closes the tunnel after', async () => {
     const states: string[] = [];
     const off = service.subscribe((e) => e.type === 'tunnel' && states.push(e.state));
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'concurrent',
       language: 'python',
       script:
         'import time\nt0 = time.time()\ntime.sleep(0.5)\ncronium.output({"id": cronium.event()["executionId"], "t0": t0, "t1": time.time()})',
     });
     const runs = [
-      service.startRun({ jobId: job.id, serverIds: ['h2'] }),
-      service.startRun({ jobId: job.id, serverIds: ['h2'] }),
+      await service.startRun({ jobId: job.id, serverIds: ['h2'] }),
+      await service.startRun({ jobId: job.id, serverIds: ['h2'] }),
     ];
     const done = await Promise.all(runs.map((r) => service.waitForRun(r.id)));
     off();
-    const executions: Execution[] = done.map((r) => service.getExecution(r.executionIds[0]!));
+    const executions: Execution[] = await Promise.all(
+      done.map(async (r) => await service.getExecution(r.executionIds[0]!)),
+    );
     for (const e of executions)
       expect(e).toMatchObject({ status: 'succeeded', helperMode: 'api', output: { id: e.id } });
     // They really ran at the same time on the host, through one tunnel opened once and closed once.
@@ -280,12 +276,12 @@ cronium.output({"count": len(above), "above": above})
   });
 
   it('keeps the token off every remote command line and out of the log', async () => {
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'ps-token',
       language: 'bash',
       script: 'echo "token=$CRONIUM_API_TOKEN"; sleep 1.5; cronium.setCondition true',
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['h1'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     let seen = '';
     for (let i = 0; i < 40 && !seen.includes('sleep 1.5'); i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -294,27 +290,27 @@ cronium.output({"count": len(above), "above": above})
     expect(seen).toContain('sleep 1.5');
     expect(seen).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
     const done = await service.waitForRun(run.id);
-    const e = service.getExecution(done.executionIds[0]!);
+    const e = await service.getExecution(done.executionIds[0]!);
     expect(e).toMatchObject({ helperMode: 'api', condition: true });
-    expect(
-      service
-        .readLog(e.id)
-        .map((c) => c.text)
-        .join(''),
-    ).toBe('token=***\n');
+    expect((await service.readLog(e.id)).map((c) => c.text).join('')).toBe('token=***\n');
   });
 });
 
 describe('tunnel reuse', () => {
   it('keeps an unused tunnel open a short while for the next execution, then closes it', async () => {
-    const { service, close } = serviceWithHosts({ tunnelLingerMs: 400 }, h);
+    const { service, close } = await serviceWithHosts({ tunnelLingerMs: 400 }, h);
     try {
       const states: string[] = [];
       service.subscribe((e) => e.type === 'tunnel' && states.push(e.state));
-      const job = service.createJob({ name: 'twice', language: 'python', script: 'cronium.output(1)' });
+      const job = await service.createJob({ name: 'twice', language: 'python', script: 'cronium.output(1)' });
       for (let i = 0; i < 2; i++) {
-        const done = await service.waitForRun(service.startRun({ jobId: job.id, serverIds: ['h1'] }).id);
-        expect(service.getExecution(done.executionIds[0]!)).toMatchObject({ helperMode: 'api', output: 1 });
+        const done = await service.waitForRun(
+          (await service.startRun({ jobId: job.id, serverIds: ['h1'] })).id,
+        );
+        expect(await service.getExecution(done.executionIds[0]!)).toMatchObject({
+          helperMode: 'api',
+          output: 1,
+        });
       }
       expect(states).toEqual(['idle', 'forwarding']);
       await vi.waitFor(() => expect(states).toEqual(['idle', 'forwarding', 'closed']), { timeout: 5000 });

@@ -52,9 +52,13 @@ it('connects without a prompt to a host whose known_hosts key is not the type ss
   );
   writeFileSync(join(dir.path, 'known_hosts'), `[127.0.0.1]:${port} ${rsa.public}\n`);
   const data = tempDir();
-  const service = new CroniumService({ dataDir: data.path, unknownHostKeys: 'ask', readyTimeoutMs: 5000 });
+  const service = await CroniumService.open({
+    dataDir: data.path,
+    unknownHostKeys: 'ask',
+    readyTimeoutMs: 5000,
+  });
   try {
-    const plan = service.importServers({
+    const plan = await service.importServers({
       sshConfig: join(dir.path, 'config'),
       knownHosts: [join(dir.path, 'known_hosts')],
     });

@@ -46,8 +46,8 @@ function keyPair(name: string): { path: string; pub: string } {
 const fingerprint = (pubPath: string) =>
   execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', pubPath], { encoding: 'utf8' }).split(' ')[1]!;
 
-beforeAll(() => mkdirSync(join(home, '.ssh', 'conf.d'), { recursive: true }));
-afterAll(() => dir.remove());
+beforeAll(async () => mkdirSync(join(home, '.ssh', 'conf.d'), { recursive: true }));
+afterAll(async () => dir.remove());
 
 describe('ssh_config resolution', () => {
   it('takes the first value of each setting, and every IdentityFile in order', () => {
@@ -125,7 +125,7 @@ Host e
     expect(r.problems).toEqual([]);
   });
 
-  it('reports an unknown token and a bad port as problems', () => {
+  it('reports an unknown token and a bad port as problems', async () => {
     expect(resolveIn('Host x\n  IdentityFile /k/%Z\n', 'x').problems[0]).toMatch(/unknown token %Z/);
     expect(resolveIn('Host x\n  Port 70000\n', 'x').problems[0]).toMatch(/not a port/);
     expect(resolveIn('Host x\n  HostName %d.example\n', 'x').problems[0]).toMatch(/HostName/);
@@ -152,7 +152,7 @@ Host e
     expect(resolveSshHost(config, 'other', ctx).user).toBe('me');
   });
 
-  it('never applies an included file whose Include sits in a block that does not apply', () => {
+  it('never applies an included file whose Include sits in a block that does not apply', async () => {
     writeFileSync(join(home, '.ssh', 'cond.conf'), 'Host *\n  Port 2400\nHost cond-target\n  User cond\n');
     const text = `Host not-this-one
   Include cond.conf
@@ -212,7 +212,7 @@ Host x
     expect(r.notes.join('\n')).toMatch(/Match localnetwork/);
   });
 
-  it('keeps whichever of ProxyJump and ProxyCommand comes first', () => {
+  it('keeps whichever of ProxyJump and ProxyCommand comes first', async () => {
     expect(resolveIn('Host x\n  ProxyJump a,b\nHost *\n  ProxyCommand nc %h %p\n', 'x')).toMatchObject({
       proxyJump: 'a,b',
       proxyCommand: null,
@@ -280,7 +280,7 @@ describe('known_hosts', () => {
     expect(knownHostsName('FD00::2', 2222)).toBe('[fd00::2]:2222');
   });
 
-  it('reads what ssh-keygen -H hashes', () => {
+  it('reads what ssh-keygen -H hashes', async () => {
     const k = keyPair('khh');
     const file = join(dir.path, 'known_hashed');
     writeFileSync(file, `[h.example]:2022 ${k.pub}\nplain.example ${k.pub}\n`);
@@ -292,7 +292,7 @@ describe('known_hosts', () => {
     expect(hostKeyFor(entries, 'plain.example', 22)?.fingerprint).toBe(fingerprint(`${k.path}.pub`));
   });
 
-  it('leaves out key types ssh2 cannot ask for (security keys)', () => {
+  it('leaves out key types ssh2 cannot ask for (security keys)', async () => {
     const k = keyPair('sk-like');
     const blob = Buffer.from(k.pub.split(' ')[1]!, 'base64');
     // The same key blob with another type name: a type this app cannot negotiate.
@@ -305,7 +305,7 @@ describe('known_hosts', () => {
     expect(hostKeyFor(entries, 'sk.example', 22)).toBeNull();
   });
 
-  it('prefers the key type ssh2 asks for first when a host has several', () => {
+  it('prefers the key type ssh2 asks for first when a host has several', async () => {
     const ed = keyPair('pref-ed');
     const rsaPath = join(dir.path, 'pref-rsa');
     execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaPath]);
@@ -320,8 +320,8 @@ describe('import planner', () => {
   const data = tempDir();
   const key = () => keyPair(`id-${Math.random().toString(36).slice(2, 8)}`);
 
-  beforeAll(() => {
-    service = new CroniumService({ dataDir: data.path, unknownHostKeys: 'ask', agentSocket: '' });
+  beforeAll(async () => {
+    service = await CroniumService.open({ dataDir: data.path, unknownHostKeys: 'ask', agentSocket: '' });
   });
   afterAll(async () => {
     await service.close();
@@ -336,14 +336,14 @@ describe('import planner', () => {
     return { sshConfig: join(sub, 'config'), knownHosts: [join(sub, 'known_hosts')] };
   }
 
-  it('plans without writing on a dry run, then imports, then re-imports as unchanged', () => {
+  it('plans without writing on a dry run, then imports, then re-imports as unchanged', async () => {
     const k = key();
     const host = keyPair('hostkey-a');
     const f = files(
       `Host alpha\n  HostName 10.1.0.1\n  User ops\n  IdentityFile ${k.path}\n`,
       `10.1.0.1 ${host.pub}\n`,
     );
-    const dry = service.importServers({ ...f, dryRun: true });
+    const dry = await service.importServers({ ...f, dryRun: true });
     expect(dry.applied).toBe(false);
     expect(dry.servers).toMatchObject([
       {
@@ -356,23 +356,27 @@ describe('import planner', () => {
         hostKey: { status: 'new', fingerprint: fingerprint(`${host.path}.pub`) },
       },
     ]);
-    expect(service.listServers().map((s) => s.name)).not.toContain('alpha');
+    expect((await service.listServers()).map((s) => s.name)).not.toContain('alpha');
 
-    const done = service.importServers(f);
+    const done = await service.importServers(f);
     expect(done.applied).toBe(true);
-    expect(service.getServer('alpha')).toMatchObject({ host: '10.1.0.1', username: 'ops', keyPath: k.path });
-    const again = service.importServers(f);
+    expect(await service.getServer('alpha')).toMatchObject({
+      host: '10.1.0.1',
+      username: 'ops',
+      keyPath: k.path,
+    });
+    const again = await service.importServers(f);
     expect(again.servers[0]).toMatchObject({ action: 'unchanged', hostKey: { status: 'trusted' } });
-    expect(service.listServers().filter((s) => s.name === 'alpha')).toHaveLength(1);
+    expect((await service.listServers()).filter((s) => s.name === 'alpha')).toHaveLength(1);
 
     // A changed file updates the saved server, keeping its tags.
-    service.updateServer('alpha', { ...toInput(service.getServer('alpha')), tags: ['kept'] });
+    await service.updateServer('alpha', { ...toInput(await service.getServer('alpha')), tags: ['kept'] });
     writeFileSync(f.sshConfig, `Host alpha\n  HostName 10.1.0.9\n  User ops\n  IdentityFile ${k.path}\n`);
-    expect(service.importServers(f).servers[0]!.action).toBe('update');
-    expect(service.getServer('alpha')).toMatchObject({ host: '10.1.0.9', tags: ['kept'] });
+    expect((await service.importServers(f)).servers[0]!.action).toBe('update');
+    expect(await service.getServer('alpha')).toMatchObject({ host: '10.1.0.9', tags: ['kept'] });
   });
 
-  it('saves each ProxyJump hop as a server, chained, reusing an alias that is the same host', () => {
+  it('saves each ProxyJump hop as a server, chained, reusing an alias that is the same host', async () => {
     const k = key();
     const f = files(`Host bastion
   HostName 10.2.0.1
@@ -385,7 +389,7 @@ Host *
   IdentityFile ${k.path}
   User app
 `);
-    const plan = service.importServers(f);
+    const plan = await service.importServers(f);
     const byName = Object.fromEntries(plan.servers.map((s) => [s.name, s]));
     expect(byName.target).toMatchObject({ jump: '10.2.0.2', hop: false });
     expect(byName['10.2.0.2']).toMatchObject({
@@ -397,13 +401,13 @@ Host *
       source: 'relay@10.2.0.2:2222',
     });
     expect(byName.bastion).toMatchObject({ hop: false, username: 'jump', jump: null });
-    const target = service.getServer('target');
-    const hop = service.getServer(target.jumpServerId!);
+    const target = await service.getServer('target');
+    const hop = await service.getServer(target.jumpServerId!);
     expect(hop).toMatchObject({ host: '10.2.0.2', port: 2222 });
-    expect(service.getServer(hop.jumpServerId!).name).toBe('bastion');
+    expect((await service.getServer(hop.jumpServerId!)).name).toBe('bastion');
   });
 
-  it('brings along the hops a selected server needs, and nothing else', () => {
+  it('brings along the hops a selected server needs, and nothing else', async () => {
     const k = key();
     const f = files(`Host j1
   HostName 10.3.0.1
@@ -415,17 +419,19 @@ Host two
 Host *
   IdentityFile ${k.path}
 `);
-    const plan = service.importServers({ ...f, select: ['one'], dryRun: true });
+    const plan = await service.importServers({ ...f, select: ['one'], dryRun: true });
     expect(
       plan.servers
         .filter((s) => s.selected)
         .map((s) => s.name)
         .sort(),
     ).toEqual(['j1', 'one']);
-    expect(() => service.importServers({ ...f, select: ['nope'] })).toThrow(/not among the hosts found/);
+    expect(async () => await service.importServers({ ...f, select: ['nope'] })).toThrow(
+      /not among the hosts found/,
+    );
   });
 
-  it('says why a host cannot be imported: ProxyCommand, a loop, a bad HostName, IdentitiesOnly without a key', () => {
+  it('says why a host cannot be imported: ProxyCommand, a loop, a bad HostName, IdentitiesOnly without a key', async () => {
     const f = files(`Host pc
   ProxyCommand ssh -W %h:%p gw
 Host loop-a
@@ -440,7 +446,7 @@ Host strict
 Host fine
   HostName 10.4.0.1
 `);
-    const plan = service.importServers({ ...f, dryRun: true });
+    const plan = await service.importServers({ ...f, dryRun: true });
     const reasons = Object.fromEntries(plan.skipped.map((s) => [s.name, s.reason]));
     expect(reasons.pc).toMatch(/ProxyCommand is not supported/);
     expect(reasons['loop-a']).toMatch(/loops/);
@@ -450,19 +456,19 @@ Host fine
     expect(plan.servers[0]).toMatchObject({ authType: 'agent' });
   });
 
-  it('filters aliases with --only patterns', () => {
+  it('filters aliases with --only patterns', async () => {
     const f = files('Host web1\nHost web2\nHost db1\n');
-    const plan = service.importServers({ ...f, only: ['web*', 'db1,!db*'], dryRun: true });
+    const plan = await service.importServers({ ...f, only: ['web*', 'db1,!db*'], dryRun: true });
     expect(plan.servers.map((s) => s.name)).toEqual(['web1', 'web2']);
   });
 
-  it('keeps a key trusted here when known_hosts has another, and says so', () => {
+  it('keeps a key trusted here when known_hosts has another, and says so', async () => {
     const k1 = keyPair('differ-1');
     const k2 = keyPair('differ-2');
     const f1 = files('Host dk\n  HostName 10.5.0.1\n', `10.5.0.1 ${k1.pub}\n`);
-    service.importServers(f1);
+    await service.importServers(f1);
     const f2 = files('Host dk\n  HostName 10.5.0.1\n', `10.5.0.1 ${k2.pub}\n`);
-    const plan = service.importServers(f2);
+    const plan = await service.importServers(f2);
     expect(plan.servers[0]!.hostKey).toMatchObject({ status: 'differs' });
     expect(plan.servers[0]!.notes.join()).toMatch(/trusted one is kept/);
   });
@@ -491,20 +497,22 @@ Host fine
     }
   });
 
-  it('refuses an ssh_config path that does not exist, writing nothing', () => {
-    const before = service.listServers().length;
-    expect(() => service.importServers({ sshConfig: join(dir.path, 'nope') })).toThrow(/cannot read/);
-    expect(service.listServers()).toHaveLength(before);
+  it('refuses an ssh_config path that does not exist, writing nothing', async () => {
+    const before = (await service.listServers()).length;
+    expect(async () => await service.importServers({ sshConfig: join(dir.path, 'nope') })).toThrow(
+      /cannot read/,
+    );
+    expect(await service.listServers()).toHaveLength(before);
   });
 
-  it('never imports a host whose known_hosts key is @revoked (it would be trusted on first connect)', () => {
+  it('never imports a host whose known_hosts key is @revoked (it would be trusted on first connect)', async () => {
     const k = key();
     const host = keyPair('hostkey-revoked');
     const f = files(
       `Host bad\n  HostName 10.9.0.1\n  IdentityFile ${k.path}\nHost behind\n  HostName 10.9.0.2\n  IdentityFile ${k.path}\n  ProxyJump bad\n`,
       `@revoked 10.9.0.1 ${host.pub}\n`,
     );
-    const plan = service.importServers({ ...f, dryRun: true });
+    const plan = await service.importServers({ ...f, dryRun: true });
     const reasons = Object.fromEntries(plan.skipped.map((s) => [s.name, s.reason]));
     expect(reasons.bad).toMatch(/@revoked/);
     expect(reasons.bad).toContain(fingerprint(`${host.path}.pub`));
@@ -513,14 +521,14 @@ Host fine
     expect(plan.servers.map((s) => s.name)).toEqual([]);
   });
 
-  it('links a ProxyJump to the Host alias it names, even when another alias has the same address', () => {
+  it('links a ProxyJump to the Host alias it names, even when another alias has the same address', async () => {
     const k = key();
     const f = files(
       `Host alias-first\n  HostName 10.8.0.1\n  IdentityFile ${k.path}\n` +
         `Host gate\n  HostName 10.8.0.1\n  IdentityFile ${k.path}\n` +
         `Host mid\n  HostName 127.0.0.1\n  Port 2222\n  IdentityFile ${k.path}\n  ProxyJump gate\n`,
     );
-    const plan = service.importServers({ ...f, dryRun: true });
+    const plan = await service.importServers({ ...f, dryRun: true });
     const byName = Object.fromEntries(plan.servers.map((s) => [s.name, s]));
     expect(byName.mid).toMatchObject({ jump: 'gate' });
     expect(byName['alias-first']).toMatchObject({ jump: null });

@@ -15,7 +15,7 @@ describe('IPv6 hosts through the CLI (real sshd on an IPv6 address)', () => {
   const dir = tempDir('cronium-ipv6-');
   const env = { ...process.env, CRONIUM_DATA_DIR: dir.path, CRONIUM_RUNTIME_PORT: '0' };
   const v6 = h.hosts.h2.address6!;
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
 
   const cli = (args: string[]) => runCli(args, env, '');
 

@@ -21,7 +21,7 @@ import { VariableRepo } from '../src/store/variableRepo.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const dirs: { remove: () => void }[] = [];
-afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+afterEach(async () => dirs.splice(0).forEach((d) => d.remove()));
 
 const T = 1_700_000_000_000;
 const BIG_LOG = 'line of packed output\n'.repeat(2000);
@@ -107,16 +107,16 @@ const SEEDS: Record<number, (db: Database) => void> = {
 };
 
 /** What the app must read back from rows seeded up to `base`. */
-function expectSeeded(db: Database, base: number): void {
+async function expectSeeded(db: Database, base: number): void {
   const servers = new ServerRepo(db);
-  expect(servers.getByName('web1')).toMatchObject({ host: '10.0.0.1', port: 2200, tags: ['prod'] });
-  expect(servers.getByName('db1')).toMatchObject({
+  expect(await servers.getByName('web1')).toMatchObject({ host: '10.0.0.1', port: 2200, tags: ['prod'] });
+  expect(await servers.getByName('db1')).toMatchObject({
     jumpServerId: 's1',
     helperMode: base >= 4 ? 'bundled' : 'default',
   });
-  expect(servers.getByName('web1')!.helperMode).toBe('default');
-  expect(servers.usedAsJumpBy('s1')).toEqual(['db1']);
-  const job = new JobRepo(db).getByName('disk');
+  expect((await servers.getByName('web1'))!.helperMode).toBe('default');
+  expect(await servers.usedAsJumpBy('s1')).toEqual(['db1']);
+  const job = await new JobRepo(db).getByName('disk');
   expect(job).toMatchObject({
     language: 'bash',
     timeoutSec: 60,
@@ -124,7 +124,7 @@ function expectSeeded(db: Database, base: number): void {
     defaultServerIds: ['s1'],
   });
   const history = new HistoryRepo(db);
-  expect(history.getRun('r1')).toMatchObject({
+  expect(await history.getRun('r1')).toMatchObject({
     status: 'succeeded',
     jobName: 'disk',
     params: {},
@@ -133,66 +133,77 @@ function expectSeeded(db: Database, base: number): void {
   });
   if (base < 6) expect(job).toMatchObject({ params: [] });
   else {
-    expect(history.getRun('r3')).toMatchObject({ params: { n: 2 }, retryOf: 'r1', attempt: 2 });
-    expect(history.getExecution('e1')).toMatchObject({ stdoutHash: 'abc' });
+    expect(await history.getRun('r3')).toMatchObject({ params: { n: 2 }, retryOf: 'r1', attempt: 2 });
+    expect(await history.getExecution('e1')).toMatchObject({ stdoutHash: 'abc' });
   }
-  expect(history.getExecution('e1')).toMatchObject({
+  expect(await history.getExecution('e1')).toMatchObject({
     status: 'succeeded',
     exitCode: 0,
     output: { ok: true },
   });
-  const log = history.readLog('e1');
-  expect(log.slice(0, 2).map((c) => c.text)).toEqual(['hello\n', 'warn\n']);
+  const log = await history.readLog('e1');
+  expect(log.slice(0, 2).map(async (c) => c.text)).toEqual(['hello\n', 'warn\n']);
   if (base >= 2) expect(log[2]?.text).toBe(BIG_LOG);
   // Rows from before chains have none; version 5's rows keep theirs.
   expect(job).toMatchObject({ chain: [], desktopNotify: 'never', webhook: null });
-  expect(history.getRun('r1')).toMatchObject({ parentExecutionId: null, chainDepth: 0, notifications: [] });
-  expect(history.getExecution('e1')).toMatchObject({ chain: [] });
+  expect(await history.getRun('r1')).toMatchObject({
+    parentExecutionId: null,
+    chainDepth: 0,
+    notifications: [],
+  });
+  expect(await history.getExecution('e1')).toMatchObject({ chain: [] });
   if (base >= 5) {
-    expect(new JobRepo(db).getByName('after-disk')).toMatchObject({
+    expect(await new JobRepo(db).getByName('after-disk')).toMatchObject({
       chain: [{ on: 'success', jobId: 'j1', servers: 'same' }],
       desktopNotify: 'failure',
     });
-    expect(history.getRun('r2')).toMatchObject({ trigger: 'chain', parentExecutionId: 'e1', chainDepth: 1 });
-    expect(history.childRunIds('e1')).toEqual(['r2']);
+    expect(await history.getRun('r2')).toMatchObject({
+      trigger: 'chain',
+      parentExecutionId: 'e1',
+      chainDepth: 1,
+    });
+    expect(await history.childRunIds('e1')).toEqual(['r2']);
   }
   expect(job?.keepRunning).toBe(base >= 8);
   if (base >= 8) {
-    expect(history.getExecution('e8')).toMatchObject({ status: 'detached', endedAt: null });
-    expect(history.isKeepRunning('e8')).toBe(true);
-    expect(history.detachedExecutionIds()).toEqual(['e8']);
-  } else expect(history.isKeepRunning('e1')).toBe(false);
-  expect(new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
-  expect(new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
+    expect(await history.getExecution('e8')).toMatchObject({ status: 'detached', endedAt: null });
+    expect(await history.isKeepRunning('e8')).toBe(true);
+    expect(await history.detachedExecutionIds()).toEqual(['e8']);
+  } else expect(await history.isKeepRunning('e1')).toBe(false);
+  expect(await new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
+  expect(await new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
   const schedules = new ScheduleRepo(db);
   if (base >= 3) {
-    expect(schedules.getByName('nightly')).toMatchObject({
+    expect(await schedules.getByName('nightly')).toMatchObject({
       jobName: 'disk',
       targets: ['s1', 'tag:prod'],
       params: { region: 'eu' },
       missed: 'run-once',
       lastResult: 'succeeded',
     });
-    expect(history.getRun('r1')).toMatchObject({ trigger: 'schedule', scheduleId: 'sc1' });
+    expect(await history.getRun('r1')).toMatchObject({ trigger: 'schedule', scheduleId: 'sc1' });
   } else {
-    expect(schedules.list()).toEqual([]);
-    expect(history.getRun('r1')?.scheduleId).toBeNull();
+    expect(await schedules.list()).toEqual([]);
+    expect((await history.getRun('r1'))?.scheduleId).toBeNull();
   }
-  const execution = history.getExecution('e1')!;
+  const execution = await history.getExecution('e1')!;
   if (base >= 7) {
     expect(execution.toolActions).toMatchObject([
       { tool: 'slack', status: 'sent', credential: 'team-slack' },
     ]);
-    expect(new ToolRepo(db).newestOfType('slack')).toMatchObject({ name: 'team-slack', secret: 'v1:sealed' });
+    expect(await new ToolRepo(db).newestOfType('slack')).toMatchObject({
+      name: 'team-slack',
+      secret: 'v1:sealed',
+    });
   } else {
     // Executions from before tool actions existed asked for none.
     expect(execution.toolActions).toEqual([]);
-    expect(new ToolRepo(db).list()).toEqual([]);
+    expect(await new ToolRepo(db).list()).toEqual([]);
   }
 }
 
 describe('schema migrations', () => {
-  it('has a seed of rows for every version', () => {
+  it('has a seed of rows for every version', async () => {
     expect(Object.keys(SEEDS).map(Number)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 

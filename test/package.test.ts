@@ -45,7 +45,7 @@ function specifiers(code: string): string[] {
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('pkg');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('the packaged Linux app (dir target)', () => {
   const out = tempDir('cronium-package-');
@@ -109,7 +109,7 @@ describe('the packaged Linux app (dir target)', () => {
     expect(inArchive(`/${pkg.main}`)).toBe(true);
   });
 
-  it('resolves every module the bundles import inside the archive (or it is Node, Electron, or optional)', () => {
+  it('resolves every module the bundles import inside the archive (or it is Node, Electron, or optional)', async () => {
     for (const bundle of [
       'out/app/main.js',
       'out/app/preload.cjs',

@@ -40,7 +40,7 @@ function splitAt(data: Buffer, cuts: number[]): Buffer[] {
 }
 
 describe('LogSink decoding', () => {
-  it('joins characters split across reads at every byte (2-, 3- and 4-byte UTF-8, a BOM, ANSI colour)', () => {
+  it('joins characters split across reads at every byte (2-, 3- and 4-byte UTF-8, a BOM, ANSI colour)', async () => {
     const text = '\uFEFFcafé → 日本語 🚀 \x1b[32mok\x1b[0m\nданные\n';
     const bytes = Buffer.from(text);
     for (let cut = 0; cut <= bytes.length; cut++) {
@@ -80,7 +80,7 @@ describe('LogSink decoding', () => {
     );
   });
 
-  it('decodes any text split anywhere to the same text (property)', () => {
+  it('decodes any text split anywhere to the same text (property)', async () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }), fc.array(fc.nat(400)), (s, cuts) => {
         const { sink, text } = sinkOf();
@@ -102,7 +102,7 @@ describe('SecretMasker across chunk boundaries', () => {
     expect(masker.flush()).toBe('a');
   });
 
-  it('masks one secret split anywhere exactly as masking the whole text does (property)', () => {
+  it('masks one secret split anywhere exactly as masking the whole text does (property)', async () => {
     fc.assert(
       fc.property(
         fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'é'), minLength: 3, maxLength: 6 }),

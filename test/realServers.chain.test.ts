@@ -62,8 +62,8 @@ describe('chained jobs on real hosts', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
 
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ maxChainDepth: 2, webhook: { backoffMs: 50 } }, h));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ maxChainDepth: 2, webhook: { backoffMs: 50 } }, h));
   });
   afterAll(async () => {
     await close();
@@ -71,26 +71,26 @@ describe('chained jobs on real hosts', () => {
 
   /** Starts `job` on `servers` and waits for it and its whole chain. */
   async function runChain(job: string, servers: string[]): Promise<{ run: Run; chained: Run[] }> {
-    const started = service.startRun({ jobId: job, serverIds: servers });
+    const started = await service.startRun({ jobId: job, serverIds: servers });
     const run = await service.waitForRun(started.id);
-    return { run: service.getRun(run.id), chained: await service.waitForChain(started.id) };
+    return { run: await service.getRun(run.id), chained: await service.waitForChain(started.id) };
   }
-  const executionsOf = (run: Run): Execution[] => run.executionIds.map((id) => service.getExecution(id));
+  const executionsOf = (run: Run): Promise<Execution[]> =>
+    Promise.all(run.executionIds.map(async (id) => await service.getExecution(id)));
   const logOf = (e: Execution) =>
-    service
-      .readLog(e.id)
+    (await service.readLog(e.id))
       .filter((c) => c.stream === 'stdout')
       .map((c) => c.text)
       .join('');
 
   it('runs the on-success job on the same server with the output as its input', async () => {
-    const next = service.createJob({
+    const next = await service.createJob({
       name: 'succ-next',
       language: 'python',
       script: 'n = cronium.input()["n"]\nprint("got", n)\ncronium.output({"doubled": n * 2})\n',
     });
-    const other = service.createJob({ name: 'succ-other', language: 'bash', script: 'echo never' });
-    service.createJob({
+    const other = await service.createJob({ name: 'succ-other', language: 'bash', script: 'echo never' });
+    await service.createJob({
       name: 'succ-first',
       language: 'python',
       script: 'import random\nn = random.randint(1, 10**6)\nprint(n)\ncronium.output({"n": n})\n',
@@ -103,7 +103,7 @@ describe('chained jobs on real hosts', () => {
     expect(run.status).toBe('succeeded');
     // One chained run per execution, each on that execution's server: the failure link stayed still.
     expect(chained).toHaveLength(2);
-    const parents = executionsOf(run);
+    const parents = await executionsOf(run);
     for (const parent of parents) {
       const child = chained.find((c) => c.parentExecutionId === parent.id)!;
       expect(child).toMatchObject({ jobId: next.id, trigger: 'chain', chainDepth: 1, status: 'succeeded' });
@@ -122,14 +122,14 @@ describe('chained jobs on real hosts', () => {
   });
 
   it('runs the on-failure job, on its own servers when the link says so, and not the on-success one', async () => {
-    service.createJob({
+    await service.createJob({
       name: 'fail-handler',
       language: 'bash',
       script: 'echo "handling $(cronium.input status)"',
       defaultServerIds: ['h2'],
     });
-    service.createJob({ name: 'fail-succ', language: 'bash', script: 'echo never' });
-    service.createJob({
+    await service.createJob({ name: 'fail-succ', language: 'bash', script: 'echo never' });
+    await service.createJob({
       name: 'fail-first',
       language: 'bash',
       script: 'cronium_output \'{"status": "disk full"}\'\nexit 3',
@@ -148,65 +148,65 @@ describe('chained jobs on real hosts', () => {
   });
 
   it('runs the on-condition job only when the script set its condition to true', async () => {
-    service.createJob({ name: 'cond-next', language: 'bash', script: 'echo conditioned' });
-    service.createJob({
+    await service.createJob({ name: 'cond-next', language: 'bash', script: 'echo conditioned' });
+    await service.createJob({
       name: 'cond-first',
       language: 'python',
       script: 'import sys\ncronium.setCondition(cronium.input()["flag"])\n',
       chain: [{ on: 'condition', jobId: 'cond-next' }],
     });
-    const flagged = service.startRun({ jobId: 'cond-first', serverIds: ['h1'], input: { flag: true } });
+    const flagged = await service.startRun({ jobId: 'cond-first', serverIds: ['h1'], input: { flag: true } });
     await service.waitForRun(flagged.id);
     const chained = await service.waitForChain(flagged.id);
     expect(chained.map((c) => [c.jobName, c.status])).toEqual([['cond-next', 'succeeded']]);
     expect(logOf(executionsOf(chained[0]!)[0]!)).toBe('conditioned\n');
 
-    const plain = service.startRun({ jobId: 'cond-first', serverIds: ['h1'], input: { flag: false } });
+    const plain = await service.startRun({ jobId: 'cond-first', serverIds: ['h1'], input: { flag: false } });
     await service.waitForRun(plain.id);
     expect(await service.waitForChain(plain.id)).toEqual([]);
-    expect(executionsOf(service.getRun(plain.id))[0]).toMatchObject({ condition: false, chain: [] });
+    expect(executionsOf(await service.getRun(plain.id))[0]).toMatchObject({ condition: false, chain: [] });
   });
 
-  it('refuses links that make a loop when saved, naming it, and changes nothing', () => {
-    service.createJob({ name: 'loop-c', language: 'bash', script: 'true' });
-    service.createJob({
+  it('refuses links that make a loop when saved, naming it, and changes nothing', async () => {
+    await service.createJob({ name: 'loop-c', language: 'bash', script: 'true' });
+    await service.createJob({
       name: 'loop-b',
       language: 'bash',
       script: 'true',
       chain: [{ on: 'failure', jobId: 'loop-c' }],
     });
-    service.createJob({
+    await service.createJob({
       name: 'loop-a',
       language: 'bash',
       script: 'true',
       chain: [{ on: 'success', jobId: 'loop-b' }],
     });
-    const c = service.getJob('loop-c');
+    const c = await service.getJob('loop-c');
     let error: unknown;
     try {
-      service.updateJob('loop-c', { ...c, chain: [{ on: 'condition', jobId: 'loop-a' }] });
+      await service.updateJob('loop-c', { ...c, chain: [{ on: 'condition', jobId: 'loop-a' }] });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(CroniumError);
     expect((error as CroniumError).kind).toBe('invalid_input');
     expect((error as CroniumError).fields?.chain).toMatch(/loop-c → loop-a → loop-b → loop-c/);
-    expect(service.getJob('loop-c').chain).toEqual([]);
+    expect((await service.getJob('loop-c')).chain).toEqual([]);
     // A job that names itself is refused too.
-    expect(() => service.updateJob('loop-c', { ...c, chain: [{ on: 'success', jobId: 'loop-c' }] })).toThrow(
-      /cannot start itself/,
-    );
+    expect(
+      async () => await service.updateJob('loop-c', { ...c, chain: [{ on: 'success', jobId: 'loop-c' }] }),
+    ).toThrow(/cannot start itself/);
   });
 
   it('stops a chain at the depth limit and records it on the last run', async () => {
     // maxChainDepth is 2 here: d0 → d1 → d2 run, d2's link to d3 is skipped.
-    service.createJob({ name: 'depth-3', language: 'bash', script: 'echo three' });
+    await service.createJob({ name: 'depth-3', language: 'bash', script: 'echo three' });
     for (const [name, next] of [
       ['depth-2', 'depth-3'],
       ['depth-1', 'depth-2'],
       ['depth-0', 'depth-1'],
     ] as const)
-      service.createJob({
+      await service.createJob({
         name,
         language: 'bash',
         script: `echo ${name}`,
@@ -217,7 +217,7 @@ describe('chained jobs on real hosts', () => {
       ['depth-1', 1],
       ['depth-2', 2],
     ]);
-    const last = executionsOf(chained[1]!)[0]!;
+    const last = await executionsOf(chained[1]!)[0]!;
     expect(last.chain).toEqual([
       expect.objectContaining({
         jobName: 'depth-3',
@@ -226,15 +226,15 @@ describe('chained jobs on real hosts', () => {
       }),
     ]);
     // Each run links its parent, up to the first.
-    const first = service.getExecution(chained[0]!.parentExecutionId!);
+    const first = await service.getExecution(chained[0]!.parentExecutionId!);
     expect(first.jobName).toBe('depth-0');
-    expect(service.getExecution(chained[1]!.parentExecutionId!).runId).toBe(chained[0]!.id);
+    expect((await service.getExecution(chained[1]!.parentExecutionId!)).runId).toBe(chained[0]!.id);
   });
 
-  it('removes the links to a job that is removed, and says from which jobs', () => {
-    service.createJob({ name: 'rm-target', language: 'bash', script: 'true' });
-    service.createJob({ name: 'rm-keep', language: 'bash', script: 'true' });
-    service.createJob({
+  it('removes the links to a job that is removed, and says from which jobs', async () => {
+    await service.createJob({ name: 'rm-target', language: 'bash', script: 'true' });
+    await service.createJob({ name: 'rm-keep', language: 'bash', script: 'true' });
+    await service.createJob({
       name: 'rm-source',
       language: 'bash',
       script: 'true',
@@ -243,16 +243,16 @@ describe('chained jobs on real hosts', () => {
         { on: 'failure', jobId: 'rm-keep' },
       ],
     });
-    expect(service.removeJob('rm-target')).toEqual({ unlinkedFrom: ['rm-source'] });
-    expect(service.getJob('rm-source').chain).toEqual([
-      { on: 'failure', jobId: service.getJob('rm-keep').id, servers: 'same' },
+    expect(await service.removeJob('rm-target')).toEqual({ unlinkedFrom: ['rm-source'] });
+    expect((await service.getJob('rm-source')).chain).toEqual([
+      { on: 'failure', jobId: (await service.getJob('rm-keep')).id, servers: 'same' },
     ]);
   });
 
   it('POSTs the run summary to a webhook, with per-host status and exit codes', async () => {
     const hook = await hookServer();
     try {
-      const job = service.createJob({
+      const job = await service.createJob({
         name: 'hooked',
         language: 'python',
         script: 'import sys\nsys.exit(0 if cronium.event()["server"]["name"] == "h1" else 7)\n',
@@ -260,10 +260,10 @@ describe('chained jobs on real hosts', () => {
       });
       // The URL never leaves the core: clients see its origin only.
       expect(job.webhook).toEqual({ notify: 'always', origin: new URL(hook.url).origin });
-      expect(JSON.stringify(service.listJobs())).not.toContain('T0KEN');
+      expect(JSON.stringify(await service.listJobs())).not.toContain('T0KEN');
       const { run } = await runChain('hooked', ['h1', 'h2']);
       await hook.received(1);
-      const executions = executionsOf(run);
+      const executions = await executionsOf(run);
       const byServer = Object.fromEntries(executions.map((e) => [e.serverName, e]));
       expect(hook.bodies).toHaveLength(1);
       const { method, type, body } = hook.bodies[0] as {
@@ -297,7 +297,7 @@ describe('chained jobs on real hosts', () => {
           durationMs: byServer[name]!.endedAt! - byServer[name]!.startedAt,
         })),
       );
-      expect(service.getRun(run.id).notifications).toEqual([
+      expect((await service.getRun(run.id)).notifications).toEqual([
         expect.objectContaining({ channel: 'webhook', ok: true, attempts: 1, httpStatus: 200, error: null }),
       ]);
     } finally {
@@ -308,7 +308,7 @@ describe('chained jobs on real hosts', () => {
   it('retries a failing webhook with backoff until it is delivered', async () => {
     const hook = await hookServer([503, 502]);
     try {
-      service.createJob({
+      await service.createJob({
         name: 'hook-retry',
         language: 'bash',
         script: 'exit 1',
@@ -317,7 +317,7 @@ describe('chained jobs on real hosts', () => {
       const { run } = await runChain('hook-retry', ['h1']);
       expect(run.status).toBe('failed');
       expect(hook.bodies).toHaveLength(3);
-      expect(service.getRun(run.id).notifications).toEqual([
+      expect((await service.getRun(run.id)).notifications).toEqual([
         expect.objectContaining({ ok: true, attempts: 3, httpStatus: 200 }),
       ]);
     } finally {
@@ -329,7 +329,7 @@ describe('chained jobs on real hosts', () => {
     const hook = await hookServer();
     const deadUrl = hook.url;
     await hook.close();
-    service.createJob({
+    await service.createJob({
       name: 'hook-dead',
       language: 'bash',
       script: 'echo fine',
@@ -337,7 +337,7 @@ describe('chained jobs on real hosts', () => {
     });
     const { run } = await runChain('hook-dead', ['h1']);
     expect(run.status).toBe('succeeded');
-    const [n] = service.getRun(run.id).notifications;
+    const [n] = (await service.getRun(run.id)).notifications;
     expect(n).toMatchObject({ channel: 'webhook', ok: false, attempts: 4, httpStatus: null });
     expect(n!.error).toMatch(/ECONNREFUSED.*after 4 tries/);
     expect(n!.error).not.toContain('T0KEN');
@@ -345,7 +345,7 @@ describe('chained jobs on real hosts', () => {
     // notify failure (the default): a run that succeeds sends nothing.
     const quiet = await hookServer();
     try {
-      service.createJob({
+      await service.createJob({
         name: 'hook-quiet',
         language: 'bash',
         script: 'true',
@@ -353,7 +353,7 @@ describe('chained jobs on real hosts', () => {
       });
       const ok = await runChain('hook-quiet', ['h1']);
       expect(ok.run.status).toBe('succeeded');
-      expect(service.getRun(ok.run.id).notifications).toEqual([]);
+      expect((await service.getRun(ok.run.id)).notifications).toEqual([]);
       expect(quiet.bodies).toEqual([]);
     } finally {
       await quiet.close();
@@ -365,7 +365,7 @@ describe('chained jobs and webhooks from the command line', () => {
   const dir = tempDir();
   const env = { CRONIUM_DATA_DIR: dir.path };
   const cli = (args: string[], stdin?: string) => runCli(args, env, stdin);
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
 
   // Each `cronium` here is a process started from the sources: slow on a loaded machine.
   const SLOW = 180_000;

@@ -17,10 +17,10 @@ describe('background processes started by a job', () => {
   let close: () => Promise<void>;
   let user: TestUser;
 
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts());
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts());
     user = createTestUser(h, 'daemons');
-    service.createServer({
+    await service.createServer({
       name: 'd1',
       host: h.hosts.h1.address,
       port: h.hosts.h1.port,
@@ -72,13 +72,13 @@ describe('background processes started by a job', () => {
 
   it.each(['cancel', 'timeout'] as const)('still ends all of them on %s', async (how) => {
     const tag = `${how}${Date.now()}`;
-    const job = service.createJob({
+    const job = await service.createJob({
       name: `detach-${tag}`,
       language: 'bash',
       script: `${detach(tag)}\necho started\nsleep 300`,
       timeoutSec: how === 'timeout' ? 2 : 600,
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['d1'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['d1'] });
     if (how === 'cancel') {
       await new Promise<void>((resolve) => {
         const off = service.subscribe((e) => {
@@ -89,10 +89,10 @@ describe('background processes started by a job', () => {
         });
       });
       expect(processes(`${tag}-setsid`)).not.toBe('');
-      service.cancelRun(run.id);
+      await service.cancelRun(run.id);
     }
     const done = await service.waitForRun(run.id);
-    expect(service.getExecution(done.executionIds[0]!).status).toBe(
+    expect((await service.getExecution(done.executionIds[0]!)).status).toBe(
       how === 'cancel' ? 'cancelled' : 'timed_out',
     );
     expect(await gone(tag)).toBe('');
@@ -105,12 +105,12 @@ describe('background processes started by a job', () => {
     ['writing', 'while :; do echo tick; sleep 0.05; done'],
   ])('ends them when the connection is lost (script %s)', async (_, rest) => {
     const tag = `lost${Date.now()}`;
-    const job = service.createJob({
+    const job = await service.createJob({
       name: `detach-${tag}`,
       language: 'bash',
       script: `${detach(tag)}\necho "up $PPID"\n${rest}`,
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['d1'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['d1'] });
     const sshdPid = await new Promise<string>((resolve) => {
       const off = service.subscribe((e) => {
         const m = e.type === 'log' ? /up (\d+)/.exec(e.chunk.text) : null;
@@ -122,7 +122,7 @@ describe('background processes started by a job', () => {
     });
     execFileSync('kill', ['-KILL', sshdPid]);
     const done = await service.waitForRun(run.id);
-    expect(service.getExecution(done.executionIds[0]!).errorKind).toBe('connection_lost');
+    expect((await service.getExecution(done.executionIds[0]!)).errorKind).toBe('connection_lost');
     expect(await gone(tag)).toBe('');
   });
 

@@ -18,7 +18,7 @@ const home = tempDir('cronium-import-home-');
 const ssh = join(home.path, '.ssh');
 const hostKey = (name: string) => readFileSync(join(h.dir, `${name}_host_ed25519.pub`), 'utf8').trim();
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(join(ssh, 'config.d'), { recursive: true });
   writeFileSync(
     join(ssh, 'config'),
@@ -60,15 +60,15 @@ Host imp-*
   execFileSync('ssh-keygen', ['-q', '-H', '-f', knownHosts], { stdio: 'ignore' });
   writeFileSync(join(ssh, 'known_hosts2'), `${h.hosts.h2.address} ${hostKey('h2')}\n`);
 });
-afterAll(() => home.remove());
+afterAll(async () => home.remove());
 
 describe('import, then run with no trust prompt', () => {
   const data = tempDir();
   let service: CroniumService;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // The app's policy: an unknown host key is asked about, never accepted silently.
-    service = new CroniumService({
+    service = await CroniumService.open({
       dataDir: data.path,
       unknownHostKeys: 'ask',
       runtimePort: 0,
@@ -83,7 +83,7 @@ describe('import, then run with no trust prompt', () => {
 
   it('imports every host with its hops and keys, and runs on them without asking', async () => {
     expect(readFileSync(join(ssh, 'known_hosts'), 'utf8')).toMatch(/^\|1\|/);
-    const plan = service.importServers({
+    const plan = await service.importServers({
       sshConfig: join(ssh, 'config'),
       knownHosts: [join(ssh, 'known_hosts'), join(ssh, 'known_hosts2')],
     });
@@ -115,7 +115,7 @@ describe('import, then run with no trust prompt', () => {
     expect(asked.exec).toMatchObject({ status: 'error', errorKind: 'host_key_unknown' });
 
     // History: "not succeeded" finds exactly that one; text finds by server name, job name and error.
-    const ids = (q: object) => service.queryHistory(q).items.map((e) => e.id);
+    const ids = async (q: object) => (await service.queryHistory(q)).items.map((e) => e.id);
     expect(ids({ status: 'not_succeeded' })).toEqual([asked.exec.id]);
     expect(ids({ text: 'IMP-DEEP' })).toEqual([r.executions[0]!.id]);
     expect(ids({ text: 'not known' })).toEqual([asked.exec.id]);
@@ -126,17 +126,17 @@ describe('import, then run with no trust prompt', () => {
   });
 
   it('re-imports without duplicates, and runs on tags mixed with names', async () => {
-    const before = service.listServers().length;
-    const again = service.importServers({
+    const before = (await service.listServers()).length;
+    const again = await service.importServers({
       sshConfig: join(ssh, 'config'),
       knownHosts: [join(ssh, 'known_hosts'), join(ssh, 'known_hosts2')],
     });
     expect(again.servers.every((s) => s.action === 'unchanged')).toBe(true);
-    expect(service.listServers()).toHaveLength(before);
+    expect(await service.listServers()).toHaveLength(before);
 
     for (const name of ['imp-h1', 'imp-deep']) {
-      const s = service.getServer(name);
-      service.updateServer(s.id, {
+      const s = await service.getServer(name);
+      await service.updateServer(s.id, {
         name: s.name,
         host: s.host,
         port: s.port,
@@ -155,12 +155,12 @@ describe('import, then run with no trust prompt', () => {
     ]);
     expect(r.executions.map((e) => e.serverName)).toEqual(['imp-deep', 'imp-h1', 'imp-h2']);
     expect(r.executions.every((e) => e.status === 'succeeded')).toBe(true);
-    expect(() => service.startRun({ jobId: r.run.jobId, serverIds: ['tag:nope'] })).toThrow(
+    expect(async () => await service.startRun({ jobId: r.run.jobId, serverIds: ['tag:nope'] })).toThrow(
       /no server is tagged "nope" \(tags in use: prod\)/,
     );
-    expect(() => service.startRun({ jobId: r.run.jobId, serverIds: ['imp-h2', 'imp-h2'] })).toThrow(
-      /listed twice/,
-    );
+    expect(
+      async () => await service.startRun({ jobId: r.run.jobId, serverIds: ['imp-h2', 'imp-h2'] }),
+    ).toThrow(/listed twice/);
   });
 });
 
@@ -168,7 +168,7 @@ describe('the CLI', () => {
   const data = tempDir();
   const dir = join(data.path, 'data');
   const env = { HOME: home.path, CRONIUM_DATA_DIR: dir };
-  afterAll(() => data.remove());
+  afterAll(async () => data.remove());
 
   // Each CLI call is a process of its own (seconds each on a loaded machine): a few per test.
   it('server import --dry-run writes nothing; server import imports, then updates nothing', async () => {

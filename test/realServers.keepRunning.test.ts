@@ -16,7 +16,7 @@ import { ownHosts, serviceWithHosts } from './support/fixtures.ts';
 import { onHost } from './support/sshHosts.ts';
 
 const h = ownHosts('keeprun');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -24,8 +24,8 @@ afterEach(async () => {
 });
 
 /** A service on `dir` as a new process would open it (its start turns a dead owner's runs detached). */
-function reopen(dir: string): CroniumService {
-  const service = new CroniumService({
+async function reopen(dir: string): Promise<CroniumService> {
+  const service = await CroniumService.open({
     dataDir: dir,
     unknownHostKeys: 'accept-new',
     killGraceSec: 1,
@@ -70,17 +70,17 @@ function sessionSshd(): string {
   return pids[0]!;
 }
 
-function executionOf(service: CroniumService): Execution {
-  const [latest] = service.queryHistory({ limit: 1 }).items;
+async function executionOf(service: CroniumService): Promise<Execution> {
+  const [latest] = (await service.queryHistory({ limit: 1 })).items;
   return latest!;
 }
 
 describe('keep-running jobs', () => {
   it('outlive a SIGKILLed `cronium run`; `cronium attach` prints the rest and exits with the real code', async () => {
-    const { service, dir, close } = serviceWithHosts({}, h);
+    const { service, dir, close } = await serviceWithHosts({}, h);
     cleanups.push(close);
     const tag = `kr${Date.now()}`;
-    service.createJob({ name: 'kr', language: 'bash', script: gatedScript(tag), keepRunning: true });
+    await service.createJob({ name: 'kr', language: 'bash', script: gatedScript(tag), keepRunning: true });
 
     const child = spawn(process.execPath, ['src/cli/main.ts', '--data-dir', dir, 'run', 'kr', '--on', 'h1'], {
       env: { ...process.env, CRONIUM_RUNTIME_PORT: '0' },
@@ -94,15 +94,9 @@ describe('keep-running jobs', () => {
       }),
     );
     // Killed once "first" is in the stored log (the writer commits a moment after the line is shown).
-    const [started] = service.queryHistory({ limit: 1 }).items;
+    const [started] = (await service.queryHistory({ limit: 1 })).items;
     await vi.waitFor(
-      () =>
-        expect(
-          service
-            .readLog(started!.id)
-            .map((c) => c.text)
-            .join(''),
-        ).toContain('first'),
+      () => expect((await service.readLog(started!.id)).map((c) => c.text).join('')).toContain('first'),
       { timeout: 10_000 },
     );
     const exited = new Promise((resolve) => child.on('close', resolve));
@@ -166,9 +160,9 @@ describe('keep-running jobs', () => {
   });
 
   it('a dropped connection leaves the script detached; cancel after reattach stops it on the host', async () => {
-    const { service, close } = serviceWithHosts({}, h);
+    const { service, close } = await serviceWithHosts({}, h);
     cleanups.push(close);
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'kr-cancel',
       language: 'bash',
       script: 'echo up; i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done',
@@ -176,44 +170,37 @@ describe('keep-running jobs', () => {
     });
     const events: CoreEvent[] = [];
     service.subscribe((e) => events.push(e));
-    const run = service.startRun({ jobId: job.id, serverIds: ['h1'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     const executionId = run.executionIds[0]!;
     // The session's sshd process (the follower's parent): killing it drops the connection under the run.
     await vi.waitFor(
-      () =>
-        expect(
-          service
-            .readLog(executionId)
-            .map((c) => c.text)
-            .join(''),
-        ).toContain('up'),
+      () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('up'),
       { timeout: 10_000 },
     );
     const sshdPid = sessionSshd();
     execFileSync('kill', ['-KILL', sshdPid]);
     const ended = await service.waitForRun(run.id);
     expect(ended.status).toBe('running');
-    expect(service.getExecution(executionId)).toMatchObject({
+    expect(await service.getExecution(executionId)).toMatchObject({
       status: 'detached',
       errorKind: 'connection_lost',
     });
     expect(scriptPids(executionId)).not.toBe('');
 
     const following = service.attach(executionId);
-    await vi.waitFor(() => expect(service.getExecution(executionId).status).toBe('running'));
-    const seqBefore = service.readLog(executionId, -1, 100_000).length;
+    await vi.waitFor(async () => expect((await service.getExecution(executionId)).status).toBe('running'));
+    const seqBefore = (await service.readLog(executionId, -1, 100_000)).length;
     // New ticks arrive through the reattached follower before it is cancelled.
-    await vi.waitFor(() =>
-      expect(service.readLog(executionId, -1, 100_000).length).toBeGreaterThan(seqBefore + 1),
+    await vi.waitFor(async () =>
+      expect((await service.readLog(executionId, -1, 100_000)).length).toBeGreaterThan(seqBefore + 1),
     );
-    expect(service.cancelRun(run.id)).toBe(true);
+    expect(await service.cancelRun(run.id)).toBe(true);
     const final = await following;
     expect(final).toMatchObject({ status: 'cancelled', errorKind: 'cancelled' });
     expect(scriptPids(executionId)).toBe('');
-    expect(service.getRun(run.id).status).not.toBe('running');
+    expect((await service.getRun(run.id)).status).not.toBe('running');
     // Each tick once in the stored log, in order, though the spool was read again from its start.
-    const ticks = service
-      .readLog(executionId, -1, 100_000)
+    const ticks = (await service.readLog(executionId, -1, 100_000))
       .filter((c) => c.stream === 'stdout')
       .map((c) => c.text)
       .join('')
@@ -226,23 +213,17 @@ describe('keep-running jobs', () => {
   });
 
   it('without the option, a dropped connection still ends the script', async () => {
-    const { service, close } = serviceWithHosts({}, h);
+    const { service, close } = await serviceWithHosts({}, h);
     cleanups.push(close);
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'not-kept',
       language: 'bash',
       script: 'echo up; while :; do sleep 0.2; done',
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['h1'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     const executionId = run.executionIds[0]!;
     await vi.waitFor(
-      () =>
-        expect(
-          service
-            .readLog(executionId)
-            .map((c) => c.text)
-            .join(''),
-        ).toContain('up'),
+      () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('up'),
       { timeout: 10_000 },
     );
     const sshdPid = sessionSshd();
@@ -250,7 +231,7 @@ describe('keep-running jobs', () => {
     execFileSync('kill', ['-KILL', sshdPid]);
     const ended = await service.waitForRun(run.id);
     expect(ended.status).toBe('failed');
-    expect(service.getExecution(executionId)).toMatchObject({
+    expect(await service.getExecution(executionId)).toMatchObject({
       status: 'error',
       errorKind: 'connection_lost',
     });
@@ -258,35 +239,31 @@ describe('keep-running jobs', () => {
   });
 
   it('closing the app leaves a keep-running script on its host; reattachDetached() on the next start finishes it', async () => {
-    const { service, dir } = serviceWithHosts({}, h);
+    const { service, dir } = await serviceWithHosts({}, h);
     const tag = `kc${Date.now()}`;
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'kr-close',
       language: 'bash',
       script: `echo before; while [ ! -f ~/${tag} ]; do sleep 0.1; done; echo after; cronium.output '{"done":true}'`,
       keepRunning: true,
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['h1'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     const executionId = run.executionIds[0]!;
     await vi.waitFor(
-      () =>
-        expect(
-          service
-            .readLog(executionId)
-            .map((c) => c.text)
-            .join(''),
-        ).toContain('before'),
+      () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('before'),
       { timeout: 10_000 },
     );
     await service.close();
     expect(scriptPids(executionId)).not.toBe('');
 
     const next = reopen(dir);
-    expect(next.getExecution(executionId)).toMatchObject({ status: 'detached' });
+    expect(await next.getExecution(executionId)).toMatchObject({ status: 'detached' });
     onHost(h, `touch ~/${tag}`);
-    expect(next.reattachDetached()).toEqual([executionId]);
-    await vi.waitFor(() => expect(next.getRun(run.id).status).toBe('succeeded'), { timeout: 15_000 });
-    expect(next.getExecution(executionId)).toMatchObject({
+    expect(await next.reattachDetached()).toEqual([executionId]);
+    await vi.waitFor(async () => expect((await next.getRun(run.id)).status).toBe('succeeded'), {
+      timeout: 15_000,
+    });
+    expect(await next.getExecution(executionId)).toMatchObject({
       status: 'succeeded',
       exitCode: 0,
       output: { done: true },

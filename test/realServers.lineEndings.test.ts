@@ -30,7 +30,7 @@ describe('normalizeScript', () => {
     expect(normalizeScript('a\u200bb\ufeff\r').text).toBe('a\u200bb\ufeff\n');
   });
 
-  it('leaves a normal text alone and is idempotent', () => {
+  it('leaves a normal text alone and is idempotent', async () => {
     const normal = 'echo "ok"\n\tindented\n';
     expect(normalizeScript(normal)).toEqual({ text: normal, changes: [] });
     const once = normalizeScript('\ufeffa\r\n\rb').text;
@@ -62,10 +62,10 @@ describe('scripts saved by Windows editors, on a real host', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
 
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts());
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts());
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   it.each([
     [
@@ -110,7 +110,7 @@ describe('cronium job add --file with a UTF-16 file', () => {
   const h = hosts();
   const dir = tempDir();
   const env = { ...process.env, CRONIUM_DATA_DIR: dir.path, CRONIUM_RUNTIME_PORT: '0' };
-  afterAll(() => dir.remove());
+  afterAll(async () => dir.remove());
 
   const cli = (args: string[]) => runCli(args, env);
 

@@ -52,7 +52,7 @@ describe('ControlFilter: the login shell before the runner', () => {
     expect(r.noise).toHaveLength(2);
   });
 
-  it('passes large noise on in bounded lines and keeps nothing of it in the output', () => {
+  it('passes large noise on in bounded lines and keeps nothing of it in the output', async () => {
     const big = 'n'.repeat(100_000);
     const r = filterPieces([big.slice(0, 30_000), big.slice(30_000), `\n${MARK}ready\nout`]);
     expect(r.out).toBe('out');
@@ -89,7 +89,7 @@ describe('login-shell noise on real hosts', () => {
   function noisyServer(tag: string, bashrc: string, forceCommand?: string): TestUser {
     const user = createTestUser(h, tag);
     users.push(user);
-    const write = (name: string, content: string, mode = 0o644) => {
+    const write = async (name: string, content: string, mode = 0o644) => {
       const path = `${user.home}/${name}`;
       writeFileSync(path, content);
       chmodSync(path, mode);
@@ -97,7 +97,7 @@ describe('login-shell noise on real hosts', () => {
     };
     write('.bashrc', bashrc);
     if (forceCommand) write('.forcecommand', forceCommand, 0o755);
-    service.createServer({
+    await service.createServer({
       name: tag,
       host: h.hosts.h1.address,
       port: h.hosts.h1.port,
@@ -117,8 +117,8 @@ describe('login-shell noise on real hosts', () => {
     '',
   ].join('\n');
 
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts());
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts());
     noisyServer('noisy', BASHRC);
     // The harness's ForceCommand wrapper (a banner on both streams, then exec) plus the noisy .bashrc.
     noisyServer('fcexec', BASHRC);
@@ -167,7 +167,7 @@ describe('login-shell noise on real hosts', () => {
       output: { tag, mode: mode === 'bundled' ? 'bundled' : 'api' },
       variableChanges: [{ key: `noise_${tag}`, op: 'set' }],
     });
-    expect(service.getVariableValue(`noise_${tag}`)).toBe(42);
+    expect(await service.getVariableValue(`noise_${tag}`)).toBe(42);
     expect(r.text(server, 'stdout')).toBe('script out\n');
     // A wrapper that speaks after the command is indistinguishable from the script: it shows, as stderr.
     expect(r.text(server, 'stderr')).toBe(

@@ -15,7 +15,7 @@ import { runCli } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 
 const h = ownHosts('sched');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 interface LogLine {
   level: number;
@@ -67,8 +67,12 @@ function startDaemon(dataDir: string) {
 /** A data directory with the test host saved (host key known) and a bash job `name`. */
 async function seed(script: string, timeoutSec = 60) {
   const dir = tempDir();
-  const service = new CroniumService({ dataDir: dir.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-  service.createServer({
+  const service = await CroniumService.open({
+    dataDir: dir.path,
+    unknownHostKeys: 'accept-new',
+    runtimePort: 0,
+  });
+  await service.createServer({
     name: 'h1',
     host: h.hosts.h1.address,
     port: h.hosts.h1.port,
@@ -76,7 +80,7 @@ async function seed(script: string, timeoutSec = 60) {
     auth: { type: 'key', keyPath: h.keyPath },
   });
   expect((await service.testServer('h1')).online).toBe(true);
-  service.createJob({
+  await service.createJob({
     name: 'tick',
     language: 'bash',
     script,
@@ -178,7 +182,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
   it('fires a schedule every 2 s: runs recorded with trigger schedule and the schedule, on the host', async () => {
     const { dir, service } = await seed('echo "fired by $(whoami)"; cronium_output \'{"ok":true}\'');
     dirs.push(dir);
-    const schedule = service.createSchedule({
+    const schedule = await service.createSchedule({
       name: 'every2',
       jobId: 'tick',
       cron: '*/2 * * * * *',
@@ -220,11 +224,11 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
       expect(run.started_at - f.fire_at).toBeLessThan(2000);
     }
     // The host ran it, and history shows where it came from.
-    const reopened = new CroniumService({ dataDir: dir.path, runtimePort: 0 });
+    const reopened = await CroniumService.open({ dataDir: dir.path, runtimePort: 0 });
     try {
-      const run = reopened.getRun(runs[0]!.id);
+      const run = await reopened.getRun(runs[0]!.id);
       expect(run).toMatchObject({ trigger: 'schedule', scheduleId: schedule.id, status: 'succeeded' });
-      const e = reopened.getExecution(run.executionIds[0]!);
+      const e = await reopened.getExecution(run.executionIds[0]!);
       expect(e.output).toEqual({ ok: true });
       expect(
         reopened
@@ -232,7 +236,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
           .map((c) => c.text)
           .join(''),
       ).toContain(`fired by ${h.user}`);
-      expect(reopened.getSchedule('every2')).toMatchObject({
+      expect(await reopened.getSchedule('every2')).toMatchObject({
         lastOutcome: 'started',
         lastResult: 'succeeded',
       });
@@ -248,7 +252,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
   it('two daemons on one data directory fire each occurrence once; SIGKILL the holder and the other takes over', async () => {
     const { dir, service } = await seed('echo tick');
     dirs.push(dir);
-    const schedule = service.createSchedule({ name: 'every2', jobId: 'tick', cron: '*/2 * * * * *' });
+    const schedule = await service.createSchedule({ name: 'every2', jobId: 'tick', cron: '*/2 * * * * *' });
     await service.close();
     const a = startDaemon(dir.path);
     const b = startDaemon(dir.path);
@@ -294,7 +298,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
     async (missed, count) => {
       const { dir, service } = await seed('echo caught up');
       dirs.push(dir);
-      const schedule = service.createSchedule({
+      const schedule = await service.createSchedule({
         name: 'yearly',
         jobId: 'tick',
         cron: '@yearly',
@@ -325,7 +329,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
   it('overlap skip: an occurrence while the last run still runs is skipped; SIGTERM cancels the run and exits 0', async () => {
     const { dir, service } = await seed('echo start; sleep 30; echo never');
     dirs.push(dir);
-    service.createSchedule({ name: 'slow', jobId: 'tick', cron: '*/2 * * * * *', overlap: 'skip' });
+    await service.createSchedule({ name: 'slow', jobId: 'tick', cron: '*/2 * * * * *', overlap: 'skip' });
     await service.close();
     const d = startDaemon(dir.path);
     daemons.push(d);

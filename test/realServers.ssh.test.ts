@@ -79,15 +79,23 @@ const anyHostKey = { check: () => null } as unknown as HostKeyVerifier;
 
 describe('case 2: passwords on keyboard-interactive servers', () => {
   const h = hosts();
-  let svc: ReturnType<typeof serviceWithHosts>;
+  let svc: Awaited<ReturnType<typeof serviceWithHosts>>;
   const otp = { port: 0, close: async () => {}, passwords: [] as string[] };
   const twoStep = { port: 0, close: async () => {}, passwords: [] as string[] };
 
   beforeAll(async () => {
-    svc = serviceWithHosts();
+    svc = await serviceWithHosts();
     const base = { host: h.hosts.kbdint.address, username: h.user };
-    svc.service.createServer({ ...base, name: 'kbd-pw', auth: { type: 'password', password: h.password } });
-    svc.service.createServer({ ...base, name: 'kbd-wrong', auth: { type: 'password', password: 'not-it' } });
+    await svc.service.createServer({
+      ...base,
+      name: 'kbd-pw',
+      auth: { type: 'password', password: h.password },
+    });
+    await svc.service.createServer({
+      ...base,
+      name: 'kbd-wrong',
+      auth: { type: 'password', password: 'not-it' },
+    });
     // A server whose only prompt is a one-time code.
     const a = await fakeServer({
       auth: (ctx) => {
@@ -111,7 +119,7 @@ describe('case 2: passwords on keyboard-interactive servers', () => {
       ['otp', a.port],
       ['pw-then-otp', b.port],
     ] as const) {
-      svc.service.createServer({
+      await svc.service.createServer({
         name,
         host: '127.0.0.1',
         port,
@@ -197,17 +205,17 @@ describe('case 2: passwords on keyboard-interactive servers', () => {
 describe('case 3: sessions a server will not open', () => {
   const h = hosts();
   let user: TestUser;
-  let svc: ReturnType<typeof serviceWithHosts>;
+  let svc: Awaited<ReturnType<typeof serviceWithHosts>>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     user = createTestUser(h, 'sshsess');
     // Check every pooled connection before reuse, so the frozen one is found without waiting.
-    svc = serviceWithHosts({ checkIdleAfterMs: 0 });
+    svc = await serviceWithHosts({ checkIdleAfterMs: 0 });
     for (const [name, host] of [
       ['one', h.hosts.onesession],
       ['fresh', h.hosts.h1],
     ] as const) {
-      svc.service.createServer({
+      await svc.service.createServer({
         name,
         host: host.address,
         username: user.user,
@@ -346,14 +354,18 @@ describe('case 3: sessions a server will not open', () => {
 describe('case 4: Test always logs in afresh; host keys are checked on every new connection', () => {
   const h = hosts();
   let user: TestUser;
-  let svc: ReturnType<typeof serviceWithHosts>;
+  let svc: Awaited<ReturnType<typeof serviceWithHosts>>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     user = createTestUser(h, 'sshtest');
-    svc = serviceWithHosts();
+    svc = await serviceWithHosts();
     const base = { host: h.hosts.h2.address, username: user.user };
-    svc.service.createServer({ ...base, name: 'pw', auth: { type: 'password', password: user.password } });
-    svc.service.createServer({ ...base, name: 'key', auth: { type: 'key', keyPath: h.keyPath } });
+    await svc.service.createServer({
+      ...base,
+      name: 'pw',
+      auth: { type: 'password', password: user.password },
+    });
+    await svc.service.createServer({ ...base, name: 'key', auth: { type: 'key', keyPath: h.keyPath } });
   });
   afterAll(async () => {
     await svc.close();
@@ -390,7 +402,7 @@ describe('case 4: Test always logs in afresh; host keys are checked on every new
   it('a new host key is refused by the next Test and the next run, with both fingerprints', async () => {
     const sshd = await startPrivateSshd(h, 2200 + SLOT);
     try {
-      svc.service.createServer({
+      await svc.service.createServer({
         name: 'rekeyed',
         host: sshd.address,
         port: sshd.port,
@@ -423,7 +435,7 @@ describe('case 12: cancel and the deadline reach every phase', () => {
   const h = hosts();
   let user: TestUser;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     user = createTestUser(h, 'sshdead');
     // Every command but the runner's and the collector's hangs while ~/hang exists: deploy and probe hang.
     const bashrc = join(user.home, '.bashrc');
@@ -434,11 +446,11 @@ describe('case 12: cancel and the deadline reach every phase', () => {
         original,
     );
   });
-  afterAll(() => user.remove());
+  afterAll(async () => user.remove());
 
-  function service() {
-    const svc = serviceWithHosts();
-    svc.service.createServer({
+  async function service() {
+    const svc = await serviceWithHosts();
+    await svc.service.createServer({
       name: 'u1',
       host: h.hosts.h1.address,
       username: user.user,
@@ -466,27 +478,27 @@ describe('case 12: cancel and the deadline reach every phase', () => {
     await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
     const svc = service();
     try {
-      svc.service.createServer({
+      await svc.service.createServer({
         name: 'gated',
         host: '127.0.0.1',
         port: (gate.address() as AddressInfo).port,
         username: user.user,
         auth: { type: 'key', keyPath: h.keyPath },
       });
-      const job = svc.service.createJob({ name: 'marker', language: 'bash', script: 'echo done' });
-      const a = svc.service.startRun({ jobId: job.id, serverIds: ['gated'] });
-      const b = svc.service.startRun({ jobId: job.id, serverIds: ['gated'] });
-      const statusOf = (runId: string) =>
-        svc.service.getExecution(svc.service.getRun(runId).executionIds[0]!).status;
+      const job = await svc.service.createJob({ name: 'marker', language: 'bash', script: 'echo done' });
+      const a = await svc.service.startRun({ jobId: job.id, serverIds: ['gated'] });
+      const b = await svc.service.startRun({ jobId: job.id, serverIds: ['gated'] });
+      const statusOf = async (runId: string) =>
+        (await svc.service.getExecution(svc.service.getRun(runId).executionIds[0]!)).status;
       await until(
         () => statusOf(a.id) === 'connecting' && statusOf(b.id) === 'connecting' && waiting.length === 1,
       );
-      svc.service.cancelRun(a.id);
+      await svc.service.cancelRun(a.id);
       expect((await svc.service.waitForRun(a.id)).status).toBe('cancelled');
       open = true;
       for (const socket of waiting.splice(0)) pipe(socket);
       const finished = await svc.service.waitForRun(b.id);
-      const execution = svc.service.getExecution(finished.executionIds[0]!);
+      const execution = await svc.service.getExecution(finished.executionIds[0]!);
       expect(execution.errorMessage ?? null).toBeNull();
       expect(execution.status).toBe('succeeded');
       expect(accepted).toBe(1);
@@ -523,16 +535,16 @@ describe('case 12: cancel and the deadline reach every phase', () => {
     writeFileSync(join(user.home, 'hang'), '');
     const svc = service();
     try {
-      const job = svc.service.createJob({
+      const job = await svc.service.createJob({
         name: 'mark',
         language: 'bash',
         script: 'touch ~/ran-after-cancel',
       });
-      const run = svc.service.startRun({ jobId: job.id, serverIds: ['u1'] });
+      const run = await svc.service.startRun({ jobId: job.id, serverIds: ['u1'] });
       await until(() => existsSync(join(user.home, 'hung')));
-      svc.service.cancelRun(run.id);
+      await svc.service.cancelRun(run.id);
       const finished = await svc.service.waitForRun(run.id);
-      const execution = svc.service.getExecution(finished.executionIds[0]!);
+      const execution = await svc.service.getExecution(finished.executionIds[0]!);
       expect(execution.status).toBe('cancelled');
       expect(execution.errorKind).toBe('cancelled');
       expect(existsSync(join(user.home, 'ran-after-cancel'))).toBe(false);

@@ -16,10 +16,10 @@ import type { CliResult } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 
 const h = ownHosts('runscli');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const data = tempDir();
-afterAll(() => data.remove());
+afterAll(async () => data.remove());
 /** The CLI's own main, in this process (a spawned Node per call is slow on a loaded machine). */
 async function cli(...args: string[]): Promise<CliResult> {
   let stdout = '';
@@ -47,9 +47,13 @@ const count = (sql: string) => {
 };
 
 beforeAll(async () => {
-  const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
-  const add = (name: string, host: string) =>
-    seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } });
+  const seed = await CroniumService.open({
+    dataDir: data.path,
+    unknownHostKeys: 'accept-new',
+    runtimePort: 0,
+  });
+  const add = async (name: string, host: string) =>
+    await seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } });
   add('h1', h.hosts.h1.address);
   add('h2', h.hosts.h2.address);
   // h3 has no python3: a Python job fails there (interpreter missing) and succeeds on h1 and h2.

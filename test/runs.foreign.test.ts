@@ -13,7 +13,7 @@ import { CroniumService } from '../src/service/service.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 
 const h = ownHosts('runsfgn');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const TICKER = 'for i in $(seq 1 600); do echo "tick $i"; sleep 0.1; done\n';
 
@@ -22,22 +22,22 @@ describe('per-host cancel and runs of other processes', () => {
   let service: CroniumService;
   const events: CoreEvent[] = [];
 
-  beforeAll(() => {
-    service = new CroniumService({
+  beforeAll(async () => {
+    service = await CroniumService.open({
       dataDir: data.path,
       unknownHostKeys: 'accept-new',
       runtimePort: 0,
       killGraceSec: 1,
     });
     for (const name of ['h1', 'h2'] as const)
-      service.createServer({
+      await service.createServer({
         name,
         host: h.hosts[name].address,
         username: h.user,
         auth: { type: 'key', keyPath: h.keyPath },
       });
-    service.createJob({ name: 'ticker', language: 'bash', script: TICKER });
-    service.createJob({ name: 'short', language: 'bash', script: 'sleep 1; echo done\n' });
+    await service.createJob({ name: 'ticker', language: 'bash', script: TICKER });
+    await service.createJob({ name: 'short', language: 'bash', script: 'sleep 1; echo done\n' });
     service.subscribe((event) => events.push(event));
   });
   afterAll(async () => {
@@ -66,29 +66,34 @@ describe('per-host cancel and runs of other processes', () => {
       : undefined;
 
   it('stops one host of its own run; a queued host never starts; the others go on', async () => {
-    const run = service.startRun({ jobId: 'short', serverIds: ['h1', 'h2'], concurrency: 1 });
-    const [first, second] = run.executionIds.map((id) => service.getExecution(id));
+    const run = await service.startRun({ jobId: 'short', serverIds: ['h1', 'h2'], concurrency: 1 });
+    const [first, second] = await Promise.all(
+      run.executionIds.map(async (id) => await service.getExecution(id)),
+    );
     // Concurrency 1: h1 runs while h2 waits in the queue.
-    expect(service.cancelExecution(second!.id)).toBe(true);
+    expect(await service.cancelExecution(second!.id)).toBe(true);
     const finished = await service.waitForRun(run.id);
-    expect(service.getExecution(first!.id)).toMatchObject({ status: 'succeeded' });
-    expect(service.getExecution(second!.id)).toMatchObject({
+    expect(await service.getExecution(first!.id)).toMatchObject({ status: 'succeeded' });
+    expect(await service.getExecution(second!.id)).toMatchObject({
       status: 'cancelled',
       errorMessage: 'Cancelled before the script started.',
     });
     expect(finished.status).toBe('partial');
-    expect(service.cancelExecution(second!.id)).toBe(false);
+    expect(await service.cancelExecution(second!.id)).toBe(false);
 
-    const running = service.startRun({ jobId: 'ticker', serverIds: ['h1', 'h2'] });
+    const running = await service.startRun({ jobId: 'ticker', serverIds: ['h1', 'h2'] });
     await until(executionOf(running.id, 'h2', 'running'));
-    const h2 = running.executionIds.map((id) => service.getExecution(id)).find((e) => e.serverName === 'h2')!;
-    expect(service.cancelExecution(h2.id)).toBe(true);
+    const h2 = (
+      await Promise.all(running.executionIds.map(async (id) => await service.getExecution(id)))
+    ).find((e) => e.serverName === 'h2')!;
+    expect(await service.cancelExecution(h2.id)).toBe(true);
     await until(executionOf(running.id, 'h2', 'cancelled'));
-    expect(running.executionIds.map((id) => service.getExecution(id).status).sort()).toEqual([
-      'cancelled',
-      'running',
-    ]);
-    service.cancelRun(running.id);
+    expect(
+      (
+        await Promise.all(running.executionIds.map(async (id) => (await service.getExecution(id)).status))
+      ).sort(),
+    ).toEqual(['cancelled', 'running']);
+    await service.cancelRun(running.id);
     expect((await service.waitForRun(running.id)).status).toBe('cancelled');
   });
 
@@ -116,10 +121,10 @@ describe('per-host cancel and runs of other processes', () => {
       );
 
       // One host, then the whole run: through the database, to the CLI's process.
-      expect(service.cancelExecution(h2.id)).toBe(true);
+      expect(await service.cancelExecution(h2.id)).toBe(true);
       await until(executionOf(run.id, 'h2', 'cancelled'));
-      expect(service.getExecution(h1.id).status).toBe('running');
-      expect(service.cancelRun(run.id)).toBe(true);
+      expect((await service.getExecution(h1.id)).status).toBe('running');
+      expect(await service.cancelRun(run.id)).toBe(true);
       const ended = await until((e) =>
         e.type === 'run' && e.run.id === run.id && e.run.status !== 'running' ? e.run : undefined,
       );
@@ -139,15 +144,12 @@ describe('per-host cancel and runs of other processes', () => {
         const chunks = published(id);
         expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
         expect(chunks.map((c) => c.text).join('')).toBe(
-          service
-            .readLog(id, -1, 100_000)
-            .map((c) => c.text)
-            .join(''),
+          (await service.readLog(id, -1, 100_000)).map((c) => c.text).join(''),
         );
       }
       // A finished run of another process is not going: nothing to cancel.
-      expect(service.cancelRun(run.id)).toBe(false);
-      expect((service.getRun(run.id) satisfies Run).status).toBe('cancelled');
+      expect(await service.cancelRun(run.id)).toBe(false);
+      expect(((await service.getRun(run.id)) satisfies Run).status).toBe('cancelled');
     } finally {
       stop();
       cli.kill('SIGTERM');

@@ -44,7 +44,7 @@ describe('parameter declarations (--param)', () => {
     expect(() => parseParamSpec(spec)).toThrow(message);
   });
 
-  it('writes each declaration back as it reads it', () => {
+  it('writes each declaration back as it reads it', async () => {
     for (const spec of ['a:string', 'b:number=3', 'c:boolean=false # flag', 'd:choice(x|y z)=y z'])
       expect(formatParamSpec(parseParamSpec(spec))).toBe(spec);
   });

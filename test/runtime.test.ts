@@ -37,7 +37,7 @@ describe('runtime API (real HTTP on loopback)', () => {
   let base: string;
   const store = new Map<string, unknown>();
   const variables: VariableAccess = {
-    get: (k) => (store.has(k) ? { value: store.get(k) } : null),
+    get: async (k) => (store.has(k) ? { value: await store.get(k) } : null),
     set: (k, v) => void store.set(k, v),
     remove: (k) => store.delete(k),
     all: () => [...store].map(([key, value]) => ({ key, value })),
@@ -59,8 +59,8 @@ describe('runtime API (real HTTP on loopback)', () => {
     dir.remove();
   });
 
-  const sign = (executionId: string, timeoutSec = 60) =>
-    tokens.sign({ executionId, jobId: 'job-1', serverId: 'srv-1', timeoutSec });
+  const sign = async (executionId: string, timeoutSec = 60) =>
+    await tokens.sign({ executionId, jobId: 'job-1', serverId: 'srv-1', timeoutSec });
   const call = async (path: string, token: string | null, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (token !== null) headers.set('authorization', `Bearer ${token}`);

@@ -5,15 +5,15 @@ import { CroniumError } from '../src/core/errors.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { tempDir } from './support/fixtures.ts';
 
-describe('schedule parameters', () => {
+describe('schedule parameters', async () => {
   const dir = tempDir();
-  const service = new CroniumService({ dataDir: dir.path, agentSocket: '' });
+  const service = await CroniumService.open({ dataDir: dir.path, agentSocket: '' });
   afterAll(async () => {
     await service.close();
     dir.remove();
   });
-  service.createServer({ name: 's1', host: '10.0.0.1', username: 'ops', auth: { type: 'agent' } });
-  const job = service.createJob({
+  await service.createServer({ name: 's1', host: '10.0.0.1', username: 'ops', auth: { type: 'agent' } });
+  const job = await service.createJob({
     name: 'deploy',
     language: 'bash',
     script: 'true',
@@ -23,8 +23,8 @@ describe('schedule parameters', () => {
       { name: 'count', type: 'number', default: 1 },
     ],
   });
-  const add = (params: Record<string, string>) =>
-    service.createSchedule({
+  const add = async (params: Record<string, string>) =>
+    await service.createSchedule({
       name: `s-${Object.keys(params).join('-')}`,
       jobId: job.id,
       cron: '@hourly',
@@ -36,7 +36,7 @@ describe('schedule parameters', () => {
     [{ env: 'dev', count: 'abc' }, 'params.count', /is a number/],
     [{ env: 'dev', nope: 'x' }, 'params.nope', /no parameter named "nope"/],
     [{ count: '2' }, 'params.env', /env is required/],
-  ])('refuses %j naming %s, and saves nothing', (params, field, message) => {
+  ])('refuses %j naming %s, and saves nothing', async (params, field, message) => {
     let error: unknown;
     try {
       add(params);
@@ -45,10 +45,10 @@ describe('schedule parameters', () => {
     }
     expect(error).toBeInstanceOf(CroniumError);
     expect((error as CroniumError).fields?.[field]).toMatch(message);
-    expect(service.listSchedules()).toEqual([]);
+    expect(await service.listSchedules()).toEqual([]);
   });
 
-  it('saves valid parameters as given', () => {
+  it('saves valid parameters as given', async () => {
     expect(add({ env: 'prod', count: '3' }).params).toEqual({ env: 'prod', count: '3' });
   });
 });

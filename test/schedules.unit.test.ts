@@ -10,7 +10,8 @@ import type { Run } from '../src/core/domain.ts';
 import { CroniumError } from '../src/core/errors.ts';
 import { Scheduler } from '../src/service/scheduler.ts';
 import { CroniumService } from '../src/service/service.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
+import type { SqlDatabase } from '../src/store/sql.ts';
 import { HistoryRepo } from '../src/store/historyRepo.ts';
 import { JobRepo } from '../src/store/jobRepo.ts';
 import { LeaseRepo, ScheduleRepo } from '../src/store/scheduleRepo.ts';
@@ -26,14 +27,14 @@ const MIN = 60_000;
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0);
 
 /** A store with one job, and a "process": its own connection, clock and scheduler, runs recorded only. */
-function world() {
+async function world() {
   const dir = tempDir();
-  const main = openDatabase(dir.path);
-  cleanups.push(() => {
-    main.close();
+  const main = await openStore({ dataDir: dir.path });
+  cleanups.push(async () => {
+    await main.close();
     dir.remove();
   });
-  const job = new JobRepo(main).insert({
+  const job = await new JobRepo(main).insert({
     name: 'tick',
     language: 'bash',
     script: 'true',
@@ -53,8 +54,8 @@ function world() {
   const clock = { now: T0 };
 
   /** One process on the store: the runs it "starts" are rows only, left running until finish(). */
-  const process = (holderId: string, graceMs?: number) => {
-    const db: Database = openDatabase(dir.path);
+  const process = async (holderId: string, graceMs?: number) => {
+    const db: SqlDatabase = await openStore({ dataDir: dir.path });
     cleanups.push(() => db.close());
     const history = new HistoryRepo(db);
     const started: (Run & { request: Record<string, unknown> })[] = [];
@@ -62,9 +63,9 @@ function world() {
       db,
       schedules: new ScheduleRepo(db),
       leases: new LeaseRepo(db),
-      startRun: (request) => {
+      startRun: async (request) => {
         const id = `run-${holderId}-${started.length}`;
-        history.createRun(
+        await history.createRun(
           {
             id,
             jobId: String(request.jobId),
@@ -78,7 +79,7 @@ function world() {
           },
           [],
         );
-        const run = { ...history.getRun(id)!, request };
+        const run = { ...(await history.getRun(id))!, request };
         started.push(run);
         return run;
       },
@@ -88,12 +89,12 @@ function world() {
       holderId,
       misfireGraceMs: graceMs,
     });
-    const finish = (runId: string) => history.finishRun(runId, 'succeeded', clock.now);
+    const finish = async (runId: string) => await history.finishRun(runId, 'succeeded', clock.now);
     return { scheduler, started, finish };
   };
 
-  const schedule = (over: Partial<Parameters<ScheduleRepo['insert']>[0]> = {}, at = T0) =>
-    repo.insert(
+  const schedule = async (over: Partial<Parameters<ScheduleRepo['insert']>[0]> = {}, at = T0) =>
+    await repo.insert(
       {
         name: `s${Math.random().toString(36).slice(2, 8)}`,
         jobId: job.id,
@@ -113,36 +114,41 @@ function world() {
 }
 
 describe('cron expressions and time zones (croner)', () => {
-  const service = () => {
+  const service = async () => {
     const dir = tempDir();
-    const s = new CroniumService({ dataDir: dir.path, keychain: null, runtimePort: 0 });
+    const s = await CroniumService.open({ dataDir: dir.path, keychain: null, runtimePort: 0 });
     cleanups.push(async () => {
       await s.close();
       dir.remove();
     });
-    s.createServer({ name: 'web1', host: '10.9.9.9', username: 'u', auth: { type: 'agent' } });
-    s.createJob({ name: 'j', language: 'bash', script: 'true' });
+    await s.createServer({ name: 'web1', host: '10.9.9.9', username: 'u', auth: { type: 'agent' } });
+    await s.createJob({ name: 'j', language: 'bash', script: 'true' });
     return s;
   };
 
-  it('takes 5 fields, 6 with seconds first, nicknames and time zones, and computes the next fires', () => {
-    const s = service();
+  it('takes 5 fields, 6 with seconds first, nicknames and time zones, and computes the next fires', async () => {
+    const s = await service();
     const before = Date.now();
-    const five = s.createSchedule({ name: 'five', jobId: 'j', cron: '*/15 * * * *', targets: ['web1'] });
+    const five = await s.createSchedule({
+      name: 'five',
+      jobId: 'j',
+      cron: '*/15 * * * *',
+      targets: ['web1'],
+    });
     expect(five.nextFires).toHaveLength(3);
     expect(five.nextFires[1]! - five.nextFires[0]!).toBe(15 * MIN);
     expect(new Date(five.nextFires[0]!).getUTCMinutes() % 15).toBe(0);
     expect(five.nextFires[0]!).toBeGreaterThan(before);
 
-    const six = s.createSchedule({ name: 'six', jobId: 'j', cron: '*/2 * * * * *', targets: ['web1'] });
+    const six = await s.createSchedule({ name: 'six', jobId: 'j', cron: '*/2 * * * * *', targets: ['web1'] });
     expect(six.nextFires[1]! - six.nextFires[0]!).toBe(2000);
     expect(new Date(six.nextFires[0]!).getUTCSeconds() % 2).toBe(0);
 
-    const hourly = s.createSchedule({ name: 'hourly', jobId: 'j', cron: '@hourly', targets: ['web1'] });
+    const hourly = await s.createSchedule({ name: 'hourly', jobId: 'j', cron: '@hourly', targets: ['web1'] });
     expect(hourly.nextFires.map((t) => new Date(t).getUTCMinutes())).toEqual([0, 0, 0]);
 
     // 09:00 in New York is 13:00 or 14:00 UTC (DST); in Kolkata (UTC+5:30, no DST) 03:30 UTC.
-    const ny = s.createSchedule({
+    const ny = await s.createSchedule({
       name: 'ny',
       jobId: 'j',
       cron: '0 9 * * *',
@@ -151,7 +157,7 @@ describe('cron expressions and time zones (croner)', () => {
     });
     const hoursUtc = ny.nextFires.map((t) => new Date(t).getUTCHours());
     for (const h of hoursUtc) expect([13, 14]).toContain(h);
-    const india = s.createSchedule({
+    const india = await s.createSchedule({
       name: 'india',
       jobId: 'j',
       cron: '0 9 * * *',
@@ -163,7 +169,7 @@ describe('cron expressions and time zones (croner)', () => {
       '03:30',
       '03:30',
     ]);
-    expect(s.getSchedule('india').targets).toEqual([s.getServer('web1').id]);
+    expect((await s.getSchedule('india')).targets).toEqual([(await s.getServer('web1')).id]);
   });
 
   it.each([
@@ -172,11 +178,11 @@ describe('cron expressions and time zones (croner)', () => {
     ['* * * * * * *', 'cron', /it has 7 fields/],
     ['2030-01-01T00:00:00', 'cron', /a date is not a cron expression/],
     ['@reboot', 'cron', /reboot/],
-  ])('refuses the expression %j, saving nothing', (cron, field, message) => {
-    const s = service();
-    const error = (() => {
+  ])('refuses the expression %j, saving nothing', async (cron, field, message) => {
+    const s = await service();
+    const error = await (async () => {
       try {
-        s.createSchedule({ name: 'bad', jobId: 'j', cron, targets: ['web1'] });
+        await s.createSchedule({ name: 'bad', jobId: 'j', cron, targets: ['web1'] });
       } catch (err) {
         return err as CroniumError;
       }
@@ -184,14 +190,14 @@ describe('cron expressions and time zones (croner)', () => {
     })();
     expect(error.kind).toBe('invalid_input');
     expect(error.fields?.[field]).toMatch(message);
-    expect(s.listSchedules()).toEqual([]);
+    expect(await s.listSchedules()).toEqual([]);
   });
 
-  it('refuses an unknown zone, unknown servers, missing targets and bad policies, per field', () => {
-    const s = service();
-    const fields = (input: Record<string, unknown>) => {
+  it('refuses an unknown zone, unknown servers, missing targets and bad policies, per field', async () => {
+    const s = await service();
+    const fields = async (input: Record<string, unknown>) => {
       try {
-        s.createSchedule({ name: 'x', jobId: 'j', cron: '* * * * *', ...input });
+        await s.createSchedule({ name: 'x', jobId: 'j', cron: '* * * * *', ...input });
       } catch (err) {
         return (err as CroniumError).fields;
       }
@@ -206,23 +212,25 @@ describe('cron expressions and time zones (croner)', () => {
       overlap: 'overlap is skip or allow',
       missed: 'missed is skip or run-once',
     });
-    expect(() => s.createSchedule({ name: 'x', jobId: 'nojob', cron: '* * * * *' })).toThrow(/No job named/);
+    expect(async () => await s.createSchedule({ name: 'x', jobId: 'nojob', cron: '* * * * *' })).toThrow(
+      /No job named/,
+    );
     // A tag target is kept as written (expanded when each run starts).
     expect(
-      s.createSchedule({ name: 'x', jobId: 'j', cron: '* * * * *', targets: ['tag:prod'] }).targets,
+      (await s.createSchedule({ name: 'x', jobId: 'j', cron: '* * * * *', targets: ['tag:prod'] })).targets,
     ).toEqual(['tag:prod']);
-    expect(s.listSchedules().map((x) => x.name)).toEqual(['x']);
+    expect((await s.listSchedules()).map((x) => x.name)).toEqual(['x']);
     // A schedule goes with its job.
-    s.removeJob('j');
-    expect(s.listSchedules()).toEqual([]);
+    await s.removeJob('j');
+    expect(await s.listSchedules()).toEqual([]);
   });
 });
 
 describe('the scheduler (injected clock)', () => {
   it('fires an occurrence on time, once, with trigger schedule and its schedule id', async () => {
-    const w = world();
-    const s = w.schedule({ input: { from: 'schedule' }, params: { region: 'eu' } });
-    const p = w.process('a');
+    const w = await world();
+    const s = await w.schedule({ input: { from: 'schedule' }, params: { region: 'eu' } });
+    const p = await w.process('a');
     w.clock.now = T0 + 30_000;
     await p.scheduler.tick();
     expect(p.started).toHaveLength(0); // nothing due before 10:01
@@ -251,15 +259,15 @@ describe('the scheduler (injected clock)', () => {
   ] as const)(
     'after a gap of 3 occurrences, policy %s runs %i time(s), and not again',
     async (missed, runs) => {
-      const w = world();
-      const s = w.schedule({ missed });
-      const p = w.process('a');
+      const w = await world();
+      const s = await w.schedule({ missed });
+      const p = await w.process('a');
       // Asleep from 10:00 to 10:03:30: 10:01, 10:02 and 10:03 passed; the last is 30 s late.
       w.clock.now = T0 + 3 * MIN + 30_000;
       await p.scheduler.tick();
       await p.scheduler.tick();
       expect(p.started).toHaveLength(runs);
-      const fires = w.repo.fires(s.id);
+      const fires = await w.repo.fires(s.id);
       expect(fires).toHaveLength(1);
       expect(fires[0]).toMatchObject({
         fireAt: T0 + 3 * MIN,
@@ -275,31 +283,33 @@ describe('the scheduler (injected clock)', () => {
   );
 
   it('a gap that ends on an occurrence fires it on time, once, whatever the policy', async () => {
-    const w = world();
+    const w = await world();
     w.schedule({ missed: 'run-once' });
-    const p = w.process('a');
+    const p = await w.process('a');
     w.clock.now = T0 + 5 * MIN + 1500; // 10:05 is 1.5 s old: on time; 10:01–10:04 were missed
     await p.scheduler.tick();
     expect(p.started).toHaveLength(1);
   });
 
   it('never counts a long gap one by one (a per-second schedule asleep for a day)', async () => {
-    const w = world();
-    const s = w.schedule({ cron: '* * * * * *', missed: 'run-once' });
-    const p = w.process('a');
+    const w = await world();
+    const s = await w.schedule({ cron: '* * * * * *', missed: 'run-once' });
+    const p = await w.process('a');
     w.clock.now = T0 + 24 * 60 * MIN + 30_000;
     const began = performance.now();
     await p.scheduler.tick();
     expect(performance.now() - began).toBeLessThan(5000);
     expect(p.started).toHaveLength(1);
-    expect(w.repo.fires(s.id)[0]!.message).toMatch(/^999 or more missed occurrences before it skipped$/);
+    expect((await w.repo.fires(s.id))[0]!.message).toMatch(
+      /^999 or more missed occurrences before it skipped$/,
+    );
   });
 
   it('overlap skip records an occurrence as skipped while its run runs; allow starts another', async () => {
-    const w = world();
-    const skip = w.schedule({ overlap: 'skip' });
-    const allow = w.schedule({ overlap: 'allow' });
-    const p = w.process('a');
+    const w = await world();
+    const skip = await w.schedule({ overlap: 'skip' });
+    const allow = await w.schedule({ overlap: 'allow' });
+    const p = await w.process('a');
     for (const minute of [1, 2]) {
       w.clock.now = T0 + minute * MIN + 100;
       await p.scheduler.tick();
@@ -307,7 +317,10 @@ describe('the scheduler (injected clock)', () => {
     const of = (id: string) => p.started.filter((r) => r.scheduleId === id).length;
     expect(of(skip.id)).toBe(1);
     expect(of(allow.id)).toBe(2);
-    expect(w.repo.fires(skip.id)[0]).toMatchObject({ outcome: 'skipped_overlap', fireAt: T0 + 2 * MIN });
+    expect((await w.repo.fires(skip.id))[0]).toMatchObject({
+      outcome: 'skipped_overlap',
+      fireAt: T0 + 2 * MIN,
+    });
     // Once the run has ended, the next occurrence fires.
     p.finish(p.started.find((r) => r.scheduleId === skip.id)!.id);
     w.clock.now = T0 + 3 * MIN + 100;
@@ -316,9 +329,9 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('a paused schedule fires nothing, and resuming does not count the pause as missed', async () => {
-    const w = world();
-    const s = w.schedule({ missed: 'run-once' });
-    const p = w.process('a');
+    const w = await world();
+    const s = await w.schedule({ missed: 'run-once' });
+    const p = await w.process('a');
     w.repo.setEnabled(s.id, false, T0);
     w.clock.now = T0 + 5 * MIN + 30_000;
     await p.scheduler.tick();
@@ -331,10 +344,10 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('two processes: only the lease holder fires; the other takes over once the lease expires', async () => {
-    const w = world();
+    const w = await world();
     w.schedule({ cron: '*/2 * * * * *' });
-    const a = w.process('a');
-    const b = w.process('b');
+    const a = await w.process('a');
+    const b = await w.process('b');
     // Both look at every occurrence for 20 s: each one is fired once, all by the holder.
     for (let t = 0; t <= 20_000; t += 500) {
       w.clock.now = T0 + t + 50;
@@ -362,8 +375,8 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('an occurrence already claimed is never fired again, even by a holder that thinks it holds', async () => {
-    const w = world();
-    const s = w.schedule();
+    const w = await world();
+    const s = await w.schedule();
     const claim = () =>
       w.repo.claim(
         { scheduleId: s.id, fireAt: T0 + MIN, holder: 'x', outcome: 'started', missed: false },
@@ -371,17 +384,17 @@ describe('the scheduler (injected clock)', () => {
       );
     expect(claim()).toBe(true);
     expect(claim()).toBe(false);
-    const p = w.process('a');
+    const p = await w.process('a');
     w.clock.now = T0 + MIN + 100;
     await p.scheduler.tick();
     expect(p.started).toHaveLength(0);
   });
 
   it('stop() gives the lease up, so another process takes over at once', async () => {
-    const w = world();
+    const w = await world();
     w.schedule();
-    const a = w.process('a');
-    const b = w.process('b');
+    const a = await w.process('a');
+    const b = await w.process('b');
     await a.scheduler.tick();
     await b.scheduler.tick();
     expect([a.scheduler.holding, b.scheduler.holding]).toEqual([true, false]);

@@ -58,18 +58,18 @@ describe('secret values are masked wherever output goes (real hosts)', () => {
   let dir: string;
   let close: () => Promise<void>;
   const live: CoreEvent[] = [];
-  beforeAll(() => {
-    ({ service, dir, close } = serviceWithHosts({ tunnelLingerMs: 0 }));
+  beforeAll(async () => {
+    ({ service, dir, close } = await serviceWithHosts({ tunnelLingerMs: 0 }));
     service.subscribe((e) => live.push(e));
-    service.setVariable({ key: 'dbpass', value: SECRET, secret: true });
-    service.setVariable({ key: 'unasked', value: UNASKED, secret: true });
+    await service.setVariable({ key: 'dbpass', value: SECRET, secret: true });
+    await service.setVariable({ key: 'unasked', value: UNASKED, secret: true });
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   describe.each(['bash', 'python', 'node'] as const)('%s', (language) => {
     it.each(['api', 'bundled'] as const)('in %s mode', async (mode) => {
       const rotated = `R0tated-${language}-${mode}`;
-      service.setVariable({ key: 'rotating', value: 'old-r0tating', secret: true });
+      await service.setVariable({ key: 'rotating', value: 'old-r0tating', secret: true });
       const from = live.length;
       const { exec, text } = await runJob(
         service,
@@ -90,12 +90,9 @@ describe('secret values are masked wherever output goes (real hosts)', () => {
       // API mode learns the new secret value as it is set: what the script prints afterwards is masked
       // live too. Bundled mode learns it when the script has ended: the stored log is masked then.
       if (mode === 'api') expect(stored).toContain('r=***');
-      expect(
-        service
-          .readLog(exec.id, -1, 1_000_000)
-          .map((c) => c.text)
-          .join(''),
-      ).not.toContain(rotated);
+      expect((await service.readLog(exec.id, -1, 1_000_000)).map((c) => c.text).join('')).not.toContain(
+        rotated,
+      );
       // The rows themselves, as stored.
       const db = new DatabaseSync(join(dir, 'cronium.db'));
       const rows = db.prepare('SELECT text FROM log_chunks WHERE execution_id = ?').all(exec.id) as {
@@ -116,15 +113,15 @@ describe('secret values are masked wherever output goes (real hosts)', () => {
       expect(JSON.stringify(events)).not.toContain(SECRET);
 
       // History: the output the script reported, masked; the variable kept its secrecy.
-      const execution = service.getExecution(exec.id);
+      const execution = await service.getExecution(exec.id);
       expect(execution.output).toMatchObject({ v: '***', r: '***' });
       expect(JSON.stringify(execution)).not.toContain(SECRET);
       expect(JSON.stringify(execution)).not.toContain(rotated);
-      expect(service.listVariables().find((v) => v.key === 'rotating')).toMatchObject({
+      expect((await service.listVariables()).find((v) => v.key === 'rotating')).toMatchObject({
         secret: true,
         value: null,
       });
-      expect(service.getVariableValue('rotating')).toBe(rotated);
+      expect(await service.getVariableValue('rotating')).toBe(rotated);
 
       // `cronium show`, text and --json.
       const shown = await cli(dir, ['show', exec.id]);
@@ -142,7 +139,7 @@ describe('secret values are masked wherever output goes (real hosts)', () => {
   });
 
   it('masks secret env values, the API token and the server password in the log', async () => {
-    const pwServer = service.createServer({
+    const pwServer = await service.createServer({
       name: 'h1-password',
       host: h.hosts.h1.address,
       port: h.hosts.h1.port,
@@ -161,7 +158,7 @@ describe('secret values are masked wherever output goes (real hosts)', () => {
     );
     expect(exec.status, text('h1-password')).toBe('succeeded');
     expect(text('h1-password')).toContain('env=***\ntok=***\npw=***\n');
-    service.removeServer(pwServer.id);
+    await service.removeServer(pwServer.id);
   });
 
   it('bundled mode writes a secret variable only for a script that names it: no trace of the others', async () => {

@@ -25,7 +25,7 @@ interface Result {
 }
 
 const root = tempDir('cronium-secrets-');
-afterAll(() => root.remove());
+afterAll(async () => root.remove());
 let n = 0;
 
 /** A fresh data dir and HOME (gnome-keyring keeps its keyring files under HOME). */
@@ -139,31 +139,31 @@ describe('the data key in the OS keychain (real Secret Service: gnome-keyring un
 });
 
 describe('the desktop app’s old safeStorage values ("ss1:")', () => {
-  function seedLegacyStore(data: string): void {
+  async function seedLegacyStore(data: string): Promise<void> {
     // A store as the old desktop app left it: every sealed value in ss1, with a key file beside.
     const legacy = new SafeStorageSecretStore(fakeSafeStorage, null);
-    const service = new CroniumService({ dataDir: data, keychain: null, runtimePort: 0 });
+    const service = await CroniumService.open({ dataDir: data, keychain: null, runtimePort: 0 });
     void service.close();
     const db = new DatabaseSync(join(data, 'cronium.db'));
     const now = Date.now();
     db.prepare(
       "INSERT INTO servers (id, name, host, port, username, auth_type, secret, created_at, updated_at) VALUES ('s1', 'db', '192.0.2.1', 22, 'u', 'password', ?, ?, ?)",
-    ).run(legacy.encrypt('pw-0f-server'), now, now);
+    ).run(await legacy.encrypt('pw-0f-server'), now, now);
     db.prepare(
       "INSERT INTO jobs (id, name, language, script, env, created_at, updated_at) VALUES ('j1', 'j', 'bash', 'true', ?, ?, ?)",
     ).run(
       JSON.stringify([
         { key: 'PLAIN', value: 'open', secret: false },
-        { key: 'TOKEN', value: legacy.encrypt('t0ken-env'), secret: true },
+        { key: 'TOKEN', value: await legacy.encrypt('t0ken-env'), secret: true },
       ]),
       now,
       now,
     );
     db.prepare(
       "INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES ('dbpass', ?, 1, ?, 'user')",
-    ).run(legacy.encrypt(JSON.stringify('S3cret-x')), now);
+    ).run(await legacy.encrypt(JSON.stringify('S3cret-x')), now);
     db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('runtime.jwt_key', ?)").run(
-      legacy.encrypt(Buffer.alloc(32, 7).toString('base64')),
+      await legacy.encrypt(Buffer.alloc(32, 7).toString('base64')),
     );
     db.close();
   }
@@ -192,14 +192,15 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
   it('the desktop app (safeStorage at hand) re-seals every one at start; then the CLI reads them all', async () => {
     const p = place();
     seedLegacyStore(p.data);
-    const app = new CroniumService({
+    const app = await CroniumService.open({
       dataDir: p.data,
       keychain: null,
       runtimePort: 0,
-      legacyDecrypt: (sealed) => new SafeStorageSecretStore(fakeSafeStorage, null).decrypt(sealed),
+      legacyDecrypt: async (sealed) =>
+        await new SafeStorageSecretStore(fakeSafeStorage, null).decrypt(sealed),
     });
-    expect(app.resealLegacySecrets()).toBe(4);
-    expect(app.resealLegacySecrets()).toBe(0);
+    expect(await app.resealLegacySecrets()).toBe(4);
+    expect(await app.resealLegacySecrets()).toBe(0);
     await app.close();
 
     const db = openDatabase(p.data);
@@ -218,7 +219,7 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
     db.close();
     const keyFile = new KeyFileSecretStore(p.data);
     expect(sealed.map((s) => s.slice(0, 3))).toEqual(['v1:', 'v1:', 'v1:', 'v1:']);
-    expect(sealed.map((s) => keyFile.decrypt(s))).toEqual([
+    expect(sealed.map(async (s) => await keyFile.decrypt(s))).toEqual([
       'pw-0f-server',
       't0ken-env',
       '"S3cret-x"',
@@ -247,33 +248,36 @@ describe('the data key rules (fake keychain)', () => {
     };
   }
 
-  it('refuses a keychain key that is not the one the store was sealed with, instead of using it', () => {
+  it('refuses a keychain key that is not the one the store was sealed with, instead of using it', async () => {
     const dir = tempDir();
     const db = openDatabase(dir.path);
     try {
       const keychain = memoryKeychain();
       const first = new DataKeySecretStore({ dataDir: dir.path, db, keychain });
-      const sealed = first.encrypt('x1-secret');
-      expect(first.info().kind).toBe('keychain');
+      const sealed = await first.encrypt('x1-secret');
+      expect((await first.info()).kind).toBe('keychain');
       expect(existsSync(join(dir.path, 'secret.key'))).toBe(false);
       // Another keychain (another user's, a reset one) with another key under the same entry.
       const other = memoryKeychain();
       const [account] = [...keychain.entries.keys()];
-      other.set(account!, Buffer.alloc(32, 1).toString('base64'));
+      await other.set(account!, Buffer.alloc(32, 1).toString('base64'));
       const wrong = new DataKeySecretStore({ dataDir: dir.path, db, keychain: other });
-      expect(() => wrong.decrypt(sealed)).toThrow(
+      expect(async () => await wrong.decrypt(sealed)).toThrow(
         /not the one this data directory's secrets were sealed with/,
       );
       // An empty keychain and no key file: a clear refusal, not a new key.
       const empty = new DataKeySecretStore({ dataDir: dir.path, db, keychain: memoryKeychain() });
-      expect(() => empty.decrypt(sealed)).toThrow(/holds no data key for this data directory/);
+      expect(async () => await empty.decrypt(sealed)).toThrow(/holds no data key for this data directory/);
       expect(existsSync(join(dir.path, 'secret.key'))).toBe(false);
       // A locked keychain: the key file is used for a store without secrets yet, and the reason is given.
       const dir2 = tempDir();
       const db2 = openDatabase(dir2.path);
       const locked = new DataKeySecretStore({ dataDir: dir2.path, db: db2, keychain: memoryKeychain(true) });
-      expect(locked.decrypt(locked.encrypt('y2-secret'))).toBe('y2-secret');
-      expect(locked.info()).toMatchObject({ kind: 'key-file', reason: expect.stringContaining('locked') });
+      expect(await locked.decrypt(locked.encrypt('y2-secret'))).toBe('y2-secret');
+      expect(await locked.info()).toMatchObject({
+        kind: 'key-file',
+        reason: expect.stringContaining('locked'),
+      });
       db2.close();
       dir2.remove();
     } finally {
@@ -334,8 +338,8 @@ describe('no process hangs with nothing left to do', () => {
     const dir = tempDir();
     const r = await child(`
       import { CroniumService } from './src/service/service.ts';
-      const s = new CroniumService({ dataDir: ${JSON.stringify(dir.path)}, keychain: null, runtimePort: 0 });
-      s.listServers();
+      const s = await CroniumService.open({ dataDir: ${JSON.stringify(dir.path)}, keychain: null, runtimePort: 0 });
+      await s.listServers();
     `);
     dir.remove();
     expect(r.code).toBe(0);

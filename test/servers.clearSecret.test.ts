@@ -15,7 +15,7 @@ import { runCli } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 
 const h = ownHosts('clrsec');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('removing a stored passphrase or password', () => {
   const data = tempDir();
@@ -43,8 +43,12 @@ describe('removing a stored passphrase or password', () => {
     username: h.user,
   });
 
-  beforeAll(() => {
-    service = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
+  beforeAll(async () => {
+    service = await CroniumService.open({
+      dataDir: data.path,
+      unknownHostKeys: 'accept-new',
+      runtimePort: 0,
+    });
   });
   afterAll(async () => {
     await service.close();
@@ -53,12 +57,12 @@ describe('removing a stored passphrase or password', () => {
 
   it('removes a passphrase the key no longer needs; the server still logs in', async () => {
     // The key file is not encrypted (any more), but a passphrase is still stored for it.
-    service.createServer({
+    await service.createServer({
       ...base('reexported'),
       auth: { type: 'key', keyPath: h.keyPath, passphrase: 'old' },
     });
-    expect(service.getServer('reexported').hasSecret).toBe(true);
-    const edited = service.updateServer('reexported', {
+    expect((await service.getServer('reexported')).hasSecret).toBe(true);
+    const edited = await service.updateServer('reexported', {
       ...base('reexported'),
       auth: { type: 'key', keyPath: h.keyPath, passphrase: null },
     });
@@ -68,16 +72,17 @@ describe('removing a stored passphrase or password', () => {
   });
 
   it('refuses to remove the passphrase an encrypted key needs, and keeps it', async () => {
-    service.createServer({
+    await service.createServer({
       ...base('locked'),
       auth: { type: 'key', keyPath: h.encryptedKeyPath, passphrase: h.passphrase },
     });
     const sealed = secretColumn('locked');
-    const err = refusal(() =>
-      service.updateServer('locked', {
-        ...base('locked'),
-        auth: { type: 'key', keyPath: h.encryptedKeyPath, passphrase: null },
-      }),
+    const err = refusal(
+      async () =>
+        await service.updateServer('locked', {
+          ...base('locked'),
+          auth: { type: 'key', keyPath: h.encryptedKeyPath, passphrase: null },
+        }),
     );
     expect(err.kind).toBe('invalid_input');
     expect(err.fields).toEqual({
@@ -85,7 +90,7 @@ describe('removing a stored passphrase or password', () => {
     });
     expect(secretColumn('locked')).toBe(sealed);
     // Other edits leave the passphrase out: it is kept, and the encrypted key is checked with it.
-    const moved = service.updateServer('locked', {
+    const moved = await service.updateServer('locked', {
       ...base('locked'),
       description: 'edited',
       auth: { type: 'key', keyPath: h.encryptedKeyPath },
@@ -95,19 +100,23 @@ describe('removing a stored passphrase or password', () => {
     expect((await service.testServer('locked')).online).toBe(true);
   });
 
-  it('refuses to remove a password login’s password, and keeps it', () => {
-    service.createServer({ ...base('pw'), auth: { type: 'password', password: h.password } });
+  it('refuses to remove a password login’s password, and keeps it', async () => {
+    await service.createServer({ ...base('pw'), auth: { type: 'password', password: h.password } });
     const sealed = secretColumn('pw');
-    const err = refusal(() =>
-      service.updateServer('pw', { ...base('pw'), auth: { type: 'password', password: null } }),
+    const err = refusal(
+      async () =>
+        await service.updateServer('pw', { ...base('pw'), auth: { type: 'password', password: null } }),
     );
     expect(err.fields?.['auth.password']).toMatch(/^a password login needs its password/);
     expect(secretColumn('pw')).toBe(sealed);
   });
 
   it('cronium server edit --clear-secret removes it; contradictions are refused', async () => {
-    service.createServer({ ...base('cli'), auth: { type: 'key', keyPath: h.keyPath, passphrase: 'stale' } });
-    service.createServer({ ...base('agent'), auth: { type: 'agent' } });
+    await service.createServer({
+      ...base('cli'),
+      auth: { type: 'key', keyPath: h.keyPath, passphrase: 'stale' },
+    });
+    await service.createServer({ ...base('agent'), auth: { type: 'agent' } });
     const env = { CRONIUM_DATA_DIR: data.path };
     const both = await runCli(['server', 'edit', 'cli', '--clear-secret', '--passphrase-stdin'], env, 'x\n');
     expect(both.code).toBe(2);

@@ -14,7 +14,7 @@ import { runCli } from './support/cli.ts';
 import { ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
 
 const h = ownHosts('srvhm');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const SCRIPT = 'cronium.setVariable seen "$(cronium.input)"; echo ran';
 
@@ -51,9 +51,9 @@ describe('a server’s helper mode on a host that refuses forwarding (real sshd)
   let service: CroniumService;
   let close: () => Promise<void>;
   let dataDir: string;
-  const setMode = (mode: 'default' | 'api' | 'bundled') => {
-    const s = service.getServer('noforward');
-    service.updateServer(s.id, {
+  const setMode = async (mode: 'default' | 'api' | 'bundled') => {
+    const s = await service.getServer('noforward');
+    await service.updateServer(s.id, {
       name: s.name,
       host: s.host,
       port: s.port,
@@ -62,13 +62,13 @@ describe('a server’s helper mode on a host that refuses forwarding (real sshd)
       helperMode: mode,
     });
   };
-  beforeAll(() => {
-    ({ service, close, dir: dataDir } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
+  beforeAll(async () => {
+    ({ service, close, dir: dataDir } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   it('default: falls back on every run and says how to stop it', async () => {
-    expect(service.getServer('noforward').helperMode).toBe('default');
+    expect((await service.getServer('noforward')).helperMode).toBe('default');
     const r = await runJob(service, { language: 'bash', script: SCRIPT }, ['noforward'], { input: 1 });
     expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled' });
     expect(r.exec.fallbackReason).toMatch(/refused remote port forwarding/);
@@ -86,7 +86,7 @@ describe('a server’s helper mode on a host that refuses forwarding (real sshd)
     expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled', fallbackReason: null });
     expect(r.text('noforward', 'system')).not.toMatch(/fell back/);
     expect(r.text('noforward', 'stdout')).toBe('ran\n');
-    expect(service.getVariableValue('seen')).toBe(2);
+    expect(await service.getVariableValue('seen')).toBe(2);
     expect(tunnels).toEqual([]);
   });
 
@@ -111,20 +111,20 @@ describe('a server’s helper mode on a host that refuses forwarding (real sshd)
       input: 3,
     });
     expect(b.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled', fallbackReason: null });
-    expect(service.getVariableValue('seen')).toBe(3);
+    expect(await service.getVariableValue('seen')).toBe(3);
   });
 
   it('the CLI sets it with --helpers, shows it, and refuses an unknown mode', async () => {
     const env = { CRONIUM_DATA_DIR: dataDir };
     const edit = await runCli(['server', 'edit', 'noforward', '--helpers', 'bundled'], env);
     expect(edit.code).toBe(0);
-    expect(service.getServer('noforward').helperMode).toBe('bundled');
+    expect((await service.getServer('noforward')).helperMode).toBe('bundled');
     const shown = await runCli(['server', 'show', 'noforward'], env);
     expect(shown.stdout).toMatch(/^helpers: {5}bundled$/m);
     const bad = await runCli(['server', 'edit', 'noforward', '--helpers', 'sometimes'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--helpers: helper mode is default, api or bundled/);
-    expect(service.getServer('noforward').helperMode).toBe('bundled');
+    expect((await service.getServer('noforward')).helperMode).toBe('bundled');
     const added = await runCli(
       ['server', 'add', 'plain', '--host', '127.0.0.1', '--user', 'u', '--agent', '--json'],
       env,

@@ -8,14 +8,14 @@ import { ownHosts, runJob, tempDir } from './support/fixtures.ts';
 
 // A test user of this file's own: its home (~/.cronium) and processes are nobody else's.
 const h = ownHosts('ssh');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 describe('SSH connections against real sshd', () => {
   const dir = tempDir();
   let service: CroniumService;
 
-  beforeAll(() => {
-    service = new CroniumService({
+  beforeAll(async () => {
+    service = await CroniumService.open({
       dataDir: dir.path,
       unknownHostKeys: 'accept-new',
       readyTimeoutMs: 3000,
@@ -23,32 +23,44 @@ describe('SSH connections against real sshd', () => {
       runtimePort: 0,
     });
     const base = { host: h.hosts.h1.address, username: h.user };
-    service.createServer({ ...base, name: 'by-key', auth: { type: 'key', keyPath: h.keyPath } });
-    service.createServer({
+    await service.createServer({ ...base, name: 'by-key', auth: { type: 'key', keyPath: h.keyPath } });
+    await service.createServer({
       ...base,
       name: 'by-encrypted-key',
       host: h.hosts.h2.address,
       auth: { type: 'key', keyPath: h.encryptedKeyPath, passphrase: h.passphrase },
     });
-    service.createServer({ ...base, name: 'by-password', auth: { type: 'password', password: h.password } });
-    service.createServer({ ...base, name: 'by-agent', auth: { type: 'agent' } });
-    service.createServer({ ...base, name: 'wrong-key', auth: { type: 'key', keyPath: h.wrongKeyPath } });
-    service.createServer({ ...base, name: 'wrong-password', auth: { type: 'password', password: 'not-it' } });
-    service.createServer({
+    await service.createServer({
+      ...base,
+      name: 'by-password',
+      auth: { type: 'password', password: h.password },
+    });
+    await service.createServer({ ...base, name: 'by-agent', auth: { type: 'agent' } });
+    await service.createServer({
+      ...base,
+      name: 'wrong-key',
+      auth: { type: 'key', keyPath: h.wrongKeyPath },
+    });
+    await service.createServer({
+      ...base,
+      name: 'wrong-password',
+      auth: { type: 'password', password: 'not-it' },
+    });
+    await service.createServer({
       ...base,
       name: 'closed-port',
       host: h.hosts.h2.address,
       port: h.closedPort,
       auth: { type: 'password', password: h.password },
     });
-    service.createServer({
+    await service.createServer({
       ...base,
       name: 'no-dns',
       host: 'no-such-host.invalid',
       auth: { type: 'password', password: h.password },
     });
-    service.createServer({ ...base, name: 'jump', auth: { type: 'key', keyPath: h.keyPath } });
-    service.createServer({
+    await service.createServer({ ...base, name: 'jump', auth: { type: 'key', keyPath: h.keyPath } });
+    await service.createServer({
       name: 'behind-jump',
       host: h.behindH1.address,
       port: h.behindH1.port,
@@ -69,7 +81,7 @@ describe('SSH connections against real sshd', () => {
       expect(result.error).toBeNull();
       expect(result.online).toBe(true);
       expect(result.os).toMatch(/Linux/);
-      expect(service.getServer(name).lastCheck).toMatchObject({ online: true });
+      expect((await service.getServer(name)).lastCheck).toMatchObject({ online: true });
     },
   );
 
@@ -83,14 +95,14 @@ describe('SSH connections against real sshd', () => {
     expect(result.online).toBe(false);
     expect(result.error?.kind).toBe(kind);
     expect(result.error?.message).toMatch(message);
-    expect(service.getServer(name).lastCheck).toMatchObject({ online: false });
+    expect((await service.getServer(name)).lastCheck).toMatchObject({ online: false });
   });
 
   it('reports a server that never answers as connect_timeout, once', async () => {
     const silent = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const { port } = silent.address() as AddressInfo;
-    service.createServer({
+    await service.createServer({
       name: 'silent',
       host: '127.0.0.1',
       port,
@@ -123,9 +135,9 @@ describe('SSH connections against real sshd', () => {
 
   it('records a new host key on first use (accept-new) with its SHA256 fingerprint', async () => {
     await service.testServer('by-key');
-    const row = withDatabase(service, (db) =>
+    const row = (await withDatabase(service, (db) =>
       db.prepare('SELECT * FROM known_hosts WHERE host = ?').get(h.hosts.h1.address),
-    ) as {
+    )) as {
       fingerprint: string;
       key_type: string;
     };
@@ -135,11 +147,11 @@ describe('SSH connections against real sshd', () => {
 
   it('refuses a changed host key with both fingerprints, until the key is re-trusted', async () => {
     const fake = 'SHA256:' + Buffer.alloc(32, 7).toString('base64').replace(/=+$/, '');
-    withDatabase(service, (db) =>
+    await withDatabase(service, (db) =>
       db.prepare('UPDATE known_hosts SET fingerprint = ? WHERE host = ?').run(fake, h.hosts.h2.address),
     );
     // Host keys are checked at the handshake: drop the warm connection so the next use connects afresh.
-    service.disconnectServer('by-encrypted-key');
+    await service.disconnectServer('by-encrypted-key');
     const refused = await service.testServer('by-encrypted-key');
     expect(refused.error?.kind).toBe('host_key_mismatch');
     expect(refused.error?.message).toContain(fake);
@@ -160,14 +172,14 @@ describe('SSH connections against real sshd', () => {
 
   it("asks before trusting an unknown key when the policy is 'ask' (the desktop app's)", async () => {
     const askDir = tempDir();
-    const asking = new CroniumService({
+    const asking = await CroniumService.open({
       dataDir: askDir.path,
       unknownHostKeys: 'ask',
       readyTimeoutMs: 3000,
       runtimePort: 0,
     });
     try {
-      asking.createServer({
+      await asking.createServer({
         name: 'new',
         host: h.hosts.h2.address,
         username: h.user,
@@ -176,9 +188,9 @@ describe('SSH connections against real sshd', () => {
       const first = await asking.testServer('new');
       expect(first.error?.kind).toBe('host_key_unknown');
       expect(first.fingerprint).toBe(h.hosts.h2.hostKeyFingerprint);
-      expect(withDatabase(asking, (db) => db.prepare('SELECT count(*) AS n FROM known_hosts').get())).toEqual(
-        { n: 0 },
-      );
+      expect(
+        await withDatabase(asking, (db) => db.prepare('SELECT count(*) AS n FROM known_hosts').get()),
+      ).toEqual({ n: 0 });
       const accepted = await asking.trustHostKey('new', first.fingerprint!);
       expect(accepted.online).toBe(true);
     } finally {

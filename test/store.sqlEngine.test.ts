@@ -9,7 +9,7 @@ import { openSqlite } from '../src/store/sqliteEngine.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const data = tempDir();
-afterAll(() => data.remove());
+afterAll(async () => data.remove());
 
 describe('SqliteDatabase', () => {
   it('migrates an empty file to the newest version once, and a second time applies nothing', async () => {

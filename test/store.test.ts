@@ -17,7 +17,7 @@ function dataDir(): string {
   dirs.push(d);
   return d.path;
 }
-afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+afterEach(async () => dirs.splice(0).forEach((d) => d.remove()));
 
 function count(service: CroniumService, table: string): number {
   return withDatabase(
@@ -27,7 +27,7 @@ function count(service: CroniumService, table: string): number {
 }
 
 describe('store', () => {
-  it('creates one SQLite file in WAL mode with every migration applied once', () => {
+  it('creates one SQLite file in WAL mode with every migration applied once', async () => {
     const dir = dataDir();
     const db = openDatabase(dir);
     expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
@@ -53,10 +53,10 @@ describe('store', () => {
     expect(statSync(join(dir, 'cronium.db')).isFile()).toBe(true);
   });
 
-  it('lets a second process write while this one holds the database open', () => {
+  it('lets a second process write while this one holds the database open', async () => {
     const dir = dataDir();
-    const service = new CroniumService({ dataDir: dir });
-    service.setVariable({ key: 'from-parent', value: 1 });
+    const service = await CroniumService.open({ dataDir: dir });
+    await service.setVariable({ key: 'from-parent', value: 1 });
     // A real second process (as the CLI is beside the desktop app), writing through its own connection.
     const child = spawnSync(
       process.execPath,
@@ -65,20 +65,20 @@ describe('store', () => {
     );
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
-    expect(service.getVariableValue('from-child')).toEqual({ n: 2 });
+    expect(await service.getVariableValue('from-child')).toEqual({ n: 2 });
     void service.close();
   });
 
-  it('keeps passwords, passphrases and secret values encrypted at rest, with a 0600 key file', () => {
+  it('keeps passwords, passphrases and secret values encrypted at rest, with a 0600 key file', async () => {
     const dir = dataDir();
-    const service = new CroniumService({ dataDir: dir });
-    service.createServer({
+    const service = await CroniumService.open({ dataDir: dir });
+    await service.createServer({
       name: 'pw',
       host: 'example.invalid',
       username: 'u',
       auth: { type: 'password', password: 'hunter2-very-secret' },
     });
-    service.createJob({
+    await service.createJob({
       name: 'j',
       language: 'bash',
       script: 'true',
@@ -87,9 +87,9 @@ describe('store', () => {
         { key: 'PLAIN', value: 'visible' },
       ],
     });
-    service.setVariable({ key: 'api', value: 'var-very-secret', secret: true });
+    await service.setVariable({ key: 'api', value: 'var-very-secret', secret: true });
     const dump = JSON.stringify(
-      withDatabase(service, (db) => [
+      await withDatabase(service, async (db) => [
         db.prepare('SELECT * FROM servers').all(),
         db.prepare('SELECT * FROM jobs').all(),
         db.prepare('SELECT * FROM variables').all(),
@@ -101,20 +101,20 @@ describe('store', () => {
     expect(dump).toContain('visible');
     expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
     // What clients see: no secret values at all.
-    expect(JSON.stringify(service.listServers())).not.toContain('secret');
-    expect(service.getJob('j').env).toEqual([
+    expect(JSON.stringify(await service.listServers())).not.toContain('secret');
+    expect((await service.getJob('j')).env).toEqual([
       { key: 'TOKEN', value: null, secret: true },
       { key: 'PLAIN', value: 'visible', secret: false },
     ]);
-    expect(service.listVariables()[0]!.value).toBeNull();
-    expect(service.getVariableValue('api')).toBe('var-very-secret');
+    expect((await service.listVariables())[0]!.value).toBeNull();
+    expect(await service.getVariableValue('api')).toBe('var-very-secret');
     void service.close();
   });
 
-  it('rejects bad input with a message per field and writes nothing', () => {
-    const service = new CroniumService({ dataDir: dataDir() });
-    const attempt = () =>
-      service.createServer({
+  it('rejects bad input with a message per field and writes nothing', async () => {
+    const service = await CroniumService.open({ dataDir: dataDir() });
+    const attempt = async () =>
+      await service.createServer({
         name: 'bad name!',
         host: 'a b',
         port: 70000,
@@ -128,72 +128,78 @@ describe('store', () => {
       const fields = (err as CroniumError).fields!;
       expect(Object.keys(fields)).toEqual(expect.arrayContaining(['name', 'host', 'port', 'username']));
     }
-    expect(() =>
-      service.createServer({
-        name: 'k',
-        host: 'h',
-        username: 'u',
-        auth: { type: 'key', keyPath: '/nonexistent/key' },
-      }),
+    expect(
+      async () =>
+        await service.createServer({
+          name: 'k',
+          host: 'h',
+          username: 'u',
+          auth: { type: 'key', keyPath: '/nonexistent/key' },
+        }),
     ).toThrow(/auth.keyPath: cannot read/);
-    expect(() => service.createJob({ name: 'j', language: 'ruby', script: 'x' })).toThrow(/language/);
-    expect(() =>
-      service.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] }),
+    expect(async () => await service.createJob({ name: 'j', language: 'ruby', script: 'x' })).toThrow(
+      /language/,
+    );
+    expect(
+      async () =>
+        await service.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] }),
     ).toThrow(/no server named "ghost"/);
-    expect(() =>
-      service.createJob({
-        name: 'j',
-        language: 'bash',
-        script: 'x',
-        env: [
-          { key: 'A', value: '1' },
-          { key: 'A', value: '2' },
-        ],
-      }),
+    expect(
+      async () =>
+        await service.createJob({
+          name: 'j',
+          language: 'bash',
+          script: 'x',
+          env: [
+            { key: 'A', value: '1' },
+            { key: 'A', value: '2' },
+          ],
+        }),
     ).toThrow(/set twice/);
     expect(count(service, 'servers')).toBe(0);
     expect(count(service, 'jobs')).toBe(0);
-    service.createJob({ name: 'same', language: 'bash', script: 'x' });
-    expect(() => service.createJob({ name: 'SAME', language: 'bash', script: 'y' })).toThrow(
+    await service.createJob({ name: 'same', language: 'bash', script: 'x' });
+    expect(async () => await service.createJob({ name: 'SAME', language: 'bash', script: 'y' })).toThrow(
       /already exists/,
     );
     expect(count(service, 'jobs')).toBe(1);
     void service.close();
   });
 
-  it('refuses to remove a server that another uses as its jump server', () => {
-    const service = new CroniumService({ dataDir: dataDir() });
-    service.createServer({ name: 'bastion', host: 'b', username: 'u', auth: { type: 'agent' } });
-    service.createServer({
+  it('refuses to remove a server that another uses as its jump server', async () => {
+    const service = await CroniumService.open({ dataDir: dataDir() });
+    await service.createServer({ name: 'bastion', host: 'b', username: 'u', auth: { type: 'agent' } });
+    await service.createServer({
       name: 'inner',
       host: 'i',
       username: 'u',
       auth: { type: 'agent' },
       jumpServerId: 'bastion',
     });
-    expect(() => service.removeServer('bastion')).toThrow(/jump server of inner/);
-    expect(() =>
-      service.updateServer('bastion', {
-        name: 'bastion',
-        host: 'b',
-        username: 'u',
-        auth: { type: 'agent' },
-        jumpServerId: 'inner',
-      }),
+    expect(async () => await service.removeServer('bastion')).toThrow(/jump server of inner/);
+    expect(
+      async () =>
+        await service.updateServer('bastion', {
+          name: 'bastion',
+          host: 'b',
+          username: 'u',
+          auth: { type: 'agent' },
+          jumpServerId: 'inner',
+        }),
     ).toThrow(/cannot hop through itself/);
-    service.removeServer('inner');
-    service.removeServer('bastion');
-    expect(service.listServers()).toEqual([]);
+    await service.removeServer('inner');
+    await service.removeServer('bastion');
+    expect(await service.listServers()).toEqual([]);
     void service.close();
   });
 
-  it('pages history newest first with filters, in SQL', () => {
+  it('pages history newest first with filters, in SQL', async () => {
     const db = openDatabase(dataDir());
     const history = new HistoryRepo(db);
     const base = 1_700_000_000_000;
     for (let i = 0; i < 30; i++) {
       const runId = `run-${i}`;
-      history.createRun(
+      await history.createRun(
         {
           id: runId,
           jobId: i % 2 ? 'jobA' : 'jobB',
@@ -214,20 +220,22 @@ describe('store', () => {
       );
       // Through the status machine, as the executor does: connecting, running, then the end.
       const execId = `exec-${String(i).padStart(2, '0')}`;
-      history.moveExecution(execId, 'connecting');
-      history.moveExecution(execId, 'running');
-      history.moveExecution(execId, i % 5 === 0 ? 'failed' : 'succeeded', { exitCode: i % 5 === 0 ? 1 : 0 });
+      await history.moveExecution(execId, 'connecting');
+      await history.moveExecution(execId, 'running');
+      await history.moveExecution(execId, i % 5 === 0 ? 'failed' : 'succeeded', {
+        exitCode: i % 5 === 0 ? 1 : 0,
+      });
     }
-    const first = history.listExecutions({ limit: 10 });
+    const first = await history.listExecutions({ limit: 10 });
     expect(first.map((e) => e.id)).toEqual(Array.from({ length: 10 }, (_, k) => `exec-${29 - k}`));
-    const second = history.listExecutions({
+    const second = await history.listExecutions({
       limit: 10,
       before: { startedAt: first[9]!.startedAt, id: first[9]!.id },
     });
     expect(second[0]!.id).toBe('exec-19');
-    const failedA = history.listExecutions({ limit: 100, jobId: 'jobA', status: 'failed' });
+    const failedA = await history.listExecutions({ limit: 100, jobId: 'jobA', status: 'failed' });
     expect(failedA.map((e) => e.id)).toEqual(['exec-25', 'exec-15', 'exec-05']);
-    const onTwo = history.listExecutions({
+    const onTwo = await history.listExecutions({
       limit: 100,
       serverId: 's2',
       from: base + 10_000,
@@ -253,11 +261,11 @@ describe('store', () => {
     db.close();
   });
 
-  it('marks runs of a process that died as failed, and leaves live processes alone', () => {
+  it('marks runs of a process that died as failed, and leaves live processes alone', async () => {
     const dir = dataDir();
     const db = openDatabase(dir);
     const history = new HistoryRepo(db);
-    history.createRun(
+    await history.createRun(
       {
         id: 'r-dead',
         jobId: 'j',
@@ -270,7 +278,7 @@ describe('store', () => {
       },
       [{ id: 'e-dead', serverId: 's', serverName: 's' }],
     );
-    history.createRun(
+    await history.createRun(
       {
         id: 'r-live',
         jobId: 'j',
@@ -285,10 +293,10 @@ describe('store', () => {
     );
     db.prepare("UPDATE runs SET owner_pid = 999999999 WHERE id = 'r-dead'").run();
     db.prepare("UPDATE runs SET owner_pid = ? WHERE id = 'r-live'").run(process.ppid);
-    expect(history.failOrphans((pid) => pid !== 999999999)).toBe(1);
-    expect(history.getExecution('e-dead')!.status).toBe('error');
-    expect(history.getExecution('e-live')!.status).toBe('queued');
-    expect(history.getRun('r-dead')!.status).toBe('failed');
+    expect(await history.failOrphans((pid) => pid !== 999999999)).toBe(1);
+    expect(await history.getExecution('e-dead')!.status).toBe('error');
+    expect(await history.getExecution('e-live')!.status).toBe('queued');
+    expect(await history.getRun('r-dead')!.status).toBe('failed');
     db.close();
   });
 });

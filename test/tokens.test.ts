@@ -33,7 +33,7 @@ describe('runtime tokens: every claim required', () => {
     const row = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as {
       value: string;
     };
-    key = createSecretKey(Buffer.from(secrets.decrypt(row.value), 'base64'));
+    key = createSecretKey(Buffer.from(await secrets.decrypt(row.value), 'base64'));
     const registry = new ExecutionRegistry();
     registry.register(bareContext('t'));
     runtime = new RuntimeServer({

@@ -149,19 +149,19 @@ describe('tool actions from scripts, with credentials from the secret store', ()
   beforeAll(async () => {
     hooks = await startWebhooks();
     smtp = await startSmtp();
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
-    service.createTool({
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
+    await service.createTool({
       type: 'slack',
       name: 'team-slack',
       webhookUrl: `${hooks.base}/services/T01/B02/${SLACK_TOKEN}`,
     });
     // Discord's stored webhook answers 500 (and repeats its URL): every Discord action fails.
-    service.createTool({
+    await service.createTool({
       type: 'discord',
       name: 'ops-discord',
       webhookUrl: `${hooks.base}/fail/api/webhooks/55/${DISCORD_TOKEN}`,
     });
-    service.createTool({
+    await service.createTool({
       type: 'email',
       name: 'mail',
       host: '127.0.0.1',
@@ -181,11 +181,11 @@ describe('tool actions from scripts, with credentials from the secret store', ()
   let runs = 0;
   async function run(language: keyof typeof SCRIPTS, mode: 'api' | 'bundled') {
     const name = `tools-${language}-${mode}-${++runs}`;
-    const job = service.createJob({ name, language, script: SCRIPTS[language] });
-    const started = service.startRun({ jobId: job.id, serverIds: ['h1'], helperMode: mode });
+    const job = await service.createJob({ name, language, script: SCRIPTS[language] });
+    const started = await service.startRun({ jobId: job.id, serverIds: ['h1'], helperMode: mode });
     const done = await service.waitForRun(started.id);
-    const exec = service.getExecution(done.executionIds[0]!);
-    const log = service.readLog(exec.id, -1, 1_000_000);
+    const exec = await service.getExecution(done.executionIds[0]!);
+    const log = await service.readLog(exec.id, -1, 1_000_000);
     const text = (stream: string) =>
       log
         .filter((c) => c.stream === stream)
@@ -194,8 +194,8 @@ describe('tool actions from scripts, with credentials from the secret store', ()
     return { exec, system: text('system'), stdout: text('stdout'), stderr: text('stderr'), all: log };
   }
 
-  function expectNoCredential(exec: Execution, logText: string): void {
-    const everything = JSON.stringify(exec) + logText + JSON.stringify(service.listTools());
+  async function expectNoCredential(exec: Execution, logText: string): Promise<void> {
+    const everything = JSON.stringify(exec) + logText + JSON.stringify(await service.listTools());
     for (const secret of [SLACK_TOKEN, DISCORD_TOKEN, SMTP_PASSWORD])
       expect(everything).not.toContain(secret);
   }
@@ -281,27 +281,29 @@ describe('tool actions from scripts, with credentials from the secret store', ()
   });
 
   it('lists credentials without their secrets, uses the newest of a type, and removes them', async () => {
-    const listed = service.listTools();
+    const listed = await service.listTools();
     expect(listed.map((t) => [t.name, t.type, t.summary])).toEqual([
       ['mail', 'email', `${SMTP_USER} at 127.0.0.1:${smtp.port}, from cronium@example.com`],
       ['ops-discord', 'discord', `webhook on ${new URL(hooks.base).host}`],
       ['team-slack', 'slack', `webhook on ${new URL(hooks.base).host}`],
     ]);
-    expect(() =>
-      service.createTool({ type: 'slack', name: 'team-slack', webhookUrl: `${hooks.base}/x/y/z` }),
+    expect(
+      async () =>
+        await service.createTool({ type: 'slack', name: 'team-slack', webhookUrl: `${hooks.base}/x/y/z` }),
     ).toThrow(/already exists/);
-    expect(() =>
-      service.createTool({ type: 'slack', name: 'bad', webhookUrl: 'ftp://example.com/x' }),
+    expect(
+      async () => await service.createTool({ type: 'slack', name: 'bad', webhookUrl: 'ftp://example.com/x' }),
     ).toThrow(/webhook URL is an http/);
-    expect(() =>
-      service.createTool({ type: 'email', name: 'bad', host: 'x', from: 'not-an-address' } as never),
+    expect(
+      async () =>
+        await service.createTool({ type: 'email', name: 'bad', host: 'x', from: 'not-an-address' } as never),
     ).toThrow(/from: an email address/);
-    expect(() => service.createTool({ type: 'teams', name: 'x' } as never)).toThrow(
+    expect(async () => await service.createTool({ type: 'teams', name: 'x' } as never)).toThrow(
       /type is slack, discord or email/,
     );
-    expect(service.listTools()).toHaveLength(3);
+    expect(await service.listTools()).toHaveLength(3);
 
-    const second = service.createTool({
+    const second = await service.createTool({
       type: 'slack',
       name: 'second-slack',
       webhookUrl: `${hooks.base}/services/T9/B9/second0123456`,
@@ -310,9 +312,9 @@ describe('tool actions from scripts, with credentials from the secret store', ()
     const r = await run('python', 'api');
     expect(hooks.received[before]!.path).toBe('/services/T9/B9/second0123456');
     expect(r.exec.toolActions[0]!.credential).toBe('second-slack');
-    service.removeTool(second.name);
-    expect(() => service.removeTool('second-slack')).toThrow(/No tool named "second-slack"/);
-    expect(service.listTools().map((t) => t.name)).not.toContain('second-slack');
+    await service.removeTool(second.name);
+    expect(async () => await service.removeTool('second-slack')).toThrow(/No tool named "second-slack"/);
+    expect((await service.listTools()).map((t) => t.name)).not.toContain('second-slack');
   });
 
   it('a bundled-mode script that queues more than the limit gets refused by the helper, the rest are sent', async () => {
@@ -326,11 +328,11 @@ try:
 except cronium.CroniumAPIError as e:
     cronium.output({"sent": sent, "status": e.status_code})
 `;
-    const job = service.createJob({ name: 'tools-flood', language: 'python', script });
+    const job = await service.createJob({ name: 'tools-flood', language: 'python', script });
     const done = await service.waitForRun(
-      service.startRun({ jobId: job.id, serverIds: ['h1'], helperMode: 'bundled' }).id,
+      (await service.startRun({ jobId: job.id, serverIds: ['h1'], helperMode: 'bundled' })).id,
     );
-    const exec = service.getExecution(done.executionIds[0]!);
+    const exec = await service.getExecution(done.executionIds[0]!);
     expect(exec.output).toEqual({ sent: 100, status: 429 });
     expect(exec.toolActions).toHaveLength(100);
     expect(exec.toolActions.every((a) => a.status === 'sent')).toBe(true);

@@ -12,21 +12,21 @@ import { tempDir } from './support/fixtures.ts';
 import { execFileSync } from 'node:child_process';
 
 describe('SecretMasker', () => {
-  it('masks a secret even when it arrives split across reads', () => {
+  it('masks a secret even when it arrives split across reads', async () => {
     const masker = new SecretMasker(['s3cr3t-value']);
     const out =
       ['token=s3cr', '3t-va', 'lue done', '\n'].map((p) => masker.push(p)).join('') + masker.flush();
     expect(out).toBe('token=*** done\n');
   });
 
-  it('holds back only a possible start of a secret', () => {
+  it('holds back only a possible start of a secret', async () => {
     const masker = new SecretMasker(['abcdef']);
     expect(masker.push('xx abc')).toBe('xx ');
     expect(masker.push('zz')).toBe('abczz');
     expect(masker.flush()).toBe('');
   });
 
-  it('masks the longer of two overlapping secrets whole', () => {
+  it('masks the longer of two overlapping secrets whole', async () => {
     expect(new SecretMasker(['pass', 'password123']).mask('password123 pass')).toBe('*** ***');
   });
 });
@@ -72,7 +72,7 @@ describe('LogSink', () => {
 });
 
 describe('ControlFilter', () => {
-  it('takes control lines at the head of stderr and passes everything else', () => {
+  it('takes control lines at the head of stderr and passes everything else', async () => {
     const seen: string[] = [];
     const filter = new ControlFilter('n0nce', (m) => seen.push(m));
     const parts = [
@@ -87,7 +87,7 @@ describe('ControlFilter', () => {
     expect(filter.ready).toBe(true);
   });
 
-  it('holds back what the shell says when the runner never started', () => {
+  it('holds back what the shell says when the runner never started', async () => {
     const filter = new ControlFilter('n0nce', () => {});
     const passed = filter.push(Buffer.from('sh: 0: cannot open runner.sh: No such file\n'));
     expect(passed.length).toBe(0);
@@ -95,7 +95,7 @@ describe('ControlFilter', () => {
     expect(filter.end().toString()).toBe('sh: 0: cannot open runner.sh: No such file\n');
   });
 
-  it('does not take a line with another nonce', () => {
+  it('does not take a line with another nonce', async () => {
     const seen: string[] = [];
     const filter = new ControlFilter('n0nce', (m) => seen.push(m));
     filter.push(Buffer.from('\x1ecronium:n0nce:ready\n'));
@@ -106,7 +106,7 @@ describe('ControlFilter', () => {
 });
 
 describe('shell quoting', () => {
-  it('round-trips hostile values through sh', () => {
+  it('round-trips hostile values through sh', async () => {
     const value = `it's "quoted" $HOME \`id\` \\ \n new line`;
     expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' })).toBe(value);
     const dir = tempDir();
@@ -134,7 +134,7 @@ describe('secret store', () => {
 });
 
 describe('host key fingerprints', () => {
-  it('match ssh-keygen -l', () => {
+  it('match ssh-keygen -l', async () => {
     const dir = tempDir();
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir.path}/k`]);
     const pub = execFileSync('cat', [`${dir.path}/k.pub`], { encoding: 'utf8' }).split(' ');

@@ -55,16 +55,16 @@ async function viaDispatcher(method: string, args: unknown[]): Promise<Refusal |
   return result.ok ? null : result.error;
 }
 
-function counts() {
+async function counts() {
   return {
-    servers: service.listServers().length,
-    jobs: service.listJobs().length,
-    variables: service.listVariables().length,
+    servers: (await service.listServers()).length,
+    jobs: (await service.listJobs()).length,
+    variables: (await service.listVariables()).length,
   };
 }
 
-beforeAll(() => {
-  service = new CroniumService({ dataDir: dir.path, runtimePort: 0, unknownHostKeys: 'accept-new' });
+beforeAll(async () => {
+  service = await CroniumService.open({ dataDir: dir.path, runtimePort: 0, unknownHostKeys: 'accept-new' });
   dispatch = createDispatcher(service);
 });
 afterAll(async () => {
@@ -182,7 +182,7 @@ describe('servers: every door refuses the same values with the same message', ()
     for (const [args, expected] of good) {
       const r = await cli(serverArgs(args));
       expect(r, JSON.stringify(args)).toEqual({ code: 0, error: null });
-      expect(service.getServer(args.name!)).toMatchObject(expected);
+      expect(await service.getServer(args.name!)).toMatchObject(expected);
     }
     const viaApi = await dispatch('createServer', [
       server({ name: 'e6', host: '[::1]', port: '2222', username: 'DOMAIN\\admin', tags: ['x'.repeat(40)] }),
@@ -260,7 +260,7 @@ describe('jobs and runs: the same rules through the CLI and the dispatcher', () 
       expect(fromApi).toMatchObject({ kind: 'invalid_input', fields: { limit: expect.any(String) } });
       expect(fromCli.error).toEqual(fromApi);
     }
-    expect(service.queryHistory({}).items).toEqual([]);
+    expect((await service.queryHistory({})).items).toEqual([]);
   });
 
   it('accepts edge values: 604800 s, a 127 KiB environment value with newlines, unicode scripts', async () => {
@@ -280,7 +280,7 @@ describe('jobs and runs: the same rules through the CLI and the dispatcher', () 
       '_x9=ok',
     ]);
     expect(r).toEqual({ code: 0, error: null });
-    expect(service.getJob('edge')).toMatchObject({ timeoutSec: 604800 });
+    expect(await service.getJob('edge')).toMatchObject({ timeoutSec: 604800 });
   });
 });
 
@@ -312,7 +312,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
       tokens,
       registry,
       variables: {
-        get: (k) => (store.has(k) ? { value: store.get(k) } : null),
+        get: async (k) => (store.has(k) ? { value: await store.get(k) } : null),
         set: (k, v) => void store.set(k, v),
         remove: (k) => store.delete(k),
         all: () => [...store].map(([key, value]) => ({ key, value })),
@@ -365,7 +365,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
       ]);
       const problems = applyCollected(collected, ctx(), {
         get: () => null,
-        set: (k) => store.set(k, 'collected'),
+        set: async (k) => await store.set(k, 'collected'),
         remove: () => false,
         all: () => [],
       });
@@ -377,7 +377,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
   it(`accepts keys up to ${VARIABLE_KEY_MAX} characters, whose bundled file names stay under 255 bytes`, async () => {
     const key = 'K'.repeat(VARIABLE_KEY_MAX - 9) + 'a.b:c-d_e';
     expect(await cli(['var', 'set', key, '{"n":1}'])).toEqual({ code: 0, error: null });
-    expect(service.getVariableValue(key)).toEqual({ n: 1 });
+    expect(await service.getVariableValue(key)).toEqual({ n: 1 });
     expect(Buffer.byteLength(`.cronium.var.${keyToHex(key)}.json`)).toBeLessThan(255);
     const token = await tokens.sign({ executionId: 'exec-v', jobId: 'j', serverId: 's', timeoutSec: 60 });
     const res = await fetch(`${base}/executions/exec-v/variables/${encodeURIComponent(key)}`, {
@@ -386,12 +386,12 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
       body: '{"value":2}',
     });
     expect(res.status).toBe(200);
-    expect(store.get(key)).toBe(2);
+    expect(await store.get(key)).toBe(2);
   });
 });
 
 describe('the rules themselves', () => {
-  it('CRONIUM_RUNTIME_PORT takes decimal 0–65535 only', () => {
+  it('CRONIUM_RUNTIME_PORT takes decimal 0–65535 only', async () => {
     expect(runtimePortFromEnv({})).toBeUndefined();
     expect(runtimePortFromEnv({ CRONIUM_RUNTIME_PORT: '0' })).toBe(0);
     expect(runtimePortFromEnv({ CRONIUM_RUNTIME_PORT: '65535' })).toBe(65535);
@@ -411,11 +411,11 @@ describe('the rules themselves', () => {
 
 describe('nothing about a key can break a later bundled run (real host)', () => {
   it('runs in bundled mode beside a key stored before the rule, and after a script tried a key too long', async () => {
-    const { service: s, close } = serviceWithHosts();
+    const { service: s, close } = await serviceWithHosts();
     try {
       // A key the old rules let in (a legacy database): 150 characters, 300 hex digits as a file name.
       const legacy = 'L'.repeat(150);
-      withDatabase(s, (db) =>
+      await withDatabase(s, (db) =>
         db
           .prepare(
             'INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES (?, ?, 0, ?, ?)',
@@ -434,13 +434,8 @@ describe('nothing about a key can break a later bundled run (real host)', () => 
         });
         expect(r.text('h1')).toMatch(/refused: [1-9]/);
       }
-      expect(
-        s
-          .listVariables()
-          .map((v) => v.key)
-          .sort(),
-      ).toEqual([legacy, 'ok-key']);
-      expect(s.getVariableValue(legacy)).toBe('old');
+      expect((await s.listVariables()).map((v) => v.key).sort()).toEqual([legacy, 'ok-key']);
+      expect(await s.getVariableValue(legacy)).toBe('old');
     } finally {
       await close();
     }

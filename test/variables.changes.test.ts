@@ -11,7 +11,7 @@ import type { CroniumService } from '../src/service/service.ts';
 import { ownHosts, runJob, serviceWithHosts } from './support/fixtures.ts';
 
 const h = ownHosts('varchg');
-afterAll(() => h.removeUser());
+afterAll(async () => h.removeUser());
 
 const ENV_SECRET = 'env-secret-4711';
 
@@ -30,14 +30,14 @@ cronium.deleteVariable old
 describe('the values an execution set, in its history', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
   });
-  afterAll(() => close());
+  afterAll(async () => close());
 
   it.each(['api', 'bundled'] as const)('records each set value (secrets masked) in %s mode', async (mode) => {
-    service.setVariable({ key: 'token', value: 'first-secret', secret: true });
-    service.setVariable({ key: 'old', value: 'x' });
+    await service.setVariable({ key: 'token', value: 'first-secret', secret: true });
+    await service.setVariable({ key: 'old', value: 'x' });
     const r = await runJob(
       service,
       { language: 'bash', script: SCRIPT, env: [{ key: 'API_TOKEN', value: ENV_SECRET, secret: true }] },
@@ -51,9 +51,9 @@ describe('the values an execution set, in its history', () => {
     expect(byKey.obj).toEqual({ key: 'obj', op: 'set', value: '{"a":[1,{"b":null}]}' });
     // The secret variable: that it changed, never to what.
     expect(byKey.token).toEqual({ key: 'token', op: 'set', secret: true });
-    expect(service.getVariableValue('token')).toBe('rotated-value-0815');
+    expect(await service.getVariableValue('token')).toBe('rotated-value-0815');
     // A secret job value copied into a plain variable is stored (the script asked for it) but masked here.
-    expect(service.getVariableValue('copied')).toBe(ENV_SECRET);
+    expect(await service.getVariableValue('copied')).toBe(ENV_SECRET);
     expect(byKey.copied).toEqual({ key: 'copied', op: 'set', value: '"***"' });
     const long = byKey.long!.value!;
     expect(long).toHaveLength(VARIABLE_CHANGE_TEXT_MAX);
@@ -61,7 +61,7 @@ describe('the values an execution set, in its history', () => {
     expect(byKey.gone).toEqual({ key: 'gone', op: 'delete' });
     expect(byKey.old).toEqual({ key: 'old', op: 'delete' });
     // Read back from the store, as the detail view and `cronium show` read it.
-    const stored = service.getExecution(r.exec.id);
+    const stored = await service.getExecution(r.exec.id);
     expect(stored.variableChanges).toEqual(r.exec.variableChanges);
     expect(JSON.stringify(stored)).not.toContain('rotated-value-0815');
     expect(JSON.stringify(stored)).not.toContain(ENV_SECRET);

@@ -35,9 +35,9 @@ describe('helpers: one key rule in both modes (real host)', () => {
   let h: ReturnType<typeof ownHosts>;
   let service: CroniumService;
   let close: () => Promise<void>;
-  beforeAll(() => {
+  beforeAll(async () => {
     h = ownHosts('vfu');
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
   });
   afterAll(async () => {
     await close();
@@ -81,7 +81,7 @@ cronium.setVariable('good.key-1:x', 7);
     it('refuses every bad key before writing or sending, the same way in API and bundled mode', async () => {
       const outcomes: { status: string; stdout: string; stderr: string }[] = [];
       for (const mode of MODES) {
-        for (const v of service.listVariables()) service.removeVariable(v.key);
+        for (const v of await service.listVariables()) await service.removeVariable(v.key);
         const r = await runJob(service, { language, script: scripts[language] }, ['h1'], {
           helperMode: mode,
         });
@@ -100,21 +100,21 @@ cronium.setVariable('good.key-1:x', 7);
           expect(stderr).toBe('');
         }
         // Nothing half-written: only the good key reached the store.
-        expect(service.listVariables().map((v) => [v.key, v.value])).toEqual([['good.key-1:x', 7]]);
+        expect((await service.listVariables()).map((v) => [v.key, v.value])).toEqual([['good.key-1:x', 7]]);
         outcomes.push({ status: r.exec.status, stdout, stderr });
       }
       expect(outcomes[0]).toEqual(outcomes[1]);
     });
   });
 
-  it('the message is the rule of every door', () => {
+  it('the message is the rule of every door', async () => {
     expect(KEY_ERROR).toBe(`Invalid input — key: ${VARIABLE_KEY_MESSAGE}`);
   });
 
   it.each(MODES)(
     'in %s mode, past the helper check the app still holds the rule; Bash reads escaped messages whole',
     async (mode) => {
-      for (const v of service.listVariables()) service.removeVariable(v.key);
+      for (const v of await service.listVariables()) await service.removeVariable(v.key);
       // CRONIUM_KEY_PATTERN emptied: the helper's own check is off, as in a hand-made call.
       const script = `CRONIUM_KEY_PATTERN=
 cronium.setVariable "a/b" 1; echo "slash rc=$?"
@@ -123,7 +123,7 @@ cronium.getVariable ""; echo "get rc=$?"
 `;
       const r = await runJob(service, { language: 'bash', script }, ['h1'], { helperMode: mode });
       const stderr = r.text('h1', 'stderr');
-      expect(service.listVariables()).toEqual([]);
+      expect(await service.listVariables()).toEqual([]);
       if (mode === 'api') {
         // Quotes and the dash come back decoded, not cut at the first \" of the JSON text.
         expect(r.text('h1', 'stdout')).toBe('slash rc=1\nempty rc=1\nget rc=1\n');
@@ -198,14 +198,14 @@ describe('runtime API: field keys, empty key segment, future iat (real server)',
     const row = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as {
       value: string;
     };
-    key = createSecretKey(Buffer.from(secrets.decrypt(row.value), 'base64'));
+    key = createSecretKey(Buffer.from(await secrets.decrypt(row.value), 'base64'));
     registry = new ExecutionRegistry();
     registry.register(bareContext('v'));
     runtime = new RuntimeServer({
       tokens,
       registry,
       variables: {
-        get: (k) => (stored.has(k) ? { value: stored.get(k) } : null),
+        get: async (k) => (stored.has(k) ? { value: await stored.get(k) } : null),
         set: (k, v) => void stored.set(k, v),
         remove: (k) => stored.delete(k),
         all: () => [],

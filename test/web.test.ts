@@ -34,7 +34,7 @@ describe('browser mode server', () => {
   let port: number;
 
   beforeAll(async () => {
-    service = new CroniumService({ dataDir: dir.path, runtimePort: 0 });
+    service = await CroniumService.open({ dataDir: dir.path, runtimePort: 0 });
     const staticDir = `${dir.path}/static`;
     mkdirSync(`${staticDir}/assets`, { recursive: true });
     writeFileSync(`${staticDir}/index.html`, '<!doctype html><title>Cronium</title>');
@@ -98,14 +98,14 @@ describe('browser mode server', () => {
     }[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d))));
     // A server where nothing listens (port 1 on loopback): the run ends at once, and its events are pushed.
-    const nowhere = service.createServer({
+    const nowhere = await service.createServer({
       name: 'nowhere',
       host: '127.0.0.1',
       port: 1,
       username: 'x',
       auth: { type: 'agent' },
     });
-    const job = service.createJob({ name: 'pushed', language: 'bash', script: 'true' });
+    const job = await service.createJob({ name: 'pushed', language: 'bash', script: 'true' });
     ws.send(JSON.stringify({ id: 1, method: 'setVariable', args: [{ key: 'from-web', value: [1] }] }));
     ws.send(JSON.stringify({ id: 2, method: 'getServer', args: ['ghost'] }));
     ws.send(JSON.stringify({ id: 3, method: 'close', args: [] }));
@@ -117,7 +117,7 @@ describe('browser mode server', () => {
     expect(byId(1)).toMatchObject({ ok: true, value: { key: 'from-web', value: [1] } });
     expect(byId(2)).toEqual({ ok: false, error: { kind: 'not_found', message: 'No server named "ghost".' } });
     expect(byId(3)).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
-    expect(service.getVariableValue('from-web')).toEqual([1]);
+    expect(await service.getVariableValue('from-web')).toEqual([1]);
     const runId = byId(4)!.value!.id;
     await vi.waitFor(() =>
       expect(

@@ -171,7 +171,7 @@ export function action<A extends unknown[]>(
       }
       // Browser mode asks before trusting a new host key (the UI shows the fingerprint); the CLI accepts
       // new keys like OpenSSH's accept-new.
-      host = new CroniumService({
+      host = await CroniumService.open({
         dataDir,
         unknownHostKeys: serving ? 'ask' : 'accept-new',
         appMode: 'web',

@@ -11,7 +11,7 @@ import type { RemoteBundle } from '../remote/assets.ts';
 import type { HelperDeps } from '../runtime/helperSession.ts';
 import type { ConnectionPool } from '../ssh/connectionPool.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
-import type { LogWriter } from '../store/logWriter.ts';
+import type { LogStore } from '../store/logWriter.ts';
 
 export interface ExecutionPlan {
   executionId: string;
@@ -46,7 +46,7 @@ export type Ending = ExecutionPatch & { status: FinalExecutionStatus | 'detached
 export interface ExecutorOptions {
   pool: ConnectionPool;
   history: HistoryRepo;
-  logs: LogWriter;
+  logs: LogStore;
   hub: EventHub;
   bundle: RemoteBundle;
   helpers: HelperDeps;

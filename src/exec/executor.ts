@@ -75,7 +75,7 @@ export class Executor {
 
     try {
       if (signal.aborted) throw abortError(signal, 'before it started');
-      this.move(id, 'connecting');
+      await this.move(id, 'connecting');
       const connectStart = performance.now();
       lease = await this.options.pool.acquire(plan.server.id, signal);
       const connectMs = lease.fresh ? Math.round(performance.now() - connectStart) : 0;
@@ -90,7 +90,7 @@ export class Executor {
         script: plan.job.script,
         context: runtimeContext(
           plan,
-          history.jobStats(plan.job.id, id),
+          await history.jobStats(plan.job.id, id),
           (value) => {
             lateSecret = true;
             for (const form of secretForms(value)) log.addSecret(form);
@@ -106,7 +106,7 @@ export class Executor {
           `helpers fell back to bundled mode: ${helpers.fallbackReason} (to skip this check on ${plan.server.name}, set its helper mode to bundled)`,
         );
       const deployMs = Math.round(performance.now() - deployStart);
-      this.move(id, 'running', {
+      await this.move(id, 'running', {
         connectMs,
         deployMs,
         helperMode: helpers.mode,
@@ -157,10 +157,10 @@ export class Executor {
     } catch (err) {
       final = this.failure(err, log);
     }
-    if (lateSecret) history.maskLog(id, (text) => log.mask(text));
+    if (lateSecret) await history.maskLog(id, (text) => log.mask(text));
     const { status, ...fields } = final;
     // A detached script has not ended: it runs on, and a reattach records its end.
-    return this.move(id, status, {
+    return await this.move(id, status, {
       ...fields,
       stdoutHash:
         scriptEnded && status !== 'error' && status !== 'detached' ? stdoutHash.digest('hex') : null,
@@ -186,8 +186,8 @@ export class Executor {
   }
 
   /** Moves an execution through the status machine and publishes what was written. */
-  private move(id: string, status: ExecutionStatus, patch: ExecutionPatch = {}): Execution {
-    const execution = this.options.history.moveExecution(id, status, patch);
+  private async move(id: string, status: ExecutionStatus, patch: ExecutionPatch = {}): Promise<Execution> {
+    const execution = await this.options.history.moveExecution(id, status, patch);
     this.options.hub.emit({ type: 'execution', execution });
     return execution;
   }

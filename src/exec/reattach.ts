@@ -17,7 +17,7 @@ import { applyCollected, parseCollected } from '../runtime/helperSession.ts';
 import type { ConnectionPool, Lease } from '../ssh/connectionPool.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
-import type { LogWriter } from '../store/logWriter.ts';
+import type { LogStore } from '../store/logWriter.ts';
 import { ControlFilter, NoiseLines } from './controlFilter.ts';
 import { between, collectCommand, ensureDeployed } from './deploy.ts';
 import { LogSink } from './logSink.ts';
@@ -55,7 +55,7 @@ export function followCommand(
 export interface ReattachDeps {
   pool: ConnectionPool;
   history: HistoryRepo;
-  logs: LogWriter;
+  logs: LogStore;
   hub: EventHub;
   bundle: RemoteBundle;
   variables: VariableAccess;
@@ -82,7 +82,7 @@ export async function followDetached(
 ): Promise<Execution> {
   const { history } = deps;
   const id = execution.id;
-  const extent = history.storedLogExtent(id);
+  const extent = await history.storedLogExtent(id);
   const log = new LogSink({
     executionId: id,
     secrets,
@@ -130,9 +130,9 @@ export async function followDetached(
           scriptMs: (execution.timings.scriptMs ?? 0) + Math.round(performance.now() - started),
           endedAt: Date.now(),
         };
-  const written = history.moveExecution(id, status, ending);
+  const written = await history.moveExecution(id, status, ending);
   deps.hub.emit({ type: 'execution', execution: written });
-  const run: Run | null = history.finishRunIfDone(written.runId, deps.runStatusOf);
+  const run: Run | null = await history.finishRunIfDone(written.runId, deps.runStatusOf);
   if (run) deps.hub.emit({ type: 'run', run });
   return written;
 }
@@ -298,7 +298,7 @@ async function collect(
     const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
     if (!frames)
       throw new CroniumError('internal', result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
-    for (const problem of applyCollected(parseCollected(frames), context, deps.variables))
+    for (const problem of await applyCollected(parseCollected(frames), context, deps.variables))
       log.system(problem);
   } catch (err) {
     log.system(`the helpers' results could not be collected: ${(err as Error).message}`);

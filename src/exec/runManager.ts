@@ -32,7 +32,7 @@ export interface RunSpec {
    * Called with each execution as it ends (not after a cancel of the run): starts its chained runs and
    * returns their ids, which wait-for-chain follows. An error here never fails the run.
    */
-  afterExecution?: (execution: Execution) => string[];
+  afterExecution?: (execution: Execution) => Promise<string[]>;
   /**
    * Called once the run has its final status (its notices); awaited before the run counts as done. True
    * when it recorded something on the run (published again then).
@@ -77,6 +77,8 @@ export class RunManager {
   /** The runs each run's chain links started (this process's runs only), for waitForChain. */
   private readonly children = new Map<string, string[]>();
   private cancelPoll: NodeJS.Timeout | null = null;
+  /** True while a look for cancel requests is under way. */
+  private polling = false;
 
   private readonly executor: Executor;
   private readonly history: HistoryRepo;
@@ -96,7 +98,7 @@ export class RunManager {
     this.reattach = reattach && { ...reattach, history, hub };
   }
 
-  start(spec: RunSpec): Run {
+  async start(spec: RunSpec): Promise<Run> {
     if (spec.servers.length === 0)
       throw new CroniumError('invalid_input', 'Choose at least one server.', {
         fields: { serverIds: 'choose at least one server' },
@@ -107,7 +109,7 @@ export class RunManager {
       serverId: server.id,
       serverName: server.name,
     }));
-    const run = this.history.createRun(
+    const run = await this.history.createRun(
       {
         id: runId,
         jobId: spec.job.id,
@@ -144,14 +146,19 @@ export class RunManager {
       keepRunning: spec.job.keepRunning === true,
     });
     // Another process (the app in browser mode) may ask to cancel this run: it leaves a row to find.
-    this.cancelPoll ??= setInterval(() => this.pollCancels(), CANCEL_POLL_MS).unref();
+    // A look never rejects (pollCancels catches), and one that is slow is not overlapped by the next.
+    this.cancelPoll ??= setInterval(() => {
+      if (this.polling) return;
+      this.polling = true;
+      void this.pollCancels().finally(() => (this.polling = false));
+    }, CANCEL_POLL_MS).unref();
     return run;
   }
 
   /** Acts on cancels other processes asked for this process's runs (rows in cancel_requests). */
-  private pollCancels(): void {
+  private async pollCancels(): Promise<void> {
     try {
-      for (const { runId, executionId } of this.history.takeCancelRequests([...this.active.keys()])) {
+      for (const { runId, executionId } of await this.history.takeCancelRequests([...this.active.keys()])) {
         if (executionId) this.cancelExecution(runId, executionId);
         else this.cancel(runId);
       }
@@ -193,7 +200,7 @@ export class RunManager {
         finals.push(final);
         if (spec.afterExecution && !signal.aborted) {
           try {
-            const children = spec.afterExecution(final);
+            const children = await spec.afterExecution(final);
             if (children.length) this.addChildren(started.id, children);
           } catch (err) {
             log().error({ err }, `chain after execution ${final.id} failed`);
@@ -205,7 +212,7 @@ export class RunManager {
     // A detached execution has not ended: the run ends when a reattach has recorded its end.
     if (finals.some((f) => f.status === 'detached')) return started;
     let run: Run = { ...started, status: runStatusOf(finals, signal.aborted), endedAt: Date.now() };
-    this.history.finishRun(run.id, run.status, run.endedAt!);
+    await this.history.finishRun(run.id, run.status, run.endedAt!);
     this.hub.emit({ type: 'run', run });
     if (spec.afterRun) {
       let recorded = false;
@@ -215,7 +222,7 @@ export class RunManager {
         log().error({ err }, `notices of run ${run.id} failed`);
       }
       if (recorded) {
-        run = this.history.getRun(run.id)!;
+        run = (await this.history.getRun(run.id))!;
         this.hub.emit({ type: 'run', run });
       }
     }
@@ -244,17 +251,18 @@ export class RunManager {
   }
 
   /**
-   * Follows a detached execution again (see src/exec/reattach.ts) and resolves with it as written at the
-   * end (or detached again). Cancelling its run (cancel(runId)) stops the script.
+   * Claims a detached execution and follows it again (see src/exec/reattach.ts): resolves once it is
+   * claimed, with `followed`, which resolves with the execution as written at the end (or detached again).
+   * Cancelling its run (cancel(runId)) stops the script.
    * @throws CroniumError conflict when it is not detached (another process follows it, or it has ended).
    */
-  attach(executionId: string, secrets: string[]): Promise<Execution> {
+  async attach(executionId: string, secrets: string[]): Promise<{ followed: Promise<Execution> }> {
     if (!this.reattach) throw new CroniumError('internal', 'This process cannot reattach.');
     let claimed: Execution;
     try {
-      claimed = this.history.claimDetached(executionId);
+      claimed = await this.history.claimDetached(executionId);
     } catch {
-      const now = this.history.getExecution(executionId);
+      const now = await this.history.getExecution(executionId);
       throw new CroniumError(
         'conflict',
         now?.status === 'running'
@@ -280,11 +288,11 @@ export class RunManager {
     );
     if (!existing) {
       const done = followed
-        .then(() => this.history.getRun(claimed.runId)!)
+        .then(async () => (await this.history.getRun(claimed.runId))!)
         .finally(() => this.active.delete(claimed.runId));
       this.active.set(claimed.runId, { controller, executions: new Map(), done, keepRunning: true });
     }
-    return followed;
+    return { followed };
   }
 
   cancel(runId: string): boolean {
@@ -309,7 +317,7 @@ export class RunManager {
   async wait(runId: string): Promise<Run> {
     const run = this.active.get(runId);
     if (run) return run.done;
-    const stored = this.history.getRun(runId);
+    const stored = await this.history.getRun(runId);
     if (!stored) throw new CroniumError('not_found', `No run ${runId}.`);
     return stored;
   }

@@ -49,11 +49,11 @@ export function parseCollected(data: Buffer): Map<string, string> {
  * Applies what a bundled-mode script left behind exactly as API mode would have: output, condition, and
  * variable sets and deletes in the order of the helpers' journal. Returns problems worth logging.
  */
-export function applyCollected(
+export async function applyCollected(
   files: Map<string, string>,
   context: RuntimeContext,
   variables: VariableAccess,
-): string[] {
+): Promise<string[]> {
   const problems: string[] = [];
   // What the helpers refused to write never gets here; this is the last line for what slipped past.
   const tooLarge = (name: string, what: 'output' | 'variable value', limit: number): boolean => {
@@ -110,7 +110,7 @@ export function applyCollected(
       continue;
     }
     if (op === 'delete') {
-      variables.remove(key);
+      await variables.remove(key);
       recordChange(context.changes, { key, op: 'delete' });
       continue;
     }
@@ -135,8 +135,8 @@ export function applyCollected(
       problems.push(`cronium: setVariable(${key}): ${over}, so it was not saved`);
       continue;
     }
-    variables.set(key, value, `execution:${context.executionId}`);
-    const secret = variables.isSecret?.(key) ?? false;
+    await variables.set(key, value, `execution:${context.executionId}`);
+    const secret = (await variables.isSecret?.(key)) ?? false;
     if (secret) context.onSecretValue?.(value);
     recordChange(context.changes, setChange(key, value, secret));
   }

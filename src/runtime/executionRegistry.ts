@@ -25,19 +25,19 @@ export interface RuntimeContext {
 
 /** The shared variables, as the helpers see them (secret values decrypted for the script). */
 export interface VariableAccess {
-  get(key: string): { value: unknown } | null;
-  set(key: string, value: unknown, updatedBy: string): void;
-  remove(key: string): boolean;
+  get(key: string): Promise<{ value: unknown } | null>;
+  set(key: string, value: unknown, updatedBy: string): Promise<void>;
+  remove(key: string): Promise<boolean>;
   /** Every variable; `secret` marks the ones whose values are masked wherever output goes. */
-  all(): { key: string; value: unknown; secret?: boolean }[];
+  all(): Promise<{ key: string; value: unknown; secret?: boolean }[]>;
   /** Whether a key is secret (a set keeps a key's secrecy, so its new value must be masked too). */
-  isSecret?(key: string): boolean;
+  isSecret?(key: string): Promise<boolean>;
   /**
    * Reads, changes and writes one variable in a single store transaction (no other writer between),
    * returning the new value; `change` gets undefined when the variable is unset and may throw to abort.
    * Optional: without it the runtime reads and writes in two steps.
    */
-  update?(key: string, change: (current: unknown) => unknown, updatedBy: string): unknown;
+  update?(key: string, change: (current: unknown) => unknown, updatedBy: string): Promise<unknown>;
 }
 
 export interface RateLimit {

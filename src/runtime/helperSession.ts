@@ -81,7 +81,7 @@ export function helperModeOn(
 
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
-  if (req.requested === 'bundled') return bundledSession(deps, context, null, req.script, req.language);
+  if (req.requested === 'bundled') return await bundledSession(deps, context, null, req.script, req.language);
 
   let reason: string | null = null;
   let token: string | null = null;
@@ -135,7 +135,7 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
     lease?.release();
     if (req.requested === 'api')
       throw new CroniumError('tunnel_refused', `API mode is not available: ${reason}.`);
-    return bundledSession(deps, context, reason, req.script, req.language);
+    return await bundledSession(deps, context, reason, req.script, req.language);
   }
 
   deps.registry.register(context);
@@ -165,13 +165,13 @@ export async function openHelperSession(deps: HelperDeps, req: HelperRequest): P
  * asks for never reach the host's disk. A script that builds a secret key at run time gets nothing for it
  * in bundled mode (API mode serves it).
  */
-function bundledSession(
+async function bundledSession(
   deps: HelperDeps,
   context: RuntimeContext,
   reason: string | null,
   script: string,
   language: Language,
-): HelperSession {
+): Promise<HelperSession> {
   const input = inputOrEmpty(context.input);
   const files = [
     { name: '.cronium.input.json', content: JSON.stringify(input) },
@@ -194,7 +194,7 @@ function bundledSession(
       if (text !== '') files.push({ name: `.cronium.field.${which}.${keyToHex(path)}`, content: text });
     }
   }
-  for (const { key, value, secret } of deps.variables.all()) {
+  for (const { key, value, secret } of await deps.variables.all()) {
     if (secret && !script.includes(key)) continue;
     // A key stored before the key rule existed may not fit in a file name: it is left out, not fatal.
     if (!variableKey.safeParse(key).success) continue;

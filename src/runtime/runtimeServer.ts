@@ -228,9 +228,9 @@ export class RuntimeServer {
         if (over) throw new HttpError(413, 'payload_too_large', over);
         return result;
       };
-      const value = updateVariable(variables, name, change, `execution:${context.executionId}`);
+      const value = await updateVariable(variables, name, change, `execution:${context.executionId}`);
       // An increment or append keeps a secret key secret: its new value is masked from then on.
-      const secret = variables.isSecret?.(name) ?? false;
+      const secret = (await variables.isSecret?.(name)) ?? false;
       if (secret) context.onSecretValue?.(value);
       recordChange(context.changes, setChange(name, value, secret));
       if (raw) return sendText(res, variableText(value));
@@ -239,7 +239,7 @@ export class RuntimeServer {
     if (resource === 'variables' && key !== undefined) {
       const name = variableName(key);
       if (method === 'GET') {
-        const found = variables.get(name);
+        const found = await variables.get(name);
         if (!found) throw new HttpError(404, 'not_found', `No variable "${name}".`);
         if (raw)
           return sendText(res, typeof found.value === 'string' ? found.value : JSON.stringify(found.value));
@@ -256,14 +256,14 @@ export class RuntimeServer {
         }
         const over = checkVariable(value);
         if (over) throw new HttpError(413, 'payload_too_large', over);
-        variables.set(name, value, `execution:${context.executionId}`);
-        const secret = variables.isSecret?.(name) ?? false;
+        await variables.set(name, value, `execution:${context.executionId}`);
+        const secret = (await variables.isSecret?.(name)) ?? false;
         if (secret) context.onSecretValue?.(value);
         recordChange(context.changes, setChange(name, value, secret));
         return send(res, 200, { success: true });
       }
       if (method === 'DELETE') {
-        variables.remove(name);
+        await variables.remove(name);
         recordChange(context.changes, { key: name, op: 'delete' });
         return send(res, 200, { success: true });
       }

@@ -3,7 +3,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
 import type { SecretStore } from '../secrets/secretStore.ts';
-import type { Database } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 
 export const TOKEN_ISSUER = 'cronium-desktop';
 export const TOKEN_AUDIENCE = 'cronium-runtime';
@@ -41,18 +41,22 @@ export type TokenFailure = 'malformed' | 'expired' | 'invalid';
  */
 export class TokenService {
   /** A KeyObject made once: jose would otherwise import the raw key again on every sign and verify. */
-  private keyObject: KeyObject | null = null;
-  private readonly db: Database;
+  private keyObject: Promise<KeyObject> | null = null;
+  private readonly db: Sql;
   private readonly secrets: SecretStore;
 
-  constructor(db: Database, secrets: SecretStore) {
+  constructor(db: Sql, secrets: SecretStore) {
     this.db = db;
     this.secrets = secrets;
   }
 
   /** Loaded on first use, so commands that sign nothing never need the secret store. */
-  private get key(): KeyObject {
-    this.keyObject ??= createSecretKey(loadOrCreateKey(this.db, this.secrets));
+  private key(): Promise<KeyObject> {
+    this.keyObject ??= loadOrCreateKey(this.db, this.secrets).then(createSecretKey, (err: unknown) => {
+      // Not kept: a secret store that was locked may open on the next try.
+      this.keyObject = null;
+      throw err;
+    });
     return this.keyObject;
   }
 
@@ -72,14 +76,14 @@ export class TokenService {
       .setIssuedAt(now)
       .setNotBefore(now)
       .setExpirationTime(now + claims.timeoutSec + EXPIRY_MARGIN_SEC)
-      .sign(this.key);
+      .sign(await this.key());
   }
 
   async verify(token: string): Promise<VerifiedToken | TokenFailure> {
     try {
       // jose checks the types of exp, nbf and iat (numbers) and the values of iss and aud when present;
       // requiredClaims makes every one of them, and the execution's own claims, present.
-      const { payload } = await jwtVerify(token, this.key, {
+      const { payload } = await jwtVerify(token, await this.key(), {
         algorithms: ['HS256'],
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
@@ -106,17 +110,17 @@ export class TokenService {
   }
 }
 
-function loadOrCreateKey(db: Database, secrets: SecretStore): Buffer {
-  const row = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as
-    { value: string } | undefined;
-  if (row) return Buffer.from(secrets.decrypt(row.value), 'base64');
+async function loadOrCreateKey(db: Sql, secrets: SecretStore): Promise<Buffer> {
+  const row = await db.get<{ value: string }>("SELECT value FROM settings WHERE key = 'runtime.jwt_key'");
+  if (row) return Buffer.from(await secrets.decrypt(row.value), 'base64');
   const key = randomBytes(32);
-  // INSERT OR IGNORE + re-read: two processes starting at once end up with the same key.
-  db.prepare("INSERT OR IGNORE INTO settings (key, value) VALUES ('runtime.jwt_key', ?)").run(
-    secrets.encrypt(key.toString('base64')),
+  // Insert unless there + re-read: two processes starting at once end up with the same key.
+  await db.run(
+    "INSERT INTO settings (key, value) VALUES ('runtime.jwt_key', ?) ON CONFLICT (key) DO NOTHING",
+    [await secrets.encrypt(key.toString('base64'))],
   );
-  const stored = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as {
-    value: string;
-  };
-  return Buffer.from(secrets.decrypt(stored.value), 'base64');
+  const stored = (await db.get<{ value: string }>(
+    "SELECT value FROM settings WHERE key = 'runtime.jwt_key'",
+  ))!;
+  return Buffer.from(await secrets.decrypt(stored.value), 'base64');
 }

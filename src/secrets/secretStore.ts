@@ -3,7 +3,7 @@ import { chmodSync, closeSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { join } from 'node:path';
 
 import { CroniumError } from '../core/errors.ts';
-import type { Database } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 import type { Keychain } from './keychain.ts';
 
 /**
@@ -13,8 +13,10 @@ import type { Keychain } from './keychain.ts';
  */
 export interface SecretStore {
   readonly name: string;
-  encrypt(plain: string): string;
-  decrypt(sealed: string): string;
+  /** Seals a value ("v1:…"). Async: the data key is found on first use (keychain, settings in the store). */
+  encrypt(plain: string): Promise<string>;
+  /** Opens a sealed value. @throws CroniumError secrets_unavailable (wrong key, unknown format). */
+  decrypt(sealed: string): Promise<string>;
 }
 
 const FORMAT = 'v1';
@@ -56,11 +58,11 @@ export class KeyFileSecretStore implements SecretStore {
     this.key = readKeyFile(join(dataDir, KEY_FILE)) ?? createKeyFile(join(dataDir, KEY_FILE));
   }
 
-  encrypt(plain: string): string {
+  async encrypt(plain: string): Promise<string> {
     return sealV1(this.key, plain);
   }
 
-  decrypt(sealed: string): string {
+  async decrypt(sealed: string): Promise<string> {
     const [format, payload] = splitFormat(sealed);
     if (format !== FORMAT) throw unreadableFormat(format);
     return openV1(this.key, payload, KEY_FILE);
@@ -97,7 +99,7 @@ export interface SecretStoreInfo {
 
 export interface DataKeyStoreOptions {
   dataDir: string;
-  db: Database;
+  db: Sql;
   /** The OS keychain, or null where none is to be used (then the key file is). */
   keychain: Keychain | null;
   /** Why there is no keychain, when keychain is null (shown as the reason for the key file). */
@@ -123,39 +125,43 @@ export interface DataKeyStoreOptions {
 export class DataKeySecretStore implements SecretStore {
   readonly name = 'data-key';
   private readonly options: DataKeyStoreOptions;
-  private resolved: { key: Buffer; info: SecretStoreInfo } | null = null;
+  private resolved: Promise<{ key: Buffer; info: SecretStoreInfo }> | null = null;
 
   constructor(options: DataKeyStoreOptions) {
     this.options = options;
   }
 
   /** Where the data key is (finding or making it now if needed). */
-  info(): SecretStoreInfo {
-    return this.resolve().info;
+  async info(): Promise<SecretStoreInfo> {
+    return (await this.resolve()).info;
   }
 
-  encrypt(plain: string): string {
-    return sealV1(this.resolve().key, plain);
+  async encrypt(plain: string): Promise<string> {
+    return sealV1((await this.resolve()).key, plain);
   }
 
-  decrypt(sealed: string): string {
+  async decrypt(sealed: string): Promise<string> {
     const [format, payload] = splitFormat(sealed);
     if (format === LEGACY_FORMAT && this.options.legacyDecrypt) return this.options.legacyDecrypt(sealed);
     if (format !== FORMAT) throw unreadableFormat(format);
-    const { key, info } = this.resolve();
+    const { key, info } = await this.resolve();
     return openV1(key, payload, info.location);
   }
 
-  private resolve(): { key: Buffer; info: SecretStoreInfo } {
-    this.resolved ??= this.findKey();
+  /** The key, found once (a failure is not kept: the next call tries again, e.g. after an unlock). */
+  private resolve(): Promise<{ key: Buffer; info: SecretStoreInfo }> {
+    this.resolved ??= this.findKey().catch((err: unknown) => {
+      this.resolved = null;
+      throw err;
+    });
     return this.resolved;
   }
 
-  private findKey(): { key: Buffer; info: SecretStoreInfo } {
+  private async findKey(): Promise<{ key: Buffer; info: SecretStoreInfo }> {
     const { dataDir, db, keychain } = this.options;
     const filePath = join(dataDir, KEY_FILE);
-    const account = `data-key:${storeId(db)}`;
-    const check = getSetting(db, 'secrets.key_check');
+    const account = `data-key:${await storeId(db)}`;
+    const check = await getSetting(db, 'secrets.key_check');
     const fileKey = readKeyFile(filePath);
     let keychainProblem = this.options.noKeychainReason ?? 'no OS keychain is configured';
     if (keychain) {
@@ -208,13 +214,14 @@ export class DataKeySecretStore implements SecretStore {
   }
 
   /** Records the check value for a key in use (first use of a store, or a store from before checks). */
-  private chosen(key: Buffer, info: SecretStoreInfo) {
+  private async chosen(key: Buffer, info: SecretStoreInfo) {
     const { db } = this.options;
-    db.prepare("INSERT OR IGNORE INTO settings (key, value) VALUES ('secrets.key_check', ?)").run(
-      sealV1(key, CHECK_PLAIN),
+    await db.run(
+      "INSERT INTO settings (key, value) VALUES ('secrets.key_check', ?) ON CONFLICT (key) DO NOTHING",
+      [sealV1(key, CHECK_PLAIN)],
     );
     // Two processes making a first key at once: only the one whose check landed may go on.
-    verify(getSetting(db, 'secrets.key_check'), key, info.location);
+    verify(await getSetting(db, 'secrets.key_check'), key, info.location);
     return { key, info };
   }
 }
@@ -233,16 +240,18 @@ function verify(check: string | null, key: Buffer, where: string): void {
   );
 }
 
-function getSetting(db: Database, key: string): string | null {
-  const row = db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
-    { value: string } | undefined;
+async function getSetting(db: Sql, key: string): Promise<string | null> {
+  const row = await db.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]);
   return row?.value ?? null;
 }
 
 /** A random id per data directory, naming its keychain entry (stable when the folder moves). */
-function storeId(db: Database): string {
-  db.prepare("INSERT OR IGNORE INTO settings (key, value) VALUES ('secrets.store_id', ?)").run(randomUUID());
-  return getSetting(db, 'secrets.store_id')!;
+async function storeId(db: Sql): Promise<string> {
+  await db.run(
+    "INSERT INTO settings (key, value) VALUES ('secrets.store_id', ?) ON CONFLICT (key) DO NOTHING",
+    [randomUUID()],
+  );
+  return (await getSetting(db, 'secrets.store_id'))!;
 }
 
 function decodeKey(text: string, where: string): Buffer {

@@ -18,13 +18,14 @@ import { osKeychain, type Keychain } from '../secrets/keychain.ts';
 import { DataKeySecretStore } from '../secrets/secretStore.ts';
 import { ConnectionPool } from '../ssh/connectionPool.ts';
 import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
-import { openDatabase, type Database } from '../store/database.ts';
 import { HistoryRepo } from '../store/historyRepo.ts';
 import { JobRepo } from '../store/jobRepo.ts';
 import { LeaseRepo, ScheduleRepo } from '../store/scheduleRepo.ts';
 import { KnownHostRepo } from '../store/knownHostRepo.ts';
-import { LogWriter } from '../store/logWriter.ts';
+import { type LogStore, LogWriter } from '../store/logWriter.ts';
+import { openStore } from '../store/openStore.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
+import type { SqlDatabase } from '../store/sql.ts';
 import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 import { ForeignRuns } from './foreignRuns.ts';
@@ -43,6 +44,11 @@ import { VariableService } from './variables.ts';
 
 export interface ServiceOptions {
   dataDir: string;
+  /**
+   * `postgres://…` puts the store on PostgreSQL (team mode; CRONIUM_DATABASE_URL) instead of the data
+   * directory's SQLite file. See openStore.
+   */
+  databaseUrl?: string;
   /**
    * The OS keychain holding the data key (default: the real one through @napi-rs/keyring; null: none, so
    * the key file). See DataKeySecretStore.
@@ -85,11 +91,11 @@ export interface ServiceOptions {
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
 export interface Core {
   readonly options: ServiceOptions;
-  readonly db: Database;
+  readonly db: SqlDatabase;
   readonly secrets: DataKeySecretStore;
   readonly hub: EventHub;
   readonly pool: ConnectionPool;
-  readonly logs: LogWriter;
+  readonly logs: LogStore;
   readonly registry: ExecutionRegistry;
   readonly runtime: RuntimeServer;
   readonly servers: ServerService;
@@ -114,12 +120,23 @@ export interface Core {
 }
 
 /**
- * Builds every part from the options: opens (and migrates) the database in `options.dataDir`, fails the
+ * Builds every part from the options: opens (and migrates) the store (openStore), fails the
  * executions an ended process left running (a keep-running one becomes detached), and wires the executor to the pool, store, runtime and hub.
- * @throws whatever opening the database throws (an unreadable or newer-schema file).
+ * @throws whatever opening the store throws (an unreadable or newer-schema file, a URL this build cannot
+ *   open); the store is closed again when a later step fails.
  */
-export function composeCore(options: ServiceOptions): Core {
-  const db = openDatabase(options.dataDir);
+export async function composeCore(options: ServiceOptions): Promise<Core> {
+  const db = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
+  try {
+    return await composeOn(db, options);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+/** Builds every part on an open store (see composeCore). */
+async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core> {
   const found = options.keychain === undefined ? osKeychain() : null;
   const secrets = new DataKeySecretStore({
     dataDir: options.dataDir,
@@ -131,7 +148,7 @@ export function composeCore(options: ServiceOptions): Core {
   const serverRepo = new ServerRepo(db);
   const historyRepo = new HistoryRepo(db);
   const knownHosts = new KnownHostRepo(db);
-  historyRepo.failOrphans(isProcessAlive);
+  await historyRepo.failOrphans(isProcessAlive);
   const hub = new EventHub();
   const unknownHostKeys = options.unknownHostKeys ?? 'ask';
   // Read when a connection is made: an agent started after the service still counts.
@@ -139,13 +156,15 @@ export function composeCore(options: ServiceOptions): Core {
   const refs = serverRefs(serverRepo);
   const pool = new ConnectionPool({
     hostKeys: new HostKeyVerifier(knownHosts, unknownHostKeys),
-    resolve: (id) => poolTargetOf(resolveRef(id, refs), secrets, agentSocket()),
+    resolve: async (id) => poolTargetOf(await resolveRef(id, refs), secrets, agentSocket()),
     readyTimeoutMs: options.readyTimeoutMs,
     idleMs: options.idleMs,
     checkIdleAfterMs: options.checkIdleAfterMs,
     sessionAnswerMs: options.sessionAnswerMs,
   });
-  const logs = new LogWriter(join(options.dataDir, 'cronium.db'));
+  // The log's writer keeps its own thread and connection (the data path stays off this thread): for the
+  // SQLite store, a LogWriter on the same file. A PostgreSQL store brings its own LogStore.
+  const logs: LogStore = new LogWriter(join(options.dataDir, 'cronium.db'));
   const registry = new ExecutionRegistry(options.rateLimit);
   const tokens = new TokenService(db, secrets);
   const variables = new VariableService({ db, repo: new VariableRepo(db), secrets });
@@ -270,7 +289,7 @@ export function composeCore(options: ServiceOptions): Core {
         pool.closeAll();
         await runtime.close();
         await logs.close();
-        db.close();
+        await db.close();
       })();
       return closing;
     },

@@ -38,29 +38,34 @@ export class ForeignRuns {
 
   /** Looks every `intervalMs` until the returned function is called. */
   start(intervalMs = 250): () => void {
+    let looking = false;
     const timer = setInterval(() => {
-      try {
-        this.look();
-      } catch (err) {
-        // A database busy with another writer, or closing: the next look tries again.
-        log().debug({ err }, 'looking for runs of other processes failed');
-      }
+      // One look at a time: a slow one (a big backlog) is not overlapped by the next.
+      if (looking) return;
+      looking = true;
+      // Never rejects: a failed look is logged, and the next one tries again.
+      void this.look()
+        .catch((err: unknown) => {
+          // A database busy with another writer, or closing: the next look tries again.
+          log().debug({ err }, 'looking for runs of other processes failed');
+        })
+        .finally(() => (looking = false));
     }, intervalMs);
     timer.unref();
     return () => clearInterval(timer);
   }
 
   /** One look: publishes what changed since the last. */
-  look(): void {
+  async look(): Promise<void> {
     const now = Date.now();
     // Two seconds of overlap: a run whose end was written just as the last look read.
-    const runs = this.history.foreignRuns(this.since - 2 * 1000);
+    const runs = await this.history.foreignRuns(this.since - 2 * 1000);
     let behind = false;
     const current = new Set<string>();
     for (const run of runs) {
       current.add(run.id);
       let executionsPending = false;
-      for (const execution of this.history.runExecutions(run.id)) {
+      for (const execution of await this.history.runExecutions(run.id)) {
         const row = JSON.stringify(execution);
         let seen = this.executions.get(execution.id);
         if (!seen) {
@@ -69,7 +74,7 @@ export class ForeignRuns {
         }
         if (!seen.done) {
           // The log first: an execution's final row is written only once its whole log is stored.
-          const chunks = this.history.readLog(execution.id, seen.lastSeq, CHUNKS_PER_LOOK);
+          const chunks = await this.history.readLog(execution.id, seen.lastSeq, CHUNKS_PER_LOOK);
           for (const chunk of chunks) this.hub.emit({ type: 'log', chunk });
           if (chunks.length) seen.lastSeq = chunks[chunks.length - 1]!.seq;
           if (FINAL.has(execution.status) && chunks.length < CHUNKS_PER_LOOK) seen.done = true;
@@ -92,7 +97,7 @@ export class ForeignRuns {
     for (const id of [...this.runs.keys()])
       if (!current.has(id)) {
         this.runs.delete(id);
-        const run = this.history.getRun(id);
+        const run = await this.history.getRun(id);
         for (const executionId of run?.executionIds ?? []) this.executions.delete(executionId);
       }
   }

@@ -22,10 +22,10 @@ export class HistoryService {
    * One page of executions, newest first, with a cursor for the next (keyset pagination).
    * @throws CroniumError invalid_input for a bad query or a cursor not from a previous page.
    */
-  query(query: unknown): HistoryPage {
+  async query(query: unknown): Promise<HistoryPage> {
     const q = parseInput(historyQuerySchema, query);
     const before = q.cursor ? decodeCursor(q.cursor) : undefined;
-    const items = this.repo.listExecutions({
+    const items = await this.repo.listExecutions({
       jobId: q.jobId,
       serverId: q.serverId,
       status: q.status,
@@ -44,24 +44,24 @@ export class HistoryService {
    * An execution by id or by a unique prefix of it.
    * @throws CroniumError not_found, or invalid_input when the prefix matches several.
    */
-  execution(ref: string): Execution {
+  execution(ref: string): Promise<Execution> {
     return resolveRef(ref, this.executions);
   }
 
   /** @throws CroniumError not_found. */
-  run(runId: string): Run {
-    const run = this.repo.getRun(runId);
+  async run(runId: string): Promise<Run> {
+    const run = await this.repo.getRun(runId);
     if (!run) throw new CroniumError('not_found', `No run ${runId}.`);
     return run;
   }
 
   /** The ids of the detached executions, oldest first (see RunService.reattachDetached). */
-  detachedIds(): string[] {
+  detachedIds(): Promise<string[]> {
     return this.repo.detachedExecutionIds();
   }
 
   /** Up to `limit` chunks of an execution's log after sequence number `afterSeq` (-1: from the start). */
-  readLog(executionId: string, afterSeq = -1, limit?: number): LogChunk[] {
+  readLog(executionId: string, afterSeq = -1, limit?: number): Promise<LogChunk[]> {
     return this.repo.readLog(executionId, afterSeq, limit);
   }
 }

@@ -27,7 +27,7 @@ import {
   type SshConfigContext,
   type SshConfigFile,
 } from '../ssh/sshConfig.ts';
-import type { Database } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 import type { KnownHostRepo } from '../store/knownHostRepo.ts';
 import {
   DEFAULT_IDENTITIES,
@@ -44,7 +44,7 @@ import { writeImport } from './importWriter.ts';
 import type { ServerService } from './servers.ts';
 
 export interface ImportServiceDeps {
-  db: Database;
+  db: Sql;
   servers: ServerService;
   knownHosts: KnownHostRepo;
   /** The SSH agent's socket now (undefined: none running). */
@@ -71,7 +71,7 @@ export class ImportService {
    * Plans the import and, unless `dryRun`, carries it out in one transaction.
    * @throws CroniumError invalid_input for a bad request, or an ssh_config path that cannot be read.
    */
-  run(request: unknown): ImportPlan {
+  async run(request: unknown): Promise<ImportPlan> {
     const req = parseInput(importRequestSchema, request);
     const ctx = (this.deps.context ?? defaultContext)();
     // `~/…` as typed in the app's dialog; the CLI has made relative paths absolute already.
@@ -183,11 +183,12 @@ export class ImportService {
       for (let j = e.spec.jump; j; j = j.jump) chosen.add(nameOf(j));
     }
 
-    const servers: ImportedServer[] = entries.map(({ name, spec, hop }) => {
-      const existing = this.deps.servers.refs.byName(name);
+    const servers: ImportedServer[] = [];
+    for (const { name, spec, hop } of entries) {
+      const existing = await this.deps.servers.refs.byName(name);
       const jump = spec.jump ? nameOf(spec.jump) : null;
       const existingJump = existing?.jumpServerId
-        ? (this.deps.servers.refs.byId(existing.jumpServerId)?.name ?? null)
+        ? ((await this.deps.servers.refs.byId(existing.jumpServerId))?.name ?? null)
         : null;
       const same =
         existing &&
@@ -198,13 +199,13 @@ export class ImportService {
         (spec.auth.type !== 'key' || existing.keyPath === spec.auth.keyPath) &&
         (existingJump?.toLowerCase() ?? null) === (jump?.toLowerCase() ?? null);
       const key = hostKeyFor(readKnown(spec.knownHostsFiles), spec.lookupHost, spec.port);
-      const trusted = this.deps.knownHosts.get(spec.host, spec.port);
+      const trusted = await this.deps.knownHosts.get(spec.host, spec.port);
       const noteKeys = [...spec.notes];
       if (key && key.others)
         noteKeys.push(
           `known_hosts has ${key.others + 1} keys for it; the ${key.keyType} key is trusted (asked for first)`,
         );
-      return {
+      servers.push({
         name,
         source: spec.source,
         action: !existing ? 'create' : same ? 'unchanged' : 'update',
@@ -225,8 +226,8 @@ export class ImportService {
         requiredBy: [...(requiredBy.get(name) ?? [])],
         selected: chosen.has(name),
         notes: noteKeys,
-      };
-    });
+      });
+    }
     for (const s of servers)
       if (s.hostKey?.status === 'differs')
         s.notes.push(
@@ -242,7 +243,7 @@ export class ImportService {
       applied: false,
     };
     if (req.dryRun) return plan;
-    writeImport(this.deps, plan);
+    await writeImport(this.deps, plan);
     return { ...plan, applied: true };
   }
 

@@ -4,20 +4,20 @@ import { findChainCycle } from '../core/chains.ts';
 import type { ChainLink, Job } from '../core/domain.ts';
 import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
-import { transaction, type Database } from '../store/database.ts';
 import {
   publicJob,
   type JobRecord,
-  type JobRepo,
+  JobRepo,
   type JobWrite,
   type StoredEnvVar,
   type StoredWebhook,
 } from '../store/jobRepo.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
+import type { Sql } from '../store/sql.ts';
 import { findRef, resolveRef, writeUniqueName, type RefSource } from './refs.ts';
 
 export interface JobServiceDeps {
-  db: Database;
+  db: Sql;
   repo: JobRepo;
   secrets: SecretStore;
   /** How a job's default servers are named (see ServerService.refs). */
@@ -26,38 +26,45 @@ export interface JobServiceDeps {
 
 export class JobService {
   private readonly deps: JobServiceDeps;
-  private readonly refs: RefSource<JobRecord> & { byName(name: string): JobRecord | null };
+  private readonly refs: RefSource<JobRecord> & { byName(name: string): Promise<JobRecord | null> };
 
   constructor(deps: JobServiceDeps) {
     this.deps = deps;
     this.refs = { noun: 'job', byId: (id) => deps.repo.get(id), byName: (name) => deps.repo.getByName(name) };
   }
 
-  list(): Job[] {
-    return this.deps.repo.list().map(publicJob);
+  async list(): Promise<Job[]> {
+    return (await this.deps.repo.list()).map(publicJob);
   }
 
   /**
    * The stored record a reference (id or name) names, secret env values still sealed.
    * @throws CroniumError not_found.
    */
-  record(ref: string): JobRecord {
+  record(ref: string): Promise<JobRecord> {
     return resolveRef(ref, this.refs);
   }
 
   /** The stored record of a job by id, or null when it is gone. */
-  find(id: string): JobRecord | null {
+  find(id: string): Promise<JobRecord | null> {
     return this.deps.repo.get(id);
   }
 
-  get(ref: string): Job {
-    return publicJob(this.record(ref));
+  async get(ref: string): Promise<Job> {
+    return publicJob(await this.record(ref));
   }
 
-  create(input: unknown): Job {
-    const data = this.toWrite(input, null);
+  async create(input: unknown): Promise<Job> {
+    const data = await this.toWrite(input, null);
     return publicJob(
-      writeUniqueName(this.deps.db, this.refs, data.name, null, () => this.deps.repo.insert(data)),
+      await writeUniqueName(
+        this.deps.db,
+        'job',
+        (tx) => new JobRepo(tx),
+        data.name,
+        null,
+        (repo) => repo.insert(data),
+      ),
     );
   }
 
@@ -65,15 +72,22 @@ export class JobService {
    * Changes a job; fields of the chain and notices left out are kept.
    * @throws CroniumError invalid_input (a message per field; `chain` names a loop the links would make).
    */
-  update(ref: string, input: unknown): Job {
-    const existing = this.record(ref);
-    const data = this.toWrite(input, existing);
+  async update(ref: string, input: unknown): Promise<Job> {
+    const existing = await this.record(ref);
+    const data = await this.toWrite(input, existing);
     return publicJob(
-      writeUniqueName(this.deps.db, this.refs, data.name, existing.id, () => {
-        // Checked inside the write transaction, against the links as stored now.
-        this.refuseLoop(existing.id, data.name, data.chain);
-        return this.deps.repo.update(existing.id, data);
-      }),
+      await writeUniqueName(
+        this.deps.db,
+        'job',
+        (tx) => new JobRepo(tx),
+        data.name,
+        existing.id,
+        async (repo) => {
+          // Checked inside the write transaction, against the links as stored now.
+          await this.refuseLoop(repo, existing.id, data.name, data.chain);
+          return repo.update(existing.id, data);
+        },
+      ),
     );
   }
 
@@ -82,28 +96,28 @@ export class JobService {
    * that is gone could never run. Its history is kept.
    * @returns the jobs whose links were removed, by name (what the CLI and the app tell the user).
    */
-  remove(ref: string): { unlinkedFrom: string[] } {
-    const id = this.record(ref).id;
-    return transaction(this.deps.db, () => {
+  async remove(ref: string): Promise<{ unlinkedFrom: string[] }> {
+    const id = (await this.record(ref)).id;
+    return this.deps.db.transaction(async (tx) => {
+      const repo = new JobRepo(tx);
       const unlinkedFrom: string[] = [];
-      for (const other of this.deps.repo.list()) {
+      for (const other of await repo.list()) {
         if (other.id === id || !other.chain.some((l) => l.jobId === id)) continue;
-        this.deps.repo.setChain(
+        await repo.setChain(
           other.id,
           other.chain.filter((l) => l.jobId !== id),
         );
         unlinkedFrom.push(other.name);
       }
-      this.deps.repo.remove(id);
+      await repo.remove(id);
       return { unlinkedFrom };
     });
   }
 
   /** The jobs with a link to this one, by name. */
-  linkedFrom(ref: string): string[] {
-    const id = this.record(ref).id;
-    return this.deps.repo
-      .list()
+  async linkedFrom(ref: string): Promise<string[]> {
+    const id = (await this.record(ref)).id;
+    return (await this.deps.repo.list())
       .filter((j) => j.chain.some((l) => l.jobId === id))
       .map((j) => j.name);
   }
@@ -113,8 +127,8 @@ export class JobService {
    * links, start itself again: that would run for ever).
    * @throws CroniumError invalid_input `{ chain: 'these links make a loop: a → b → a' }`.
    */
-  private refuseLoop(id: string, name: string, chain: ChainLink[]): void {
-    const jobs = this.deps.repo.list().map((j) => (j.id === id ? { ...j, name, chain } : j));
+  private async refuseLoop(repo: JobRepo, id: string, name: string, chain: ChainLink[]): Promise<void> {
+    const jobs = (await repo.list()).map((j) => (j.id === id ? { ...j, name, chain } : j));
     const found = findChainCycle(jobs);
     // Told from the job being saved: "c → a → b → c" when c's new link closes it.
     const at = found ? found.indexOf(name) : -1;
@@ -130,12 +144,12 @@ export class JobService {
    * stored one), default servers resolved to ids.
    * @throws CroniumError invalid_input with a message per field.
    */
-  private toWrite(input: unknown, existing: JobRecord | null): JobWrite {
+  private async toWrite(input: unknown, existing: JobRecord | null): Promise<JobWrite> {
     const data = parseInput(jobInputSchema, input);
     const fields: Record<string, string> = {};
     const seen = new Set<string>();
     const env: StoredEnvVar[] = [];
-    data.env.forEach((entry, i) => {
+    for (const [i, entry] of data.env.entries()) {
       if (seen.has(entry.key)) fields[`env.${i}.key`] = `${entry.key} is set twice`;
       seen.add(entry.key);
       if (entry.value === null) {
@@ -143,30 +157,30 @@ export class JobService {
         const kept = existing?.env.find((e) => e.key === entry.key && e.secret);
         if (!kept || !entry.secret) fields[`env.${i}.value`] = `a value for ${entry.key} is required`;
         else env.push(kept);
-        return;
+        continue;
       }
       env.push({
         key: entry.key,
         secret: entry.secret,
-        value: entry.secret ? this.deps.secrets.encrypt(entry.value) : entry.value,
+        value: entry.secret ? await this.deps.secrets.encrypt(entry.value) : entry.value,
       });
-    });
+    }
     const serverIds: string[] = [];
-    data.defaultServerIds.forEach((ref, i) => {
-      const server = findRef(ref, this.deps.serverRefs);
+    for (const [i, ref] of data.defaultServerIds.entries()) {
+      const server = await findRef(ref, this.deps.serverRefs);
       if (!server) fields[`defaultServerIds.${i}`] = `no server named "${ref}"`;
       else serverIds.push(server.id);
-    });
+    }
     const chain: ChainLink[] = [];
-    (data.chain ?? existing?.chain ?? []).forEach((link, i) => {
-      const target = findRef(link.jobId, this.refs);
+    for (const [i, link] of (data.chain ?? existing?.chain ?? []).entries()) {
+      const target = await findRef(link.jobId, this.refs);
       if (!target) fields[`chain.${i}.jobId`] = `no job named "${link.jobId}"`;
       else if (target.id === existing?.id) fields[`chain.${i}.jobId`] = `a job cannot start itself`;
       else if (chain.some((l) => l.on === link.on && l.jobId === target.id))
         fields[`chain.${i}.jobId`] = `${target.name} is linked twice on ${link.on}`;
       else chain.push({ on: link.on, jobId: target.id, servers: link.servers ?? 'same' });
-    });
-    const webhook = this.webhookFrom(data.webhook, existing, fields);
+    }
+    const webhook = await this.webhookFrom(data.webhook, existing, fields);
     // The API tunnel lives and dies with the connection: a script that outlives it reports back in files.
     if (data.keepRunning && data.helperMode === 'api')
       fields.helperMode = 'a keep-running job uses bundled helpers (choose auto or bundled)';
@@ -193,11 +207,11 @@ export class JobService {
    * The webhook to store: the URL sealed (it may carry a token), its origin kept in clear to show.
    * Left out: kept; null: removed; a URL left out or null keeps the stored URL (the client never saw it).
    */
-  private webhookFrom(
+  private async webhookFrom(
     input: { url?: string | null; notify: 'failure' | 'always' } | null | undefined,
     existing: JobRecord | null,
     fields: Record<string, string>,
-  ): StoredWebhook | null {
+  ): Promise<StoredWebhook | null> {
     if (input === undefined) return existing?.webhook ?? null;
     if (input === null) return null;
     if (input.url === undefined || input.url === null) {
@@ -208,14 +222,14 @@ export class JobService {
       return { ...existing.webhook, notify: input.notify };
     }
     return {
-      url: this.deps.secrets.encrypt(input.url),
+      url: await this.deps.secrets.encrypt(input.url),
       notify: input.notify,
       origin: new URL(input.url).origin,
     };
   }
 
   /** A job's webhook URL in clear, for sending; null when it has none. */
-  webhookUrl(record: JobRecord): string | null {
+  async webhookUrl(record: JobRecord): Promise<string | null> {
     return record.webhook ? this.deps.secrets.decrypt(record.webhook.url) : null;
   }
 }

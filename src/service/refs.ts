@@ -3,7 +3,7 @@
  * unique. Every domain service resolves its references here, so the rule and its messages are written once.
  */
 import { CroniumError, invalidInput } from '../core/errors.ts';
-import { transaction, type Database } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 
 /**
  * Where a kind of record is looked up. `byName` exists for named records (servers, jobs); `idsByPrefix`
@@ -13,9 +13,9 @@ import { transaction, type Database } from '../store/database.ts';
 export interface RefSource<T> {
   /** The noun in messages: "server", "job", "execution". */
   noun: string;
-  byId(id: string): T | null;
-  byName?(name: string): T | null;
-  idsByPrefix?(prefix: string): string[];
+  byId(id: string): Promise<T | null>;
+  byName?(name: string): Promise<T | null>;
+  idsByPrefix?(prefix: string): Promise<string[]>;
 }
 
 /** The shortest prefix of an id that is looked up (shorter ones match too much to mean anything). */
@@ -26,10 +26,10 @@ export const MIN_ID_PREFIX = 4;
  * characters), as far as the source supports each. Null when nothing matches.
  * @throws CroniumError invalid_input when a prefix matches several records.
  */
-export function findRef<T>(ref: string, source: RefSource<T>): T | null {
-  const direct = source.byId(ref) ?? source.byName?.(ref) ?? null;
+export async function findRef<T>(ref: string, source: RefSource<T>): Promise<T | null> {
+  const direct = (await source.byId(ref)) ?? (await source.byName?.(ref)) ?? null;
   if (direct || !source.idsByPrefix || ref.length < MIN_ID_PREFIX) return direct;
-  const matches = source.idsByPrefix(ref);
+  const matches = await source.idsByPrefix(ref);
   if (matches.length > 1)
     throw new CroniumError('invalid_input', `"${ref}" matches several ${source.noun}s; give more of the id.`);
   return matches.length === 1 ? source.byId(matches[0]!) : null;
@@ -44,28 +44,35 @@ export function notFoundMessage(ref: string, source: RefSource<unknown>): string
  * Like findRef, but a reference that names nothing is an error.
  * @throws CroniumError not_found (message from notFoundMessage), or invalid_input for an ambiguous prefix.
  */
-export function resolveRef<T>(ref: string, source: RefSource<T>): T {
-  const found = findRef(ref, source);
+export async function resolveRef<T>(ref: string, source: RefSource<T>): Promise<T> {
+  const found = await findRef(ref, source);
   if (!found) throw new CroniumError('not_found', notFoundMessage(ref, source));
   return found;
 }
 
 /**
  * Inserts (existingId null) or updates a record whose name is unique, checking the name inside the same
- * write transaction so two writers cannot both take it.
+ * write transaction so two writers cannot both take it. `repoOn` builds the record's repository on the
+ * transaction: the check and `write` must use it (a statement on the outer handle would wait for the
+ * transaction to end).
  * @throws CroniumError invalid_input `{ name: 'a server named "x" already exists' }` on a clash.
  */
-export function writeUniqueName<R extends { id: string }>(
-  db: Database,
-  source: RefSource<R> & { byName(name: string): R | null },
+export async function writeUniqueName<
+  R extends { id: string },
+  Repo extends { getByName(name: string): Promise<R | null> },
+>(
+  db: Sql,
+  noun: string,
+  repoOn: (sql: Sql) => Repo,
   name: string,
   existingId: string | null,
-  write: () => R,
-): R {
-  return transaction(db, () => {
-    const clash = source.byName(name);
+  write: (repo: Repo) => Promise<R>,
+): Promise<R> {
+  return db.transaction(async (tx) => {
+    const repo = repoOn(tx);
+    const clash = await repo.getByName(name);
     if (clash && clash.id !== existingId)
-      throw invalidInput({ name: `a ${source.noun} named "${name}" already exists` });
-    return write();
+      throw invalidInput({ name: `a ${noun} named "${name}" already exists` });
+    return write(repo);
   });
 }

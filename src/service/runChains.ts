@@ -25,34 +25,35 @@ export interface ChainDeps {
  * gone, starts nothing and says why. What each link did is written on the execution.
  * @returns the ids of the runs started.
  */
-export function followChain(
+export async function followChain(
   deps: ChainDeps,
-  start: (request: RunRequest) => Run,
+  start: (request: RunRequest) => Promise<Run>,
   execution: Execution,
   depth: number,
-): string[] {
-  const job = deps.jobs.find(execution.jobId);
+): Promise<string[]> {
+  const job = await deps.jobs.find(execution.jobId);
   const events = chainEventsOf(execution);
   const links = (job?.chain ?? []).filter((l) => events.includes(l.on));
   if (links.length === 0) return [];
   const limit = deps.maxChainDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
-  const steps = links.map((link) => startLink(deps, start, link, execution, depth + 1, limit));
-  deps.history.setExecutionChain(execution.id, steps);
-  const updated = deps.history.getExecution(execution.id);
+  const steps: ChainStep[] = [];
+  for (const link of links) steps.push(await startLink(deps, start, link, execution, depth + 1, limit));
+  await deps.history.setExecutionChain(execution.id, steps);
+  const updated = await deps.history.getExecution(execution.id);
   if (updated) deps.hub.emit({ type: 'execution', execution: updated });
   return steps.flatMap((s) => (s.runId ? [s.runId] : []));
 }
 
 /** Starts one chain link's run, or says why it started none (the step written on the execution). */
-function startLink(
+async function startLink(
   deps: ChainDeps,
-  start: (request: RunRequest) => Run,
+  start: (request: RunRequest) => Promise<Run>,
   link: ChainLink,
   execution: Execution,
   depth: number,
   limit: number,
-): ChainStep {
-  const next = deps.jobs.find(link.jobId);
+): Promise<ChainStep> {
+  const next = await deps.jobs.find(link.jobId);
   const step: ChainStep = {
     on: link.on,
     jobId: link.jobId,
@@ -71,7 +72,7 @@ function startLink(
   const serverIds = link.servers === 'same' ? [execution.serverId] : next.defaultServerIds;
   if (serverIds.length === 0) return skip(`${next.name} has no default servers`);
   try {
-    const run = start({
+    const run = await start({
       jobId: next.id,
       serverIds,
       input: execution.output === null || execution.output === undefined ? undefined : execution.output,

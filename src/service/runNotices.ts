@@ -1,5 +1,5 @@
 /** A finished run's notices: its job's webhook, sent when the outcome calls for it. */
-import type { Run } from '../core/domain.ts';
+import type { Execution, Run } from '../core/domain.ts';
 import { log } from '../core/logger.ts';
 import { shouldNotify } from '../core/notices.ts';
 import type { JobRecord } from '../store/jobRepo.ts';
@@ -20,12 +20,16 @@ export interface NoticeDeps {
  * @returns whether a result was recorded on the run.
  */
 export async function sendRunNotices(deps: NoticeDeps, run: Run): Promise<boolean> {
-  const job: JobRecord | null = deps.jobs.find(run.jobId);
+  const job: JobRecord | null = await deps.jobs.find(run.jobId);
   if (!job?.webhook || !shouldNotify(job.webhook.notify, run.status)) return false;
-  const url = deps.jobs.webhookUrl(job)!;
-  const executions = run.executionIds.flatMap((id) => deps.history.getExecution(id) ?? []);
+  const url = (await deps.jobs.webhookUrl(job))!;
+  const executions: Execution[] = [];
+  for (const id of run.executionIds) {
+    const execution = await deps.history.getExecution(id);
+    if (execution) executions.push(execution);
+  }
   const result = await sendWebhook(url, webhookPayload(run, executions), deps.webhook);
   if (!result.ok) log().warn(`the webhook of ${run.jobName} (run ${run.id}) failed: ${result.error}`);
-  deps.history.setRunNotifications(run.id, [...run.notifications, result]);
+  await deps.history.setRunNotifications(run.id, [...run.notifications, result]);
   return true;
 }

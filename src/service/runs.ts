@@ -35,7 +35,7 @@ const TAG_TARGET = /^tag:(.+)$/s;
 export interface RunServiceDeps {
   manager: RunManager;
   /** One execution by id or unique id prefix (HistoryService.execution). */
-  execution: (ref: string) => Execution;
+  execution: (ref: string) => Promise<Execution>;
   jobs: JobService;
   servers: ServerService;
   variables: VariableService;
@@ -68,7 +68,7 @@ export class RunService {
    * A run by id or a unique prefix of it.
    * @throws CroniumError not_found, or invalid_input for a prefix of several runs.
    */
-  run(ref: string): Run {
+  run(ref: string): Promise<Run> {
     return resolveRef(ref, this.runs);
   }
 
@@ -76,10 +76,10 @@ export class RunService {
    * The run `ref` names, or the run of the execution it names (what `cronium history` lists).
    * @throws CroniumError not_found naming `ref`, or invalid_input for an ambiguous prefix.
    */
-  private runOrExecutionRun(ref: string): Run {
-    const run = findRef(ref, this.runs);
+  private async runOrExecutionRun(ref: string): Promise<Run> {
+    const run = await findRef(ref, this.runs);
     if (run) return run;
-    const execution = findRef(ref, {
+    const execution = await findRef(ref, {
       noun: 'execution',
       byId: (id) => this.deps.history.getExecution(id),
       idsByPrefix: (prefix) => this.deps.history.findExecutionIds(prefix),
@@ -95,23 +95,23 @@ export class RunService {
    * @throws CroniumError not_found for an unknown job or server, invalid_input for a bad request, a tag no
    * server has, or a server listed twice.
    */
-  start(request: unknown): Run {
+  async start(request: unknown): Promise<Run> {
     const { jobs, secrets } = this.deps;
     const req = parseInput(runRequestSchema, request);
-    const job = jobs.record(req.jobId);
-    const servers = this.targets(req.serverIds);
+    const job = await jobs.record(req.jobId);
+    const servers = await this.targets(req.serverIds);
     let chainDepth = 0;
     if (req.parentExecutionId !== undefined) {
-      const parent = this.deps.history.getExecution(req.parentExecutionId);
+      const parent = await this.deps.history.getExecution(req.parentExecutionId);
       if (!parent)
         throw new CroniumError('not_found', `No execution ${req.parentExecutionId}.`, {
           fields: { parentExecutionId: 'no such execution' },
         });
-      chainDepth = (this.deps.history.getRun(parent.runId)?.chainDepth ?? 0) + 1;
+      chainDepth = ((await this.deps.history.getRun(parent.runId))?.chainDepth ?? 0) + 1;
     }
     const input = req.input === undefined ? job.defaultInput : req.input;
     const params = checkParams(job.params, req.params);
-    const repeated = req.retryOf === undefined ? null : this.run(req.retryOf);
+    const repeated = req.retryOf === undefined ? null : await this.run(req.retryOf);
     // A script that outlives its connection reports back through files (bundled mode): see JobService.
     if (job.keepRunning && req.helperMode === 'api')
       throw invalidInput({ helperMode: 'a keep-running job uses bundled helpers (choose auto or bundled)' });
@@ -124,13 +124,15 @@ export class RunService {
         timeoutSec: job.timeoutSec,
         keepRunning: job.keepRunning,
       },
-      env: job.env.map((e) => ({
-        key: e.key,
-        secret: e.secret,
-        value: e.secret ? secrets.decrypt(e.value) : e.value,
-      })),
+      env: await Promise.all(
+        job.env.map(async (e) => ({
+          key: e.key,
+          secret: e.secret,
+          value: e.secret ? await secrets.decrypt(e.value) : e.value,
+        })),
+      ),
       servers: servers.map((s) => ({ id: s.id, name: s.name, host: s.host, helperMode: s.helperMode })),
-      secrets: this.runSecrets(servers),
+      secrets: await this.runSecrets(servers),
       input,
       params,
       scriptInput: mergeParams(input, params),
@@ -153,11 +155,11 @@ export class RunService {
    * @throws CroniumError not_found for an unknown run, or a job or server removed since (by its name);
    * invalid_input when nothing is left to run.
    */
-  rerun(ref: string, options: unknown = {}): Run {
+  async rerun(ref: string, options: unknown = {}): Promise<Run> {
     const opts = parseInput(rerunOptionsSchema, options ?? {});
-    const run = this.runOrExecutionRun(ref);
-    const executions = this.deps.history.runExecutions(run.id);
-    const job = orNull(() => this.deps.jobs.record(run.jobId));
+    const run = await this.runOrExecutionRun(ref);
+    const executions = await this.deps.history.runExecutions(run.id);
+    const job = await orNull(() => this.deps.jobs.record(run.jobId));
     if (!job)
       throw new CroniumError(
         'not_found',
@@ -180,7 +182,8 @@ export class RunService {
       if (unknown.length) throw invalidInput({ serverIds: `${unknown[0]} is not one of this run's servers` });
       targets = targets.filter((e) => wanted.includes(e.serverId) || wanted.includes(e.serverName));
     }
-    const servers = targets.map((e) => this.serverOf(e));
+    const servers: string[] = [];
+    for (const e of targets) servers.push(await this.serverOf(e));
     return this.start({
       jobId: job.id,
       serverIds: servers,
@@ -194,8 +197,8 @@ export class RunService {
   }
 
   /** The server an execution ran on, by id; a server removed since is named by the name it had. */
-  private serverOf(e: Execution): string {
-    const server = orNull(() => this.deps.servers.record(e.serverId));
+  private async serverOf(e: Execution): Promise<string> {
+    const server = await orNull(() => this.deps.servers.record(e.serverId));
     if (!server)
       throw new CroniumError(
         'not_found',
@@ -205,9 +208,9 @@ export class RunService {
   }
 
   /** A run, each host's execution and the groups of identical stdout. @throws CroniumError not_found. */
-  overview(ref: string): RunOverview {
-    const run = this.runOrExecutionRun(ref);
-    const executions = this.deps.history.runExecutions(run.id);
+  async overview(ref: string): Promise<RunOverview> {
+    const run = await this.runOrExecutionRun(ref);
+    const executions = await this.deps.history.runExecutions(run.id);
     return { run, executions, groups: outputGroups(executions) };
   }
 
@@ -216,9 +219,9 @@ export class RunService {
    * owns its run (it looks every 200 ms). False when the execution has already ended.
    * @throws CroniumError not_found.
    */
-  cancelExecution(executionId: string): boolean {
+  async cancelExecution(executionId: string): Promise<boolean> {
     const { history, manager } = this.deps;
-    const execution = history.getExecution(executionId);
+    const execution = await history.getExecution(executionId);
     if (!execution) throw new CroniumError('not_found', `No execution ${executionId}.`);
     if (FINAL.has(execution.status)) return false;
     if (manager.cancelExecution(execution.runId, execution.id)) return true;
@@ -226,10 +229,10 @@ export class RunService {
   }
 
   /** Leaves a cancel request for the live process that owns a running run; false when there is none. */
-  private askOwner(runId: string, executionId: string | null): boolean {
-    const owner = this.deps.history.runOwner(runId);
+  private async askOwner(runId: string, executionId: string | null): Promise<boolean> {
+    const owner = await this.deps.history.runOwner(runId);
     if (!owner || owner.status !== 'running' || owner.pid === process.pid || owner.pid === null) return false;
-    this.deps.history.requestCancel(runId, executionId);
+    await this.deps.history.requestCancel(runId, executionId);
     return true;
   }
 
@@ -248,18 +251,20 @@ export class RunService {
    * @throws CroniumError not_found for an unknown server, invalid_input for a tag no server has or a
    * server named twice.
    */
-  private targets(refs: string[]): ServerRecord[] {
+  private async targets(refs: string[]): Promise<ServerRecord[]> {
     const { servers: serverService } = this.deps;
     const chosen: ServerRecord[] = [];
     const named = new Set<string>();
     for (const ref of refs) {
       const tag = TAG_TARGET.exec(ref)?.[1]?.trim();
       if (ref.startsWith(TAG_PREFIX) && !tag) throw invalidInput({ serverIds: `"${ref}" names no tag` });
-      const found = tag ? serverService.recordsTagged(tag) : [serverService.record(ref)];
-      if (tag && !found.length)
+      const found = tag ? await serverService.recordsTagged(tag) : [await serverService.record(ref)];
+      if (tag && !found.length) {
+        const known = await serverService.knownTags();
         throw invalidInput({
-          serverIds: `no server is tagged "${tag}"${serverService.knownTags().length ? ` (tags in use: ${serverService.knownTags().join(', ')})` : ''}`,
+          serverIds: `no server is tagged "${tag}"${known.length ? ` (tags in use: ${known.join(', ')})` : ''}`,
         });
+      }
       for (const server of found) {
         if (!tag) {
           if (named.has(server.id)) throw invalidInput({ serverIds: `${server.name} is listed twice` });
@@ -279,20 +284,27 @@ export class RunService {
    * @throws CroniumError not_found; invalid_input for an ambiguous prefix; conflict when it is not
    * detached (it has ended, or another process follows it).
    */
-  attach(ref: string): Promise<Execution> {
-    const execution = this.deps.execution(ref);
-    return this.deps.manager.attach(execution.id, this.executionSecrets(execution));
+  async attach(ref: string): Promise<Execution> {
+    return (await this.claim(ref)).followed;
+  }
+
+  /** Claims a detached execution for this process; `followed` resolves when the follow ends. */
+  private async claim(ref: string): Promise<{ followed: Promise<Execution> }> {
+    const execution = await this.deps.execution(ref);
+    return this.deps.manager.attach(execution.id, await this.executionSecrets(execution));
   }
 
   /**
    * Reattaches every detached execution in the background (what the desktop app on start and the daemon
    * call); returns the ids it started following. One that another process takes first is skipped.
    */
-  reattachDetached(detachedIds: string[]): string[] {
+  async reattachDetached(detachedIds: string[]): Promise<string[]> {
     const started: string[] = [];
     for (const id of detachedIds) {
       try {
-        this.attach(id).catch((err: unknown) => log().warn({ err }, `reattaching ${id} failed`));
+        const { followed } = await this.claim(id);
+        // Followed in the background: its end (or failure) is written on the execution.
+        followed.catch((err: unknown) => log().warn({ err }, `reattaching ${id} failed`));
         started.push(id);
       } catch (err) {
         log().debug({ err }, `not reattaching ${id}`);
@@ -302,23 +314,24 @@ export class RunService {
   }
 
   /** What an execution's log must not show, as for its start (the job's secrets as they are now). */
-  private executionSecrets(execution: Execution): string[] {
+  private async executionSecrets(execution: Execution): Promise<string[]> {
     const { jobs, servers: serverService, secrets } = this.deps;
     const values: unknown[] = [];
-    const job = jobs.find(execution.jobId);
-    if (job) for (const e of job.env) if (e.secret) values.push(secrets.decrypt(e.value));
-    const server = serverService.find(execution.serverId);
-    return values.concat(this.runSecrets(server ? [server] : [])).flatMap(secretForms);
+    const job = await jobs.find(execution.jobId);
+    if (job) for (const e of job.env) if (e.secret) values.push(await secrets.decrypt(e.value));
+    const server = await serverService.find(execution.serverId);
+    return values.concat(await this.runSecrets(server ? [server] : [])).flatMap(secretForms);
   }
 
   /**
    * Every other secret a run's output must not show: secret variables' values and the servers' passwords
    * and key passphrases (secret env values and the API token are added by the executor).
    */
-  private runSecrets(servers: ServerRecord[]): unknown[] {
+  private async runSecrets(servers: ServerRecord[]): Promise<unknown[]> {
     const { secrets, variables } = this.deps;
-    const values: unknown[] = servers.filter((s) => s.secret).map((s) => secrets.decrypt(s.secret!));
-    return values.concat(variables.secretValues());
+    const values: unknown[] = [];
+    for (const s of servers) if (s.secret) values.push(await secrets.decrypt(s.secret));
+    return values.concat(await variables.secretValues());
   }
 
   /**
@@ -333,7 +346,7 @@ export class RunService {
    * Asks a run to stop; a run another process owns (the CLI) is asked through the database. False when no
    * such run is going.
    */
-  cancel(runId: string): boolean {
+  async cancel(runId: string): Promise<boolean> {
     return this.deps.manager.cancel(runId) || this.askOwner(runId, null);
   }
 
@@ -349,9 +362,9 @@ export class RunService {
 }
 
 /** What `find` returns, or null when it throws not_found (a record removed since). */
-function orNull<T>(find: () => T): T | null {
+async function orNull<T>(find: () => Promise<T>): Promise<T | null> {
   try {
-    return find();
+    return await find();
   } catch (err) {
     if (err instanceof CroniumError && err.kind === 'not_found') return null;
     throw err;

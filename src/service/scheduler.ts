@@ -6,10 +6,11 @@
  *   it renews the lease while it runs and deletes it when it stops. The others look every `pollMs` and
  *   take the lease once it has expired (its holder died, e.g. SIGKILL): within `leaseMs` + `pollMs`.
  * - **Each occurrence once**: an occurrence is fired only by inserting its `(schedule, occurrence)` row in
- *   schedule_fires, in the same write transaction that starts its run and checks the lease. A second
- *   process (a holder that stalled past its lease while another took over) finds the row and does nothing.
- *   A process that dies after that transaction leaves a run the next process marks failed (orphans):
- *   at most once, never twice.
+ *   schedule_fires, in a write transaction that checks the lease; its run starts right after, and the
+ *   run's id is settled on that row. A second process (a holder that stalled past its lease while another
+ *   took over) finds the row and does nothing. A process that dies in between leaves a claimed occurrence
+ *   without a run, and one that dies during the run leaves a run the next process marks failed
+ *   (orphans): at most once, never twice.
  * - **Missed occurrences**: each schedule keeps the last occurrence accounted for (`checked_until`). The
  *   occurrences since then are due. The newest, when it is at most `misfireGraceMs` old, is on time and
  *   fires; the rest were missed (no process was firing: a laptop asleep, the app closed, a holder that
@@ -26,8 +27,8 @@ import { compileCron, type CronTimes } from '../core/cron.ts';
 import type { Run } from '../core/domain.ts';
 import { toErrorValue } from '../core/errors.ts';
 import { log } from '../core/logger.ts';
-import { transaction, type Database } from '../store/database.ts';
-import type { LeaseRepo, ScheduleRecord, ScheduleRepo } from '../store/scheduleRepo.ts';
+import { LeaseRepo, type ScheduleRecord, ScheduleRepo } from '../store/scheduleRepo.ts';
+import type { Sql } from '../store/sql.ts';
 
 /** How long a lease lasts unless renewed (ms): a dead holder is replaced within this (plus pollMs). */
 export const LEASE_MS = 10_000;
@@ -39,17 +40,17 @@ export const POLL_MS = 1_000;
 const COUNT_LIMIT = 1000;
 
 export interface SchedulerDeps {
-  db: Database;
+  db: Sql;
   schedules: ScheduleRepo;
   leases: LeaseRepo;
   /** Starts a run (RunService.start; throws for a request it refuses). */
-  startRun(request: Record<string, unknown>): Run;
+  startRun(request: Record<string, unknown>): Promise<Run>;
   /** Resolves when a run has finished (for the log). */
   waitRun(runId: string): Promise<Run>;
   /** Whether a process is alive (the overlap rule ignores runs whose owner died). */
   isAlive(pid: number): boolean;
   /** Called when this process takes the lease (marks runs of dead processes failed). */
-  onTakeover?(): void;
+  onTakeover?(): Promise<unknown>;
   /** The clock, epoch ms (tests pass their own and call tick()). */
   now?: () => number;
   holderId?: string;
@@ -64,6 +65,16 @@ type Decision =
   | { kind: 'started'; run: Run; fireAt: number; late: boolean; missed: number }
   | { kind: 'skipped'; why: string; fireAt: number }
   | { kind: 'error'; message: string; fireAt: number };
+
+/** An occurrence claimed to fire now (the decision's transaction has ended; the run starts after it). */
+interface Fire {
+  kind: 'fire';
+  schedule: ScheduleRecord;
+  fireAt: number;
+  onTime: boolean;
+  missed: number;
+  missedText: string;
+}
 
 export class Scheduler implements SchedulerControl {
   readonly holderId: string;
@@ -120,7 +131,7 @@ export class Scheduler implements SchedulerControl {
     await this.current;
     if (this.held) {
       try {
-        this.deps.leases.release(this.holderId);
+        await this.deps.leases.release(this.holderId);
       } catch (err) {
         log().warn({ err }, 'could not give the scheduler lease up');
       }
@@ -138,13 +149,13 @@ export class Scheduler implements SchedulerControl {
   /** One look at the store: take or renew the lease, then fire what is due. Exposed for tests. */
   async tick(): Promise<void> {
     const now = this.now();
-    if (!this.ensureLease(now)) return;
+    if (!(await this.ensureLease(now))) return;
     this.nextDue = null;
-    for (const schedule of this.deps.schedules.list()) {
+    for (const schedule of await this.deps.schedules.list()) {
       if (!schedule.enabled || this.stopped) continue;
       let decision: Decision;
       try {
-        decision = this.consider(schedule.id, now);
+        decision = await this.consider(schedule.id, now);
       } catch (err) {
         log().error(
           { err, schedule: schedule.name },
@@ -159,9 +170,9 @@ export class Scheduler implements SchedulerControl {
   }
 
   /** Takes, keeps or renews the lease; true while this process holds it. */
-  private ensureLease(now: number): boolean {
+  private async ensureLease(now: number): Promise<boolean> {
     const { leases } = this.deps;
-    const lease = leases.current();
+    const lease = await leases.current();
     const mine = lease?.holder === this.holderId;
     // Renewed when half its time is used, so a busy store is written rarely.
     if (mine && lease.expiresAt - now > this.leaseMs / 2) return (this.held = true);
@@ -169,13 +180,15 @@ export class Scheduler implements SchedulerControl {
       if (this.held) log().warn({ holder: lease.holder }, 'the scheduler lease was taken over');
       return (this.held = false);
     }
-    const got = transaction(this.deps.db, () => leases.acquire(this.holderId, now, now + this.leaseMs));
+    const got = await this.deps.db.transaction((tx) =>
+      new LeaseRepo(tx).acquire(this.holderId, now, now + this.leaseMs),
+    );
     if (got && !this.held) {
       log().info(
         { holder: this.holderId, previous: lease?.holder ?? null },
         lease && !mine ? `took the scheduler lease over from ${lease.holder}` : 'holding the scheduler lease',
       );
-      this.deps.onTakeover?.();
+      await this.deps.onTakeover?.();
     }
     return (this.held = got);
   }
@@ -195,18 +208,21 @@ export class Scheduler implements SchedulerControl {
   }
 
   /**
-   * Decides about one schedule's due occurrences and acts, in one write transaction that first checks
-   * this process still holds the lease: the claim of the occurrence and the run's rows land together.
+   * Decides about one schedule's due occurrences and acts. The decision and the claim of the occurrence
+   * are one write transaction that first checks this process still holds the lease; the run starts after
+   * it (starting one reads and writes the store, which a transaction's outside statements cannot while
+   * it is open) and its id is then settled on the claimed occurrence. A process that dies between the
+   * two leaves a claimed occurrence without a run: at most once, never twice.
    */
-  private consider(id: string, now: number): Decision {
-    const { schedules, leases } = this.deps;
-    return transaction(this.deps.db, (): Decision => {
-      const lease = leases.current();
+  private async consider(id: string, now: number): Promise<Decision> {
+    const claim = await this.deps.db.transaction(async (tx): Promise<Decision | Fire> => {
+      const schedules = new ScheduleRepo(tx);
+      const lease = await new LeaseRepo(tx).current();
       if (lease?.holder !== this.holderId || lease.expiresAt <= now) {
         this.held = false;
         return { kind: 'none' };
       }
-      const s = schedules.get(id);
+      const s = await schedules.get(id);
       if (!s || !s.enabled) return { kind: 'none' };
       const times = this.times(s);
       if (!times) throw new Error(`cannot read its cron expression "${s.cron}"`);
@@ -216,12 +232,12 @@ export class Scheduler implements SchedulerControl {
       let due = 0;
       for (let t: number | null = first; t !== null && t <= latest && due < COUNT_LIMIT; t = times.next(t))
         due++;
-      schedules.advance(s.id, latest);
+      await schedules.advance(s.id, latest);
       const onTime = now - latest <= this.graceMs;
       const missed = onTime ? due - 1 : due;
       const missedText = `${missed}${due >= COUNT_LIMIT ? ' or more' : ''} missed occurrence${missed === 1 ? '' : 's'}`;
       if (!onTime && s.missed === 'skip') {
-        const claimed = schedules.claim(
+        const claimed = await schedules.claim(
           {
             scheduleId: s.id,
             fireAt: latest,
@@ -236,50 +252,52 @@ export class Scheduler implements SchedulerControl {
           ? { kind: 'skipped', why: `${missedText} skipped (policy skip)`, fireAt: latest }
           : { kind: 'none' };
       }
-      const claimed = schedules.claim(
+      const claimed = await schedules.claim(
         { scheduleId: s.id, fireAt: latest, holder: this.holderId, outcome: 'started', missed: !onTime },
         now,
       );
       if (!claimed) return { kind: 'none' };
       if (s.overlap === 'skip') {
-        const busy = schedules
-          .runningOwners(s.id)
-          .find((r) => r.ownerPid !== null && (r.ownerPid === process.pid || this.deps.isAlive(r.ownerPid)));
+        const busy = (await schedules.runningOwners(s.id)).find(
+          (r) => r.ownerPid !== null && (r.ownerPid === process.pid || this.deps.isAlive(r.ownerPid)),
+        );
         if (busy) {
           const why = `its run ${busy.runId.slice(0, 8)} is still running (overlap skip)`;
-          schedules.settle(s.id, latest, 'skipped_overlap', null, why);
+          await schedules.settle(s.id, latest, 'skipped_overlap', null, why);
           return { kind: 'skipped', why, fireAt: latest };
         }
       }
-      let run: Run;
-      try {
-        run = this.deps.startRun({
-          jobId: s.jobId,
-          // Empty targets: the job's default servers, read now (they may have changed since).
-          serverIds: s.targets.length ? s.targets : this.jobDefaults(s.jobId),
-          ...(s.input === null ? {} : { input: s.input }),
-          ...(Object.keys(s.params).length ? { params: s.params } : {}),
-          trigger: 'schedule',
-          scheduleId: s.id,
-        });
-      } catch (err) {
-        const message = toErrorValue(err).message;
-        schedules.settle(s.id, latest, 'error', null, message);
-        return { kind: 'error', message, fireAt: latest };
-      }
-      const note = onTime
-        ? missed
-          ? `${missedText} before it skipped`
-          : null
-        : `run once for ${missedText}`;
-      schedules.settle(s.id, latest, 'started', run.id, note);
-      return { kind: 'started', run, fireAt: latest, late: !onTime, missed };
+      return { kind: 'fire', schedule: s, fireAt: latest, onTime, missed, missedText };
     });
+    if (claim.kind !== 'fire') return claim;
+    const { schedule: s, fireAt: latest, onTime, missed, missedText } = claim;
+    const { schedules } = this.deps;
+    let run: Run;
+    try {
+      run = await this.deps.startRun({
+        jobId: s.jobId,
+        // Empty targets: the job's default servers, read now (they may have changed since).
+        serverIds: s.targets.length ? s.targets : await this.jobDefaults(s.jobId),
+        ...(s.input === null ? {} : { input: s.input }),
+        ...(Object.keys(s.params).length ? { params: s.params } : {}),
+        trigger: 'schedule',
+        scheduleId: s.id,
+      });
+    } catch (err) {
+      const message = toErrorValue(err).message;
+      await schedules.settle(s.id, latest, 'error', null, message);
+      return { kind: 'error', message, fireAt: latest };
+    }
+    const note = onTime ? (missed ? `${missedText} before it skipped` : null) : `run once for ${missedText}`;
+    await schedules.settle(s.id, latest, 'started', run.id, note);
+    return { kind: 'started', run, fireAt: latest, late: !onTime, missed };
   }
 
-  private jobDefaults(jobId: string): string[] {
-    const row = this.deps.db.prepare('SELECT default_server_ids FROM jobs WHERE id = ?').get(jobId) as
-      { default_server_ids: string } | undefined;
+  private async jobDefaults(jobId: string): Promise<string[]> {
+    const row = await this.deps.db.get<{ default_server_ids: string }>(
+      'SELECT default_server_ids FROM jobs WHERE id = ?',
+      [jobId],
+    );
     return row ? (JSON.parse(row.default_server_ids) as string[]) : [];
   }
 
@@ -298,7 +316,8 @@ export class Scheduler implements SchedulerControl {
         { ...fields, runId: d.run.id },
         `schedule ${s.name}: started run ${d.run.id} of ${d.run.jobName}${late}${skipped}`,
       );
-      this.deps.waitRun(d.run.id).then(
+      // Only for the log: the run's own end is written by whoever runs it.
+      void this.deps.waitRun(d.run.id).then(
         (run) =>
           log().info(
             { ...fields, runId: run.id, status: run.status },

@@ -4,9 +4,9 @@ import { compileCron } from '../core/cron.ts';
 import type { Schedule, ScheduleFire } from '../core/domain.ts';
 import { invalidInput } from '../core/errors.ts';
 import { resolveParams } from '../core/rules.ts';
-import type { Database } from '../store/database.ts';
-import type { ScheduleRecord, ScheduleRepo } from '../store/scheduleRepo.ts';
+import { type ScheduleRecord, ScheduleRepo } from '../store/scheduleRepo.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
+import type { Sql } from '../store/sql.ts';
 import type { JobService } from './jobs.ts';
 import { findRef, resolveRef, writeUniqueName, type RefSource } from './refs.ts';
 
@@ -17,7 +17,7 @@ export const TAG_TARGET = 'tag:';
 const NEXT_FIRES = 3;
 
 export interface ScheduleServiceDeps {
-  db: Database;
+  db: Sql;
   repo: ScheduleRepo;
   jobs: JobService;
   /** How targets name servers (see ServerService.refs). */
@@ -44,7 +44,7 @@ export function publicSchedule(record: ScheduleRecord, now: number): Schedule {
 
 export class ScheduleService {
   private readonly deps: ScheduleServiceDeps;
-  private readonly refs: RefSource<ScheduleRecord> & { byName(name: string): ScheduleRecord | null };
+  private readonly refs: RefSource<ScheduleRecord> & { byName(name: string): Promise<ScheduleRecord | null> };
   private readonly now: () => number;
 
   constructor(deps: ScheduleServiceDeps) {
@@ -57,19 +57,20 @@ export class ScheduleService {
     };
   }
 
-  list(): Schedule[] {
+  async list(): Promise<Schedule[]> {
+    const records = await this.deps.repo.list();
     const now = this.now();
-    return this.deps.repo.list().map((r) => publicSchedule(r, now));
+    return records.map((r) => publicSchedule(r, now));
   }
 
   /** @throws CroniumError not_found. */
-  record(ref: string): ScheduleRecord {
+  record(ref: string): Promise<ScheduleRecord> {
     return resolveRef(ref, this.refs);
   }
 
   /** @throws CroniumError not_found. */
-  get(ref: string): Schedule {
-    return publicSchedule(this.record(ref), this.now());
+  async get(ref: string): Promise<Schedule> {
+    return publicSchedule(await this.record(ref), this.now());
   }
 
   /**
@@ -77,21 +78,21 @@ export class ScheduleService {
    * `tag:NAME` targets as written, expanded when each run starts.
    * @throws CroniumError invalid_input per field, not_found for the job.
    */
-  create(input: unknown): Schedule {
+  async create(input: unknown): Promise<Schedule> {
     const data = parseInput(scheduleInputSchema, input);
-    const job = this.deps.jobs.record(data.jobId);
+    const job = await this.deps.jobs.record(data.jobId);
     const fields: Record<string, string> = {};
     const targets: string[] = [];
-    data.targets.forEach((target, i) => {
+    for (const [i, target] of data.targets.entries()) {
       if (target.startsWith(TAG_TARGET)) {
         if (target.length === TAG_TARGET.length) fields[`targets.${i}`] = 'tag: needs a tag name';
         else targets.push(target);
-        return;
+        continue;
       }
-      const server = findRef(target, this.deps.serverRefs);
+      const server = await findRef(target, this.deps.serverRefs);
       if (!server) fields[`targets.${i}`] = `no server named "${target}"`;
       else targets.push(server.id);
-    });
+    }
     if (new Set(targets).size !== targets.length) fields.targets = 'a server is listed twice';
     if (data.targets.length === 0 && job.defaultServerIds.length === 0)
       fields.targets = `say where to run it: ${job.name} has no default servers`;
@@ -100,40 +101,46 @@ export class ScheduleService {
     if ('errors' in checked) Object.assign(fields, checked.errors);
     if (Object.keys(fields).length) throw invalidInput(fields);
     const now = this.now();
-    const record = writeUniqueName(this.deps.db, this.refs, data.name, null, () =>
-      this.deps.repo.insert(
-        {
-          name: data.name,
-          jobId: job.id,
-          cron: data.cron,
-          timezone: data.timezone,
-          targets,
-          params: data.params,
-          input: data.input ?? null,
-          overlap: data.overlap,
-          missed: data.missed,
-          enabled: data.enabled,
-        },
-        now,
-      ),
+    const record = await writeUniqueName(
+      this.deps.db,
+      'schedule',
+      (tx) => new ScheduleRepo(tx),
+      data.name,
+      null,
+      (repo) =>
+        repo.insert(
+          {
+            name: data.name,
+            jobId: job.id,
+            cron: data.cron,
+            timezone: data.timezone,
+            targets,
+            params: data.params,
+            input: data.input ?? null,
+            overlap: data.overlap,
+            missed: data.missed,
+            enabled: data.enabled,
+          },
+          now,
+        ),
     );
     return publicSchedule(record, now);
   }
 
   /** @throws CroniumError not_found. */
-  remove(ref: string): void {
-    this.deps.repo.remove(this.record(ref).id);
+  async remove(ref: string): Promise<void> {
+    await this.deps.repo.remove((await this.record(ref)).id);
   }
 
   /** The last 20 handled occurrences, newest first. @throws CroniumError not_found. */
-  fires(ref: string): ScheduleFire[] {
-    return this.deps.repo.fires(this.record(ref).id, 20);
+  async fires(ref: string): Promise<ScheduleFire[]> {
+    return this.deps.repo.fires((await this.record(ref)).id, 20);
   }
 
   /** @throws CroniumError not_found. */
-  setEnabled(ref: string, enabled: boolean): Schedule {
-    const { id } = this.record(ref);
-    this.deps.repo.setEnabled(id, enabled, this.now());
-    return publicSchedule(this.deps.repo.get(id)!, this.now());
+  async setEnabled(ref: string, enabled: boolean): Promise<Schedule> {
+    const { id } = await this.record(ref);
+    await this.deps.repo.setEnabled(id, enabled, this.now());
+    return publicSchedule((await this.deps.repo.get(id))!, this.now());
   }
 }

@@ -18,11 +18,11 @@ import type { ServerRecord } from '../store/serverRepo.ts';
  * @param agentSocket the SSH agent's socket for agent logins (undefined: none running).
  * @throws CroniumError auth_failed when the key file cannot be read or no agent is running.
  */
-export function poolTargetOf(
+export async function poolTargetOf(
   server: ServerRecord,
   secrets: SecretStore,
   agentSocket: string | undefined,
-): PoolTarget {
+): Promise<PoolTarget> {
   let auth: SshAuth;
   if (server.authType === 'key') {
     let privateKey: Buffer;
@@ -37,10 +37,10 @@ export function poolTargetOf(
     auth = {
       type: 'key',
       privateKey,
-      passphrase: server.secret ? secrets.decrypt(server.secret) : undefined,
+      passphrase: server.secret ? await secrets.decrypt(server.secret) : undefined,
     };
   } else if (server.authType === 'password') {
-    auth = { type: 'password', password: secrets.decrypt(server.secret!) };
+    auth = { type: 'password', password: await secrets.decrypt(server.secret!) };
   } else {
     if (!agentSocket)
       throw new CroniumError(

@@ -6,14 +6,14 @@ import { readOs } from '../exec/deploy.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
 import { ConnectionPool } from '../ssh/connectionPool.ts';
 import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
-import type { Database } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 import type { KnownHostRepo } from '../store/knownHostRepo.ts';
-import { publicServer, type ServerRecord, type ServerRepo, type ServerWrite } from '../store/serverRepo.ts';
+import { publicServer, type ServerRecord, ServerRepo, type ServerWrite } from '../store/serverRepo.ts';
 import { findRef, resolveRef, writeUniqueName, type RefSource } from './refs.ts';
 import { checkPrivateKey, expandHome, poolTargetOf } from './serverAuth.ts';
 
 export interface ServerServiceDeps {
-  db: Database;
+  db: Sql;
   repo: ServerRepo;
   knownHosts: KnownHostRepo;
   secrets: SecretStore;
@@ -28,7 +28,7 @@ export interface ServerServiceDeps {
 /** The rule for naming a server: by id or by its unique name. */
 export function serverRefs(
   repo: ServerRepo,
-): RefSource<ServerRecord> & { byName(name: string): ServerRecord | null } {
+): RefSource<ServerRecord> & { byName(name: string): Promise<ServerRecord | null> } {
   return { noun: 'server', byId: (id) => repo.get(id), byName: (name) => repo.getByName(name) };
 }
 
@@ -41,65 +41,100 @@ export class ServerService {
     this.refs = serverRefs(deps.repo);
   }
 
-  list(): Server[] {
-    return this.deps.repo.list().map(publicServer);
+  /**
+   * The same service with every statement on `sql` (a transaction's handle): for writes that must land
+   * together with others (the import). Its pool, secrets and settings are this one's.
+   */
+  on(sql: Sql): ServerService {
+    return new ServerService({ ...this.deps, db: sql, repo: new ServerRepo(sql) });
+  }
+
+  /**
+   * Finds the data key now when one of these servers (by name) holds a sealed secret, so that a
+   * transaction that updates them never waits on the store for it. Failures are left for the write.
+   */
+  async unlockSecrets(names: string[]): Promise<void> {
+    for (const name of names) {
+      const record = await this.deps.repo.getByName(name);
+      if (!record?.secret) continue;
+      await this.deps.secrets.decrypt(record.secret).catch(() => undefined);
+      return;
+    }
+  }
+
+  async list(): Promise<Server[]> {
+    return (await this.deps.repo.list()).map(publicServer);
   }
 
   /** The servers that have `tag` (compared without case), by name. */
-  recordsTagged(tag: string): ServerRecord[] {
+  async recordsTagged(tag: string): Promise<ServerRecord[]> {
     const wanted = tag.toLowerCase();
-    return this.deps.repo.list().filter((s) => s.tags.some((t) => t.toLowerCase() === wanted));
+    return (await this.deps.repo.list()).filter((s) => s.tags.some((t) => t.toLowerCase() === wanted));
   }
 
   /** Every tag some server has, sorted. */
-  knownTags(): string[] {
-    return [...new Set(this.deps.repo.list().flatMap((s) => s.tags))].sort();
+  async knownTags(): Promise<string[]> {
+    return [...new Set((await this.deps.repo.list()).flatMap((s) => s.tags))].sort();
   }
 
   /**
    * The stored record a reference (id or name) names, secrets still sealed.
    * @throws CroniumError not_found.
    */
-  record(ref: string): ServerRecord {
+  record(ref: string): Promise<ServerRecord> {
     return resolveRef(ref, this.refs);
   }
 
   /** The stored record with this id, or null (it may have been removed since). */
-  find(id: string): ServerRecord | null {
+  find(id: string): Promise<ServerRecord | null> {
     return this.deps.repo.get(id);
   }
 
-  get(ref: string): Server {
-    return publicServer(this.record(ref));
+  async get(ref: string): Promise<Server> {
+    return publicServer(await this.record(ref));
   }
 
-  create(input: unknown): Server {
-    const data = this.toWrite(input, null);
+  async create(input: unknown): Promise<Server> {
+    const data = await this.toWrite(input, null);
     return publicServer(
-      writeUniqueName(this.deps.db, this.refs, data.name, null, () => this.deps.repo.insert(data)),
+      await writeUniqueName(
+        this.deps.db,
+        'server',
+        (tx) => new ServerRepo(tx),
+        data.name,
+        null,
+        (repo) => repo.insert(data),
+      ),
     );
   }
 
-  update(ref: string, input: unknown): Server {
-    const existing = this.record(ref);
-    const data = this.toWrite(input, existing);
+  async update(ref: string, input: unknown): Promise<Server> {
+    const existing = await this.record(ref);
+    const data = await this.toWrite(input, existing);
     return publicServer(
-      writeUniqueName(this.deps.db, this.refs, data.name, existing.id, () => {
-        const updated = this.deps.repo.update(existing.id, data);
-        this.deps.pool.closeServer(existing.id);
-        return updated;
-      }),
+      await writeUniqueName(
+        this.deps.db,
+        'server',
+        (tx) => new ServerRepo(tx),
+        data.name,
+        existing.id,
+        async (repo) => {
+          const updated = await repo.update(existing.id, data);
+          this.deps.pool.closeServer(existing.id);
+          return updated;
+        },
+      ),
     );
   }
 
   /** Drops pooled connections to a server, so the next use connects (and checks its host key) afresh. */
-  disconnect(ref: string): void {
-    this.deps.pool.closeServer(this.record(ref).id);
+  async disconnect(ref: string): Promise<void> {
+    this.deps.pool.closeServer((await this.record(ref)).id);
   }
 
-  remove(ref: string): void {
-    const server = this.record(ref);
-    const dependants = this.deps.repo.usedAsJumpBy(server.id);
+  async remove(ref: string): Promise<void> {
+    const server = await this.record(ref);
+    const dependants = await this.deps.repo.usedAsJumpBy(server.id);
     if (dependants.length) {
       throw new CroniumError(
         'conflict',
@@ -107,7 +142,7 @@ export class ServerService {
       );
     }
     this.deps.pool.closeServer(server.id);
-    this.deps.repo.remove(server.id);
+    await this.deps.repo.remove(server.id);
   }
 
   /**
@@ -116,19 +151,19 @@ export class ServerService {
    * its host key also loses its pooled connections, so runs meet the same check on their next connection.
    */
   async test(ref: string): Promise<ServerTestResult> {
-    const server = this.record(ref);
+    const server = await this.record(ref);
     const started = performance.now();
     const fresh = this.oneShotPool(new HostKeyVerifier(this.deps.knownHosts, this.deps.unknownHostKeys));
     try {
       const lease = await fresh.acquire(server.id);
       try {
         const os = await readOs(lease.connection);
-        this.deps.repo.recordCheck(server.id, { online: true, os, error: null });
+        await this.deps.repo.recordCheck(server.id, { online: true, os, error: null });
         return {
           online: true,
           os,
           latencyMs: Math.round(performance.now() - started),
-          fingerprint: this.deps.knownHosts.get(server.host, server.port)?.fingerprint ?? null,
+          fingerprint: (await this.deps.knownHosts.get(server.host, server.port))?.fingerprint ?? null,
           error: null,
         };
       } finally {
@@ -138,7 +173,7 @@ export class ServerService {
       const error = toErrorValue(err);
       if (['auth_failed', 'host_key_mismatch', 'host_key_unknown'].includes(error.kind))
         this.deps.pool.closeServer(server.id);
-      this.deps.repo.recordCheck(server.id, { online: false, os: null, error: error.message });
+      await this.deps.repo.recordCheck(server.id, { online: false, os: null, error: error.message });
       return {
         online: false,
         os: null,
@@ -158,17 +193,18 @@ export class ServerService {
    */
   async trustHostKey(ref: string, fingerprint?: string): Promise<ServerTestResult> {
     const { knownHosts } = this.deps;
-    const server = this.record(ref);
-    const previous = knownHosts.get(server.host, server.port);
-    knownHosts.forget(server.host, server.port);
+    const server = await this.record(ref);
+    const previous = await knownHosts.get(server.host, server.port);
+    await knownHosts.forget(server.host, server.port);
     const oneShot = this.oneShotPool(new HostKeyVerifier(knownHosts, 'accept-new'));
     try {
       const lease = await oneShot.acquire(server.id);
       lease.release();
-      const trusted = knownHosts.get(server.host, server.port);
+      const trusted = await knownHosts.get(server.host, server.port);
       if (fingerprint && trusted?.fingerprint !== fingerprint) {
-        knownHosts.forget(server.host, server.port);
-        if (previous) knownHosts.trust(previous.host, previous.port, previous.keyType, previous.fingerprint);
+        await knownHosts.forget(server.host, server.port);
+        if (previous)
+          await knownHosts.trust(previous.host, previous.port, previous.keyType, previous.fingerprint);
         throw new CroniumError(
           'host_key_mismatch',
           `${server.name} now offers ${trusted?.fingerprint}, not the ${fingerprint} you accepted; nothing was trusted.`,
@@ -176,8 +212,8 @@ export class ServerService {
       }
       return this.test(server.id);
     } catch (err) {
-      if (!knownHosts.get(server.host, server.port) && previous)
-        knownHosts.trust(previous.host, previous.port, previous.keyType, previous.fingerprint);
+      if (!(await knownHosts.get(server.host, server.port)) && previous)
+        await knownHosts.trust(previous.host, previous.port, previous.keyType, previous.fingerprint);
       throw err;
     } finally {
       oneShot.closeAll();
@@ -188,7 +224,7 @@ export class ServerService {
   private oneShotPool(hostKeys: HostKeyVerifier): ConnectionPool {
     return new ConnectionPool({
       hostKeys,
-      resolve: (id) => poolTargetOf(this.record(id), this.deps.secrets, this.deps.agentSocket()),
+      resolve: async (id) => poolTargetOf(await this.record(id), this.deps.secrets, this.deps.agentSocket()),
       readyTimeoutMs: this.deps.readyTimeoutMs,
       idleMs: 1,
     });
@@ -199,13 +235,13 @@ export class ServerService {
    * secrets sealed (a left-out password or passphrase keeps the stored one).
    * @throws CroniumError invalid_input with a message per field.
    */
-  private toWrite(input: unknown, existing: ServerRecord | null): ServerWrite {
+  private async toWrite(input: unknown, existing: ServerRecord | null): Promise<ServerWrite> {
     const data = parseInput(serverInputSchema, input);
     let jumpServerId: string | null = null;
     if (data.jumpServerId) {
-      const jump = findRef(data.jumpServerId, this.refs);
+      const jump = await findRef(data.jumpServerId, this.refs);
       if (!jump) throw invalidInput({ jumpServerId: `no server named "${data.jumpServerId}"` });
-      if (existing && (jump.id === existing.id || this.jumpChainIncludes(jump.id, existing.id)))
+      if (existing && (jump.id === existing.id || (await this.jumpChainIncludes(jump.id, existing.id))))
         throw invalidInput({ jumpServerId: 'a server cannot hop through itself' });
       jumpServerId = jump.id;
     }
@@ -220,20 +256,23 @@ export class ServerService {
         passphrase === undefined && existing?.authType === 'key' && existing.keyPath === keyPath
           ? existing.secret
           : null;
-      const problem = checkPrivateKey(keyPath, passphrase ?? (kept ? secrets.decrypt(kept) : undefined));
+      const problem = checkPrivateKey(
+        keyPath,
+        passphrase ?? (kept ? await secrets.decrypt(kept) : undefined),
+      );
       if (problem && passphrase === null && existing?.secret)
         throw invalidInput({
           'auth.passphrase': `${problem.replace(/: give its passphrase$/, '')}: its passphrase cannot be removed`,
         });
       if (problem) throw invalidInput({ 'auth.keyPath': problem });
-      secret = passphrase ? secrets.encrypt(passphrase) : kept;
+      secret = passphrase ? await secrets.encrypt(passphrase) : kept;
     } else if (data.auth.type === 'password') {
       if (data.auth.password === null)
         throw invalidInput({
           'auth.password':
             'a password login needs its password: to remove it, log in with a key or the SSH agent',
         });
-      if (data.auth.password) secret = secrets.encrypt(data.auth.password);
+      if (data.auth.password) secret = await secrets.encrypt(data.auth.password);
       else if (existing?.authType === 'password' && existing.secret) secret = existing.secret;
       else throw invalidInput({ 'auth.password': 'password is required' });
     }
@@ -252,12 +291,12 @@ export class ServerService {
     };
   }
 
-  private jumpChainIncludes(start: string, target: string): boolean {
+  private async jumpChainIncludes(start: string, target: string): Promise<boolean> {
     const seen = new Set<string>();
     for (
       let id: string | null = start;
       id && !seen.has(id);
-      id = this.deps.repo.get(id)?.jumpServerId ?? null
+      id = (await this.deps.repo.get(id))?.jumpServerId ?? null
     ) {
       if (id === target) return true;
       seen.add(id);

@@ -40,9 +40,17 @@ export class CroniumService implements HostApi {
   private readonly core: Core;
   private closing: Promise<void> | null = null;
 
-  /** Builds the core from options, or wraps one built by composeCore (tests that reach its parts). */
-  constructor(source: ServiceOptions | Core) {
-    this.core = 'runtime' in source ? source : composeCore(source);
+  /** Wraps a core built by composeCore (tests that reach its parts build one; see open()). */
+  constructor(core: Core) {
+    this.core = core;
+  }
+
+  /**
+   * Opens the store and builds the core from options (composeCore): the one way to make a service.
+   * @throws what opening the store throws (see openStore).
+   */
+  static async open(options: ServiceOptions): Promise<CroniumService> {
+    return new CroniumService(await composeCore(options));
   }
 
   startRuntime(): Promise<{ port: number; note: string | null }> {
@@ -50,28 +58,30 @@ export class CroniumService implements HostApi {
   }
 
   /** Where this data directory's data key is, and why there (finds it now if no secret was used yet). */
-  secretStoreInfo(): SecretStoreInfo {
+  secretStoreInfo(): Promise<SecretStoreInfo> {
     return this.core.secrets.info();
   }
 
-  resealLegacySecrets(): number {
+  async resealLegacySecrets(): Promise<number> {
     return resealLegacySecrets(this.core.db, this.core.secrets);
   }
 
-  doctor(): DoctorReport {
+  async doctor(): Promise<DoctorReport> {
     let secretStore: DoctorReport['secretStore'];
     try {
-      secretStore = this.core.secrets.info();
+      secretStore = await this.core.secrets.info();
     } catch (err) {
       secretStore = { error: toErrorValue(err).message };
     }
-    const { version } = this.core.db.prepare('SELECT sqlite_version() AS version').get() as {
-      version: string;
+    const { db } = this.core;
+    return {
+      dataDir: this.core.options.dataDir,
+      secretStore,
+      database: { engine: db.engine, version: await db.version(), location: db.location },
     };
-    return { dataDir: this.core.options.dataDir, secretStore, sqliteVersion: version };
   }
 
-  appInfo(): AppInfo {
+  async appInfo(): Promise<AppInfo> {
     const { options, runtime } = this.core;
     return {
       version: options.appVersion ?? packageVersion(),
@@ -91,26 +101,26 @@ export class CroniumService implements HostApi {
 
   // ---- servers ------------------------------------------------------------------------------------------
 
-  listServers(): Server[] {
+  async listServers(): Promise<Server[]> {
     return this.core.servers.list();
   }
-  getServer(ref: string): Server {
+  async getServer(ref: string): Promise<Server> {
     return this.core.servers.get(ref);
   }
-  createServer(input: unknown): Server {
+  async createServer(input: unknown): Promise<Server> {
     return this.core.servers.create(input);
   }
-  updateServer(ref: string, input: unknown): Server {
+  async updateServer(ref: string, input: unknown): Promise<Server> {
     return this.core.servers.update(ref, input);
   }
   /** Drops pooled connections to a server, so the next use connects (and checks its host key) afresh. */
-  disconnectServer(ref: string): void {
-    this.core.servers.disconnect(ref);
+  async disconnectServer(ref: string): Promise<void> {
+    await this.core.servers.disconnect(ref);
   }
-  removeServer(ref: string): void {
-    this.core.servers.remove(ref);
+  async removeServer(ref: string): Promise<void> {
+    await this.core.servers.remove(ref);
   }
-  importServers(request: unknown): ImportPlan {
+  async importServers(request: unknown): Promise<ImportPlan> {
     return this.core.imports.run(request);
   }
   testServer(ref: string): Promise<ServerTestResult> {
@@ -122,25 +132,25 @@ export class CroniumService implements HostApi {
 
   // ---- jobs ---------------------------------------------------------------------------------------------
 
-  listJobs(): Job[] {
+  async listJobs(): Promise<Job[]> {
     return this.core.jobs.list();
   }
-  getJob(ref: string): Job {
+  async getJob(ref: string): Promise<Job> {
     return this.core.jobs.get(ref);
   }
-  createJob(input: unknown): Job {
+  async createJob(input: unknown): Promise<Job> {
     return this.core.jobs.create(input);
   }
-  updateJob(ref: string, input: unknown): Job {
+  async updateJob(ref: string, input: unknown): Promise<Job> {
     return this.core.jobs.update(ref, input);
   }
-  removeJob(ref: string): { unlinkedFrom: string[] } {
+  async removeJob(ref: string): Promise<{ unlinkedFrom: string[] }> {
     return this.core.jobs.remove(ref);
   }
 
   // ---- runs ---------------------------------------------------------------------------------------------
 
-  startRun(request: unknown): Run {
+  async startRun(request: unknown): Promise<Run> {
     return this.core.runs.start(request);
   }
   waitForRun(runId: string): Promise<Run> {
@@ -149,16 +159,16 @@ export class CroniumService implements HostApi {
   waitForChain(runId: string): Promise<Run[]> {
     return this.core.runs.waitForChain(runId);
   }
-  cancelRun(runId: string): boolean {
+  async cancelRun(runId: string): Promise<boolean> {
     return this.core.runs.cancel(runId);
   }
-  cancelExecution(executionId: string): boolean {
+  async cancelExecution(executionId: string): Promise<boolean> {
     return this.core.runs.cancelExecution(executionId);
   }
-  rerun(ref: string, options?: unknown): Run {
+  async rerun(ref: string, options?: unknown): Promise<Run> {
     return this.core.runs.rerun(ref, options);
   }
-  getRunOverview(ref: string): RunOverview {
+  async getRunOverview(ref: string): Promise<RunOverview> {
     return this.core.runs.overview(ref);
   }
   followOtherProcesses(intervalMs?: number): () => void {
@@ -170,61 +180,61 @@ export class CroniumService implements HostApi {
   attach(ref: string): Promise<Execution> {
     return this.core.runs.attach(ref);
   }
-  reattachDetached(): string[] {
-    return this.core.runs.reattachDetached(this.core.history.detachedIds());
+  async reattachDetached(): Promise<string[]> {
+    return this.core.runs.reattachDetached(await this.core.history.detachedIds());
   }
 
   // ---- history ------------------------------------------------------------------------------------------
 
-  getRun(runId: string): Run {
+  async getRun(runId: string): Promise<Run> {
     return this.core.history.run(runId);
   }
-  queryHistory(query: unknown): HistoryPage {
+  async queryHistory(query: unknown): Promise<HistoryPage> {
     return this.core.history.query(query);
   }
-  getExecution(ref: string): Execution {
+  async getExecution(ref: string): Promise<Execution> {
     return this.core.history.execution(ref);
   }
-  readLog(executionId: string, afterSeq = -1, limit?: number): LogChunk[] {
+  async readLog(executionId: string, afterSeq = -1, limit?: number): Promise<LogChunk[]> {
     return this.core.history.readLog(executionId, afterSeq, limit);
   }
 
   // ---- variables ----------------------------------------------------------------------------------------
 
-  listVariables(): Variable[] {
+  async listVariables(): Promise<Variable[]> {
     return this.core.variables.list();
   }
-  getVariableValue(key: string): unknown {
+  async getVariableValue(key: string): Promise<unknown> {
     return this.core.variables.value(key);
   }
-  setVariable(input: unknown, updatedBy = 'user'): Variable {
+  async setVariable(input: unknown, updatedBy = 'user'): Promise<Variable> {
     return this.core.variables.set(input, updatedBy);
   }
-  removeVariable(key: string): void {
-    this.core.variables.remove(key);
+  async removeVariable(key: string): Promise<void> {
+    await this.core.variables.remove(key);
   }
 
   // ---- schedules ----------------------------------------------------------------------------------------
 
-  listSchedules(): Schedule[] {
+  async listSchedules(): Promise<Schedule[]> {
     return this.core.schedules.list();
   }
-  getSchedule(ref: string): Schedule {
+  async getSchedule(ref: string): Promise<Schedule> {
     return this.core.schedules.get(ref);
   }
-  createSchedule(input: unknown): Schedule {
+  async createSchedule(input: unknown): Promise<Schedule> {
     return this.core.schedules.create(input);
   }
-  removeSchedule(ref: string): void {
-    this.core.schedules.remove(ref);
+  async removeSchedule(ref: string): Promise<void> {
+    await this.core.schedules.remove(ref);
   }
-  pauseSchedule(ref: string): Schedule {
+  async pauseSchedule(ref: string): Promise<Schedule> {
     return this.core.schedules.setEnabled(ref, false);
   }
-  resumeSchedule(ref: string): Schedule {
+  async resumeSchedule(ref: string): Promise<Schedule> {
     return this.core.schedules.setEnabled(ref, true);
   }
-  listScheduleFires(ref: string): ScheduleFire[] {
+  async listScheduleFires(ref: string): Promise<ScheduleFire[]> {
     return this.core.schedules.fires(ref);
   }
   startScheduler(): SchedulerControl {
@@ -233,14 +243,14 @@ export class CroniumService implements HostApi {
 
   // ---- tools -------------------------------------------------------------------------------------------
 
-  listTools(): ToolCredential[] {
+  async listTools(): Promise<ToolCredential[]> {
     return this.core.tools.list();
   }
-  createTool(input: unknown): ToolCredential {
+  async createTool(input: unknown): Promise<ToolCredential> {
     return this.core.tools.create(input);
   }
-  removeTool(ref: string): void {
-    this.core.tools.remove(ref);
+  async removeTool(ref: string): Promise<void> {
+    await this.core.tools.remove(ref);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ import { parseInput, toolInputSchema } from '../contract.ts';
 import type { ToolCredential, ToolType } from '../core/domain.ts';
 import { hostPort } from '../core/rules.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
-import type { Database } from '../store/database.ts';
-import type { ToolRecord, ToolRepo } from '../store/toolRepo.ts';
+import type { Sql } from '../store/sql.ts';
+import { type ToolRecord, ToolRepo } from '../store/toolRepo.ts';
 import { toolActionPerformer, type ToolActionPerformer, type ToolCredentials } from '../tools/toolActions.ts';
 import { resolveRef, writeUniqueName, type RefSource } from './refs.ts';
 
 export interface ToolServiceDeps {
-  db: Database;
+  db: Sql;
   repo: ToolRepo;
   secrets: SecretStore;
 }
@@ -31,7 +31,7 @@ const toCredential = (r: ToolRecord): ToolCredential => ({
 
 export class ToolService {
   private readonly deps: ToolServiceDeps;
-  private readonly refs: RefSource<ToolRecord> & { byName(name: string): ToolRecord | null };
+  private readonly refs: RefSource<ToolRecord> & { byName(name: string): Promise<ToolRecord | null> };
 
   constructor(deps: ToolServiceDeps) {
     this.deps = deps;
@@ -43,15 +43,15 @@ export class ToolService {
   }
 
   /** Every stored credential, without its secrets (this list goes to every client). */
-  list(): ToolCredential[] {
-    return this.deps.repo.list().map(toCredential);
+  async list(): Promise<ToolCredential[]> {
+    return (await this.deps.repo.list()).map(toCredential);
   }
 
   /**
    * Stores a credential from a client's input (see toolInputSchema), its secret parts sealed.
    * @throws CroniumError invalid_input (a bad field, a name in use), secrets_unavailable.
    */
-  create(input: unknown): ToolCredential {
+  async create(input: unknown): Promise<ToolCredential> {
     const data = parseInput(toolInputSchema, input);
     const credentials: ToolCredentials =
       data.type === 'email'
@@ -72,31 +72,38 @@ export class ToolService {
       type: data.type,
       summary: summaryOf(credentials),
       // Sealed before the write: a store that cannot seal leaves nothing half-written.
-      secret: this.deps.secrets.encrypt(JSON.stringify(credentials)),
+      secret: await this.deps.secrets.encrypt(JSON.stringify(credentials)),
       createdAt: now,
       updatedAt: now,
     };
-    return writeUniqueName(this.deps.db, this.refs, data.name, null, () => {
-      this.deps.repo.insert(record);
-      return toCredential(record);
-    });
+    return writeUniqueName(
+      this.deps.db,
+      'tool',
+      (tx) => new ToolRepo(tx),
+      data.name,
+      null,
+      async (repo) => {
+        await repo.insert(record);
+        return toCredential(record);
+      },
+    );
   }
 
   /** @throws CroniumError not_found. */
-  remove(ref: string): void {
-    const record = resolveRef(ref, this.refs);
-    this.deps.repo.remove(record.id);
+  async remove(ref: string): Promise<void> {
+    const record = await resolveRef(ref, this.refs);
+    await this.deps.repo.remove(record.id);
   }
 
   /** Performs tool actions with the stored credentials (the runtime API and bundled-mode collection). */
   performer(): ToolActionPerformer {
     return toolActionPerformer({
-      newestOfType: (type: ToolType) => {
-        const record = this.deps.repo.newestOfType(type);
+      newestOfType: async (type: ToolType) => {
+        const record = await this.deps.repo.newestOfType(type);
         if (!record) return null;
         return {
           name: record.name,
-          credentials: JSON.parse(this.deps.secrets.decrypt(record.secret)) as ToolCredentials,
+          credentials: JSON.parse(await this.deps.secrets.decrypt(record.secret)) as ToolCredentials,
         };
       },
     });

@@ -4,11 +4,11 @@ import type { Variable } from '../core/domain.ts';
 import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { VariableAccess } from '../runtime/executionRegistry.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
-import { transaction, type Database } from '../store/database.ts';
-import type { VariableRecord, VariableRepo } from '../store/variableRepo.ts';
+import type { Sql } from '../store/sql.ts';
+import { type VariableRecord, VariableRepo } from '../store/variableRepo.ts';
 
 export interface VariableServiceDeps {
-  db: Database;
+  db: Sql;
   repo: VariableRepo;
   secrets: SecretStore;
 }
@@ -21,8 +21,8 @@ export class VariableService {
   }
 
   /** Every variable, secret values replaced by null (this list goes to every client). */
-  list(): Variable[] {
-    return this.deps.repo.list().map((v) => ({
+  async list(): Promise<Variable[]> {
+    return (await this.deps.repo.list()).map((v) => ({
       key: v.key,
       value: v.secret ? null : (JSON.parse(v.value) as unknown),
       secret: v.secret,
@@ -35,8 +35,8 @@ export class VariableService {
    * The value (secret values decrypted: for the local user, never for the renderer).
    * @throws CroniumError not_found.
    */
-  value(key: string): unknown {
-    const v = this.deps.repo.get(key);
+  async value(key: string): Promise<unknown> {
+    const v = await this.deps.repo.get(key);
     if (!v) throw new CroniumError('not_found', `No variable "${key}".`);
     return this.decode(v);
   }
@@ -45,25 +45,25 @@ export class VariableService {
    * Sets a variable from a client's input; `updatedBy` says who ("user", or a job's name from a helper).
    * @throws CroniumError invalid_input.
    */
-  set(input: unknown, updatedBy = 'user'): Variable {
+  async set(input: unknown, updatedBy = 'user'): Promise<Variable> {
     const data = parseInput(variableInputSchema, input);
     if (data.value === undefined) throw invalidInput({ value: 'a value is required' });
-    this.write(data.key, data.value, data.secret, updatedBy);
-    return this.list().find((v) => v.key === data.key)!;
+    await this.write(this.deps.repo, data.key, data.value, data.secret, updatedBy);
+    return (await this.list()).find((v) => v.key === data.key)!;
   }
 
   /** @throws CroniumError not_found. */
-  remove(key: string): void {
-    if (!this.deps.repo.remove(key)) throw new CroniumError('not_found', `No variable "${key}".`);
+  async remove(key: string): Promise<void> {
+    if (!(await this.deps.repo.remove(key))) throw new CroniumError('not_found', `No variable "${key}".`);
   }
 
   /** The values of every secret variable this process can open (to mask them in a run's output). */
-  secretValues(): unknown[] {
+  async secretValues(): Promise<unknown[]> {
     const values: unknown[] = [];
-    for (const v of this.deps.repo.list()) {
+    for (const v of await this.deps.repo.list()) {
       if (!v.secret) continue;
       try {
-        values.push(this.decode(v));
+        values.push(await this.decode(v));
       } catch {
         // A value this process cannot open cannot reach a script either (the helpers fail on it).
       }
@@ -74,33 +74,51 @@ export class VariableService {
   /** The shared variables as the runtime helpers see them: secret values decrypted, secrecy kept on set. */
   access(): VariableAccess {
     const { repo, db } = this.deps;
-    const secretOf = (key: string) => repo.get(key)?.secret ?? false;
+    const secretOf = async (key: string) => (await repo.get(key))?.secret ?? false;
     return {
-      get: (key) => {
-        const v = repo.get(key);
-        return v ? { value: this.decode(v) } : null;
+      get: async (key) => {
+        const v = await repo.get(key);
+        return v ? { value: await this.decode(v) } : null;
       },
-      set: (key, value, updatedBy) => this.write(key, value ?? null, secretOf(key), updatedBy),
+      set: async (key, value, updatedBy) =>
+        this.write(repo, key, value ?? null, await secretOf(key), updatedBy),
       remove: (key) => repo.remove(key),
-      all: () => repo.list().map((v) => ({ key: v.key, value: this.decode(v), secret: v.secret })),
+      all: async () => {
+        const all: { key: string; value: unknown; secret: boolean }[] = [];
+        for (const v of await repo.list())
+          all.push({ key: v.key, value: await this.decode(v), secret: v.secret });
+        return all;
+      },
       isSecret: secretOf,
-      // BEGIN IMMEDIATE takes the write lock first: a CLI or app sharing the file waits, never interleaves.
-      update: (key, change, updatedBy) =>
-        transaction(db, () => {
-          const current = repo.get(key);
-          const next = change(current ? this.decode(current) : undefined);
-          this.write(key, next ?? null, current?.secret ?? false, updatedBy);
+      update: async (key, change, updatedBy) => {
+        // A secret one needs the data key, which is found through the store: find it before the
+        // transaction, whose statements would otherwise wait on a lookup that waits on them.
+        const peek = await repo.get(key);
+        if (peek?.secret) await this.decode(peek);
+        // BEGIN IMMEDIATE takes the write lock first: a CLI or app sharing the file waits, never interleaves.
+        return db.transaction(async (tx) => {
+          const inside = new VariableRepo(tx);
+          const current = await inside.get(key);
+          const next = change(current ? await this.decode(current) : undefined);
+          await this.write(inside, key, next ?? null, current?.secret ?? false, updatedBy);
           return next;
-        }),
+        });
+      },
     };
   }
 
-  private decode(v: VariableRecord): unknown {
-    return JSON.parse(v.secret ? this.deps.secrets.decrypt(v.value) : v.value) as unknown;
+  private async decode(v: VariableRecord): Promise<unknown> {
+    return JSON.parse(v.secret ? await this.deps.secrets.decrypt(v.value) : v.value) as unknown;
   }
 
-  private write(key: string, value: unknown, secret: boolean, updatedBy: string): void {
+  private async write(
+    repo: VariableRepo,
+    key: string,
+    value: unknown,
+    secret: boolean,
+    updatedBy: string,
+  ): Promise<void> {
     const json = JSON.stringify(value);
-    this.deps.repo.set(key, secret ? this.deps.secrets.encrypt(json) : json, secret, updatedBy);
+    await repo.set(key, secret ? await this.deps.secrets.encrypt(json) : json, secret, updatedBy);
   }
 }

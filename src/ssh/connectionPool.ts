@@ -11,7 +11,7 @@ export interface PoolTarget {
 export interface PoolOptions {
   hostKeys: HostKeyVerifier;
   /** Resolves a saved server into connection details (secrets decrypted just in time). */
-  resolve: (serverId: string) => PoolTarget;
+  resolve: (serverId: string) => Promise<PoolTarget>;
   /** Milliseconds an unused connection stays open (60 000). */
   idleMs?: number;
   readyTimeoutMs?: number;
@@ -186,7 +186,7 @@ export class ConnectionPool {
   }
 
   private async open(serverId: string, signal: AbortSignal): Promise<Entry> {
-    const { target, jumpServerId } = this.options.resolve(serverId);
+    const { target, jumpServerId } = await this.options.resolve(serverId);
     let jumpLease: Lease | null = null;
     if (jumpServerId) {
       if (jumpServerId === serverId)

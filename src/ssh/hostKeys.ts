@@ -46,20 +46,20 @@ export class HostKeyVerifier {
    * imported from known_hosts may be of any type the server has), as OpenSSH orders HostKeyAlgorithms by
    * the known keys. Undefined when no key is trusted yet (ssh2's own order applies).
    */
-  preferredAlgorithms(host: string, port: number): string[] | undefined {
-    const known = this.knownHosts.get(host, port);
+  async preferredAlgorithms(host: string, port: number): Promise<string[] | undefined> {
+    const known = await this.knownHosts.get(host, port);
     if (!known || !SIGNATURE_TYPES.has(known.keyType)) return undefined;
     return known.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [known.keyType];
   }
 
   /** Returns null when the key is trusted, or the error that refuses it. */
-  check(host: string, port: number, keyBlob: Buffer, label: string): CroniumError | null {
+  async check(host: string, port: number, keyBlob: Buffer, label: string): Promise<CroniumError | null> {
     const fingerprint = fingerprintOf(keyBlob);
     const keyType = keyTypeOf(keyBlob);
-    const known = this.knownHosts.get(host, port);
+    const known = await this.knownHosts.get(host, port);
     if (!known) {
       if (this.unknownPolicy === 'accept-new') {
-        this.knownHosts.trust(host, port, keyType, fingerprint);
+        await this.knownHosts.trust(host, port, keyType, fingerprint);
         return null;
       }
       return new CroniumError(

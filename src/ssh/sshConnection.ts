@@ -68,9 +68,12 @@ export class SshConnection {
     this.target = target;
   }
 
-  static connect(target: SshTarget, options: ConnectOptions): Promise<SshConnection> {
+  static async connect(target: SshTarget, options: ConnectOptions): Promise<SshConnection> {
     const { signal } = options;
-    if (signal?.aborted) return Promise.reject(abortError(signal, `before connecting to ${target.label}`));
+    if (signal?.aborted) throw abortError(signal, `before connecting to ${target.label}`);
+    // Optional: test doubles of the verifier may have check() only. Read before connecting (it reads the store).
+    const preferred = await options.hostKeys.preferredAlgorithms?.(target.host, target.port);
+    if (signal?.aborted) throw abortError(signal, `before connecting to ${target.label}`);
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       let hostKeyError: CroniumError | null = null;
@@ -120,13 +123,23 @@ export class SshConnection {
         readyTimeout: options.readyTimeoutMs ?? 20_000,
         keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
         keepaliveCountMax: 3,
+        // ssh2's two-argument verifier answers later: the check reads (and may write) the store.
         hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-          hostKeyError = options.hostKeys.check(target.host, target.port, key, target.label);
-          verify(hostKeyError === null);
+          options.hostKeys.check(target.host, target.port, key, target.label).then(
+            (refused) => {
+              hostKeyError = refused;
+              verify(refused === null);
+            },
+            (err: unknown) => {
+              hostKeyError = new CroniumError(
+                'internal',
+                `The host key of ${target.label} could not be checked: ${(err as Error).message}`,
+              );
+              verify(false);
+            },
+          );
         },
       } as ConnectConfig;
-      // Optional: test doubles of the verifier may have check() only.
-      const preferred = options.hostKeys.preferredAlgorithms?.(target.host, target.port);
       // "remove" first: ssh2's "prepend" skips names already listed, which would keep their place.
       if (preferred)
         config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };

@@ -164,11 +164,12 @@ export function executionListQuery(filter: ExecutionFilter): { sql: string; valu
     where.push(`status IN (${NOT_SUCCEEDED_STATUSES.map(() => '?').join(', ')})`);
     values.push(...NOT_SUCCEEDED_STATUSES);
   } else if (filter.status) add('status = ?', filter.status);
-  // Each word must appear in one of the searched columns; LIKE is case-blind for ASCII in SQLite.
+  // Each word must appear in one of the searched columns, case-blind: both sides through lower() (SQLite's
+  // LIKE is case-blind for ASCII, PostgreSQL's is not; the same lower() on both sides agrees with itself).
   for (const word of filter.text?.split(/\s+/).filter(Boolean) ?? []) {
     const like = `%${word.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
     where.push(
-      `(${['job_name', 'server_name', 'error_message', 'id', 'run_id'].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`,
+      `(${['job_name', 'server_name', 'error_message', 'id', 'run_id'].map((c) => `lower(${c}) LIKE lower(?) ESCAPE '\\'`).join(' OR ')})`,
     );
     values.push(like, like, like, like, like);
   }

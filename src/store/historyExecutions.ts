@@ -1,8 +1,8 @@
 /** History's executions: the status moves, reads, orphans and detached executions (HistoryRepo's base). */
 import type { Execution, ExecutionStatus } from '../core/domain.ts';
 import { illegalMove, movesInto } from '../core/executionStatus.ts';
-import { transaction } from './database.ts';
-import { RunHistory } from './historyRuns.ts';
+import { prefixRange, RunHistory } from './historyRuns.ts';
+import type { SqlValue } from './sql.ts';
 import {
   type ExecutionFilter,
   executionFromRow,
@@ -19,22 +19,21 @@ export class ExecutionHistory extends RunHistory {
    * as written (what the caller publishes; no read after).
    * @throws CroniumError internal for a move the machine refuses, or an execution that does not exist.
    */
-  moveExecution(id: string, status: ExecutionStatus, patch: ExecutionPatch = {}): Execution {
+  async moveExecution(id: string, status: ExecutionStatus, patch: ExecutionPatch = {}): Promise<Execution> {
     const sets = ['status = ?'];
-    const values: unknown[] = [status];
+    const values: SqlValue[] = [status];
     for (const [field, value] of Object.entries(patch) as [keyof ExecutionPatch, unknown][]) {
       if (value === undefined && field !== 'output') continue;
       const [column, encode] = PATCH_COLUMNS[field];
       sets.push(`${column} = ?`);
-      values.push(encode(value));
+      values.push(encode(value) as SqlValue);
     }
     const from = movesInto(status);
-    const row = this.db
-      .prepare(
-        `UPDATE executions SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
-      )
-      .get(...(values as (string | number | null)[]), id, ...from) as unknown as ExecutionRow | undefined;
-    if (!row) throw illegalMove(id, this.getExecution(id)?.status ?? null, status);
+    const row = await this.db.get<ExecutionRow>(
+      `UPDATE executions SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
+      [...values, id, ...from],
+    );
+    if (!row) throw illegalMove(id, (await this.getExecution(id))?.status ?? null, status);
     return executionFromRow(row);
   }
 
@@ -43,40 +42,46 @@ export class ExecutionHistory extends RunHistory {
    * failed (failed, timed out or ended in error; cancelled ones count as neither), and when the last one
    * other than `exceptId` started (epoch ms, null when none).
    */
-  jobStats(
+  async jobStats(
     jobId: string,
     exceptId: string,
-  ): { successCount: number; failureCount: number; lastRunAt: number | null } {
-    const row = this.db
-      .prepare(
-        `SELECT COALESCE(SUM(status = 'succeeded'), 0) AS ok,
-                COALESCE(SUM(status IN ('failed', 'timed_out', 'error')), 0) AS bad,
-                MAX(started_at) AS last
-           FROM executions WHERE job_id = ? AND id <> ?`,
-      )
-      .get(jobId, exceptId) as { ok: number; bad: number; last: number | null };
-    return { successCount: Number(row.ok), failureCount: Number(row.bad), lastRunAt: row.last };
+  ): Promise<{ successCount: number; failureCount: number; lastRunAt: number | null }> {
+    // CASE, not SUM(boolean): PostgreSQL does not add booleans.
+    const row = (await this.db.get<{ ok: number; bad: number; last: number | null }>(
+      `SELECT COALESCE(SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), 0) AS ok,
+              COALESCE(SUM(CASE WHEN status IN ('failed', 'timed_out', 'error') THEN 1 ELSE 0 END), 0) AS bad,
+              MAX(started_at) AS last
+         FROM executions WHERE job_id = ? AND id <> ?`,
+      [jobId, exceptId],
+    ))!;
+    return {
+      successCount: Number(row.ok),
+      failureCount: Number(row.bad),
+      lastRunAt: row.last === null ? null : Number(row.last),
+    };
   }
 
-  getExecution(id: string): Execution | null {
-    const row = this.db.prepare('SELECT * FROM executions WHERE id = ?').get(id) as unknown as
-      ExecutionRow | undefined;
+  async getExecution(id: string): Promise<Execution | null> {
+    const row = await this.db.get<ExecutionRow>('SELECT * FROM executions WHERE id = ?', [id]);
     return row ? executionFromRow(row) : null;
   }
 
   /** Executions whose id starts with prefix (so a person can type the first few characters). */
-  findExecutionIds(prefix: string, limit = 2): string[] {
+  async findExecutionIds(prefix: string, limit = 2): Promise<string[]> {
+    const [from, to] = prefixRange(prefix);
     return (
-      this.db
-        .prepare("SELECT id FROM executions WHERE id >= ? AND id < ? || x'ff' LIMIT ?")
-        .all(prefix, prefix, limit) as { id: string }[]
+      await this.db.all<{ id: string }>('SELECT id FROM executions WHERE id >= ? AND id < ? LIMIT ?', [
+        from,
+        to,
+        limit,
+      ])
     ).map((r) => r.id);
   }
 
   /** Newest first, keyset-paged (filter.before); every filter is served by an index (see executionListQuery). */
-  listExecutions(filter: ExecutionFilter): Execution[] {
+  async listExecutions(filter: ExecutionFilter): Promise<Execution[]> {
     const { sql, values } = executionListQuery(filter);
-    return (this.db.prepare(sql).all(...values) as unknown as ExecutionRow[]).map(executionFromRow);
+    return (await this.db.all<ExecutionRow>(sql, values)).map(executionFromRow);
   }
 
   /**
@@ -85,52 +90,52 @@ export class ExecutionHistory extends RunHistory {
    * still on its host: it becomes `detached` (and its run stays running) until someone reattaches.
    * Runs of live processes (the desktop app while the CLI starts) are kept.
    */
-  failOrphans(isAlive: (pid: number) => boolean): number {
-    const running = this.db.prepare(`SELECT id, owner_pid FROM runs WHERE status = 'running'`).all() as {
-      id: string;
-      owner_pid: number | null;
-    }[];
+  async failOrphans(isAlive: (pid: number) => boolean): Promise<number> {
+    const running = await this.db.all<{ id: string; owner_pid: number | null }>(
+      `SELECT id, owner_pid FROM runs WHERE status = 'running'`,
+    );
     const orphans = running.filter(
       (r) => r.owner_pid === null || (r.owner_pid !== process.pid && !isAlive(r.owner_pid)),
     );
     if (orphans.length === 0) return 0;
-    return transaction(this.db, () => {
+    return this.db.transaction(async (tx) => {
       const now = Date.now();
       for (const run of orphans) {
-        this.db
-          .prepare(
-            `UPDATE executions SET status = 'detached' WHERE run_id = ? AND status = 'running' AND keep_running = 1`,
-          )
-          .run(run.id);
-        this.db
-          .prepare(
-            `UPDATE executions SET status = 'error', error_kind = 'connection_lost', error_message = 'the process running it ended before it finished', ended_at = ?
-             WHERE run_id = ? AND status IN ('queued', 'connecting', 'running')`,
-          )
-          .run(now, run.id);
-        const detached = this.db
-          .prepare(`SELECT 1 FROM executions WHERE run_id = ? AND status = 'detached' LIMIT 1`)
-          .get(run.id);
-        if (detached) this.db.prepare(`UPDATE runs SET owner_pid = NULL WHERE id = ?`).run(run.id);
-        else this.db.prepare(`UPDATE runs SET status = 'failed', ended_at = ? WHERE id = ?`).run(now, run.id);
+        await tx.run(
+          `UPDATE executions SET status = 'detached' WHERE run_id = ? AND status = 'running' AND keep_running = 1`,
+          [run.id],
+        );
+        await tx.run(
+          `UPDATE executions SET status = 'error', error_kind = 'connection_lost', error_message = 'the process running it ended before it finished', ended_at = ?
+           WHERE run_id = ? AND status IN ('queued', 'connecting', 'running')`,
+          [now, run.id],
+        );
+        const detached = await tx.get(
+          `SELECT 1 AS found FROM executions WHERE run_id = ? AND status = 'detached' LIMIT 1`,
+          [run.id],
+        );
+        if (detached) await tx.run(`UPDATE runs SET owner_pid = NULL WHERE id = ?`, [run.id]);
+        else await tx.run(`UPDATE runs SET status = 'failed', ended_at = ? WHERE id = ?`, [now, run.id]);
       }
       return orphans.length;
     });
   }
 
   /** Detached executions (oldest first): what reattachDetached picks up. */
-  detachedExecutionIds(): string[] {
+  async detachedExecutionIds(): Promise<string[]> {
     return (
-      this.db
-        .prepare(`SELECT id FROM executions WHERE status = 'detached' ORDER BY started_at, id`)
-        .all() as { id: string }[]
+      await this.db.all<{ id: string }>(
+        `SELECT id FROM executions WHERE status = 'detached' ORDER BY started_at, id`,
+      )
     ).map((r) => r.id);
   }
 
   /** Whether an execution was started keep-running (its script may outlive the connection). */
-  isKeepRunning(executionId: string): boolean {
-    const row = this.db.prepare('SELECT keep_running FROM executions WHERE id = ?').get(executionId) as
-      { keep_running: number } | undefined;
+  async isKeepRunning(executionId: string): Promise<boolean> {
+    const row = await this.db.get<{ keep_running: number }>(
+      'SELECT keep_running FROM executions WHERE id = ?',
+      [executionId],
+    );
     return row?.keep_running === 1;
   }
 
@@ -139,12 +144,13 @@ export class ExecutionHistory extends RunHistory {
    * of two processes reattaching at once, one wins) and makes this process its run's owner.
    * @throws CroniumError internal when it is not detached (see moveExecution).
    */
-  claimDetached(executionId: string): Execution {
-    return transaction(this.db, () => {
-      const execution = this.moveExecution(executionId, 'running');
-      this.db
-        .prepare(`UPDATE runs SET owner_pid = ? WHERE id = ? AND status = 'running'`)
-        .run(process.pid, execution.runId);
+  async claimDetached(executionId: string): Promise<Execution> {
+    return this.db.transaction(async (tx) => {
+      const execution = await new ExecutionHistory(tx).moveExecution(executionId, 'running');
+      await tx.run(`UPDATE runs SET owner_pid = ? WHERE id = ? AND status = 'running'`, [
+        process.pid,
+        execution.runId,
+      ]);
       return execution;
     });
   }

@@ -1,13 +1,22 @@
 /** History's runs: create, finish and read runs, their owners and cancel requests (HistoryRepo's base). */
 import type { ChainStep, Execution, NotificationResult, ParamValue, Run, RunStatus } from '../core/domain.ts';
-import type { Database } from './database.ts';
-import { transaction } from './database.ts';
 import { executionFromRow, type ExecutionRow, type RunRow } from './executionRows.ts';
+import type { Sql } from './sql.ts';
+
+/**
+ * The ids that start with `prefix`, as a range on the primary key's index: `id >= prefix AND id < next`,
+ * next being the prefix with its last character moved up by one (portable: no blob concatenation).
+ */
+export function prefixRange(prefix: string): [string, string] {
+  if (prefix === '') return ['', '\u{10ffff}'];
+  const last = prefix.codePointAt(prefix.length - 1)!;
+  return [prefix, prefix.slice(0, -1) + String.fromCodePoint(last + 1)];
+}
 
 export class RunHistory {
-  protected readonly db: Database;
+  protected readonly db: Sql;
 
-  constructor(db: Database) {
+  constructor(db: Sql) {
     this.db = db;
   }
 
@@ -16,7 +25,7 @@ export class RunHistory {
    * `running`, its executions' ids in the order getRun lists them: by server name), for the caller to
    * publish without reading it back.
    */
-  createRun(
+  async createRun(
     run: Omit<
       Run,
       | 'executionIds'
@@ -36,18 +45,16 @@ export class RunHistory {
       >,
     executions: { id: string; serverId: string; serverName: string }[],
     options: { keepRunning?: boolean } = {},
-  ): Run {
+  ): Promise<Run> {
     const byName = [...executions].sort((a, b) =>
       a.serverName < b.serverName ? -1 : a.serverName > b.serverName ? 1 : 0,
     );
-    transaction(this.db, () => {
-      this.db
-        .prepare(
-          `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at,
-             schedule_id, parent_execution_id, chain_depth, params, retry_of, attempt)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at,
+           schedule_id, parent_execution_id, chain_depth, params, retry_of, attempt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
           run.id,
           run.jobId,
           run.jobName,
@@ -63,23 +70,24 @@ export class RunHistory {
           JSON.stringify(run.params ?? {}),
           run.retryOf ?? null,
           run.attempt ?? 1,
-        );
-      const insert = this.db.prepare(
-        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt, keep_running)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+        ],
       );
       const keepRunning = options.keepRunning ? 1 : 0;
       for (const e of executions)
-        insert.run(
-          e.id,
-          run.id,
-          run.jobId,
-          run.jobName,
-          e.serverId,
-          e.serverName,
-          run.startedAt,
-          run.attempt ?? 1,
-          keepRunning,
+        await tx.run(
+          `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt, keep_running)
+           VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+          [
+            e.id,
+            run.id,
+            run.jobId,
+            run.jobName,
+            e.serverId,
+            e.serverName,
+            run.startedAt,
+            run.attempt ?? 1,
+            keepRunning,
+          ],
         );
     });
     return {
@@ -99,23 +107,24 @@ export class RunHistory {
     };
   }
 
-  /** Writes a run's final status and end (epoch ms): one UPDATE; the caller publishes what it wrote. */
-  finishRun(id: string, status: RunStatus, endedAt: number): void {
-    this.db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
+  /** Writes a run's final status and end (epoch ms); the caller publishes what it wrote. */
+  async finishRun(id: string, status: RunStatus, endedAt: number): Promise<void> {
+    await this.db.run('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?', [status, endedAt, id]);
     // A cancel asked as the run ended has nothing left to stop.
-    this.db.prepare('DELETE FROM cancel_requests WHERE run_id = ?').run(id);
+    await this.db.run('DELETE FROM cancel_requests WHERE run_id = ?', [id]);
   }
 
-  getRun(id: string): Run | null {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as unknown as RunRow | undefined;
+  async getRun(id: string): Promise<Run | null> {
+    const row = await this.db.get<RunRow>('SELECT * FROM runs WHERE id = ?', [id]);
     return row ? this.runFromRow(row) : null;
   }
 
-  private runFromRow(row: RunRow): Run {
+  private async runFromRow(row: RunRow): Promise<Run> {
     const id = row.id;
-    const executions = this.db
-      .prepare('SELECT id, server_name FROM executions WHERE run_id = ? ORDER BY server_name')
-      .all(id) as { id: string; server_name: string }[];
+    const executions = await this.db.all<{ id: string; server_name: string }>(
+      'SELECT id, server_name FROM executions WHERE run_id = ? ORDER BY server_name',
+      [id],
+    );
     return {
       id: row.id,
       jobId: row.job_id,
@@ -140,46 +149,52 @@ export class RunHistory {
   }
 
   /** Records how a run's notices went (after its final status: they never change it). */
-  setRunNotifications(id: string, notifications: NotificationResult[]): void {
-    this.db.prepare('UPDATE runs SET notifications = ? WHERE id = ?').run(JSON.stringify(notifications), id);
+  async setRunNotifications(id: string, notifications: NotificationResult[]): Promise<void> {
+    await this.db.run('UPDATE runs SET notifications = ? WHERE id = ?', [JSON.stringify(notifications), id]);
   }
 
   /** Records what an execution's chain links did (after it ended: not a status change). */
-  setExecutionChain(id: string, chain: ChainStep[]): void {
-    this.db.prepare('UPDATE executions SET chain = ? WHERE id = ?').run(JSON.stringify(chain), id);
+  async setExecutionChain(id: string, chain: ChainStep[]): Promise<void> {
+    await this.db.run('UPDATE executions SET chain = ? WHERE id = ?', [JSON.stringify(chain), id]);
   }
 
   /** The ids of the runs an execution's chain links started, oldest first. */
-  childRunIds(executionId: string): string[] {
+  async childRunIds(executionId: string): Promise<string[]> {
     return (
-      this.db
-        .prepare('SELECT id FROM runs WHERE parent_execution_id = ? ORDER BY started_at, id')
-        .all(executionId) as { id: string }[]
+      await this.db.all<{ id: string }>(
+        'SELECT id FROM runs WHERE parent_execution_id = ? ORDER BY started_at, id',
+        [executionId],
+      )
     ).map((r) => r.id);
   }
 
   /** Runs whose id starts with prefix (at most `limit`), so a person can type the first few characters. */
-  findRunIds(prefix: string, limit = 2): string[] {
+  async findRunIds(prefix: string, limit = 2): Promise<string[]> {
+    const [from, to] = prefixRange(prefix);
     return (
-      this.db
-        .prepare("SELECT id FROM runs WHERE id >= ? AND id < ? || x'ff' LIMIT ?")
-        .all(prefix, prefix, limit) as { id: string }[]
+      await this.db.all<{ id: string }>('SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT ?', [
+        from,
+        to,
+        limit,
+      ])
     ).map((r) => r.id);
   }
 
   /** A run's executions in the run's order (by server name, as Run.executionIds). */
-  runExecutions(runId: string): Execution[] {
+  async runExecutions(runId: string): Promise<Execution[]> {
     return (
-      this.db
-        .prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY server_name')
-        .all(runId) as unknown as ExecutionRow[]
+      await this.db.all<ExecutionRow>('SELECT * FROM executions WHERE run_id = ? ORDER BY server_name', [
+        runId,
+      ])
     ).map(executionFromRow);
   }
 
   /** The process that runs a run (null for an unknown run or one from before owners were recorded). */
-  runOwner(runId: string): { pid: number | null; status: RunStatus } | null {
-    const row = this.db.prepare('SELECT owner_pid, status FROM runs WHERE id = ?').get(runId) as
-      { owner_pid: number | null; status: RunStatus } | undefined;
+  async runOwner(runId: string): Promise<{ pid: number | null; status: RunStatus } | null> {
+    const row = await this.db.get<{ owner_pid: number | null; status: RunStatus }>(
+      'SELECT owner_pid, status FROM runs WHERE id = ?',
+      [runId],
+    );
     return row ? { pid: row.owner_pid, status: row.status } : null;
   }
 
@@ -187,36 +202,43 @@ export class RunHistory {
    * Runs of other processes worth following (see ForeignRuns): those still running, and those that ended
    * at or after `since` (epoch ms), newest first, at most 50.
    */
-  foreignRuns(since: number): Run[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM runs WHERE (owner_pid IS NULL OR owner_pid <> ?) AND (status = 'running' OR ended_at >= ?)
-         ORDER BY started_at DESC LIMIT 50`,
-      )
-      .all(process.pid, since) as unknown as RunRow[];
-    return rows.map((row) => this.runFromRow(row));
+  async foreignRuns(since: number): Promise<Run[]> {
+    const rows = await this.db.all<RunRow>(
+      `SELECT * FROM runs WHERE (owner_pid IS NULL OR owner_pid <> ?) AND (status = 'running' OR ended_at >= ?)
+       ORDER BY started_at DESC LIMIT 50`,
+      [process.pid, since],
+    );
+    const runs: Run[] = [];
+    for (const row of rows) runs.push(await this.runFromRow(row));
+    return runs;
   }
 
   /** Asks the process that owns a run to cancel it, or one execution of it (see takeCancelRequests). */
-  requestCancel(runId: string, executionId: string | null): void {
-    this.db
-      .prepare('INSERT INTO cancel_requests (run_id, execution_id, requested_at) VALUES (?, ?, ?)')
-      .run(runId, executionId, Date.now());
+  async requestCancel(runId: string, executionId: string | null): Promise<void> {
+    await this.db.run('INSERT INTO cancel_requests (run_id, execution_id, requested_at) VALUES (?, ?, ?)', [
+      runId,
+      executionId,
+      Date.now(),
+    ]);
   }
 
   /** The cancel requests for these runs, removed as they are read (each is acted on once). */
-  takeCancelRequests(runIds: readonly string[]): { runId: string; executionId: string | null }[] {
+  async takeCancelRequests(
+    runIds: readonly string[],
+  ): Promise<{ runId: string; executionId: string | null }[]> {
     if (runIds.length === 0) return [];
     const marks = runIds.map(() => '?').join(', ');
     // Read first: the common look finds nothing, and a read takes no write lock from the log writer.
-    const any = this.db
-      .prepare(`SELECT 1 FROM cancel_requests WHERE run_id IN (${marks}) LIMIT 1`)
-      .get(...runIds);
+    const any = await this.db.get(
+      `SELECT 1 AS found FROM cancel_requests WHERE run_id IN (${marks}) LIMIT 1`,
+      runIds,
+    );
     if (!any) return [];
     return (
-      this.db
-        .prepare(`DELETE FROM cancel_requests WHERE run_id IN (${marks}) RETURNING run_id, execution_id`)
-        .all(...runIds) as { run_id: string; execution_id: string | null }[]
+      await this.db.all<{ run_id: string; execution_id: string | null }>(
+        `DELETE FROM cancel_requests WHERE run_id IN (${marks}) RETURNING run_id, execution_id`,
+        runIds,
+      )
     ).map((r) => ({ runId: r.run_id, executionId: r.execution_id }));
   }
 }

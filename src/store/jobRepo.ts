@@ -9,7 +9,7 @@ import type {
   NotifyWhen,
   WebhookInfo,
 } from '../core/domain.ts';
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 
 /** As stored: secret env values are sealed by the SecretStore. */
 export interface StoredEnvVar {
@@ -83,62 +83,60 @@ export function publicJob(record: JobRecord): Job {
   };
 }
 
+/** The saved jobs (table `jobs`); names are unique case-blind (`lower(name)`). */
 export class JobRepo {
-  private readonly db: Database;
+  private readonly db: Sql;
 
-  constructor(db: Database) {
+  constructor(db: Sql) {
     this.db = db;
   }
 
-  list(): JobRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM jobs ORDER BY name COLLATE NOCASE').all() as unknown as JobRow[]
-    ).map(fromRow);
+  async list(): Promise<JobRecord[]> {
+    return (await this.db.all<JobRow>('SELECT * FROM jobs ORDER BY lower(name), name')).map(fromRow);
   }
 
-  get(id: string): JobRecord | null {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as unknown as JobRow | undefined;
+  async get(id: string): Promise<JobRecord | null> {
+    const row = await this.db.get<JobRow>('SELECT * FROM jobs WHERE id = ?', [id]);
     return row ? fromRow(row) : null;
   }
 
-  getByName(name: string): JobRecord | null {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE name = ? COLLATE NOCASE').get(name) as unknown as
-      JobRow | undefined;
+  async getByName(name: string): Promise<JobRecord | null> {
+    const row = await this.db.get<JobRow>('SELECT * FROM jobs WHERE lower(name) = lower(?)', [name]);
     return row ? fromRow(row) : null;
   }
 
-  insert(data: JobWrite): JobRecord {
+  async insert(data: JobWrite): Promise<JobRecord> {
     const now = Date.now();
     const id = randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags,
-           chain, desktop_notify, webhook, params, keep_running, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(id, ...this.values(data), now, now);
-    return this.get(id)!;
+    await this.db.run(
+      `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags,
+         chain, desktop_notify, webhook, params, keep_running, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, ...this.values(data), now, now],
+    );
+    return (await this.get(id))!;
   }
 
-  update(id: string, data: JobWrite): JobRecord {
-    this.db
-      .prepare(
-        `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
-         helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, params = ?, keep_running = ?, updated_at = ? WHERE id = ?`,
-      )
-      .run(...this.values(data), Date.now(), id);
-    return this.get(id)!;
+  async update(id: string, data: JobWrite): Promise<JobRecord> {
+    await this.db.run(
+      `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
+       helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, params = ?, keep_running = ?, updated_at = ? WHERE id = ?`,
+      [...this.values(data), Date.now(), id],
+    );
+    return (await this.get(id))!;
   }
 
-  remove(id: string): void {
-    this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id);
+  async remove(id: string): Promise<void> {
+    await this.db.run('DELETE FROM jobs WHERE id = ?', [id]);
   }
 
   /** Writes only a job's chain links (removing links to a job that goes). */
-  setChain(id: string, chain: ChainLink[]): void {
-    this.db
-      .prepare('UPDATE jobs SET chain = ?, updated_at = ? WHERE id = ?')
-      .run(JSON.stringify(chain), Date.now(), id);
+  async setChain(id: string, chain: ChainLink[]): Promise<void> {
+    await this.db.run('UPDATE jobs SET chain = ?, updated_at = ? WHERE id = ?', [
+      JSON.stringify(chain),
+      Date.now(),
+      id,
+    ]);
   }
 
   private values(data: JobWrite): (string | number | null)[] {

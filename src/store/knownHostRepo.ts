@@ -1,5 +1,5 @@
 import type { KnownHost } from '../core/domain.ts';
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 
 interface KnownHostRow {
   host: string;
@@ -9,17 +9,19 @@ interface KnownHostRow {
   first_seen: number;
 }
 
+/** The host keys this app trusts (table `known_hosts`), by lower-cased host and port. */
 export class KnownHostRepo {
-  private readonly db: Database;
+  private readonly db: Sql;
 
-  constructor(db: Database) {
+  constructor(db: Sql) {
     this.db = db;
   }
 
-  get(host: string, port: number): KnownHost | null {
-    const row = this.db
-      .prepare('SELECT * FROM known_hosts WHERE host = ? AND port = ?')
-      .get(host.toLowerCase(), port) as unknown as KnownHostRow | undefined;
+  async get(host: string, port: number): Promise<KnownHost | null> {
+    const row = await this.db.get<KnownHostRow>('SELECT * FROM known_hosts WHERE host = ? AND port = ?', [
+      host.toLowerCase(),
+      port,
+    ]);
     return row
       ? {
           host: row.host,
@@ -32,16 +34,15 @@ export class KnownHostRepo {
   }
 
   /** Records (or, when the user re-trusts a changed key, replaces) the key for host:port. */
-  trust(host: string, port: number, keyType: string, fingerprint: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO known_hosts (host, port, key_type, fingerprint, first_seen) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (host, port) DO UPDATE SET key_type = excluded.key_type, fingerprint = excluded.fingerprint, first_seen = excluded.first_seen`,
-      )
-      .run(host.toLowerCase(), port, keyType, fingerprint, Date.now());
+  async trust(host: string, port: number, keyType: string, fingerprint: string): Promise<void> {
+    await this.db.run(
+      `INSERT INTO known_hosts (host, port, key_type, fingerprint, first_seen) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (host, port) DO UPDATE SET key_type = excluded.key_type, fingerprint = excluded.fingerprint, first_seen = excluded.first_seen`,
+      [host.toLowerCase(), port, keyType, fingerprint, Date.now()],
+    );
   }
 
-  forget(host: string, port: number): void {
-    this.db.prepare('DELETE FROM known_hosts WHERE host = ? AND port = ?').run(host.toLowerCase(), port);
+  async forget(host: string, port: number): Promise<void> {
+    await this.db.run('DELETE FROM known_hosts WHERE host = ? AND port = ?', [host.toLowerCase(), port]);
   }
 }

@@ -8,11 +8,33 @@ const HIGH_WATER = 8 * 1024 * 1024;
 const LOW_WATER = 2 * 1024 * 1024;
 
 /**
+ * Where an execution's log chunks are persisted, off the caller's path. The SQLite store's writer is
+ * LogWriter (its own thread and connection); a PostgreSQL store supplies its own with the same surface,
+ * chosen where the service is composed.
+ */
+export interface LogStore {
+  /**
+   * Queues chunks, kept in order. False when the store is behind (backlog over its high-water mark): the
+   * caller pauses its source until whenDrained() resolves.
+   */
+  write(chunks: LogChunk[]): boolean;
+  /** Resolves when the backlog is back under the low-water mark (at once when it is). */
+  whenDrained(): Promise<void>;
+  /**
+   * Resolves once everything written before it is stored.
+   * @throws CroniumError internal when a write since the last flush failed.
+   */
+  flush(): Promise<void>;
+  /** Flushes what it can and ends the writer; later writes are ignored. */
+  close(): Promise<void>;
+}
+
+/**
  * Persists log chunks through a worker thread (see logWriterWorker.ts). Writes are fire-and-forget and
  * kept in order; flush() resolves once everything sent before it is committed, which the executor awaits
  * before it marks an execution finished, so a finished execution always has its whole log.
  */
-export class LogWriter {
+export class LogWriter implements LogStore {
   private nextFlushId = 0;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private closed = false;

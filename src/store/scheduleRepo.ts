@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { FireOutcome, RunStatus, Schedule, ScheduleMissed, ScheduleOverlap } from '../core/domain.ts';
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 
 /** A schedule as stored, before next occurrences are computed (see ScheduleService). */
 export type ScheduleRecord = Omit<Schedule, 'nextFires'> & {
@@ -78,40 +78,39 @@ export interface FireClaim {
   message?: string | null;
 }
 
+/**
+ * The schedules (table `schedules`) and their handled occurrences (`schedule_fires`). Built on a database
+ * or on a transaction's `tx` (the scheduler claims occurrences inside its own transaction).
+ */
 export class ScheduleRepo {
-  private readonly db: Database;
+  private readonly db: Sql;
 
-  constructor(db: Database) {
+  constructor(db: Sql) {
     this.db = db;
   }
 
-  list(): ScheduleRecord[] {
-    return (
-      this.db.prepare(`${SELECT} ORDER BY s.name COLLATE NOCASE`).all() as unknown as ScheduleRow[]
-    ).map(fromRow);
+  async list(): Promise<ScheduleRecord[]> {
+    return (await this.db.all<ScheduleRow>(`${SELECT} ORDER BY lower(s.name), s.name`)).map(fromRow);
   }
 
-  get(id: string): ScheduleRecord | null {
-    const row = this.db.prepare(`${SELECT} WHERE s.id = ?`).get(id) as unknown as ScheduleRow | undefined;
+  async get(id: string): Promise<ScheduleRecord | null> {
+    const row = await this.db.get<ScheduleRow>(`${SELECT} WHERE s.id = ?`, [id]);
     return row ? fromRow(row) : null;
   }
 
-  getByName(name: string): ScheduleRecord | null {
-    const row = this.db.prepare(`${SELECT} WHERE s.name = ? COLLATE NOCASE`).get(name) as unknown as
-      ScheduleRow | undefined;
+  async getByName(name: string): Promise<ScheduleRecord | null> {
+    const row = await this.db.get<ScheduleRow>(`${SELECT} WHERE lower(s.name) = lower(?)`, [name]);
     return row ? fromRow(row) : null;
   }
 
   /** Inserts a schedule whose occurrences count from `now` (ms) on. */
-  insert(data: ScheduleWrite, now: number): ScheduleRecord {
+  async insert(data: ScheduleWrite, now: number): Promise<ScheduleRecord> {
     const id = randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO schedules (id, name, job_id, cron, timezone, targets, params, input, overlap, missed, enabled,
-           checked_until, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    await this.db.run(
+      `INSERT INTO schedules (id, name, job_id, cron, timezone, targets, params, input, overlap, missed, enabled,
+         checked_until, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
         id,
         data.name,
         data.jobId,
@@ -126,44 +125,47 @@ export class ScheduleRepo {
         now,
         now,
         now,
-      );
-    return this.get(id)!;
+      ],
+    );
+    return (await this.get(id))!;
   }
 
-  remove(id: string): void {
-    this.db.prepare('DELETE FROM schedules WHERE id = ?').run(id);
+  async remove(id: string): Promise<void> {
+    await this.db.run('DELETE FROM schedules WHERE id = ?', [id]);
   }
 
   /**
    * Pauses or resumes. Resuming counts occurrences from `now` on, so those that passed while paused are
    * neither fired nor missed.
    */
-  setEnabled(id: string, enabled: boolean, now: number): void {
+  async setEnabled(id: string, enabled: boolean, now: number): Promise<void> {
+    // CASE, not MAX(a, b): SQLite's two-argument MAX is GREATEST in PostgreSQL; CASE is both.
     if (enabled)
-      this.db
-        .prepare(
-          'UPDATE schedules SET enabled = 1, checked_until = MAX(checked_until, ?), updated_at = ? WHERE id = ? AND enabled = 0',
-        )
-        .run(now, now, id);
-    else this.db.prepare('UPDATE schedules SET enabled = 0, updated_at = ? WHERE id = ?').run(now, id);
+      await this.db.run(
+        `UPDATE schedules SET enabled = 1, checked_until = CASE WHEN checked_until > ? THEN checked_until ELSE ? END,
+           updated_at = ? WHERE id = ? AND enabled = 0`,
+        [now, now, now, id],
+      );
+    else await this.db.run('UPDATE schedules SET enabled = 0, updated_at = ? WHERE id = ?', [now, id]);
   }
 
   /** Moves a schedule's accounting forward to `until` (never back). */
-  advance(id: string, until: number): void {
-    this.db.prepare('UPDATE schedules SET checked_until = MAX(checked_until, ?) WHERE id = ?').run(until, id);
+  async advance(id: string, until: number): Promise<void> {
+    await this.db.run(
+      'UPDATE schedules SET checked_until = CASE WHEN checked_until > ? THEN checked_until ELSE ? END WHERE id = ?',
+      [until, until, id],
+    );
   }
 
   /**
    * Claims one occurrence: inserts its row unless one exists. True when this call claimed it (no other
    * process, nor this one, handled that occurrence before). Call inside the caller's transaction.
    */
-  claim(fire: FireClaim, now: number): boolean {
-    const result = this.db
-      .prepare(
-        `INSERT INTO schedule_fires (schedule_id, fire_at, holder, outcome, missed, message, claimed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, fire_at) DO NOTHING`,
-      )
-      .run(
+  async claim(fire: FireClaim, now: number): Promise<boolean> {
+    const result = await this.db.run(
+      `INSERT INTO schedule_fires (schedule_id, fire_at, holder, outcome, missed, message, claimed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, fire_at) DO NOTHING`,
+      [
         fire.scheduleId,
         fire.fireAt,
         fire.holder,
@@ -171,70 +173,69 @@ export class ScheduleRepo {
         fire.missed ? 1 : 0,
         fire.message ?? null,
         now,
-      );
-    if (Number(result.changes) === 1)
-      this.noteLast(fire.scheduleId, fire.fireAt, fire.outcome, null, fire.message);
-    return Number(result.changes) === 1;
+      ],
+    );
+    if (result.changes === 1)
+      await this.noteLast(fire.scheduleId, fire.fireAt, fire.outcome, null, fire.message);
+    return result.changes === 1;
   }
 
   /** Records what became of a claimed occurrence, on the fire row and as the schedule's last. */
-  settle(
+  async settle(
     scheduleId: string,
     fireAt: number,
     outcome: FireOutcome,
     runId: string | null,
     message: string | null,
-  ): void {
-    this.db
-      .prepare(
-        'UPDATE schedule_fires SET outcome = ?, run_id = ?, message = ? WHERE schedule_id = ? AND fire_at = ?',
-      )
-      .run(outcome, runId, message, scheduleId, fireAt);
-    this.noteLast(scheduleId, fireAt, outcome, runId, message ?? null);
+  ): Promise<void> {
+    await this.db.run(
+      'UPDATE schedule_fires SET outcome = ?, run_id = ?, message = ? WHERE schedule_id = ? AND fire_at = ?',
+      [outcome, runId, message, scheduleId, fireAt],
+    );
+    await this.noteLast(scheduleId, fireAt, outcome, runId, message ?? null);
   }
 
-  private noteLast(
+  private async noteLast(
     scheduleId: string,
     fireAt: number,
     outcome: FireOutcome,
     runId: string | null,
     message: string | null | undefined,
-  ): void {
+  ): Promise<void> {
     // A run id, once there, stays until a later fire starts another run: "last result" is the last run's.
-    this.db
-      .prepare(
-        `UPDATE schedules SET last_fire_at = ?, last_outcome = ?, last_error = ?,
-           last_run_id = COALESCE(?, last_run_id) WHERE id = ? AND (last_fire_at IS NULL OR last_fire_at <= ?)`,
-      )
-      .run(fireAt, outcome, outcome === 'error' ? (message ?? null) : null, runId, scheduleId, fireAt);
+    await this.db.run(
+      `UPDATE schedules SET last_fire_at = ?, last_outcome = ?, last_error = ?,
+         last_run_id = COALESCE(?, last_run_id) WHERE id = ? AND (last_fire_at IS NULL OR last_fire_at <= ?)`,
+      [fireAt, outcome, outcome === 'error' ? (message ?? null) : null, runId, scheduleId, fireAt],
+    );
   }
 
   /** The fires of a schedule, newest first (for `schedule show` and tests). */
-  fires(
+  async fires(
     scheduleId: string,
     limit = 20,
-  ): {
-    fireAt: number;
-    holder: string;
-    outcome: FireOutcome;
-    runId: string | null;
-    message: string | null;
-    missed: boolean;
-  }[] {
-    return (
-      this.db
-        .prepare(
-          'SELECT fire_at, holder, outcome, run_id, message, missed FROM schedule_fires WHERE schedule_id = ? ORDER BY fire_at DESC LIMIT ?',
-        )
-        .all(scheduleId, limit) as {
-        fire_at: number;
-        holder: string;
-        outcome: FireOutcome;
-        run_id: string | null;
-        message: string | null;
-        missed: number;
-      }[]
-    ).map((r) => ({
+  ): Promise<
+    {
+      fireAt: number;
+      holder: string;
+      outcome: FireOutcome;
+      runId: string | null;
+      message: string | null;
+      missed: boolean;
+    }[]
+  > {
+    const rows = await this.db.all<{
+      fire_at: number;
+      holder: string;
+      outcome: FireOutcome;
+      run_id: string | null;
+      message: string | null;
+      missed: number;
+    }>(
+      'SELECT fire_at, holder, outcome, run_id, message, missed FROM schedule_fires WHERE schedule_id = ? ORDER BY fire_at DESC LIMIT ?',
+      [scheduleId, limit],
+    );
+    return rows.map((r) => ({
       fireAt: r.fire_at,
       holder: r.holder,
       outcome: r.outcome,
@@ -245,29 +246,31 @@ export class ScheduleRepo {
   }
 
   /** The owner processes of this schedule's runs still marked running (for the overlap rule). */
-  runningOwners(scheduleId: string): { runId: string; ownerPid: number | null }[] {
+  async runningOwners(scheduleId: string): Promise<{ runId: string; ownerPid: number | null }[]> {
     return (
-      this.db
-        .prepare(`SELECT id, owner_pid FROM runs WHERE schedule_id = ? AND status = 'running'`)
-        .all(scheduleId) as { id: string; owner_pid: number | null }[]
+      await this.db.all<{ id: string; owner_pid: number | null }>(
+        `SELECT id, owner_pid FROM runs WHERE schedule_id = ? AND status = 'running'`,
+        [scheduleId],
+      )
     ).map((r) => ({ runId: r.id, ownerPid: r.owner_pid }));
   }
 }
 
 /** The scheduler lease: which process fires schedules, until when (one row, name `scheduler`). */
 export class LeaseRepo {
-  private readonly db: Database;
+  private readonly db: Sql;
   private readonly name: string;
 
-  constructor(db: Database, name = 'scheduler') {
+  constructor(db: Sql, name = 'scheduler') {
     this.db = db;
     this.name = name;
   }
 
-  current(): { holder: string; expiresAt: number } | null {
-    const row = this.db
-      .prepare('SELECT holder, expires_at FROM scheduler_lease WHERE name = ?')
-      .get(this.name) as { holder: string; expires_at: number } | undefined;
+  async current(): Promise<{ holder: string; expiresAt: number } | null> {
+    const row = await this.db.get<{ holder: string; expires_at: number }>(
+      'SELECT holder, expires_at FROM scheduler_lease WHERE name = ?',
+      [this.name],
+    );
     return row ? { holder: row.holder, expiresAt: row.expires_at } : null;
   }
 
@@ -276,21 +279,20 @@ export class LeaseRepo {
    * `holder`'s. Call inside a write transaction (BEGIN IMMEDIATE), so two processes cannot both take it.
    * Returns true when `holder` holds it afterwards.
    */
-  acquire(holder: string, now: number, expiresAt: number): boolean {
-    const result = this.db
-      .prepare(
-        `INSERT INTO scheduler_lease (name, holder, expires_at, acquired_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET
-           acquired_at = CASE WHEN holder = excluded.holder THEN acquired_at ELSE excluded.acquired_at END,
-           holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE holder = excluded.holder OR expires_at <= ?`,
-      )
-      .run(this.name, holder, expiresAt, now, now);
-    return Number(result.changes) === 1;
+  async acquire(holder: string, now: number, expiresAt: number): Promise<boolean> {
+    const result = await this.db.run(
+      `INSERT INTO scheduler_lease (name, holder, expires_at, acquired_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET
+         acquired_at = CASE WHEN scheduler_lease.holder = excluded.holder THEN scheduler_lease.acquired_at ELSE excluded.acquired_at END,
+         holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE scheduler_lease.holder = excluded.holder OR scheduler_lease.expires_at <= ?`,
+      [this.name, holder, expiresAt, now, now],
+    );
+    return result.changes === 1;
   }
 
   /** Gives the lease up (when `holder` has it), so another process takes over at once. */
-  release(holder: string): void {
-    this.db.prepare('DELETE FROM scheduler_lease WHERE name = ? AND holder = ?').run(this.name, holder);
+  async release(holder: string): Promise<void> {
+    await this.db.run('DELETE FROM scheduler_lease WHERE name = ? AND holder = ?', [this.name, holder]);
   }
 }

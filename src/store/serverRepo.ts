@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { AuthType, Server, ServerHelperMode } from '../core/domain.ts';
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 
 export interface ServerRecord extends Server {
   /** Sealed password (password auth) or passphrase (key auth); never leaves the core. */
@@ -78,41 +78,35 @@ export function publicServer(record: ServerRecord): Server {
   return server;
 }
 
+/** The saved servers (table `servers`); names are unique case-blind (`lower(name)`). */
 export class ServerRepo {
-  private readonly db: Database;
+  private readonly db: Sql;
 
-  constructor(db: Database) {
+  constructor(db: Sql) {
     this.db = db;
   }
 
-  list(): ServerRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM servers ORDER BY name COLLATE NOCASE').all() as unknown as ServerRow[]
-    ).map(fromRow);
+  async list(): Promise<ServerRecord[]> {
+    return (await this.db.all<ServerRow>('SELECT * FROM servers ORDER BY lower(name), name')).map(fromRow);
   }
 
-  get(id: string): ServerRecord | null {
-    const row = this.db.prepare('SELECT * FROM servers WHERE id = ?').get(id) as unknown as
-      ServerRow | undefined;
+  async get(id: string): Promise<ServerRecord | null> {
+    const row = await this.db.get<ServerRow>('SELECT * FROM servers WHERE id = ?', [id]);
     return row ? fromRow(row) : null;
   }
 
-  getByName(name: string): ServerRecord | null {
-    const row = this.db
-      .prepare('SELECT * FROM servers WHERE name = ? COLLATE NOCASE')
-      .get(name) as unknown as ServerRow | undefined;
+  async getByName(name: string): Promise<ServerRecord | null> {
+    const row = await this.db.get<ServerRow>('SELECT * FROM servers WHERE lower(name) = lower(?)', [name]);
     return row ? fromRow(row) : null;
   }
 
-  insert(data: ServerWrite): ServerRecord {
+  async insert(data: ServerWrite): Promise<ServerRecord> {
     const now = Date.now();
     const id = randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO servers (id, name, host, port, username, auth_type, key_path, secret, jump_server_id, tags, description, helper_mode, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    await this.db.run(
+      `INSERT INTO servers (id, name, host, port, username, auth_type, key_path, secret, jump_server_id, tags, description, helper_mode, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
         id,
         data.name,
         data.host,
@@ -127,17 +121,16 @@ export class ServerRepo {
         data.helperMode,
         now,
         now,
-      );
-    return this.get(id)!;
+      ],
+    );
+    return (await this.get(id))!;
   }
 
-  update(id: string, data: ServerWrite): ServerRecord {
-    this.db
-      .prepare(
-        `UPDATE servers SET name = ?, host = ?, port = ?, username = ?, auth_type = ?, key_path = ?, secret = ?, jump_server_id = ?,
-         tags = ?, description = ?, helper_mode = ?, updated_at = ? WHERE id = ?`,
-      )
-      .run(
+  async update(id: string, data: ServerWrite): Promise<ServerRecord> {
+    await this.db.run(
+      `UPDATE servers SET name = ?, host = ?, port = ?, username = ?, auth_type = ?, key_path = ?, secret = ?, jump_server_id = ?,
+       tags = ?, description = ?, helper_mode = ?, updated_at = ? WHERE id = ?`,
+      [
         data.name,
         data.host,
         data.port,
@@ -151,25 +144,28 @@ export class ServerRepo {
         data.helperMode,
         Date.now(),
         id,
-      );
-    return this.get(id)!;
+      ],
+    );
+    return (await this.get(id))!;
   }
 
-  remove(id: string): void {
-    this.db.prepare('DELETE FROM servers WHERE id = ?').run(id);
+  async remove(id: string): Promise<void> {
+    await this.db.run('DELETE FROM servers WHERE id = ?', [id]);
   }
 
-  usedAsJumpBy(id: string): string[] {
+  async usedAsJumpBy(id: string): Promise<string[]> {
     return (
-      this.db.prepare('SELECT name FROM servers WHERE jump_server_id = ?').all(id) as { name: string }[]
+      await this.db.all<{ name: string }>('SELECT name FROM servers WHERE jump_server_id = ?', [id])
     ).map((r) => r.name);
   }
 
-  recordCheck(id: string, check: { online: boolean; os: string | null; error: string | null }): void {
-    this.db
-      .prepare(
-        'UPDATE servers SET last_check_at = ?, last_check_online = ?, last_check_os = ?, last_check_error = ? WHERE id = ?',
-      )
-      .run(Date.now(), check.online ? 1 : 0, check.os, check.error, id);
+  async recordCheck(
+    id: string,
+    check: { online: boolean; os: string | null; error: string | null },
+  ): Promise<void> {
+    await this.db.run(
+      'UPDATE servers SET last_check_at = ?, last_check_online = ?, last_check_os = ?, last_check_error = ? WHERE id = ?',
+      [Date.now(), check.online ? 1 : 0, check.os, check.error, id],
+    );
   }
 }

@@ -48,6 +48,8 @@ export interface Sql {
 export interface SqlDatabase extends Sql {
   /** Where it lives, for messages: the SQLite file's path, or the PostgreSQL URL without its password. */
   readonly location: string;
+  /** The engine's version: the SQLite library's (e.g. `3.50.4`) or the PostgreSQL server's. */
+  version(): Promise<string>;
   /** Ends the connection(s); statements after it fail. Resolves when everything in flight has ended. */
   close(): Promise<void>;
 }

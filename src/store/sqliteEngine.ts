@@ -81,6 +81,12 @@ export class SqliteDatabase implements SqlDatabase {
     }
   }
 
+  async version(): Promise<string> {
+    // Asked of the engine here, so that no portable code path calls the SQLite-only sqlite_version().
+    return (this.getNow<{ version: string }>('SELECT sqlite_version() AS version') ?? { version: '' })
+      .version;
+  }
+
   async close(): Promise<void> {
     while (this.busy) await this.busy;
     this.statements.clear();

@@ -1,5 +1,5 @@
 import type { ToolType } from '../core/domain.ts';
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 
 /** A stored tool credential: `secret` is the credential's JSON, sealed by the SecretStore. */
 export interface ToolRecord {
@@ -34,42 +34,43 @@ const fromRow = (r: ToolRow): ToolRecord => ({
 
 /** The `tools` table: credentials for the tool actions scripts ask the app to perform. */
 export class ToolRepo {
-  private readonly db: Database;
+  private readonly db: Sql;
 
-  constructor(db: Database) {
+  constructor(db: Sql) {
     this.db = db;
   }
 
   /** Every credential, by name. */
-  list(): ToolRecord[] {
-    return (this.db.prepare('SELECT * FROM tools ORDER BY name').all() as unknown as ToolRow[]).map(fromRow);
+  async list(): Promise<ToolRecord[]> {
+    return (await this.db.all<ToolRow>('SELECT * FROM tools ORDER BY name')).map(fromRow);
   }
 
-  get(id: string): ToolRecord | null {
-    const row = this.db.prepare('SELECT * FROM tools WHERE id = ?').get(id) as unknown as ToolRow | undefined;
+  async get(id: string): Promise<ToolRecord | null> {
+    const row = await this.db.get<ToolRow>('SELECT * FROM tools WHERE id = ?', [id]);
     return row ? fromRow(row) : null;
   }
 
-  getByName(name: string): ToolRecord | null {
-    const row = this.db.prepare('SELECT * FROM tools WHERE name = ?').get(name) as unknown as
-      ToolRow | undefined;
+  async getByName(name: string): Promise<ToolRecord | null> {
+    const row = await this.db.get<ToolRow>('SELECT * FROM tools WHERE name = ?', [name]);
     return row ? fromRow(row) : null;
   }
 
   /** The most recently added credential of a type (Cronium's rule when there are several), or null. */
-  newestOfType(type: ToolType): ToolRecord | null {
-    const row = this.db
-      .prepare('SELECT * FROM tools WHERE type = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
-      .get(type) as unknown as ToolRow | undefined;
+  async newestOfType(type: ToolType): Promise<ToolRecord | null> {
+    // Two added in the same millisecond: SQLite's rowid is the insertion order; PostgreSQL has none, so
+    // there the id breaks the tie (arbitrary but stable).
+    const tie = this.db.engine === 'sqlite' ? 'rowid' : 'id';
+    const row = await this.db.get<ToolRow>(
+      `SELECT * FROM tools WHERE type = ? ORDER BY created_at DESC, ${tie} DESC LIMIT 1`,
+      [type],
+    );
     return row ? fromRow(row) : null;
   }
 
-  insert(record: ToolRecord): void {
-    this.db
-      .prepare(
-        'INSERT INTO tools (id, name, type, summary, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
+  async insert(record: ToolRecord): Promise<void> {
+    await this.db.run(
+      'INSERT INTO tools (id, name, type, summary, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [
         record.id,
         record.name,
         record.type,
@@ -77,10 +78,11 @@ export class ToolRepo {
         record.secret,
         record.createdAt,
         record.updatedAt,
-      );
+      ],
+    );
   }
 
-  remove(id: string): boolean {
-    return Number(this.db.prepare('DELETE FROM tools WHERE id = ?').run(id).changes) > 0;
+  async remove(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM tools WHERE id = ?', [id])).changes > 0;
   }
 }

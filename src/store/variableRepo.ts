@@ -1,4 +1,4 @@
-import type { Database } from './database.ts';
+import type { Sql } from './sql.ts';
 
 export interface VariableRecord {
   key: string;
@@ -25,35 +25,32 @@ const fromRow = (r: VariableRow): VariableRecord => ({
   updatedBy: r.updated_by,
 });
 
+/** The variables scripts and people share (table `variables`), keyed by their exact key. */
 export class VariableRepo {
-  private readonly db: Database;
+  private readonly db: Sql;
 
-  constructor(db: Database) {
+  constructor(db: Sql) {
     this.db = db;
   }
 
-  list(): VariableRecord[] {
-    return (this.db.prepare('SELECT * FROM variables ORDER BY key').all() as unknown as VariableRow[]).map(
-      fromRow,
-    );
+  async list(): Promise<VariableRecord[]> {
+    return (await this.db.all<VariableRow>('SELECT * FROM variables ORDER BY key')).map(fromRow);
   }
 
-  get(key: string): VariableRecord | null {
-    const row = this.db.prepare('SELECT * FROM variables WHERE key = ?').get(key) as unknown as
-      VariableRow | undefined;
+  async get(key: string): Promise<VariableRecord | null> {
+    const row = await this.db.get<VariableRow>('SELECT * FROM variables WHERE key = ?', [key]);
     return row ? fromRow(row) : null;
   }
 
-  set(key: string, value: string, secret: boolean, updatedBy: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, secret = excluded.secret, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      )
-      .run(key, value, secret ? 1 : 0, Date.now(), updatedBy);
+  async set(key: string, value: string, secret: boolean, updatedBy: string): Promise<void> {
+    await this.db.run(
+      `INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, secret = excluded.secret, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      [key, value, secret ? 1 : 0, Date.now(), updatedBy],
+    );
   }
 
-  remove(key: string): boolean {
-    return Number(this.db.prepare('DELETE FROM variables WHERE key = ?').run(key).changes) > 0;
+  async remove(key: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM variables WHERE key = ?', [key])).changes > 0;
   }
 }

@@ -26,7 +26,7 @@ export {
 
 /** Where a performer finds the credential for a tool: Cronium's rule, the most recently added of its type. */
 export interface CredentialSource {
-  newestOfType(type: ToolType): { name: string; credentials: ToolCredentials } | null;
+  newestOfType(type: ToolType): Promise<{ name: string; credentials: ToolCredentials } | null>;
 }
 
 /** How a tool action ended: its record (for the log and the execution's detail) and the script's answer. */
@@ -77,7 +77,7 @@ export function toolActionPerformer(
       let scrub = (text: string) => text;
       try {
         checked = check(request);
-        const stored = source.newestOfType(checked.tool);
+        const stored = await source.newestOfType(checked.tool);
         if (!stored)
           throw new Refusal(
             404,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { inject } from 'vitest';
 
+import type { Execution, LogChunk } from '../../src/core/domain.ts';
 import { CroniumService, type ServiceOptions } from '../../src/service/service.ts';
 import { createTestUser, type TestHosts } from './sshHosts.ts';
 
@@ -27,16 +28,16 @@ export function tempDir(prefix = 'cronium-test-'): { path: string; remove: () =>
 }
 
 /** A service on a fresh data directory, with servers for the test hosts saved (key auth). */
-export function serviceWithHosts(
+export async function serviceWithHosts(
   options: Partial<ServiceOptions> = {},
   h: TestHosts = hosts(),
-): {
+): Promise<{
   service: CroniumService;
   dir: string;
   close: () => Promise<void>;
-} {
+}> {
   const dir = tempDir();
-  const service = new CroniumService({
+  const service = await CroniumService.open({
     dataDir: dir.path,
     unknownHostKeys: 'accept-new',
     killGraceSec: 1,
@@ -45,7 +46,7 @@ export function serviceWithHosts(
     ...options,
   });
   for (const host of Object.values(h.hosts)) {
-    service.createServer({
+    await service.createServer({
       name: host.name,
       host: host.address,
       port: host.port,
@@ -76,13 +77,13 @@ export async function runJob(
   extra: Record<string, unknown> = {},
 ) {
   const name = job.name ?? `job-${Math.random().toString(36).slice(2, 10)}`;
-  const created = service.createJob({ ...job, name });
-  const run = service.startRun({ jobId: created.id, serverIds: servers, ...extra });
+  const created = await service.createJob({ ...job, name });
+  const run = await service.startRun({ jobId: created.id, serverIds: servers, ...extra });
   const finished = await service.waitForRun(run.id);
-  const executions = finished.executionIds.map((id) => service.getExecution(id));
-  const logs = Object.fromEntries(
-    executions.map((e) => [e.serverName, service.readLog(e.id, -1, 1_000_000)]),
-  );
+  const executions: Execution[] = [];
+  for (const id of finished.executionIds) executions.push(await service.getExecution(id));
+  const logs: Record<string, LogChunk[]> = {};
+  for (const e of executions) logs[e.serverName] = await service.readLog(e.id, -1, 1_000_000);
   const text = (server: string, stream?: string) =>
     (logs[server] ?? [])
       .filter((c) => !stream || c.stream === stream)

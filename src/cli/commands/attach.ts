@@ -9,7 +9,7 @@ import { exitCodeOf } from './run.ts';
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd
     .argument('<executionId>', 'a detached execution: its id or a unique prefix of one')
-    .action(action(ctx, (host, ref: string) => attachCommand(host, ref, ctx.global(), ctx.io)));
+    .action(action(ctx, async (host, ref: string) => attachCommand(host, ref, ctx.global(), ctx.io)));
 }
 
 /**
@@ -19,7 +19,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
  * 129). `--json` prints the execution as recorded at the end instead of the log.
  */
 async function attachCommand(service: Host, ref: string, global: GlobalOptions, io: CliIo): Promise<number> {
-  const execution = service.getExecution(ref);
+  const execution = await service.getExecution(ref);
   const unsubscribe = service.subscribe((event) => {
     if (global.json || event.type !== 'log' || event.chunk.executionId !== execution.id) return;
     const { chunk } = event;
@@ -35,7 +35,8 @@ async function attachCommand(service: Host, ref: string, global: GlobalOptions, 
   const onSignal = (signal: keyof typeof stopSignals) => {
     if (interrupted === null) io.stderr.write('\ncronium: cancelling…\n');
     interrupted ??= stopSignals[signal];
-    service.cancelRun(execution.runId);
+    // From a signal handler, so not awaited: a cancel that fails leaves the script to end by itself.
+    service.cancelRun(execution.runId).catch(() => undefined);
   };
   const names = Object.keys(stopSignals) as (keyof typeof stopSignals)[];
   for (const signal of names) process.on(signal, onSignal);

@@ -13,7 +13,7 @@ import type { CliIo } from '../io.ts';
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd
     .description('fire schedules without the app until SIGTERM (logs JSON lines on stdout)')
-    .action(action(ctx, (host) => daemonCommand(host, ctx.global().verbose ?? false, ctx.io)));
+    .action(action(ctx, async (host) => daemonCommand(host, ctx.global().verbose ?? false, ctx.io)));
 }
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -25,13 +25,13 @@ async function daemonCommand(host: Host, verbose: boolean, io: CliIo): Promise<n
   const stopped = new Promise<string>((resolve) => (stop = resolve));
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
   try {
-    const { dataDir, version } = host.appInfo();
+    const { dataDir, version } = await host.appInfo();
     log().info({ dataDir, version }, 'daemon starting');
     // Runs in API mode need the runtime API (a note, such as another port, is logged by the service).
     const runtime = await host.startRuntime();
     log().info({ runtimePort: runtime.port }, 'runtime API listening on 127.0.0.1');
     // Keep-running scripts a closed app or killed CLI left on their hosts are followed to their end here.
-    const reattached = host.reattachDetached();
+    const reattached = await host.reattachDetached();
     if (reattached.length)
       log().info({ executions: reattached }, `following ${reattached.length} detached execution(s)`);
     const scheduler = host.startScheduler();

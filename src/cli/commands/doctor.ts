@@ -11,9 +11,12 @@ import { out } from '../io.ts';
 
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd.action(
-    action(ctx, (host) => {
+    action(ctx, async (host) => {
       const { io } = ctx;
-      const report = { ...host.doctor(), runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT };
+      const report = {
+        ...(await host.doctor()),
+        runtimePort: runtimePortFromEnv(io.env) ?? DEFAULT_RUNTIME_PORT,
+      };
       const { secretStore } = report;
       out(io, ctx.global(), report, () =>
         [
@@ -21,7 +24,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
           'error' in secretStore
             ? `secret store    unusable: ${secretStore.error}`
             : `secret store    ${secretStore.kind} (${secretStore.location}): ${secretStore.reason}`,
-          `sqlite          ${report.sqliteVersion}`,
+          `database        ${report.database.engine} ${report.database.version} (${report.database.location})`,
           `runtime port    127.0.0.1:${report.runtimePort}${report.runtimePort === 0 ? ' (any free port)' : ''}`,
           '',
         ].join('\n'),

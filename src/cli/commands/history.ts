@@ -20,10 +20,13 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .action(
       action(
         ctx,
-        (host, o: { job?: string; server?: string; status?: string; search?: string; limit?: string }) => {
-          const page = host.queryHistory({
-            jobId: o.job ? host.getJob(o.job).id : undefined,
-            serverId: o.server ? host.getServer(o.server).id : undefined,
+        async (
+          host,
+          o: { job?: string; server?: string; status?: string; search?: string; limit?: string },
+        ) => {
+          const page = await host.queryHistory({
+            jobId: o.job ? (await host.getJob(o.job)).id : undefined,
+            serverId: o.server ? (await host.getServer(o.server)).id : undefined,
             // The service holds the value to the status rule (invalid_input naming the field).
             status: o.status as HistoryQuery['status'],
             text: o.search,

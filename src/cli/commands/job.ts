@@ -167,7 +167,11 @@ function envFrom(o: JobOptions, io: CliIo) {
 }
 
 /** --on's server names as ids (a name that is not saved is refused as "No server named …"). */
-const serverIds = (host: Host, on: string) => splitList(on).map((ref) => host.getServer(ref).id);
+const serverIds = async (host: Host, on: string) => {
+  const ids: string[] = [];
+  for (const ref of splitList(on)) ids.push((await host.getServer(ref)).id);
+  return ids;
+};
 
 const saved = (job: Job) => `Saved job ${job.name} (${job.language}, timeout ${job.timeoutSec}s).\n`;
 
@@ -176,20 +180,20 @@ export function register(cmd: Command, ctx: CommandContext): void {
   const global = () => ctx.global();
 
   jobOptions(cmd.command('add').argument('<name>').description('save a job')).action(
-    action(ctx, (host, name: string, o: JobOptions) => {
+    action(ctx, async (host, name: string, o: JobOptions) => {
       const script = scriptFrom(o, io);
       if (script === undefined)
         throw new CroniumError('invalid_input', 'Give the script with either --file PATH or --script TEXT.', {
           fields: { script: 'choose one' },
         });
-      const job = host.createJob({
+      const job = await host.createJob({
         name,
         language: o.lang,
         script,
         timeoutSec: o.timeout ?? 3600,
         env: envFrom(o, io) ?? [],
         defaultInput: o.input === undefined ? null : parseJsonOption(o.input, 'input'),
-        defaultServerIds: o.on ? serverIds(host, o.on) : [],
+        defaultServerIds: o.on ? await serverIds(host, o.on) : [],
         helperMode: o.helpers ?? 'auto',
         keepRunning: o.keepRunning ?? false,
         tags: o.tag ?? [],
@@ -211,9 +215,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
       .option('--no-chain', 'remove every chain link (before adding those given)')
       .option('--no-webhook', 'remove the webhook'),
   ).action(
-    action(ctx, (host, name: string, o: JobOptions & { name?: string }) => {
-      const j = host.getJob(name);
-      const job = host.updateJob(j.id, {
+    action(ctx, async (host, name: string, o: JobOptions & { name?: string }) => {
+      const j = await host.getJob(name);
+      const job = await host.updateJob(j.id, {
         name: o.name ?? j.name,
         language: o.lang ?? j.language,
         script: scriptFrom(o, io) ?? j.script,
@@ -221,7 +225,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         // Secret values come back as null, which keeps the stored value.
         env: envFrom(o, io) ?? j.env,
         defaultInput: o.input === undefined ? j.defaultInput : parseJsonOption(o.input, 'input'),
-        defaultServerIds: o.on === undefined ? j.defaultServerIds : serverIds(host, o.on),
+        defaultServerIds: o.on === undefined ? j.defaultServerIds : await serverIds(host, o.on),
         helperMode: o.helpers ?? j.helperMode,
         keepRunning: o.keepRunning ?? j.keepRunning,
         tags: o.tag ?? j.tags,
@@ -241,8 +245,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .description('list saved jobs')
     .option('--tag <tag>', 'only jobs with this tag (repeatable: any of them)', collect)
     .action(
-      action(ctx, (host, o: { tag?: string[] }) => {
-        const jobs = host.listJobs().filter((j) => !o.tag || o.tag.some((t) => j.tags.includes(t)));
+      action(ctx, async (host, o: { tag?: string[] }) => {
+        const jobs = (await host.listJobs()).filter((j) => !o.tag || o.tag.some((t) => j.tags.includes(t)));
         return out(io, global(), jobs, () =>
           jobs.length
             ? table([
@@ -259,14 +263,13 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<name>')
     .description('one job and its script')
     .action(
-      action(ctx, (host, name: string) => {
-        const job = host.getJob(name);
+      action(ctx, async (host, name: string) => {
+        const job = await host.getJob(name);
+        const servers: string[] = [];
+        for (const id of job.defaultServerIds) servers.push((await host.getServer(id)).name);
+        const jobs = await host.listJobs();
         return out(io, global(), job, () =>
-          showJob(
-            job,
-            job.defaultServerIds.map((id) => host.getServer(id).name),
-            (id) => host.listJobs().find((other) => other.id === id)?.name ?? id,
-          ),
+          showJob(job, servers, (id) => jobs.find((other) => other.id === id)?.name ?? id),
         );
       }),
     );
@@ -276,9 +279,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<name>')
     .description('remove a job (its history is kept)')
     .action(
-      action(ctx, (host, name: string) => {
-        const job = host.getJob(name);
-        const { unlinkedFrom } = host.removeJob(job.id);
+      action(ctx, async (host, name: string) => {
+        const job = await host.getJob(name);
+        const { unlinkedFrom } = await host.removeJob(job.id);
         return out(
           io,
           global(),

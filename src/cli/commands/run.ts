@@ -32,7 +32,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--concurrency <n>', 'servers at once (default 10)')
     .option('--set <name=value>', "a value for one of the job's parameters (repeatable)", collect)
     .action(
-      action(ctx, (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io)),
+      action(ctx, async (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io)),
     );
 }
 
@@ -133,7 +133,7 @@ async function runCommand(
   global: GlobalOptions,
   io: CliIo,
 ): Promise<number> {
-  const job = service.getJob(jobRef);
+  const job = await service.getJob(jobRef);
   const serverRefs = values.on ? splitList(values.on) : job.defaultServerIds;
   if (serverRefs.length === 0)
     throw new CroniumError('invalid_input', `Say where to run ${job.name}: --on SERVER[,SERVER...].`, {
@@ -168,9 +168,9 @@ async function runCommand(
  * Calls `start`; a refusal of parameter values (`--set`) is said in one line per value, with the note that
  * nothing was started (the core checks every value before it starts anything).
  */
-function inOptionWords(start: () => Run): Run {
+async function inOptionWords(start: () => Promise<Run>): Promise<Run> {
   try {
-    return start();
+    return await start();
   } catch (err) {
     const fields = err instanceof CroniumError ? err.fields : undefined;
     if (!fields || !Object.keys(fields).some((f) => f.startsWith('params.'))) throw err;
@@ -187,7 +187,7 @@ function inOptionWords(start: () => Run): Run {
  */
 export async function followRun(
   service: Host,
-  start: () => Run,
+  start: () => Promise<Run>,
   global: GlobalOptions,
   io: CliIo,
 ): Promise<number> {
@@ -206,7 +206,7 @@ export async function followRun(
   });
   let run: Run;
   try {
-    run = start();
+    run = await start();
   } catch (err) {
     unsubscribe();
     throw err;
@@ -220,18 +220,24 @@ export async function followRun(
   // behind; the exit code is then the shell's for that signal (128 + its number: 130, 143, 129).
   let interrupted: number | null = null;
   const stopSignals = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  // The run, and the runs its chain has started (every run of this process is this command's). Called
+  // from signal and abort handlers, so not awaited: a cancel that fails leaves the run to end by itself,
+  // and the wait below ends with it either way.
+  const cancelAll = () => {
+    for (const id of new Set([run.id, ...service.activeRunIds()]))
+      service.cancelRun(id).catch((err: unknown) => log().debug({ err }, `cancelling run ${id} failed`));
+  };
   const onSignal = (signal: keyof typeof stopSignals) => {
     if (interrupted === null) io.stderr.write('\ncronium: cancelling…\n');
     interrupted ??= stopSignals[signal];
-    // The run, and the runs its chain has started (every run of this process is this command's).
-    for (const id of new Set([run.id, ...service.activeRunIds()])) service.cancelRun(id);
+    cancelAll();
   };
   for (const signal of Object.keys(stopSignals) as (keyof typeof stopSignals)[]) process.on(signal, onSignal);
   // A reader that went away (`| head`) is the pipe's Ctrl-C: cancel the run, like SIGPIPE ends a
   // coreutils program, and say nothing more (main() exits with CLOSED_OUTPUT_EXIT).
   const onOutputClosed = () => {
     live.closed = true;
-    for (const id of new Set([run.id, ...service.activeRunIds()])) service.cancelRun(id);
+    cancelAll();
   };
   io.outputClosed?.addEventListener('abort', onOutputClosed, { once: true });
   if (io.outputClosed?.aborted) onOutputClosed();
@@ -249,7 +255,8 @@ export async function followRun(
     live.end();
   }
   if (live.closed) return 1;
-  const executions = finished.executionIds.map((id) => service.getExecution(id));
+  const executions: Execution[] = [];
+  for (const id of finished.executionIds) executions.push(await service.getExecution(id));
 
   if (global.json) {
     io.stdout.write(JSON.stringify({ run: finished, executions, chained }, null, 2) + '\n');
@@ -270,12 +277,15 @@ export async function followRun(
       io.stderr.write(
         `cronium: run ${finished.status} (${executions.filter((e) => e.status === 'succeeded').length}/${executions.length} succeeded)\n`,
       );
-    const down = chained.flatMap((c) => c.executionIds.map((id) => service.getExecution(id)));
+    const down: Execution[] = [];
+    for (const c of chained) for (const id of c.executionIds) down.push(await service.getExecution(id));
     for (const step of [...executions, ...down].flatMap((e) => e.chain).filter((s) => s.skipped))
       io.stderr.write(`cronium: chain: ${chainStepLine(step)}\n`);
     for (const c of chained) {
-      const parent = c.parentExecutionId ? service.getExecution(c.parentExecutionId) : null;
-      const servers = c.executionIds.map((id) => service.getExecution(id).serverName).join(', ');
+      const parent = c.parentExecutionId ? await service.getExecution(c.parentExecutionId) : null;
+      const names: string[] = [];
+      for (const id of c.executionIds) names.push((await service.getExecution(id)).serverName);
+      const servers = names.join(', ');
       io.stderr.write(
         `cronium: chain: ${c.jobName} on ${servers}${parent ? ` (after ${parent.jobName} on ${parent.serverName})` : ''}: ${c.status} (run ${c.id.slice(0, 8)})\n`,
       );

@@ -20,18 +20,19 @@ interface AddOptions {
 }
 
 /** Targets as names: server ids shown by name, `tag:NAME` as written, the job's defaults when none. */
-function targetNames(host: Host, s: Schedule): string {
+async function targetNames(host: Host, s: Schedule): Promise<string> {
   if (s.targets.length === 0) return "job's servers";
-  return s.targets
-    .map((t) => {
-      if (t.startsWith('tag:')) return t;
+  const names: string[] = [];
+  for (const t of s.targets) {
+    if (t.startsWith('tag:')) names.push(t);
+    else
       try {
-        return host.getServer(t).name;
+        names.push((await host.getServer(t)).name);
       } catch {
-        return `${t.slice(0, 8)} (removed)`;
+        names.push(`${t.slice(0, 8)} (removed)`);
       }
-    })
-    .join(',');
+  }
+  return names.join(',');
 }
 
 /** What the last occurrence came to: the run's status, a skip, or the error. */
@@ -42,13 +43,13 @@ function lastText(s: Schedule): string {
   return s.lastOutcome === 'skipped_overlap' ? 'skipped (overlap)' : 'skipped (missed)';
 }
 
-function showSchedule(host: Host, s: Schedule, fires: ScheduleFire[]): string {
+function showSchedule(targets: string, s: Schedule, fires: ScheduleFire[]): string {
   const lines = [
     `name:      ${s.name}`,
     `job:       ${s.jobName ?? `${s.jobId} (removed)`}`,
     `cron:      ${s.cron}`,
     `time zone: ${s.timezone ?? 'local'}`,
-    `on:        ${targetNames(host, s)}`,
+    `on:        ${targets}`,
     `params:    ${
       Object.entries(s.params)
         .map(([k, v]) => `${k}=${String(v)}`)
@@ -95,9 +96,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--missed <policy>', 'skip (default) or run-once: occurrences passed while nothing was firing')
     .option('--paused', 'save it paused')
     .action(
-      action(ctx, (host, name: string, o: AddOptions) => {
-        const job = host.getJob(o.job);
-        const schedule = host.createSchedule({
+      action(ctx, async (host, name: string, o: AddOptions) => {
+        const job = await host.getJob(o.job);
+        const schedule = await host.createSchedule({
           name,
           jobId: job.id,
           cron: o.cron,
@@ -125,8 +126,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .command('list')
     .description('list schedules with their next and last fires')
     .action(
-      action(ctx, (host) => {
-        const schedules = host.listSchedules();
+      action(ctx, async (host) => {
+        const schedules = await host.listSchedules();
         return out(io, global(), schedules, () =>
           schedules.length
             ? table([
@@ -151,10 +152,11 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<name>')
     .description('one schedule and its recent occurrences')
     .action(
-      action(ctx, (host, name: string) => {
-        const schedule = host.getSchedule(name);
-        const fires = host.listScheduleFires(schedule.id);
-        return out(io, global(), { ...schedule, fires }, () => showSchedule(host, schedule, fires));
+      action(ctx, async (host, name: string) => {
+        const schedule = await host.getSchedule(name);
+        const fires = await host.listScheduleFires(schedule.id);
+        const targets = await targetNames(host, schedule);
+        return out(io, global(), { ...schedule, fires }, () => showSchedule(targets, schedule, fires));
       }),
     );
 
@@ -163,9 +165,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<name>')
     .description('remove a schedule (the runs it started stay in the history)')
     .action(
-      action(ctx, (host, name: string) => {
-        const schedule = host.getSchedule(name);
-        host.removeSchedule(schedule.id);
+      action(ctx, async (host, name: string) => {
+        const schedule = await host.getSchedule(name);
+        await host.removeSchedule(schedule.id);
         return out(io, global(), { removed: schedule.name }, () => `Removed schedule ${schedule.name}.\n`);
       }),
     );
@@ -179,8 +181,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
       .argument('<name>')
       .description(text)
       .action(
-        action(ctx, (host, name: string) => {
-          const schedule = verb === 'pause' ? host.pauseSchedule(name) : host.resumeSchedule(name);
+        action(ctx, async (host, name: string) => {
+          const schedule =
+            verb === 'pause' ? await host.pauseSchedule(name) : await host.resumeSchedule(name);
           return out(io, global(), schedule, () =>
             verb === 'pause'
               ? `Paused schedule ${schedule.name}.\n`

@@ -16,7 +16,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .action(
       action(
         ctx,
-        (host, o: { port?: string }) => serveCommand(host, o, ctx.global().verbose ?? false, ctx.io),
+        async (host, o: { port?: string }) => serveCommand(host, o, ctx.global().verbose ?? false, ctx.io),
         { serving: true },
       ),
     );
@@ -44,7 +44,7 @@ async function serveCommand(
   const port = values.port === undefined ? 8090 : parseField(listenPort, values.port, 'port');
   // Browser mode keeps a log file in the data directory (the terminal shows only what needs saying).
   const fileLog = await configureFileLogger({
-    dataDir: service.appInfo().dataDir,
+    dataDir: (await service.appInfo()).dataDir,
     level: verbose ? 'debug' : 'info',
   });
   const runtime = await service.startRuntime();
@@ -69,7 +69,7 @@ async function serveCommand(
   // Browser mode fires schedules while it is open (or waits its turn while a daemon or the app holds the lease).
   service.startScheduler();
   // Keep-running scripts a closed app or killed CLI left on their hosts are followed to their end.
-  service.reattachDetached();
+  await service.reattachDetached();
   io.stdout.write(
     `Cronium is running in browser mode. Open this link (it carries this session's token):\n  ${url}\nPress Ctrl-C to stop.\n`,
   );

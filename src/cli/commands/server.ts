@@ -96,15 +96,15 @@ function importText(plan: ImportPlan): string {
   return text + (plan.applied ? '.\n' : ' (dry run: nothing was written).\n');
 }
 
-const jumpName = (host: Host, id: string | null) => (id ? host.getServer(id).name : null);
+const jumpName = async (host: Host, id: string | null) => (id ? (await host.getServer(id)).name : null);
 
 export function register(cmd: Command, ctx: CommandContext): void {
   const { io } = ctx;
   const json = () => ctx.global();
 
   serverOptions(cmd.command('add').argument('<name>').description('save a server')).action(
-    action(ctx, (host, name: string, o: ServerOptions) => {
-      const server = host.createServer({
+    action(ctx, async (host, name: string, o: ServerOptions) => {
+      const server = await host.createServer({
         name,
         host: o.host,
         port: o.port ?? 22,
@@ -135,12 +135,12 @@ export function register(cmd: Command, ctx: CommandContext): void {
   ).action(
     action(
       ctx,
-      (
+      async (
         host,
         name: string,
         o: Omit<ServerOptions, 'jump'> & { name?: string; jump?: string | boolean; clearSecret?: boolean },
       ) => {
-        const s = host.getServer(name);
+        const s = await host.getServer(name);
         if (o.clearSecret && (o.passphraseStdin || o.passwordStdin))
           throw new CroniumError(
             'invalid_input',
@@ -161,7 +161,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
             );
           Object.assign(auth, kind === 'key' ? { passphrase: null } : { password: null });
         }
-        const server = host.updateServer(s.id, {
+        const server = await host.updateServer(s.id, {
           name: o.name ?? s.name,
           host: o.host ?? s.host,
           port: o.port ?? s.port,
@@ -188,15 +188,17 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .description('list saved servers')
     .option('--tag <tag>', 'only servers with this tag (repeatable: any of them)', collect)
     .action(
-      action(ctx, (host, o: { tag?: string[] }) => {
-        const servers = host
-          .listServers()
-          .filter((s: Server) => !o.tag || o.tag.some((t) => s.tags.includes(t)));
+      action(ctx, async (host, o: { tag?: string[] }) => {
+        const servers = (await host.listServers()).filter(
+          (s: Server) => !o.tag || o.tag.some((t) => s.tags.includes(t)),
+        );
+        const jumps: (string | null)[] = [];
+        for (const s of servers) jumps.push(await jumpName(host, s.jumpServerId));
         return out(io, json(), servers, () =>
           servers.length
             ? table([
                 ['NAME', 'ADDRESS', 'AUTH', 'JUMP', 'STATUS'],
-                ...servers.map((s) => serverLine(s, jumpName(host, s.jumpServerId))),
+                ...servers.map((s, i) => serverLine(s, jumps[i] ?? null)),
               ])
             : o.tag
               ? `No servers tagged ${o.tag.join(' or ')}.\n`
@@ -215,8 +217,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .action(
       action(
         ctx,
-        (host, o: { sshConfig?: string; knownHosts?: string[]; only?: string[]; dryRun?: boolean }) => {
-          const plan = host.importServers({
+        async (host, o: { sshConfig?: string; knownHosts?: string[]; only?: string[]; dryRun?: boolean }) => {
+          const plan = await host.importServers({
             sshConfig: o.sshConfig === undefined ? undefined : userPath(o.sshConfig, io.cwd),
             knownHosts: o.knownHosts?.map((p) => userPath(p, io.cwd)),
             only: o.only ?? [],
@@ -232,9 +234,10 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<name>')
     .description('one server')
     .action(
-      action(ctx, (host, name: string) => {
-        const server = host.getServer(name);
-        return out(io, json(), server, () => showServer(server, jumpName(host, server.jumpServerId)));
+      action(ctx, async (host, name: string) => {
+        const server = await host.getServer(name);
+        const jump = await jumpName(host, server.jumpServerId);
+        return out(io, json(), server, () => showServer(server, jump));
       }),
     );
 
@@ -243,9 +246,9 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<name>')
     .description('remove a server')
     .action(
-      action(ctx, (host, name: string) => {
-        const server = host.getServer(name);
-        host.removeServer(server.id);
+      action(ctx, async (host, name: string) => {
+        const server = await host.getServer(name);
+        await host.removeServer(server.id);
         return out(io, json(), { removed: server.name }, () => `Removed server ${server.name}.\n`);
       }),
     );

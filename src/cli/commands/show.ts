@@ -16,7 +16,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('[executionId]', 'an execution id or a unique prefix of one')
     .option('--run <runId>', "a run at a glance: each host's status and the groups of identical output")
     .action(
-      action(ctx, (host, ref: string | undefined, o: { run?: string }) => {
+      action(ctx, async (host, ref: string | undefined, o: { run?: string }) => {
         const json = ctx.global().json ?? false;
         if (o.run !== undefined && ref !== undefined)
           throw new CroniumError('invalid_input', 'Give either an execution id or --run RUN, not both.');
@@ -36,7 +36,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
  * `{ run, executions, groups }`, each group with the `servers` that share one output.
  */
 async function showRun(service: Host, ref: string, json: boolean, io: CliIo): Promise<number> {
-  const overview = service.getRunOverview(ref);
+  const overview = await service.getRunOverview(ref);
   await put(io, json ? JSON.stringify(overview, null, 2) + '\n' : showRunOverview(overview));
   return 0;
 }
@@ -47,9 +47,9 @@ async function showRun(service: Host, ref: string, json: boolean, io: CliIo): Pr
  * (`| head`) stops the reading. `--json` prints what JSON.stringify(value, null, 2) would, in pieces.
  */
 async function showCommand(service: Host, ref: string, json: boolean, io: CliIo): Promise<number> {
-  const execution = service.getExecution(ref);
+  const execution = await service.getExecution(ref);
   // Its run: the trigger, the parent execution of a chained run, and how its notices went.
-  const run = service.getRun(execution.runId);
+  const run = await service.getRun(execution.runId);
   if (json) {
     const head = JSON.stringify({ ...execution, run }, null, 2);
     await put(io, `${head.slice(0, head.lastIndexOf('\n}'))},\n  "log": [`);
@@ -61,17 +61,17 @@ async function showCommand(service: Host, ref: string, json: boolean, io: CliIo)
     await put(io, first ? ']\n}\n' : '\n  ]\n}\n');
     return 0;
   }
-  await put(io, showExecution(execution, run, scheduleLabel(service, run)) + '--- log ---\n');
+  await put(io, showExecution(execution, run, await scheduleLabel(service, run)) + '--- log ---\n');
   for await (const chunk of chunks(service, execution.id, io))
     await put(io, chunk.stream === 'system' ? `[cronium] ${chunk.text}` : chunk.text);
   return 0;
 }
 
 /** The schedule that fired a run, for its trigger line: ` (nightly)`, or '' for a run no schedule fired. */
-function scheduleLabel(service: Host, run: Run): string {
+async function scheduleLabel(service: Host, run: Run): Promise<string> {
   if (!run.scheduleId) return '';
   try {
-    return ` (${service.getSchedule(run.scheduleId).name})`;
+    return ` (${(await service.getSchedule(run.scheduleId)).name})`;
   } catch {
     return ` (${run.scheduleId.slice(0, 8)}, removed)`;
   }
@@ -81,7 +81,7 @@ async function* chunks(service: Host, executionId: string, io: CliIo): AsyncGene
   let after = -1;
   for (;;) {
     if (io.outputClosed?.aborted) return;
-    const page = service.readLog(executionId, after, PAGE_CHUNKS);
+    const page = await service.readLog(executionId, after, PAGE_CHUNKS);
     yield* page;
     if (page.length < PAGE_CHUNKS) return;
     after = page[page.length - 1]!.seq;

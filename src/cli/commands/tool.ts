@@ -83,8 +83,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--password-stdin', "email: read the SMTP login's password from stdin")
     .option('--from <address>', 'email: the sender address')
     .action(
-      action(ctx, (host, name: string, o: ToolOptions) => {
-        const tool = host.createTool(toolInput(name, o, ctx) as never);
+      action(ctx, async (host, name: string, o: ToolOptions) => {
+        const tool = await host.createTool(toolInput(name, o, ctx) as never);
         return out(
           io,
           ctx.global(),
@@ -97,8 +97,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .command('list')
     .description('the stored tool credentials (never their secrets)')
     .action(
-      action(ctx, (host) => {
-        const tools = host.listTools();
+      action(ctx, async (host) => {
+        const tools = await host.listTools();
         return out(io, ctx.global(), tools, () =>
           tools.length ? toolRows(tools) : 'No tools yet: add one with "cronium tool add".\n',
         );
@@ -109,8 +109,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<name>')
     .description('remove stored tool credentials')
     .action(
-      action(ctx, (host, name: string) => {
-        host.removeTool(name);
+      action(ctx, async (host, name: string) => {
+        await host.removeTool(name);
         return out(io, ctx.global(), { removed: name }, () => `Removed ${name}.\n`);
       }),
     );

@@ -12,8 +12,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .command('list')
     .description('all variables (secret values hidden)')
     .action(
-      action(ctx, (host) => {
-        const vars = host.listVariables();
+      action(ctx, async (host) => {
+        const vars = await host.listVariables();
         return out(io, ctx.global(), vars, () => (vars.length ? variableRows(vars) : 'No variables yet.\n'));
       }),
     );
@@ -22,8 +22,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<key>')
     .description("a variable's value: text as is, anything else as JSON")
     .action(
-      action(ctx, (host, key: string) => {
-        const value = host.getVariableValue(key);
+      action(ctx, async (host, key: string) => {
+        const value = await host.getVariableValue(key);
         // Strings print raw (like the Bash helper), everything else as JSON.
         io.stdout.write(
           ctx.global().json || typeof value !== 'string' ? JSON.stringify(value) + '\n' : value + '\n',
@@ -38,8 +38,12 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--secret', 'keep it secret (masked in logs, hidden in lists)')
     .description('set a variable')
     .action(
-      action(ctx, (host, key: string, raw: string, o: { secret?: boolean }) => {
-        const variable = host.setVariable({ key, value: parseJsonOrText(raw), secret: o.secret ?? false });
+      action(ctx, async (host, key: string, raw: string, o: { secret?: boolean }) => {
+        const variable = await host.setVariable({
+          key,
+          value: parseJsonOrText(raw),
+          secret: o.secret ?? false,
+        });
         return out(io, ctx.global(), variable, () => `Set ${variable.key}.\n`);
       }),
     );
@@ -48,8 +52,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<key>')
     .description('remove a variable')
     .action(
-      action(ctx, (host, key: string) => {
-        host.removeVariable(key);
+      action(ctx, async (host, key: string) => {
+        await host.removeVariable(key);
         return out(io, ctx.global(), { removed: key }, () => `Removed ${key}.\n`);
       }),
     );
