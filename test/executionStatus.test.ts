@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { EXECUTION_STATUSES, FINAL_EXECUTION_STATUSES } from '../src/core/domain.ts';
 import { canMove, finalStatus, isFinal } from '../src/core/executionStatus.ts';
-import { openDatabase } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
 import { HistoryRepo } from '../src/store/historyRepo.ts';
 import { tempDir } from './support/fixtures.ts';
 
@@ -40,10 +40,10 @@ describe('execution status machine', () => {
 
   describe('HistoryRepo.moveExecution', async () => {
     const dir = tempDir();
-    const db = openDatabase(dir.path);
+    const db = await openStore({ dataDir: dir.path });
     const history = new HistoryRepo(db);
     afterAll(async () => {
-      db.close();
+      await db.close();
       dir.remove();
     });
     await history.createRun(

@@ -11,7 +11,8 @@ import { ExecutionRegistry } from '../src/runtime/executionRegistry.ts';
 import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
+import type { SqlDatabase as Database } from '../src/store/sql.ts';
 import { WebServer } from '../src/web/webServer.ts';
 import type { CroniumApi } from '../src/contract.ts';
 import { tempDir } from './support/fixtures.ts';
@@ -225,7 +226,7 @@ describe('odd requests get 4xx with the usual error body', () => {
   let cookie: string;
 
   beforeAll(async () => {
-    db = openDatabase(dir.path);
+    db = await openStore({ dataDir: dir.path });
     tokens = new TokenService(db, new KeyFileSecretStore(dir.path));
     const registry = new ExecutionRegistry();
     registry.register({
@@ -247,7 +248,7 @@ describe('odd requests get 4xx with the usual error body', () => {
         get: async (k) => (store.has(k) ? { value: await store.get(k) } : null),
         set: (k, v) => void store.set(k, v),
         remove: (k) => store.delete(k),
-        all: () => [],
+        all: async () => [],
       },
       maxBodyBytes: 4096,
     });
@@ -269,7 +270,7 @@ describe('odd requests get 4xx with the usual error body', () => {
   afterAll(async () => {
     await web.close();
     await runtime.close();
-    db.close();
+    await db.close();
     dir.remove();
   });
 

@@ -20,7 +20,8 @@ import { TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { composeCore } from '../src/service/compose.ts';
 import { CroniumService } from '../src/service/service.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
+import type { SqlDatabase as Database } from '../src/store/sql.ts';
 import { tempDir } from './support/fixtures.ts';
 
 describe('helper rules', () => {
@@ -94,14 +95,14 @@ describe('runtime endpoints for the Cronium semantics (real HTTP, the real store
     runtime = core.runtime;
     await service.startRuntime();
     base = `http://127.0.0.1:${runtime.port}`;
-    db = openDatabase(dir.path);
+    db = await openStore({ dataDir: dir.path });
     tokens = new TokenService(db, new KeyFileSecretStore(dir.path));
     registry = core.registry;
     registry.register(context('exec-none', null));
     registry.register(context('exec-in', { a: { b: 'c' } }));
   });
   afterAll(async () => {
-    db.close();
+    await db.close();
     await service.close();
     dir.remove();
   });

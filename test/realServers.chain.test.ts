@@ -77,7 +77,7 @@ describe('chained jobs on real hosts', () => {
   }
   const executionsOf = (run: Run): Promise<Execution[]> =>
     Promise.all(run.executionIds.map(async (id) => await service.getExecution(id)));
-  const logOf = (e: Execution) =>
+  const logOf = async (e: Execution) =>
     (await service.readLog(e.id))
       .filter((c) => c.stream === 'stdout')
       .map((c) => c.text)

@@ -96,7 +96,7 @@ describe('keep-running jobs', () => {
     // Killed once "first" is in the stored log (the writer commits a moment after the line is shown).
     const [started] = (await service.queryHistory({ limit: 1 })).items;
     await vi.waitFor(
-      () => expect((await service.readLog(started!.id)).map((c) => c.text).join('')).toContain('first'),
+      async () => expect((await service.readLog(started!.id)).map((c) => c.text).join('')).toContain('first'),
       { timeout: 10_000 },
     );
     const exited = new Promise((resolve) => child.on('close', resolve));
@@ -174,7 +174,7 @@ describe('keep-running jobs', () => {
     const executionId = run.executionIds[0]!;
     // The session's sshd process (the follower's parent): killing it drops the connection under the run.
     await vi.waitFor(
-      () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('up'),
+      async () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('up'),
       { timeout: 10_000 },
     );
     const sshdPid = sessionSshd();
@@ -223,7 +223,7 @@ describe('keep-running jobs', () => {
     const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     const executionId = run.executionIds[0]!;
     await vi.waitFor(
-      () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('up'),
+      async () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('up'),
       { timeout: 10_000 },
     );
     const sshdPid = sessionSshd();
@@ -250,7 +250,8 @@ describe('keep-running jobs', () => {
     const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     const executionId = run.executionIds[0]!;
     await vi.waitFor(
-      () => expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('before'),
+      async () =>
+        expect((await service.readLog(executionId)).map((c) => c.text).join('')).toContain('before'),
       { timeout: 10_000 },
     );
     await service.close();

@@ -11,7 +11,8 @@ import {
 import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
+import type { SqlDatabase as Database } from '../src/store/sql.ts';
 import { tempDir } from './support/fixtures.ts';
 
 function context(executionId: string): RuntimeContext {
@@ -44,7 +45,7 @@ describe('runtime API (real HTTP on loopback)', () => {
   };
 
   beforeAll(async () => {
-    db = openDatabase(dir.path);
+    db = await openStore({ dataDir: dir.path });
     tokens = new TokenService(db, new KeyFileSecretStore(dir.path));
     registry = new ExecutionRegistry({ burst: 50, perSecond: 0 });
     runtime = new RuntimeServer({ tokens, registry, variables, maxBodyBytes: 1024 });
@@ -55,7 +56,7 @@ describe('runtime API (real HTTP on loopback)', () => {
   });
   afterAll(async () => {
     await runtime.close();
-    db.close();
+    await db.close();
     dir.remove();
   });
 

@@ -14,7 +14,7 @@ import { SafeStorageSecretStore, type SafeStorageLike } from '../electron/safeSt
 import type { Keychain } from '../src/secrets/keychain.ts';
 import { DataKeySecretStore, KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { CroniumService } from '../src/service/service.ts';
-import { openDatabase } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
 import { tempDir } from './support/fixtures.ts';
 
 interface Result {
@@ -165,7 +165,7 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
     db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('runtime.jwt_key', ?)").run(
       await legacy.encrypt(Buffer.alloc(32, 7).toString('base64')),
     );
-    db.close();
+    await db.close();
   }
 
   it('the CLI refuses them with what to do, exits non-zero at once (no hang), and leaves them as they were', async () => {
@@ -185,7 +185,7 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
     const { value } = db.prepare("SELECT value FROM variables WHERE key = 'dbpass'").get() as {
       value: string;
     };
-    db.close();
+    await db.close();
     expect(value.startsWith('ss1:')).toBe(true);
   });
 
@@ -203,7 +203,7 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
     expect(await app.resealLegacySecrets()).toBe(0);
     await app.close();
 
-    const db = openDatabase(p.data);
+    const db = await openStore({ dataDir: p.data });
     const sealed = [
       (db.prepare("SELECT secret FROM servers WHERE id = 's1'").get() as { secret: string }).secret,
       (
@@ -216,7 +216,7 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
       (db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as { value: string })
         .value,
     ];
-    db.close();
+    await db.close();
     const keyFile = new KeyFileSecretStore(p.data);
     expect(sealed.map((s) => s.slice(0, 3))).toEqual(['v1:', 'v1:', 'v1:', 'v1:']);
     expect(sealed.map(async (s) => await keyFile.decrypt(s))).toEqual([
@@ -250,7 +250,7 @@ describe('the data key rules (fake keychain)', () => {
 
   it('refuses a keychain key that is not the one the store was sealed with, instead of using it', async () => {
     const dir = tempDir();
-    const db = openDatabase(dir.path);
+    const db = await openStore({ dataDir: dir.path });
     try {
       const keychain = memoryKeychain();
       const first = new DataKeySecretStore({ dataDir: dir.path, db, keychain });
@@ -271,17 +271,17 @@ describe('the data key rules (fake keychain)', () => {
       expect(existsSync(join(dir.path, 'secret.key'))).toBe(false);
       // A locked keychain: the key file is used for a store without secrets yet, and the reason is given.
       const dir2 = tempDir();
-      const db2 = openDatabase(dir2.path);
+      const db2 = await openStore({ dataDir: dir2.path });
       const locked = new DataKeySecretStore({ dataDir: dir2.path, db: db2, keychain: memoryKeychain(true) });
       expect(await locked.decrypt(locked.encrypt('y2-secret'))).toBe('y2-secret');
       expect(await locked.info()).toMatchObject({
         kind: 'key-file',
         reason: expect.stringContaining('locked'),
       });
-      db2.close();
+      await db2.close();
       dir2.remove();
     } finally {
-      db.close();
+      await db.close();
       dir.remove();
     }
   });
@@ -312,7 +312,7 @@ describe('no process hangs with nothing left to do', () => {
     // Just the table the writer fills (the real schema's foreign keys would want an execution row).
     const db = new DatabaseSync(join(dir.path, 'cronium.db'));
     db.exec('CREATE TABLE log_chunks (execution_id, seq, stream, ts, text, packed)');
-    db.close();
+    await db.close();
     const r = await child(`
       import { LogWriter } from './src/store/logWriter.ts';
       const w = new LogWriter(${JSON.stringify(join(dir.path, 'cronium.db'))});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { CroniumError } from '../src/core/errors.ts';
-import { openDatabase } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
 import { executionListQuery, HistoryRepo } from '../src/store/historyRepo.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { withDatabase } from './support/database.ts';
@@ -29,11 +29,11 @@ function count(service: CroniumService, table: string): number {
 describe('store', () => {
   it('creates one SQLite file in WAL mode with every migration applied once', async () => {
     const dir = dataDir();
-    const db = openDatabase(dir);
+    const db = await openStore({ dataDir: dir });
     expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
     const versions = db.prepare('SELECT version FROM schema_migrations').all();
-    db.close();
-    const again = openDatabase(dir);
+    await db.close();
+    const again = await openStore({ dataDir: dir });
     expect(again.prepare('SELECT version FROM schema_migrations').all()).toEqual(versions);
     const tables = (
       again.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
@@ -49,7 +49,7 @@ describe('store', () => {
         'known_hosts',
       ]),
     );
-    again.close();
+    await again.close();
     expect(statSync(join(dir, 'cronium.db')).isFile()).toBe(true);
   });
 
@@ -194,7 +194,7 @@ describe('store', () => {
   });
 
   it('pages history newest first with filters, in SQL', async () => {
-    const db = openDatabase(dataDir());
+    const db = await openStore({ dataDir: dataDir() });
     const history = new HistoryRepo(db);
     const base = 1_700_000_000_000;
     for (let i = 0; i < 30; i++) {
@@ -258,12 +258,12 @@ describe('store', () => {
       expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`USING INDEX ${index}\\b`));
       expect(plan, JSON.stringify(filter)).not.toMatch(/SCAN executions(?! USING)/);
     }
-    db.close();
+    await db.close();
   });
 
   it('marks runs of a process that died as failed, and leaves live processes alone', async () => {
     const dir = dataDir();
-    const db = openDatabase(dir);
+    const db = await openStore({ dataDir: dir });
     const history = new HistoryRepo(db);
     await history.createRun(
       {
@@ -297,6 +297,6 @@ describe('store', () => {
     expect(await history.getExecution('e-dead')!.status).toBe('error');
     expect(await history.getExecution('e-live')!.status).toBe('queued');
     expect(await history.getRun('r-dead')!.status).toBe('failed');
-    db.close();
+    await db.close();
   });
 });

@@ -12,7 +12,8 @@ import { ExecutionRegistry } from '../src/runtime/executionRegistry.ts';
 import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { REQUIRED_CLAIMS, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
+import type { SqlDatabase as Database } from '../src/store/sql.ts';
 import { tempDir } from './support/fixtures.ts';
 import { bareContext } from './support/runtime.ts';
 
@@ -24,7 +25,7 @@ describe('runtime tokens: every claim required', () => {
   let base: string;
 
   beforeAll(async () => {
-    db = openDatabase(dir.path);
+    db = await openStore({ dataDir: dir.path });
     const secrets = new KeyFileSecretStore(dir.path);
     const tokens = new TokenService(db, secrets);
     // The key is made on first use: sign once, then take the installation's own signing key, as an
@@ -39,13 +40,18 @@ describe('runtime tokens: every claim required', () => {
     runtime = new RuntimeServer({
       tokens,
       registry,
-      variables: { get: () => null, set: () => {}, remove: () => false, all: () => [] },
+      variables: {
+        get: async () => null,
+        set: async () => {},
+        remove: async () => false,
+        all: async () => [],
+      },
     });
     base = `http://127.0.0.1:${(await runtime.listen(0)).port}`;
   });
   afterAll(async () => {
     await runtime.close();
-    db.close();
+    await db.close();
     dir.remove();
   });
 

@@ -15,7 +15,8 @@ import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { CroniumService } from '../src/service/service.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
+import type { SqlDatabase as Database } from '../src/store/sql.ts';
 import { normalizeHost, runtimePortFromEnv, VARIABLE_KEY_MAX } from '../src/core/rules.ts';
 import { withDatabase } from './support/database.ts';
 import { runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
@@ -305,7 +306,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
   });
 
   beforeAll(async () => {
-    db.current = openDatabase(rdir.path);
+    db.current = await openStore({ dataDir: rdir.path });
     tokens = new TokenService(db.current, new KeyFileSecretStore(rdir.path));
     registry = new ExecutionRegistry();
     runtime = new RuntimeServer({
@@ -323,7 +324,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
   });
   afterAll(async () => {
     await runtime.close();
-    db.current?.close();
+    await db.current?.close();
     rdir.remove();
   });
 
@@ -364,10 +365,10 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
         [`.cronium.var.${keyToHex(key)}.json`, '1'],
       ]);
       const problems = applyCollected(collected, ctx(), {
-        get: () => null,
+        get: async () => null,
         set: async (k) => await store.set(k, 'collected'),
-        remove: () => false,
-        all: () => [],
+        remove: async () => false,
+        all: async () => [],
       });
       expect(store.has(key)).toBe(false);
       expect(problems.join('\n')).toContain(fromApi!.fields!.key);

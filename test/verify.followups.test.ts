@@ -22,7 +22,8 @@ import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { IAT_TOLERANCE_SEC, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import type { CroniumService } from '../src/service/service.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
+import { openStore } from '../src/store/openStore.ts';
+import type { SqlDatabase as Database } from '../src/store/sql.ts';
 import { oddPath, WebServer } from '../src/web/webServer.ts';
 import { ownHosts, runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
 import { bareContext } from './support/runtime.ts';
@@ -191,7 +192,7 @@ describe('runtime API: field keys, empty key segment, future iat (real server)',
   const stored = new Map<string, unknown>();
 
   beforeAll(async () => {
-    db = openDatabase(dir.path);
+    db = await openStore({ dataDir: dir.path });
     const secrets = new KeyFileSecretStore(dir.path);
     tokens = new TokenService(db, secrets);
     await tokens.sign({ executionId: 'exec-v', jobId: 'job-v', serverId: 'srv-v', timeoutSec: 60 });
@@ -208,14 +209,14 @@ describe('runtime API: field keys, empty key segment, future iat (real server)',
         get: async (k) => (stored.has(k) ? { value: await stored.get(k) } : null),
         set: (k, v) => void stored.set(k, v),
         remove: (k) => stored.delete(k),
-        all: () => [],
+        all: async () => [],
       },
     });
     base = `http://127.0.0.1:${(await runtime.listen(0)).port}`;
   });
   afterAll(async () => {
     await runtime.close();
-    db.close();
+    await db.close();
     dir.remove();
   });
 
