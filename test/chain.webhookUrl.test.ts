@@ -29,7 +29,7 @@ describe('job webhook URL', async () => {
     const before = (await service.listJobs()).length;
     let error: unknown;
     try {
-      save(url);
+      await save(url);
     } catch (err) {
       error = err;
     }
@@ -39,7 +39,7 @@ describe('job webhook URL', async () => {
   });
 
   it('keeps a plain https URL (only its origin is shown)', async () => {
-    expect(save('https://hooks.example.com/services/T0/B0/secret').webhook).toMatchObject({
+    expect((await save('https://hooks.example.com/services/T0/B0/secret')).webhook).toMatchObject({
       origin: 'https://hooks.example.com',
     });
   });

@@ -182,14 +182,14 @@ describe('safeStorage secret store', () => {
 
   it('seals through the OS keychain with its own format prefix', async () => {
     const store = new SafeStorageSecretStore(fake(true), null);
-    const sealed = store.encrypt('hunter2');
+    const sealed = await store.encrypt('hunter2');
     expect(sealed.startsWith('ss1:')).toBe(true);
     expect(sealed).not.toContain('hunter2');
-    expect(store.decrypt(sealed)).toBe('hunter2');
+    expect(await store.decrypt(sealed)).toBe('hunter2');
   });
 
   it('refuses to store a secret when the keychain is unavailable', async () => {
-    expect(() => new SafeStorageSecretStore(fake(false), null).encrypt('x')).toThrow(
+    await expect(new SafeStorageSecretStore(fake(false), null).encrypt('x')).rejects.toThrow(
       /keychain is not available/,
     );
   });
@@ -198,7 +198,7 @@ describe('safeStorage secret store', () => {
     const dir = tempDir();
     const cli = new KeyFileSecretStore(dir.path);
     const store = new SafeStorageSecretStore(fake(true), cli);
-    expect(store.decrypt(cli.encrypt('from the cli'))).toBe('from the cli');
+    expect(await store.decrypt(await cli.encrypt('from the cli'))).toBe('from the cli');
     dir.remove();
   });
 });

@@ -61,7 +61,7 @@ describe('execution status machine', () => {
     );
 
     it('returns the row as written, and refuses an illegal move with an internal error, writing nothing', async () => {
-      expect(async () => await history.moveExecution('exec-1', 'succeeded', { exitCode: 0 })).toThrow(
+      await expect(history.moveExecution('exec-1', 'succeeded', { exitCode: 0 })).rejects.toThrow(
         /cannot go from queued to succeeded/,
       );
       expect(await history.getExecution('exec-1')).toMatchObject({ status: 'queued', exitCode: null });
@@ -85,7 +85,7 @@ describe('execution status machine', () => {
           message: expect.stringMatching(/from failed to cancelled/),
         });
       }
-      expect(async () => await history.moveExecution('nope', 'connecting')).toThrow(/does not exist/);
+      await expect(history.moveExecution('nope', 'connecting')).rejects.toThrow(/does not exist/);
     });
   });
 });

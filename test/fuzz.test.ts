@@ -245,9 +245,9 @@ describe('odd requests get 4xx with the usual error body', () => {
       tokens,
       registry,
       variables: {
-        get: async (k) => (store.has(k) ? { value: await store.get(k) } : null),
-        set: (k, v) => void store.set(k, v),
-        remove: (k) => store.delete(k),
+        get: async (k) => (store.has(k) ? { value: store.get(k) } : null),
+        set: async (k, v) => void store.set(k, v),
+        remove: async (k) => store.delete(k),
         all: async () => [],
       },
       maxBodyBytes: 4096,

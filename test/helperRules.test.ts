@@ -90,8 +90,8 @@ describe('runtime endpoints for the Cronium semantics (real HTTP, the real store
 
   beforeAll(async () => {
     // The service's own runtime carries the store's transactional variable access.
-    const core = composeCore({ dataDir: dir.path, runtimePort: 0 });
-    service = await CroniumService.open(core);
+    const core = await composeCore({ dataDir: dir.path, runtimePort: 0 });
+    service = new CroniumService(core);
     runtime = core.runtime;
     await service.startRuntime();
     base = `http://127.0.0.1:${runtime.port}`;

@@ -141,7 +141,7 @@ describe('runtime helpers on real hosts', () => {
       {
         language: 'python',
         script:
-          'cronium.deleteVariable("doomed")\await ncronium.setVariable("after-fail", [1, 2])\ncronium.output({"partial": True})\nraise SystemExit(3)',
+          'cronium.deleteVariable("doomed")\ncronium.setVariable("after-fail", [1, 2])\ncronium.output({"partial": True})\nraise SystemExit(3)',
       },
       ['h1'],
       { helperMode: 'bundled' },
@@ -152,7 +152,7 @@ describe('runtime helpers on real hosts', () => {
       helperMode: 'bundled',
       output: { partial: true },
     });
-    expect(async () => await service.getVariableValue('doomed')).toThrow(/No variable/);
+    await expect(service.getVariableValue('doomed')).rejects.toThrow(/No variable/);
     expect(await service.getVariableValue('after-fail')).toEqual([1, 2]);
     expect(r.exec.variableChanges).toEqual([
       { key: 'doomed', op: 'delete' },

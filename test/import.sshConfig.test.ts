@@ -426,7 +426,7 @@ Host *
         .map((s) => s.name)
         .sort(),
     ).toEqual(['j1', 'one']);
-    expect(async () => await service.importServers({ ...f, select: ['nope'] })).toThrow(
+    await expect(service.importServers({ ...f, select: ['nope'] })).rejects.toThrow(
       /not among the hosts found/,
     );
   });
@@ -475,7 +475,7 @@ Host fine
 
   it('reads ~/ in the paths given (as typed in the app) from the home directory, and ~/.ssh/config by default', async () => {
     const coreDir = tempDir();
-    const core = composeCore({ dataDir: coreDir.path, unknownHostKeys: 'ask' });
+    const core = await composeCore({ dataDir: coreDir.path, unknownHostKeys: 'ask' });
     const imports = new ImportService({
       db: core.db,
       servers: core.servers,
@@ -486,11 +486,11 @@ Host fine
     try {
       writeFileSync(join(home, 'elsewhere.conf'), 'Host tilde\n  HostName 10.6.0.1\n');
       writeFileSync(join(home, 'kh'), '');
-      const plan = imports.run({ sshConfig: '~/elsewhere.conf', knownHosts: ['~/kh'], dryRun: true });
+      const plan = await imports.run({ sshConfig: '~/elsewhere.conf', knownHosts: ['~/kh'], dryRun: true });
       expect(plan).toMatchObject({ sshConfig: join(home, 'elsewhere.conf'), knownHosts: [join(home, 'kh')] });
       expect(plan.servers.map((s) => s.name)).toEqual(['tilde']);
       writeFileSync(join(home, '.ssh', 'config'), 'Host from-default\n');
-      expect(imports.run({ dryRun: true }).sshConfig).toBe(join(home, '.ssh', 'config'));
+      expect((await imports.run({ dryRun: true })).sshConfig).toBe(join(home, '.ssh', 'config'));
     } finally {
       await core.close();
       coreDir.remove();
@@ -499,7 +499,7 @@ Host fine
 
   it('refuses an ssh_config path that does not exist, writing nothing', async () => {
     const before = (await service.listServers()).length;
-    expect(async () => await service.importServers({ sshConfig: join(dir.path, 'nope') })).toThrow(
+    await expect(service.importServers({ sshConfig: join(dir.path, 'nope') })).rejects.toThrow(
       /cannot read/,
     );
     expect(await service.listServers()).toHaveLength(before);
@@ -535,7 +535,7 @@ Host fine
   });
 });
 
-function toInput(s: ReturnType<CroniumService['getServer']>) {
+function toInput(s: Awaited<ReturnType<CroniumService['getServer']>>) {
   return {
     name: s.name,
     host: s.host,

@@ -4,18 +4,20 @@
  * the newest, and read back through the repositories the app uses.
  */
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { deflateRawSync } from 'node:zlib';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { migrate, type Database } from '../src/store/database.ts';
 import { HistoryRepo } from '../src/store/historyRepo.ts';
 import { JobRepo } from '../src/store/jobRepo.ts';
 import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
+import { migrateSql } from '../src/store/migrate.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { ScheduleRepo } from '../src/store/scheduleRepo.ts';
 import { ServerRepo } from '../src/store/serverRepo.ts';
+import type { Sql } from '../src/store/sql.ts';
+import { SqliteDatabase } from '../src/store/sqliteEngine.ts';
 import { ToolRepo } from '../src/store/toolRepo.ts';
 import { VariableRepo } from '../src/store/variableRepo.ts';
 import { tempDir } from './support/fixtures.ts';
@@ -30,7 +32,7 @@ const BIG_LOG = 'line of packed output\n'.repeat(2000);
  * Rows as each version's schema held them, written with that version's SQL (never through today's
  * repositories, which only know the newest schema). A new migration adds its entry here.
  */
-const SEEDS: Record<number, (db: Database) => void> = {
+const SEEDS: Record<number, (db: DatabaseSync) => void> = {
   1: (db) => {
     db.exec(`
       INSERT INTO servers (id, name, host, port, username, auth_type, key_path, tags, description, created_at, updated_at)
@@ -107,7 +109,7 @@ const SEEDS: Record<number, (db: Database) => void> = {
 };
 
 /** What the app must read back from rows seeded up to `base`. */
-async function expectSeeded(db: Database, base: number): void {
+async function expectSeeded(db: Sql, base: number): Promise<void> {
   const servers = new ServerRepo(db);
   expect(await servers.getByName('web1')).toMatchObject({ host: '10.0.0.1', port: 2200, tags: ['prod'] });
   expect(await servers.getByName('db1')).toMatchObject({
@@ -142,7 +144,7 @@ async function expectSeeded(db: Database, base: number): void {
     output: { ok: true },
   });
   const log = await history.readLog('e1');
-  expect(log.slice(0, 2).map(async (c) => c.text)).toEqual(['hello\n', 'warn\n']);
+  expect(log.slice(0, 2).map((c) => c.text)).toEqual(['hello\n', 'warn\n']);
   if (base >= 2) expect(log[2]?.text).toBe(BIG_LOG);
   // Rows from before chains have none; version 5's rows keep theirs.
   expect(job).toMatchObject({ chain: [], desktopNotify: 'never', webhook: null });
@@ -186,7 +188,7 @@ async function expectSeeded(db: Database, base: number): void {
     expect(await schedules.list()).toEqual([]);
     expect((await history.getRun('r1'))?.scheduleId).toBeNull();
   }
-  const execution = await history.getExecution('e1')!;
+  const execution = (await history.getExecution('e1'))!;
   if (base >= 7) {
     expect(execution.toolActions).toMatchObject([
       { tool: 'slack', status: 'sent', credential: 'team-slack' },
@@ -210,21 +212,20 @@ describe('schema migrations', () => {
   const newest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
   it.each(MIGRATIONS.map((m) => m.version))(
     'upgrades a store of version %i, with rows, to the newest',
-    (base) => {
+    async (base) => {
       const dir = tempDir();
       dirs.push(dir);
-      const db = new DatabaseSync(join(dir.path, 'cronium.db'));
-      db.exec('PRAGMA foreign_keys = ON');
+      const db = new SqliteDatabase(join(dir.path, 'cronium.db'));
       for (const m of MIGRATIONS.filter((m) => m.version <= base)) {
-        migrate(db, m.version);
-        SEEDS[m.version]!(db);
+        await migrateSql(db, m.version);
+        SEEDS[m.version]!(db.raw);
       }
-      expect(db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: base });
-      migrate(db);
-      expect(db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: newest });
-      expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
-      expectSeeded(db, base);
-      db.close();
+      expect(await db.get('SELECT max(version) AS v FROM schema_migrations')).toEqual({ v: base });
+      await migrateSql(db);
+      expect(await db.get('SELECT max(version) AS v FROM schema_migrations')).toEqual({ v: newest });
+      expect(await db.all('PRAGMA foreign_key_check')).toEqual([]);
+      await expectSeeded(db, base);
+      await db.close();
     },
   );
 });

@@ -76,7 +76,7 @@ describe('chained jobs on real hosts', () => {
     return { run: await service.getRun(run.id), chained: await service.waitForChain(started.id) };
   }
   const executionsOf = (run: Run): Promise<Execution[]> =>
-    Promise.all(run.executionIds.map(async (id) => await service.getExecution(id)));
+    Promise.all(run.executionIds.map((id) => service.getExecution(id)));
   const logOf = async (e: Execution) =>
     (await service.readLog(e.id))
       .filter((c) => c.stream === 'stdout')
@@ -107,11 +107,11 @@ describe('chained jobs on real hosts', () => {
     for (const parent of parents) {
       const child = chained.find((c) => c.parentExecutionId === parent.id)!;
       expect(child).toMatchObject({ jobId: next.id, trigger: 'chain', chainDepth: 1, status: 'succeeded' });
-      const [e] = executionsOf(child);
+      const [e] = await executionsOf(child);
       expect(e!.serverName).toBe(parent.serverName);
       const n = (parent.output as { n: number }).n;
       expect(child.input).toEqual({ n });
-      expect(logOf(e!)).toBe(`got ${n}\n`);
+      expect(await logOf(e!)).toBe(`got ${n}\n`);
       expect(e!.output).toEqual({ doubled: n * 2 });
       // The parent records what its links did.
       expect(parent.chain).toEqual([
@@ -140,11 +140,11 @@ describe('chained jobs on real hosts', () => {
     });
     const { run, chained } = await runChain('fail-first', ['h1']);
     expect(run.status).toBe('failed');
-    expect(executionsOf(run)[0]).toMatchObject({ status: 'failed', exitCode: 3 });
+    expect((await executionsOf(run))[0]).toMatchObject({ status: 'failed', exitCode: 3 });
     expect(chained.map((c) => c.jobName)).toEqual(['fail-handler']);
-    const [e] = executionsOf(chained[0]!);
+    const [e] = await executionsOf(chained[0]!);
     expect(e!.serverName).toBe('h2');
-    expect(logOf(e!)).toBe('handling disk full\n');
+    expect(await logOf(e!)).toBe('handling disk full\n');
   });
 
   it('runs the on-condition job only when the script set its condition to true', async () => {
@@ -159,12 +159,12 @@ describe('chained jobs on real hosts', () => {
     await service.waitForRun(flagged.id);
     const chained = await service.waitForChain(flagged.id);
     expect(chained.map((c) => [c.jobName, c.status])).toEqual([['cond-next', 'succeeded']]);
-    expect(logOf(executionsOf(chained[0]!)[0]!)).toBe('conditioned\n');
+    expect(await logOf((await executionsOf(chained[0]!))[0]!)).toBe('conditioned\n');
 
     const plain = await service.startRun({ jobId: 'cond-first', serverIds: ['h1'], input: { flag: false } });
     await service.waitForRun(plain.id);
     expect(await service.waitForChain(plain.id)).toEqual([]);
-    expect(executionsOf(await service.getRun(plain.id))[0]).toMatchObject({ condition: false, chain: [] });
+    expect((await executionsOf(await service.getRun(plain.id)))[0]).toMatchObject({ condition: false, chain: [] });
   });
 
   it('refuses links that make a loop when saved, naming it, and changes nothing', async () => {
@@ -193,9 +193,7 @@ describe('chained jobs on real hosts', () => {
     expect((error as CroniumError).fields?.chain).toMatch(/loop-c → loop-a → loop-b → loop-c/);
     expect((await service.getJob('loop-c')).chain).toEqual([]);
     // A job that names itself is refused too.
-    expect(
-      async () => await service.updateJob('loop-c', { ...c, chain: [{ on: 'success', jobId: 'loop-c' }] }),
-    ).toThrow(/cannot start itself/);
+    await expect(service.updateJob('loop-c', { ...c, chain: [{ on: 'success', jobId: 'loop-c' }] })).rejects.toThrow(/cannot start itself/);
   });
 
   it('stops a chain at the depth limit and records it on the last run', async () => {
@@ -217,7 +215,7 @@ describe('chained jobs on real hosts', () => {
       ['depth-1', 1],
       ['depth-2', 2],
     ]);
-    const last = await executionsOf(chained[1]!)[0]!;
+    const last = (await executionsOf(chained[1]!))[0]!;
     expect(last.chain).toEqual([
       expect.objectContaining({
         jobName: 'depth-3',

@@ -116,13 +116,13 @@ describe('import, then run with no trust prompt', () => {
 
     // History: "not succeeded" finds exactly that one; text finds by server name, job name and error.
     const ids = async (q: object) => (await service.queryHistory(q)).items.map((e) => e.id);
-    expect(ids({ status: 'not_succeeded' })).toEqual([asked.exec.id]);
-    expect(ids({ text: 'IMP-DEEP' })).toEqual([r.executions[0]!.id]);
-    expect(ids({ text: 'not known' })).toEqual([asked.exec.id]);
-    expect(ids({ text: `${r.exec.jobName} imp-h` }).sort()).toEqual(
+    expect(await ids({ status: 'not_succeeded' })).toEqual([asked.exec.id]);
+    expect(await ids({ text: 'IMP-DEEP' })).toEqual([r.executions[0]!.id]);
+    expect(await ids({ text: 'not known' })).toEqual([asked.exec.id]);
+    expect((await ids({ text: `${r.exec.jobName} imp-h` })).sort()).toEqual(
       [r.executions[1]!.id, r.executions[2]!.id].sort(),
     );
-    expect(ids({ text: '100%_' })).toEqual([]);
+    expect(await ids({ text: '100%_' })).toEqual([]);
   });
 
   it('re-imports without duplicates, and runs on tags mixed with names', async () => {
@@ -155,12 +155,10 @@ describe('import, then run with no trust prompt', () => {
     ]);
     expect(r.executions.map((e) => e.serverName)).toEqual(['imp-deep', 'imp-h1', 'imp-h2']);
     expect(r.executions.every((e) => e.status === 'succeeded')).toBe(true);
-    expect(async () => await service.startRun({ jobId: r.run.jobId, serverIds: ['tag:nope'] })).toThrow(
+    await expect(service.startRun({ jobId: r.run.jobId, serverIds: ['tag:nope'] })).rejects.toThrow(
       /no server is tagged "nope" \(tags in use: prod\)/,
     );
-    expect(
-      async () => await service.startRun({ jobId: r.run.jobId, serverIds: ['imp-h2', 'imp-h2'] }),
-    ).toThrow(/listed twice/);
+    await expect(service.startRun({ jobId: r.run.jobId, serverIds: ['imp-h2', 'imp-h2'] })).rejects.toThrow(/listed twice/);
   });
 });
 

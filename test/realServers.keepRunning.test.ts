@@ -104,8 +104,8 @@ describe('keep-running jobs', () => {
     await exited;
 
     // The next process to open the data directory sees the run's owner gone: the execution is detached.
-    const after = reopen(dir);
-    const detached = executionOf(after);
+    const after = await reopen(dir);
+    const detached = await executionOf(after);
     expect(detached).toMatchObject({ status: 'detached', jobName: 'kr', endedAt: null });
     await after.close();
     // …and the script still runs on the host, spooling: "second" is written while no one follows it.
@@ -156,7 +156,7 @@ describe('keep-running jobs', () => {
     expect(onHost(h, `test -d ~/.cronium/runs/${detached.id} && echo left`)).toBe('');
     expect(scriptPids(detached.id)).toBe('');
     // The run ends with its last execution.
-    expect(reopen(dir).getRun(record.runId)).toMatchObject({ status: 'failed' });
+    expect(await (await reopen(dir)).getRun(record.runId)).toMatchObject({ status: 'failed' });
   });
 
   it('a dropped connection leaves the script detached; cancel after reattach stops it on the host', async () => {
@@ -257,7 +257,7 @@ describe('keep-running jobs', () => {
     await service.close();
     expect(scriptPids(executionId)).not.toBe('');
 
-    const next = reopen(dir);
+    const next = await reopen(dir);
     expect(await next.getExecution(executionId)).toMatchObject({ status: 'detached' });
     onHost(h, `touch ~/${tag}`);
     expect(await next.reattachDetached()).toEqual([executionId]);
@@ -271,8 +271,7 @@ describe('keep-running jobs', () => {
       errorKind: null,
     });
     expect(
-      next
-        .readLog(executionId)
+      (await next.readLog(executionId))
         .filter((c) => c.stream === 'stdout')
         .map((c) => c.text)
         .join(''),

@@ -86,10 +86,10 @@ describe('login-shell noise on real hosts', () => {
   const users: TestUser[] = [];
 
   /** A test user on h1 with this ~/.bashrc (and optional ~/.forcecommand), saved as a server named by tag. */
-  function noisyServer(tag: string, bashrc: string, forceCommand?: string): TestUser {
+  async function noisyServer(tag: string, bashrc: string, forceCommand?: string): Promise<TestUser> {
     const user = createTestUser(h, tag);
     users.push(user);
-    const write = async (name: string, content: string, mode = 0o644) => {
+    const write = (name: string, content: string, mode = 0o644) => {
       const path = `${user.home}/${name}`;
       writeFileSync(path, content);
       chmodSync(path, mode);
@@ -119,11 +119,11 @@ describe('login-shell noise on real hosts', () => {
 
   beforeAll(async () => {
     ({ service, close } = await serviceWithHosts());
-    noisyServer('noisy', BASHRC);
+    await noisyServer('noisy', BASHRC);
     // The harness's ForceCommand wrapper (a banner on both streams, then exec) plus the noisy .bashrc.
-    noisyServer('fcexec', BASHRC);
+    await noisyServer('fcexec', BASHRC);
     // A wrapper that does not exec: it prints before and after the command and passes its exit status on.
-    noisyServer(
+    await noisyServer(
       'fcafter',
       BASHRC,
       '#!/bin/sh\necho "wrapper: before"\n/bin/sh -c "$SSH_ORIGINAL_COMMAND"\nrc=$?\necho "wrapper: after" >&2\nexit $rc\n',
@@ -198,7 +198,7 @@ describe('login-shell noise on real hosts', () => {
   it('never starts a script twice when the runner was not heard from; says so', async () => {
     // This shell swallows everything the runner prints, so its start can never be confirmed: the script
     // did run, and must not be started again.
-    const user = noisyServer(
+    const user = await noisyServer(
       'mute',
       'case $BASH_EXECUTION_STRING in *runner.sh*) exec >/dev/null 2>&1 ;; esac\necho "bashrc: hi" >&2\n',
     );

@@ -231,8 +231,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
       const e = await reopened.getExecution(run.executionIds[0]!);
       expect(e.output).toEqual({ ok: true });
       expect(
-        reopened
-          .readLog(e.id)
+        (await reopened.readLog(e.id))
           .map((c) => c.text)
           .join(''),
       ).toContain(`fired by ${h.user}`);

@@ -18,9 +18,9 @@ import { createTestUser, startPrivateSshd, type TestUser } from './support/sshHo
 
 const SLOT = Number(process.env.CRONIUM_TEST_SLOT ?? 0);
 
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -285,7 +285,7 @@ describe('case 3: sessions a server will not open', () => {
     const server = await fakeServer({ auth: (ctx) => ctx.accept(), maxSessions: 1 });
     const pool = new ConnectionPool({
       hostKeys: anyHostKey,
-      resolve: () => ({
+      resolve: async () => ({
         target: {
           label: 'fake',
           host: '127.0.0.1',
@@ -325,7 +325,7 @@ describe('case 3: sessions a server will not open', () => {
     const server = await fakeServer({ auth: (ctx) => ctx.accept(), maxSessions: 0 });
     const pool = new ConnectionPool({
       hostKeys: anyHostKey,
-      resolve: () => ({
+      resolve: async () => ({
         target: {
           label: 'fake',
           host: '127.0.0.1',
@@ -476,7 +476,7 @@ describe('case 12: cancel and the deadline reach every phase', () => {
       else waiting.push(socket);
     });
     await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
-    const svc = service();
+    const svc = await service();
     try {
       await svc.service.createServer({
         name: 'gated',
@@ -489,9 +489,12 @@ describe('case 12: cancel and the deadline reach every phase', () => {
       const a = await svc.service.startRun({ jobId: job.id, serverIds: ['gated'] });
       const b = await svc.service.startRun({ jobId: job.id, serverIds: ['gated'] });
       const statusOf = async (runId: string) =>
-        (await svc.service.getExecution(svc.service.getRun(runId).executionIds[0]!)).status;
+        (await svc.service.getExecution((await svc.service.getRun(runId)).executionIds[0]!)).status;
       await until(
-        () => statusOf(a.id) === 'connecting' && statusOf(b.id) === 'connecting' && waiting.length === 1,
+        async () =>
+          (await statusOf(a.id)) === 'connecting' &&
+          (await statusOf(b.id)) === 'connecting' &&
+          waiting.length === 1,
       );
       await svc.service.cancelRun(a.id);
       expect((await svc.service.waitForRun(a.id)).status).toBe('cancelled');
@@ -511,7 +514,7 @@ describe('case 12: cancel and the deadline reach every phase', () => {
   it('a hung deploy ends timed_out within the job timeout', async () => {
     execFileSync('rm', ['-f', join(user.home, 'hung')]);
     writeFileSync(join(user.home, 'hang'), '');
-    const svc = service();
+    const svc = await service();
     try {
       const started = Date.now();
       const run = await runJob(
@@ -533,7 +536,7 @@ describe('case 12: cancel and the deadline reach every phase', () => {
   it('a cancel during deploy ends cancelled, and the script never runs', async () => {
     execFileSync('rm', ['-f', join(user.home, 'hung')]);
     writeFileSync(join(user.home, 'hang'), '');
-    const svc = service();
+    const svc = await service();
     try {
       const job = await svc.service.createJob({
         name: 'mark',

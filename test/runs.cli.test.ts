@@ -54,13 +54,13 @@ beforeAll(async () => {
   });
   const add = async (name: string, host: string) =>
     await seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } });
-  add('h1', h.hosts.h1.address);
-  add('h2', h.hosts.h2.address);
+  await add('h1', h.hosts.h1.address);
+  await add('h2', h.hosts.h2.address);
   // h3 has no python3: a Python job fails there (interpreter missing) and succeeds on h1 and h2.
-  add('h3', h.hosts.h3.address);
+  await add('h3', h.hosts.h3.address);
   // Three names for h1 and one for h2: the same script prints the same on a1..a3, else on b.
-  for (const name of ['a1', 'a2', 'a3']) add(name, h.hosts.h1.address);
-  add('b', h.hosts.h2.address);
+  for (const name of ['a1', 'a2', 'a3']) await add(name, h.hosts.h1.address);
+  await add('b', h.hosts.h2.address);
   await seed.close();
 });
 

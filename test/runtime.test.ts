@@ -38,10 +38,10 @@ describe('runtime API (real HTTP on loopback)', () => {
   let base: string;
   const store = new Map<string, unknown>();
   const variables: VariableAccess = {
-    get: async (k) => (store.has(k) ? { value: await store.get(k) } : null),
-    set: (k, v) => void store.set(k, v),
-    remove: (k) => store.delete(k),
-    all: () => [...store].map(([key, value]) => ({ key, value })),
+    get: async (k) => (store.has(k) ? { value: store.get(k) } : null),
+    set: async (k, v) => void store.set(k, v),
+    remove: async (k) => store.delete(k),
+    all: async () => [...store].map(([key, value]) => ({ key, value })),
   };
 
   beforeAll(async () => {

@@ -39,7 +39,7 @@ describe('schedule parameters', async () => {
   ])('refuses %j naming %s, and saves nothing', async (params, field, message) => {
     let error: unknown;
     try {
-      add(params);
+      await add(params);
     } catch (err) {
       error = err;
     }
@@ -49,6 +49,6 @@ describe('schedule parameters', async () => {
   });
 
   it('saves valid parameters as given', async () => {
-    expect(add({ env: 'prod', count: '3' }).params).toEqual({ env: 'prod', count: '3' });
+    expect((await add({ env: 'prod', count: '3' })).params).toEqual({ env: 'prod', count: '3' });
   });
 });

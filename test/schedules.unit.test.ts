@@ -212,7 +212,7 @@ describe('cron expressions and time zones (croner)', () => {
       overlap: 'overlap is skip or allow',
       missed: 'missed is skip or run-once',
     });
-    expect(async () => await s.createSchedule({ name: 'x', jobId: 'nojob', cron: '* * * * *' })).toThrow(
+    await expect(s.createSchedule({ name: 'x', jobId: 'nojob', cron: '* * * * *' })).rejects.toThrow(
       /No job named/,
     );
     // A tag target is kept as written (expanded when each run starts).
@@ -284,7 +284,7 @@ describe('the scheduler (injected clock)', () => {
 
   it('a gap that ends on an occurrence fires it on time, once, whatever the policy', async () => {
     const w = await world();
-    w.schedule({ missed: 'run-once' });
+    await w.schedule({ missed: 'run-once' });
     const p = await w.process('a');
     w.clock.now = T0 + 5 * MIN + 1500; // 10:05 is 1.5 s old: on time; 10:01–10:04 were missed
     await p.scheduler.tick();
@@ -322,7 +322,7 @@ describe('the scheduler (injected clock)', () => {
       fireAt: T0 + 2 * MIN,
     });
     // Once the run has ended, the next occurrence fires.
-    p.finish(p.started.find((r) => r.scheduleId === skip.id)!.id);
+    await p.finish(p.started.find((r) => r.scheduleId === skip.id)!.id);
     w.clock.now = T0 + 3 * MIN + 100;
     await p.scheduler.tick();
     expect(of(skip.id)).toBe(2);
@@ -332,10 +332,10 @@ describe('the scheduler (injected clock)', () => {
     const w = await world();
     const s = await w.schedule({ missed: 'run-once' });
     const p = await w.process('a');
-    w.repo.setEnabled(s.id, false, T0);
+    await w.repo.setEnabled(s.id, false, T0);
     w.clock.now = T0 + 5 * MIN + 30_000;
     await p.scheduler.tick();
-    w.repo.setEnabled(s.id, true, w.clock.now);
+    await w.repo.setEnabled(s.id, true, w.clock.now);
     await p.scheduler.tick();
     expect(p.started).toHaveLength(0);
     w.clock.now = T0 + 6 * MIN + 100;
@@ -345,7 +345,7 @@ describe('the scheduler (injected clock)', () => {
 
   it('two processes: only the lease holder fires; the other takes over once the lease expires', async () => {
     const w = await world();
-    w.schedule({ cron: '*/2 * * * * *' });
+    await w.schedule({ cron: '*/2 * * * * *' });
     const a = await w.process('a');
     const b = await w.process('b');
     // Both look at every occurrence for 20 s: each one is fired once, all by the holder.
@@ -392,7 +392,7 @@ describe('the scheduler (injected clock)', () => {
 
   it('stop() gives the lease up, so another process takes over at once', async () => {
     const w = await world();
-    w.schedule();
+    await w.schedule();
     const a = await w.process('a');
     const b = await w.process('b');
     await a.scheduler.tick();

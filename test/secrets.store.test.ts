@@ -165,12 +165,12 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
     db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('runtime.jwt_key', ?)").run(
       await legacy.encrypt(Buffer.alloc(32, 7).toString('base64')),
     );
-    await db.close();
+    db.close();
   }
 
   it('the CLI refuses them with what to do, exits non-zero at once (no hang), and leaves them as they were', async () => {
     const p = place();
-    seedLegacyStore(p.data);
+    await seedLegacyStore(p.data);
     for (const command of ['$CRONIUM var get dbpass', '$CRONIUM run j --on db', '$CRONIUM doctor']) {
       const r = await sh(p, command, { timeoutMs: 15_000 });
       if (command.includes('doctor')) {
@@ -185,19 +185,18 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
     const { value } = db.prepare("SELECT value FROM variables WHERE key = 'dbpass'").get() as {
       value: string;
     };
-    await db.close();
+    db.close();
     expect(value.startsWith('ss1:')).toBe(true);
   });
 
   it('the desktop app (safeStorage at hand) re-seals every one at start; then the CLI reads them all', async () => {
     const p = place();
-    seedLegacyStore(p.data);
+    await seedLegacyStore(p.data);
     const app = await CroniumService.open({
       dataDir: p.data,
       keychain: null,
       runtimePort: 0,
-      legacyDecrypt: async (sealed) =>
-        await new SafeStorageSecretStore(fakeSafeStorage, null).decrypt(sealed),
+      legacyDecrypt: (sealed) => new SafeStorageSecretStore(fakeSafeStorage, null).openLegacy(sealed),
     });
     expect(await app.resealLegacySecrets()).toBe(4);
     expect(await app.resealLegacySecrets()).toBe(0);
@@ -205,21 +204,20 @@ describe('the desktop app’s old safeStorage values ("ss1:")', () => {
 
     const db = await openStore({ dataDir: p.data });
     const sealed = [
-      (db.prepare("SELECT secret FROM servers WHERE id = 's1'").get() as { secret: string }).secret,
+      (await db.get<{ secret: string }>("SELECT secret FROM servers WHERE id = 's1'"))!.secret,
       (
-        JSON.parse((db.prepare("SELECT env FROM jobs WHERE id = 'j1'").get() as { env: string }).env) as {
+        JSON.parse((await db.get<{ env: string }>("SELECT env FROM jobs WHERE id = 'j1'"))!.env) as {
           value: string;
           secret: boolean;
         }[]
       )[1]!.value,
-      (db.prepare("SELECT value FROM variables WHERE key = 'dbpass'").get() as { value: string }).value,
-      (db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as { value: string })
-        .value,
+      (await db.get<{ value: string }>("SELECT value FROM variables WHERE key = 'dbpass'"))!.value,
+      (await db.get<{ value: string }>("SELECT value FROM settings WHERE key = 'runtime.jwt_key'"))!.value,
     ];
     await db.close();
     const keyFile = new KeyFileSecretStore(p.data);
     expect(sealed.map((s) => s.slice(0, 3))).toEqual(['v1:', 'v1:', 'v1:', 'v1:']);
-    expect(sealed.map(async (s) => await keyFile.decrypt(s))).toEqual([
+    expect(await Promise.all(sealed.map((s) => keyFile.decrypt(s)))).toEqual([
       'pw-0f-server',
       't0ken-env',
       '"S3cret-x"',
@@ -260,20 +258,20 @@ describe('the data key rules (fake keychain)', () => {
       // Another keychain (another user's, a reset one) with another key under the same entry.
       const other = memoryKeychain();
       const [account] = [...keychain.entries.keys()];
-      await other.set(account!, Buffer.alloc(32, 1).toString('base64'));
+      other.set(account!, Buffer.alloc(32, 1).toString('base64'));
       const wrong = new DataKeySecretStore({ dataDir: dir.path, db, keychain: other });
-      expect(async () => await wrong.decrypt(sealed)).toThrow(
+      await expect(wrong.decrypt(sealed)).rejects.toThrow(
         /not the one this data directory's secrets were sealed with/,
       );
       // An empty keychain and no key file: a clear refusal, not a new key.
       const empty = new DataKeySecretStore({ dataDir: dir.path, db, keychain: memoryKeychain() });
-      expect(async () => await empty.decrypt(sealed)).toThrow(/holds no data key for this data directory/);
+      await expect(empty.decrypt(sealed)).rejects.toThrow(/holds no data key for this data directory/);
       expect(existsSync(join(dir.path, 'secret.key'))).toBe(false);
       // A locked keychain: the key file is used for a store without secrets yet, and the reason is given.
       const dir2 = tempDir();
       const db2 = await openStore({ dataDir: dir2.path });
       const locked = new DataKeySecretStore({ dataDir: dir2.path, db: db2, keychain: memoryKeychain(true) });
-      expect(await locked.decrypt(locked.encrypt('y2-secret'))).toBe('y2-secret');
+      expect(await locked.decrypt(await locked.encrypt('y2-secret'))).toBe('y2-secret');
       expect(await locked.info()).toMatchObject({
         kind: 'key-file',
         reason: expect.stringContaining('locked'),
@@ -312,7 +310,7 @@ describe('no process hangs with nothing left to do', () => {
     // Just the table the writer fills (the real schema's foreign keys would want an execution row).
     const db = new DatabaseSync(join(dir.path, 'cronium.db'));
     db.exec('CREATE TABLE log_chunks (execution_id, seq, stream, ts, text, packed)');
-    await db.close();
+    db.close();
     const r = await child(`
       import { LogWriter } from './src/store/logWriter.ts';
       const w = new LogWriter(${JSON.stringify(join(dir.path, 'cronium.db'))});

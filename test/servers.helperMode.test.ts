@@ -78,7 +78,7 @@ describe('a server’s helper mode on a host that refuses forwarding (real sshd)
   });
 
   it('bundled: an auto job runs bundled at once, with no tunnel tried and no warning', async () => {
-    setMode('bundled');
+    await setMode('bundled');
     const tunnels: string[] = [];
     const off = service.subscribe((e) => e.type === 'tunnel' && tunnels.push(e.state));
     const r = await runJob(service, { language: 'bash', script: SCRIPT }, ['noforward'], { input: 2 });
@@ -100,7 +100,7 @@ describe('a server’s helper mode on a host that refuses forwarding (real sshd)
   });
 
   it('api: an auto job fails instead of falling back; a bundled job still runs', async () => {
-    setMode('api');
+    await setMode('api');
     const r = await runJob(service, { language: 'bash', script: 'echo should-not-run' }, ['noforward']);
     expect(r.exec).toMatchObject({ status: 'error', errorKind: 'tunnel_refused' });
     expect(r.exec.errorMessage).toMatch(

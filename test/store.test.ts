@@ -19,10 +19,12 @@ function dataDir(): string {
 }
 afterEach(async () => dirs.splice(0).forEach((d) => d.remove()));
 
-function count(service: CroniumService, table: string): number {
-  return withDatabase(
-    service,
-    (db) => db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number },
+async function count(service: CroniumService, table: string): Promise<number> {
+  return (
+    await withDatabase(
+      service,
+      (db) => db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number },
+    )
   ).n;
 }
 
@@ -30,13 +32,13 @@ describe('store', () => {
   it('creates one SQLite file in WAL mode with every migration applied once', async () => {
     const dir = dataDir();
     const db = await openStore({ dataDir: dir });
-    expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
-    const versions = db.prepare('SELECT version FROM schema_migrations').all();
+    expect((await db.get<{ journal_mode: string }>('PRAGMA journal_mode'))!.journal_mode).toBe('wal');
+    const versions = await db.all('SELECT version FROM schema_migrations');
     await db.close();
     const again = await openStore({ dataDir: dir });
-    expect(again.prepare('SELECT version FROM schema_migrations').all()).toEqual(versions);
+    expect(await again.all('SELECT version FROM schema_migrations')).toEqual(versions);
     const tables = (
-      again.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      await again.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
     ).map((t) => t.name);
     expect(tables).toEqual(
       expect.arrayContaining([
@@ -121,32 +123,24 @@ describe('store', () => {
         username: '',
         auth: { type: 'key', keyPath: '/nonexistent' },
       });
-    expect(attempt).toThrow(CroniumError);
+    await expect(attempt()).rejects.toThrow(CroniumError);
     try {
-      attempt();
+      await attempt();
     } catch (err) {
       const fields = (err as CroniumError).fields!;
       expect(Object.keys(fields)).toEqual(expect.arrayContaining(['name', 'host', 'port', 'username']));
     }
-    expect(
-      async () =>
-        await service.createServer({
+    await expect(service.createServer({
           name: 'k',
           host: 'h',
           username: 'u',
           auth: { type: 'key', keyPath: '/nonexistent/key' },
-        }),
-    ).toThrow(/auth.keyPath: cannot read/);
-    expect(async () => await service.createJob({ name: 'j', language: 'ruby', script: 'x' })).toThrow(
+        })).rejects.toThrow(/auth.keyPath: cannot read/);
+    await expect(service.createJob({ name: 'j', language: 'ruby', script: 'x' })).rejects.toThrow(
       /language/,
     );
-    expect(
-      async () =>
-        await service.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] }),
-    ).toThrow(/no server named "ghost"/);
-    expect(
-      async () =>
-        await service.createJob({
+    await expect(service.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] })).rejects.toThrow(/no server named "ghost"/);
+    await expect(service.createJob({
           name: 'j',
           language: 'bash',
           script: 'x',
@@ -154,15 +148,14 @@ describe('store', () => {
             { key: 'A', value: '1' },
             { key: 'A', value: '2' },
           ],
-        }),
-    ).toThrow(/set twice/);
-    expect(count(service, 'servers')).toBe(0);
-    expect(count(service, 'jobs')).toBe(0);
+        })).rejects.toThrow(/set twice/);
+    expect(await count(service, 'servers')).toBe(0);
+    expect(await count(service, 'jobs')).toBe(0);
     await service.createJob({ name: 'same', language: 'bash', script: 'x' });
-    expect(async () => await service.createJob({ name: 'SAME', language: 'bash', script: 'y' })).toThrow(
+    await expect(service.createJob({ name: 'SAME', language: 'bash', script: 'y' })).rejects.toThrow(
       /already exists/,
     );
-    expect(count(service, 'jobs')).toBe(1);
+    expect(await count(service, 'jobs')).toBe(1);
     void service.close();
   });
 
@@ -176,17 +169,14 @@ describe('store', () => {
       auth: { type: 'agent' },
       jumpServerId: 'bastion',
     });
-    expect(async () => await service.removeServer('bastion')).toThrow(/jump server of inner/);
-    expect(
-      async () =>
-        await service.updateServer('bastion', {
+    await expect(service.removeServer('bastion')).rejects.toThrow(/jump server of inner/);
+    await expect(service.updateServer('bastion', {
           name: 'bastion',
           host: 'b',
           username: 'u',
           auth: { type: 'agent' },
           jumpServerId: 'inner',
-        }),
-    ).toThrow(/cannot hop through itself/);
+        })).rejects.toThrow(/cannot hop through itself/);
     await service.removeServer('inner');
     await service.removeServer('bastion');
     expect(await service.listServers()).toEqual([]);
@@ -252,7 +242,7 @@ describe('store', () => {
       [{ limit: 50, status: 'failed' as const }, 'executions_status'],
     ] as const) {
       const { sql, values } = executionListQuery(filter);
-      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...values) as { detail: string }[])
+      const plan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, values))
         .map((p) => p.detail)
         .join(' | ');
       expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`USING INDEX ${index}\\b`));
@@ -291,12 +281,12 @@ describe('store', () => {
       },
       [{ id: 'e-live', serverId: 's', serverName: 's' }],
     );
-    db.prepare("UPDATE runs SET owner_pid = 999999999 WHERE id = 'r-dead'").run();
-    db.prepare("UPDATE runs SET owner_pid = ? WHERE id = 'r-live'").run(process.ppid);
+    await db.run("UPDATE runs SET owner_pid = 999999999 WHERE id = 'r-dead'");
+    await db.run("UPDATE runs SET owner_pid = ? WHERE id = 'r-live'", [process.ppid]);
     expect(await history.failOrphans((pid) => pid !== 999999999)).toBe(1);
-    expect(await history.getExecution('e-dead')!.status).toBe('error');
-    expect(await history.getExecution('e-live')!.status).toBe('queued');
-    expect(await history.getRun('r-dead')!.status).toBe('failed');
+    expect((await history.getExecution('e-dead'))!.status).toBe('error');
+    expect((await history.getExecution('e-live'))!.status).toBe('queued');
+    expect((await history.getRun('r-dead'))!.status).toBe('failed');
     await db.close();
   });
 });

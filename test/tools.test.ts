@@ -277,7 +277,7 @@ describe('tool actions from scripts, with credentials from the secret store', ()
     expect(lines[2]).toMatch(
       /^tool action discord send_message to channel 1234 \(credential "ops-discord"\): failed: Discord answered HTTP 500/,
     );
-    expectNoCredential(r.exec, r.all.map((c) => c.text).join(''));
+    await expectNoCredential(r.exec, r.all.map((c) => c.text).join(''));
   });
 
   it('lists credentials without their secrets, uses the newest of a type, and removes them', async () => {
@@ -287,18 +287,10 @@ describe('tool actions from scripts, with credentials from the secret store', ()
       ['ops-discord', 'discord', `webhook on ${new URL(hooks.base).host}`],
       ['team-slack', 'slack', `webhook on ${new URL(hooks.base).host}`],
     ]);
-    expect(
-      async () =>
-        await service.createTool({ type: 'slack', name: 'team-slack', webhookUrl: `${hooks.base}/x/y/z` }),
-    ).toThrow(/already exists/);
-    expect(
-      async () => await service.createTool({ type: 'slack', name: 'bad', webhookUrl: 'ftp://example.com/x' }),
-    ).toThrow(/webhook URL is an http/);
-    expect(
-      async () =>
-        await service.createTool({ type: 'email', name: 'bad', host: 'x', from: 'not-an-address' } as never),
-    ).toThrow(/from: an email address/);
-    expect(async () => await service.createTool({ type: 'teams', name: 'x' } as never)).toThrow(
+    await expect(service.createTool({ type: 'slack', name: 'team-slack', webhookUrl: `${hooks.base}/x/y/z` })).rejects.toThrow(/already exists/);
+    await expect(service.createTool({ type: 'slack', name: 'bad', webhookUrl: 'ftp://example.com/x' })).rejects.toThrow(/webhook URL is an http/);
+    await expect(service.createTool({ type: 'email', name: 'bad', host: 'x', from: 'not-an-address' } as never)).rejects.toThrow(/from: an email address/);
+    await expect(service.createTool({ type: 'teams', name: 'x' } as never)).rejects.toThrow(
       /type is slack, discord or email/,
     );
     expect(await service.listTools()).toHaveLength(3);
@@ -313,7 +305,7 @@ describe('tool actions from scripts, with credentials from the secret store', ()
     expect(hooks.received[before]!.path).toBe('/services/T9/B9/second0123456');
     expect(r.exec.toolActions[0]!.credential).toBe('second-slack');
     await service.removeTool(second.name);
-    expect(async () => await service.removeTool('second-slack')).toThrow(/No tool named "second-slack"/);
+    await expect(service.removeTool('second-slack')).rejects.toThrow(/No tool named "second-slack"/);
     expect((await service.listTools()).map((t) => t.name)).not.toContain('second-slack');
   });
 
@@ -351,7 +343,7 @@ describe('the tool action performer (failures a real service gives on demand her
     await new Promise<void>((resolve) => dead.close(() => resolve()));
     try {
       const performer = toolActionPerformer({
-        newestOfType: (type) =>
+        newestOfType: async (type) =>
           type === 'email'
             ? {
                 name: 'mail',
@@ -436,7 +428,7 @@ describe('the tool action performer (failures a real service gives on demand her
     try {
       const performer = toolActionPerformer(
         {
-          newestOfType: (type) =>
+          newestOfType: async (type) =>
             type === 'email'
               ? {
                   name: 'mail',

@@ -118,17 +118,17 @@ describe('shell quoting', () => {
 });
 
 describe('secret store', () => {
-  it('round-trips, uses a fresh IV each time, and refuses a tampered value', () => {
+  it('round-trips, uses a fresh IV each time, and refuses a tampered value', async () => {
     const dir = tempDir();
     const store = new KeyFileSecretStore(dir.path);
-    const a = store.encrypt('value');
+    const a = await store.encrypt('value');
     expect(a).toMatch(/^v1:/);
-    expect(store.encrypt('value')).not.toBe(a);
-    expect(new KeyFileSecretStore(dir.path).decrypt(a)).toBe('value');
+    expect(await store.encrypt('value')).not.toBe(a);
+    expect(await new KeyFileSecretStore(dir.path).decrypt(a)).toBe('value');
     const tampered =
       'v1:' +
       Buffer.from(Buffer.from(a.slice(3), 'base64').map((b, i) => (i === 30 ? b ^ 1 : b))).toString('base64');
-    expect(() => store.decrypt(tampered)).toThrow(/could not be decrypted/);
+    await expect(store.decrypt(tampered)).rejects.toThrow(/could not be decrypted/);
     dir.remove();
   });
 });

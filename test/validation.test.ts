@@ -313,10 +313,10 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
       tokens,
       registry,
       variables: {
-        get: async (k) => (store.has(k) ? { value: await store.get(k) } : null),
-        set: (k, v) => void store.set(k, v),
-        remove: (k) => store.delete(k),
-        all: () => [...store].map(([key, value]) => ({ key, value })),
+        get: async (k) => (store.has(k) ? { value: store.get(k) } : null),
+        set: async (k, v) => void store.set(k, v),
+        remove: async (k) => store.delete(k),
+        all: async () => [...store].map(([key, value]) => ({ key, value })),
       },
     });
     base = `http://127.0.0.1:${(await runtime.listen(0)).port}`;
@@ -364,9 +364,9 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
         ['.cronium.changes', `set ${keyToHex(key)}\n`],
         [`.cronium.var.${keyToHex(key)}.json`, '1'],
       ]);
-      const problems = applyCollected(collected, ctx(), {
+      const problems = await applyCollected(collected, ctx(), {
         get: async () => null,
-        set: async (k) => await store.set(k, 'collected'),
+        set: async (k) => void store.set(k, 'collected'),
         remove: async () => false,
         all: async () => [],
       });

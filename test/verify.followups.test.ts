@@ -196,9 +196,7 @@ describe('runtime API: field keys, empty key segment, future iat (real server)',
     const secrets = new KeyFileSecretStore(dir.path);
     tokens = new TokenService(db, secrets);
     await tokens.sign({ executionId: 'exec-v', jobId: 'job-v', serverId: 'srv-v', timeoutSec: 60 });
-    const row = db.prepare("SELECT value FROM settings WHERE key = 'runtime.jwt_key'").get() as {
-      value: string;
-    };
+    const row = (await db.get<{ value: string }>("SELECT value FROM settings WHERE key = 'runtime.jwt_key'"))!;
     key = createSecretKey(Buffer.from(await secrets.decrypt(row.value), 'base64'));
     registry = new ExecutionRegistry();
     registry.register(bareContext('v'));
@@ -206,9 +204,9 @@ describe('runtime API: field keys, empty key segment, future iat (real server)',
       tokens,
       registry,
       variables: {
-        get: async (k) => (stored.has(k) ? { value: await stored.get(k) } : null),
-        set: (k, v) => void stored.set(k, v),
-        remove: (k) => stored.delete(k),
+        get: async (k) => (stored.has(k) ? { value: stored.get(k) } : null),
+        set: async (k, v) => void stored.set(k, v),
+        remove: async (k) => stored.delete(k),
         all: async () => [],
       },
     });
