@@ -499,9 +499,7 @@ Host fine
 
   it('refuses an ssh_config path that does not exist, writing nothing', async () => {
     const before = (await service.listServers()).length;
-    await expect(service.importServers({ sshConfig: join(dir.path, 'nope') })).rejects.toThrow(
-      /cannot read/,
-    );
+    await expect(service.importServers({ sshConfig: join(dir.path, 'nope') })).rejects.toThrow(/cannot read/);
     expect(await service.listServers()).toHaveLength(before);
   });
 

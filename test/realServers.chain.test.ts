@@ -164,7 +164,10 @@ describe('chained jobs on real hosts', () => {
     const plain = await service.startRun({ jobId: 'cond-first', serverIds: ['h1'], input: { flag: false } });
     await service.waitForRun(plain.id);
     expect(await service.waitForChain(plain.id)).toEqual([]);
-    expect((await executionsOf(await service.getRun(plain.id)))[0]).toMatchObject({ condition: false, chain: [] });
+    expect((await executionsOf(await service.getRun(plain.id)))[0]).toMatchObject({
+      condition: false,
+      chain: [],
+    });
   });
 
   it('refuses links that make a loop when saved, naming it, and changes nothing', async () => {
@@ -193,7 +196,9 @@ describe('chained jobs on real hosts', () => {
     expect((error as CroniumError).fields?.chain).toMatch(/loop-c → loop-a → loop-b → loop-c/);
     expect((await service.getJob('loop-c')).chain).toEqual([]);
     // A job that names itself is refused too.
-    await expect(service.updateJob('loop-c', { ...c, chain: [{ on: 'success', jobId: 'loop-c' }] })).rejects.toThrow(/cannot start itself/);
+    await expect(
+      service.updateJob('loop-c', { ...c, chain: [{ on: 'success', jobId: 'loop-c' }] }),
+    ).rejects.toThrow(/cannot start itself/);
   });
 
   it('stops a chain at the depth limit and records it on the last run', async () => {

@@ -158,7 +158,9 @@ describe('import, then run with no trust prompt', () => {
     await expect(service.startRun({ jobId: r.run.jobId, serverIds: ['tag:nope'] })).rejects.toThrow(
       /no server is tagged "nope" \(tags in use: prod\)/,
     );
-    await expect(service.startRun({ jobId: r.run.jobId, serverIds: ['imp-h2', 'imp-h2'] })).rejects.toThrow(/listed twice/);
+    await expect(service.startRun({ jobId: r.run.jobId, serverIds: ['imp-h2', 'imp-h2'] })).rejects.toThrow(
+      /listed twice/,
+    );
   });
 });
 

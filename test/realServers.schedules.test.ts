@@ -230,11 +230,7 @@ describe('schedules fired by `cronium daemon` (real processes, real hosts)', () 
       expect(run).toMatchObject({ trigger: 'schedule', scheduleId: schedule.id, status: 'succeeded' });
       const e = await reopened.getExecution(run.executionIds[0]!);
       expect(e.output).toEqual({ ok: true });
-      expect(
-        (await reopened.readLog(e.id))
-          .map((c) => c.text)
-          .join(''),
-      ).toContain(`fired by ${h.user}`);
+      expect((await reopened.readLog(e.id)).map((c) => c.text).join('')).toContain(`fired by ${h.user}`);
       expect(await reopened.getSchedule('every2')).toMatchObject({
         lastOutcome: 'started',
         lastResult: 'succeeded',

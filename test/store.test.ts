@@ -130,25 +130,29 @@ describe('store', () => {
       const fields = (err as CroniumError).fields!;
       expect(Object.keys(fields)).toEqual(expect.arrayContaining(['name', 'host', 'port', 'username']));
     }
-    await expect(service.createServer({
-          name: 'k',
-          host: 'h',
-          username: 'u',
-          auth: { type: 'key', keyPath: '/nonexistent/key' },
-        })).rejects.toThrow(/auth.keyPath: cannot read/);
-    await expect(service.createJob({ name: 'j', language: 'ruby', script: 'x' })).rejects.toThrow(
-      /language/,
-    );
-    await expect(service.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] })).rejects.toThrow(/no server named "ghost"/);
-    await expect(service.createJob({
-          name: 'j',
-          language: 'bash',
-          script: 'x',
-          env: [
-            { key: 'A', value: '1' },
-            { key: 'A', value: '2' },
-          ],
-        })).rejects.toThrow(/set twice/);
+    await expect(
+      service.createServer({
+        name: 'k',
+        host: 'h',
+        username: 'u',
+        auth: { type: 'key', keyPath: '/nonexistent/key' },
+      }),
+    ).rejects.toThrow(/auth.keyPath: cannot read/);
+    await expect(service.createJob({ name: 'j', language: 'ruby', script: 'x' })).rejects.toThrow(/language/);
+    await expect(
+      service.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] }),
+    ).rejects.toThrow(/no server named "ghost"/);
+    await expect(
+      service.createJob({
+        name: 'j',
+        language: 'bash',
+        script: 'x',
+        env: [
+          { key: 'A', value: '1' },
+          { key: 'A', value: '2' },
+        ],
+      }),
+    ).rejects.toThrow(/set twice/);
     expect(await count(service, 'servers')).toBe(0);
     expect(await count(service, 'jobs')).toBe(0);
     await service.createJob({ name: 'same', language: 'bash', script: 'x' });
@@ -170,13 +174,15 @@ describe('store', () => {
       jumpServerId: 'bastion',
     });
     await expect(service.removeServer('bastion')).rejects.toThrow(/jump server of inner/);
-    await expect(service.updateServer('bastion', {
-          name: 'bastion',
-          host: 'b',
-          username: 'u',
-          auth: { type: 'agent' },
-          jumpServerId: 'inner',
-        })).rejects.toThrow(/cannot hop through itself/);
+    await expect(
+      service.updateServer('bastion', {
+        name: 'bastion',
+        host: 'b',
+        username: 'u',
+        auth: { type: 'agent' },
+        jumpServerId: 'inner',
+      }),
+    ).rejects.toThrow(/cannot hop through itself/);
     await service.removeServer('inner');
     await service.removeServer('bastion');
     expect(await service.listServers()).toEqual([]);

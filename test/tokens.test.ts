@@ -31,7 +31,9 @@ describe('runtime tokens: every claim required', () => {
     // The key is made on first use: sign once, then take the installation's own signing key, as an
     // attacker holding it would use it.
     await tokens.sign({ executionId: 'exec-t', jobId: 'job-t', serverId: 'srv-t', timeoutSec: 60 });
-    const row = (await db.get<{ value: string }>("SELECT value FROM settings WHERE key = 'runtime.jwt_key'"))!;
+    const row = (await db.get<{ value: string }>(
+      "SELECT value FROM settings WHERE key = 'runtime.jwt_key'",
+    ))!;
     key = createSecretKey(Buffer.from(await secrets.decrypt(row.value), 'base64'));
     const registry = new ExecutionRegistry();
     registry.register(bareContext('t'));

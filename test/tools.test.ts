@@ -287,9 +287,15 @@ describe('tool actions from scripts, with credentials from the secret store', ()
       ['ops-discord', 'discord', `webhook on ${new URL(hooks.base).host}`],
       ['team-slack', 'slack', `webhook on ${new URL(hooks.base).host}`],
     ]);
-    await expect(service.createTool({ type: 'slack', name: 'team-slack', webhookUrl: `${hooks.base}/x/y/z` })).rejects.toThrow(/already exists/);
-    await expect(service.createTool({ type: 'slack', name: 'bad', webhookUrl: 'ftp://example.com/x' })).rejects.toThrow(/webhook URL is an http/);
-    await expect(service.createTool({ type: 'email', name: 'bad', host: 'x', from: 'not-an-address' } as never)).rejects.toThrow(/from: an email address/);
+    await expect(
+      service.createTool({ type: 'slack', name: 'team-slack', webhookUrl: `${hooks.base}/x/y/z` }),
+    ).rejects.toThrow(/already exists/);
+    await expect(
+      service.createTool({ type: 'slack', name: 'bad', webhookUrl: 'ftp://example.com/x' }),
+    ).rejects.toThrow(/webhook URL is an http/);
+    await expect(
+      service.createTool({ type: 'email', name: 'bad', host: 'x', from: 'not-an-address' } as never),
+    ).rejects.toThrow(/from: an email address/);
     await expect(service.createTool({ type: 'teams', name: 'x' } as never)).rejects.toThrow(
       /type is slack, discord or email/,
     );

@@ -196,7 +196,9 @@ describe('runtime API: field keys, empty key segment, future iat (real server)',
     const secrets = new KeyFileSecretStore(dir.path);
     tokens = new TokenService(db, secrets);
     await tokens.sign({ executionId: 'exec-v', jobId: 'job-v', serverId: 'srv-v', timeoutSec: 60 });
-    const row = (await db.get<{ value: string }>("SELECT value FROM settings WHERE key = 'runtime.jwt_key'"))!;
+    const row = (await db.get<{ value: string }>(
+      "SELECT value FROM settings WHERE key = 'runtime.jwt_key'",
+    ))!;
     key = createSecretKey(Buffer.from(await secrets.decrypt(row.value), 'base64'));
     registry = new ExecutionRegistry();
     registry.register(bareContext('v'));
