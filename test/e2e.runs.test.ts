@@ -55,13 +55,14 @@ describe('parameters, re-runs, many hosts and runs from the CLI (Chromium, real 
     const add = async (name: string, host: string) =>
       (await seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } }))
         .id;
-    const h1 = add('h1', h.hosts.h1.address);
-    const h2 = add('h2', h.hosts.h2.address);
+    const h1 = await add('h1', h.hosts.h1.address);
+    const h2 = await add('h2', h.hosts.h2.address);
     // No python3 on h3: a Python job fails there.
-    const h3 = add('h3', h.hosts.h3.address);
+    const h3 = await add('h3', h.hosts.h3.address);
     // a1..a3 reach h1, b reaches h2: a script printing the address it was reached at differs on b only.
-    const fleet = ['a1', 'a2', 'a3'].map((name) => add(name, h.hosts.h1.address));
-    fleet.push(add('b', h.hosts.h2.address));
+    const fleet: string[] = [];
+    for (const name of ['a1', 'a2', 'a3']) fleet.push(await add(name, h.hosts.h1.address));
+    fleet.push(await add('b', h.hosts.h2.address));
     // Trusted now (browser mode asks about unknown keys); a1..a3 and b share h1's and h2's keys.
     for (const name of ['h1', 'h2', 'h3']) expect((await seed.testServer(name)).error).toBeNull();
     await seed.createJob({

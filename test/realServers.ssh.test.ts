@@ -75,7 +75,7 @@ async function fakeServer(options: {
   return state;
 }
 
-const anyHostKey = { check: () => null } as unknown as HostKeyVerifier;
+const anyHostKey = { check: async () => null } as unknown as HostKeyVerifier;
 
 describe('case 2: passwords on keyboard-interactive servers', () => {
   const h = hosts();

@@ -203,12 +203,12 @@ describe('cron expressions and time zones (croner)', () => {
       }
       throw new Error('accepted');
     };
-    expect(fields({ timezone: 'Mars/Olympus', targets: ['web1'] })).toMatchObject({
+    expect(await fields({ timezone: 'Mars/Olympus', targets: ['web1'] })).toMatchObject({
       timezone: expect.stringMatching(/time zone/),
     });
-    expect(fields({ targets: ['nope'] })).toEqual({ 'targets.0': 'no server named "nope"' });
-    expect(fields({})).toEqual({ targets: 'say where to run it: j has no default servers' });
-    expect(fields({ targets: ['web1'], overlap: 'maybe', missed: 'all' })).toEqual({
+    expect(await fields({ targets: ['nope'] })).toEqual({ 'targets.0': 'no server named "nope"' });
+    expect(await fields({})).toEqual({ targets: 'say where to run it: j has no default servers' });
+    expect(await fields({ targets: ['web1'], overlap: 'maybe', missed: 'all' })).toEqual({
       overlap: 'overlap is skip or allow',
       missed: 'missed is skip or run-once',
     });
@@ -245,7 +245,7 @@ describe('the scheduler (injected clock)', () => {
       input: { from: 'schedule' },
       params: { region: 'eu' },
     });
-    expect(w.repo.get(s.id)).toMatchObject({
+    expect(await w.repo.get(s.id)).toMatchObject({
       lastFireAt: T0 + MIN,
       lastOutcome: 'started',
       lastRunId: p.started[0]!.id,
@@ -382,8 +382,8 @@ describe('the scheduler (injected clock)', () => {
         { scheduleId: s.id, fireAt: T0 + MIN, holder: 'x', outcome: 'started', missed: false },
         T0 + MIN,
       );
-    expect(claim()).toBe(true);
-    expect(claim()).toBe(false);
+    expect(await claim()).toBe(true);
+    expect(await claim()).toBe(false);
     const p = await w.process('a');
     w.clock.now = T0 + MIN + 100;
     await p.scheduler.tick();

@@ -28,9 +28,9 @@ describe('removing a stored passphrase or password', () => {
     db.close();
     return row.secret;
   };
-  const refusal = (fn: () => unknown): CroniumError => {
+  const refusal = async (fn: () => Promise<unknown>): Promise<CroniumError> => {
     try {
-      fn();
+      await fn();
     } catch (err) {
       return err as CroniumError;
     }
@@ -77,7 +77,7 @@ describe('removing a stored passphrase or password', () => {
       auth: { type: 'key', keyPath: h.encryptedKeyPath, passphrase: h.passphrase },
     });
     const sealed = secretColumn('locked');
-    const err = refusal(
+    const err = await refusal(
       async () =>
         await service.updateServer('locked', {
           ...base('locked'),
@@ -103,7 +103,7 @@ describe('removing a stored passphrase or password', () => {
   it('refuses to remove a password login’s password, and keeps it', async () => {
     await service.createServer({ ...base('pw'), auth: { type: 'password', password: h.password } });
     const sealed = secretColumn('pw');
-    const err = refusal(
+    const err = await refusal(
       async () =>
         await service.updateServer('pw', { ...base('pw'), auth: { type: 'password', password: null } }),
     );

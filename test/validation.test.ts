@@ -131,20 +131,20 @@ const SERVER_CASES: [string, Record<string, string>, Record<string, unknown>][] 
 
 describe('servers: every door refuses the same values with the same message', () => {
   it.each(SERVER_CASES)('%s %j', async (field, cliValue, apiValue) => {
-    const before = counts();
+    const before = await counts();
     const fromApi = await viaDispatcher('createServer', [server(apiValue)]);
     const fromCli = await cli(serverArgs(cliValue));
     expect(fromApi).toMatchObject({ kind: 'invalid_input', fields: { [field]: expect.any(String) } });
     expect(fromCli.code).toBe(2);
     expect(fromCli.error).toEqual(fromApi);
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it.each([
     ['a NUL', 'pass\u0000word'],
     ['over 1024 characters', 'p'.repeat(1025)],
   ])('a password with %s is refused when saved, by the CLI and the dispatcher alike', async (_what, pw) => {
-    const before = counts();
+    const before = await counts();
     const fromApi = await viaDispatcher('createServer', [
       server({ name: 'pw', auth: { type: 'password', password: pw } }),
     ]);
@@ -154,7 +154,7 @@ describe('servers: every door refuses the same values with the same message', ()
     );
     expect(fromApi).toMatchObject({ kind: 'invalid_input', fields: { 'auth.password': expect.any(String) } });
     expect(fromCli.error).toEqual(fromApi);
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it('accepts the edge values, normalized: ports 1 and 65535, IPv6 in brackets, zone ids, upper case names', async () => {
@@ -224,7 +224,7 @@ describe('jobs and runs: the same rules through the CLI and the dispatcher', () 
   ];
 
   it.each(CASES)('%s %#', async (field, flags, apiValue) => {
-    const before = counts();
+    const before = await counts();
     const fromApi = await viaDispatcher('createJob', [job(apiValue)]);
     const hasScript = flags.includes('--script');
     const fromCli = await cli([
@@ -238,7 +238,7 @@ describe('jobs and runs: the same rules through the CLI and the dispatcher', () 
     ]);
     expect(fromApi).toMatchObject({ kind: 'invalid_input', fields: { [field]: expect.any(String) } });
     expect(fromCli.error).toEqual(fromApi);
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it('refuses a concurrency or page limit that is not a decimal whole number, at the dispatcher and the CLI', async () => {
@@ -343,7 +343,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
   it.each(BAD_KEYS.map((k) => [k.length > 40 ? `${k.slice(0, 10)}…(${k.length})` : JSON.stringify(k), k]))(
     'refuses the key %s at every door with one message',
     async (_label, key) => {
-      const before = counts();
+      const before = await counts();
       const fromApi = await viaDispatcher('setVariable', [{ key, value: 1 }]);
       const fromCli = await cli(['var', 'set', key, '1']);
       const token = await tokens.sign({ executionId: 'exec-v', jobId: 'j', serverId: 's', timeoutSec: 60 });
@@ -357,7 +357,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
       expect(fromCli.error).toEqual(fromApi);
       expect(res.status).toBe(400);
       expect(body).toEqual({ success: false, error: 'invalid_input', message: fromApi!.message });
-      expect(counts()).toEqual(before);
+      expect(await counts()).toEqual(before);
       expect(store.has(key)).toBe(false);
       // A bundled-mode script that wrote such a key anyway: not stored, said in the log.
       const collected = new Map([
