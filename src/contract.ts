@@ -241,8 +241,7 @@ export interface MonitorStatus {
    * replaced, the engine's error).
    */
   store:
-    | { reachable: true; queuedExecutions: number; latencyMs: number }
-    | { reachable: false; error: string };
+    { reachable: true; queuedExecutions: number; latencyMs: number } | { reachable: false; error: string };
   /** Whether this process holds the scheduler lease (fires schedules); null when it runs no scheduler. */
   schedulerLeaseHeld: boolean | null;
   /** The runtime API's port on 127.0.0.1 while it listens, else null (API-mode helpers then fall back). */

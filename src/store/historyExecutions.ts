@@ -132,9 +132,9 @@ export class ExecutionHistory extends RunHistory {
    * queue depth monitoring reports. A real query (the status index), so it also shows the store answers.
    */
   async countQueued(): Promise<number> {
-    const row = this.db
-      .prepare(`SELECT count(*) AS n FROM executions WHERE status = 'queued'`)
-      .get() as { n: number | bigint };
+    const row = this.db.prepare(`SELECT count(*) AS n FROM executions WHERE status = 'queued'`).get() as {
+      n: number | bigint;
+    };
     return Number(row.n);
   }
 
