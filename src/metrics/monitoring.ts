@@ -18,8 +18,13 @@ import { CroniumMetrics, type MetricsSource, type MonitorRole } from './registry
 export const MONITOR_HOST = '127.0.0.1';
 
 export interface MonitoringOptions {
-  /** The monitored core (a CroniumService): its events, live figures and version. */
-  service: MetricsSource & { appInfo(): Pick<AppInfo, 'version'> };
+  /**
+   * The monitored core (a CroniumService): its events, live figures and version (appInfo may answer now or
+   * as a promise: the store is becoming async).
+   */
+  service: MetricsSource & {
+    appInfo(): Pick<AppInfo, 'version'> | Promise<Pick<AppInfo, 'version'>>;
+  };
   /** TCP port on 127.0.0.1 (1–65535), or 0 for a free one (the answer's `port` says which). */
   port: number;
   role: MonitorRole;
@@ -49,7 +54,7 @@ export async function startMonitoring({ service, port, role }: MonitoringOptions
       'invalid_input',
       `The metrics port must be a whole number from 0 to 65535, not ${port}.`,
     );
-  const info = { role, version: service.appInfo().version };
+  const info = { role, version: (await service.appInfo()).version };
   const metrics = new CroniumMetrics(service, info);
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
