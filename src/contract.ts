@@ -227,6 +227,28 @@ export interface DoctorReport {
 }
 
 /**
+ * What a process's monitoring endpoint reads from the core when scraped (HostApi.monitorStatus): live
+ * figures of this process, and whether its store answers.
+ */
+export interface MonitorStatus {
+  /** Pooled SSH connections open now in this process, and how many of them an execution holds. */
+  sshConnections: { open: number; leased: number };
+  /** Reverse tunnels (API-mode helpers) forwarding now in this process. */
+  openTunnels: number;
+  /**
+   * The store, by a real query: reachable with the executions queued and not started (by any process
+   * sharing it) and how long the query took (ms); or unreachable and why (closed, its file gone or
+   * replaced, the engine's error).
+   */
+  store:
+    { reachable: true; queuedExecutions: number; latencyMs: number } | { reachable: false; error: string };
+  /** Whether this process holds the scheduler lease (fires schedules); null when it runs no scheduler. */
+  schedulerLeaseHeld: boolean | null;
+  /** The runtime API's port on 127.0.0.1 while it listens, else null (API-mode helpers then fall back). */
+  runtimePort: number | null;
+}
+
+/**
  * The contract for trusted local clients: the CLI and the Electron main process, which act as the local
  * user. Never exposed over IPC or WebSocket (the dispatcher serves CroniumApi's methods only).
  */
@@ -292,6 +314,11 @@ export interface HostApi extends CroniumApi {
    * again returns the same scheduler. close() stops it too.
    */
   startScheduler(): SchedulerControl;
+  /**
+   * Live figures for monitoring (open SSH connections and tunnels, the scheduler lease) and a real query of
+   * the store (queued executions). Never rejects: an unreachable store comes back in `store`.
+   */
+  monitorStatus(): Promise<MonitorStatus>;
   /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
   close(): Promise<void>;
 }

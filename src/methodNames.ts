@@ -74,6 +74,7 @@ export const METHODS = {
   resealLegacySecrets: hostOnly,
   doctor: hostOnly,
   startScheduler: hostOnly,
+  monitorStatus: hostOnly,
   close: hostOnly,
 } as const satisfies Record<keyof HostApi, MethodSpec>;
 

@@ -47,6 +47,7 @@ const OPTION_NAMES: Record<string, string> = {
   jumpServerId: '--jump',
   host: '--host',
   port: '--port',
+  metricsPort: '--metrics-port',
   username: '--user',
   keyPath: '--key',
   'auth.keyPath': '--key',

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 
-import type { AppInfo } from '../contract.ts';
+import type { AppInfo, MonitorStatus } from '../contract.ts';
 import { EventHub } from '../core/eventHub.ts';
 import { log as logger } from '../core/logger.ts';
 import { Executor } from '../exec/executor.ts';
@@ -30,6 +30,7 @@ import { VariableRepo } from '../store/variableRepo.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
+import { monitor } from './monitor.ts';
 import type { WebhookOptions } from './notices.ts';
 import { RunService } from './runs.ts';
 import { resolveRef } from './refs.ts';
@@ -104,6 +105,8 @@ export interface Core {
   /** Publishes other processes' runs on this hub (see ForeignRuns); returns the function that stops it. */
   followOtherProcesses(intervalMs?: number): () => void;
   readonly tools: ToolService;
+  /** Live figures and a real query of the store, for monitoring (HostApi.monitorStatus). */
+  monitorStatus(): Promise<MonitorStatus>;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /**
@@ -167,6 +170,10 @@ export function composeCore(options: ServiceOptions): Core {
       else logger().debug(`runtime API on 127.0.0.1:${started.port}`);
       return started;
     }));
+  const tunnels = new TunnelManager(runtime, hub, {
+    remotePort: options.tunnelPort,
+    lingerMs: options.tunnelLingerMs,
+  });
   const executor = new Executor({
     pool,
     history: historyRepo,
@@ -183,10 +190,7 @@ export function composeCore(options: ServiceOptions): Core {
         ),
       tokens,
       registry,
-      tunnels: new TunnelManager(runtime, hub, {
-        remotePort: options.tunnelPort,
-        lingerMs: options.tunnelLingerMs,
-      }),
+      tunnels,
       variables: variableAccess,
       tools: toolActions,
     },
@@ -260,6 +264,14 @@ export function composeCore(options: ServiceOptions): Core {
     startScheduler,
     tools,
     startRuntime,
+    monitorStatus: monitor({
+      pool,
+      tunnels,
+      history: historyRepo,
+      storeFile: join(options.dataDir, 'cronium.db'),
+      scheduler: () => scheduler,
+      runtimePort: () => (runtime.listening ? runtime.port : null),
+    }),
     followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
     close() {
       // Once: a second call waits for the first.

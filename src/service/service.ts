@@ -13,6 +13,7 @@ import type {
   DoctorReport,
   HistoryPage,
   HostApi,
+  MonitorStatus,
   SchedulerControl,
   ImportPlan,
   ServerTestResult,
@@ -241,6 +242,10 @@ export class CroniumService implements HostApi {
   }
   removeTool(ref: string): void {
     this.core.tools.remove(ref);
+  }
+
+  monitorStatus(): Promise<MonitorStatus> {
+    return this.core.monitorStatus();
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------

@@ -127,6 +127,17 @@ export class ExecutionHistory extends RunHistory {
     ).map((r) => r.id);
   }
 
+  /**
+   * How many executions wait in the store to be started (status queued), by any process sharing it: the
+   * queue depth monitoring reports. A real query (the status index), so it also shows the store answers.
+   */
+  async countQueued(): Promise<number> {
+    const row = this.db.prepare(`SELECT count(*) AS n FROM executions WHERE status = 'queued'`).get() as {
+      n: number | bigint;
+    };
+    return Number(row.n);
+  }
+
   /** Whether an execution was started keep-running (its script may outlive the connection). */
   isKeepRunning(executionId: string): boolean {
     const row = this.db.prepare('SELECT keep_running FROM executions WHERE id = ?').get(executionId) as
