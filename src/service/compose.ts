@@ -27,6 +27,7 @@ import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
 import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
+import { defaultActor } from '../core/actor.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
@@ -80,6 +81,11 @@ export interface ServiceOptions {
   maxChainDepth?: number;
   /** Retries and timeouts of job webhooks (see WebhookOptions). */
   webhook?: WebhookOptions;
+  /**
+   * Who this process starts runs as, recorded on each run (the audit trail): by default "user@machine"
+   * (defaultActor); a worker passes "worker NAME@host".
+   */
+  actor?: string;
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
@@ -214,6 +220,7 @@ export function composeCore(options: ServiceOptions): Core {
       killGraceSec: options.killGraceSec ?? 5,
     }),
     execution: (ref) => history.execution(ref),
+    actor: options.actor ?? defaultActor(),
     jobs,
     servers,
     variables,
