@@ -73,6 +73,7 @@ export const METHODS = {
   slowDown: hostOnly,
   resealLegacySecrets: hostOnly,
   doctor: hostOnly,
+  adoptTeamKey: hostOnly,
   startScheduler: hostOnly,
   close: hostOnly,
 } as const satisfies Record<keyof HostApi, MethodSpec>;
