@@ -221,7 +221,8 @@ export type MethodName = keyof CroniumApi;
 export interface DoctorReport {
   dataDir: string;
   /** Where the data key is and why there, or why no secret store can be used. */
-  secretStore: { kind: 'keychain' | 'key-file'; location: string; reason: string } | { error: string };
+  secretStore:
+    { kind: 'keychain' | 'key-file' | 'team-key'; location: string; reason: string } | { error: string };
   /** The SQLite library's version (node:sqlite). */
   sqliteVersion: string;
 }
@@ -301,6 +302,14 @@ export interface HostApi extends CroniumApi {
   resealLegacySecrets(): number;
   /** What this installation uses; never throws for an unusable secret store (the report says why). */
   doctor(): DoctorReport;
+  /**
+   * Re-seals every secret of this data directory (sealed with its data key) with the team key this
+   * process was given (CRONIUM_TEAM_KEY or CRONIUM_TEAM_KEY_FILE), in one transaction, and records the
+   * team key's check value; returns how many values were re-sealed.
+   * @throws CroniumError invalid_input when no team key was given; secrets_unavailable when the store
+   * already has a team key, or the data key cannot open a value (nothing is written then).
+   */
+  adoptTeamKey(): number;
   /**
    * Resolves when a run and every run its chain links started (and theirs, down the chain) have finished,
    * with those chained runs in the order they started (not the run itself).

@@ -73,6 +73,7 @@ export const METHODS = {
   slowDown: hostOnly,
   resealLegacySecrets: hostOnly,
   doctor: hostOnly,
+  adoptTeamKey: hostOnly,
   startScheduler: hostOnly,
   monitorStatus: hostOnly,
   close: hostOnly,

@@ -363,7 +363,7 @@ describe('variable keys: CLI, dispatcher, runtime API and bundled collection', (
         ['.cronium.changes', `set ${keyToHex(key)}\n`],
         [`.cronium.var.${keyToHex(key)}.json`, '1'],
       ]);
-      const problems = applyCollected(collected, ctx(), {
+      const problems = await applyCollected(collected, ctx(), {
         get: () => null,
         set: (k) => store.set(k, 'collected'),
         remove: () => false,

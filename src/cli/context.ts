@@ -177,6 +177,7 @@ export function action<A extends unknown[]>(
         unknownHostKeys: serving ? 'ask' : 'accept-new',
         appMode: 'web',
         runtimePort: runtimePortFromEnv(io.env),
+        env: io.env,
       });
       ctx.done(await fn(host, ...args));
     } catch (err) {

@@ -55,6 +55,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('./commands/tool.ts'),
   },
   serve: { summary: 'the app in your browser, on 127.0.0.1 only', load: () => import('./commands/serve.ts') },
+  'team-key': {
+    summary: 'make a team key for shared secrets (new), or re-seal this store with one (adopt)',
+    load: () => import('./commands/teamKey.ts'),
+  },
   doctor: {
     summary: 'data directory, secret store in use and why, SQLite, runtime port',
     load: () => import('./commands/doctor.ts'),

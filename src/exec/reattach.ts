@@ -298,7 +298,7 @@ async function collect(
     const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
     if (!frames)
       throw new CroniumError('internal', result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
-    for (const problem of applyCollected(parseCollected(frames), context, deps.variables))
+    for (const problem of await applyCollected(parseCollected(frames), context, deps.variables))
       log.system(problem);
   } catch (err) {
     log.system(`the helpers' results could not be collected: ${(err as Error).message}`);

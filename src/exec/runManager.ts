@@ -41,6 +41,8 @@ export interface RunSpec {
   /** The run this one repeats, and this run's attempt (1 for a first run). */
   retryOf?: string | null;
   attempt?: number;
+  /** Who starts the run (Run.startedBy: "user@machine" or "worker NAME@host"). */
+  startedBy?: string | null;
 }
 
 interface ActiveRun {
@@ -123,6 +125,7 @@ export class RunManager {
         params: spec.params ?? {},
         retryOf: spec.retryOf ?? null,
         attempt: spec.attempt ?? 1,
+        startedBy: spec.startedBy ?? null,
       },
       executions,
       { keepRunning: spec.job.keepRunning === true },

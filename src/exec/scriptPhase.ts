@@ -325,7 +325,7 @@ export class ScriptPhase {
       const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
       if (!frames) throw new Error(result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
       const files = parseCollected(frames);
-      const problems = applyCollected(files, helpers.context, this.options.helpers.variables);
+      const problems = await applyCollected(files, helpers.context, this.options.helpers.variables);
       for (const problem of problems) log.system(problem);
       // Tool actions the script queued are sent now, in its order (each says how it went in the log).
       await performQueuedToolActions(queuedToolActions(files), helpers.context, this.options.helpers.tools);

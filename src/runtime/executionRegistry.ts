@@ -37,7 +37,7 @@ export interface VariableAccess {
    * returning the new value; `change` gets undefined when the variable is unset and may throw to abort.
    * Optional: without it the runtime reads and writes in two steps.
    */
-  update?(key: string, change: (current: unknown) => unknown, updatedBy: string): unknown;
+  update?(key: string, change: (current: unknown) => unknown, updatedBy: string): Promise<unknown>;
 }
 
 export interface RateLimit {

@@ -228,7 +228,7 @@ export class RuntimeServer {
         if (over) throw new HttpError(413, 'payload_too_large', over);
         return result;
       };
-      const value = updateVariable(variables, name, change, `execution:${context.executionId}`);
+      const value = await updateVariable(variables, name, change, `execution:${context.executionId}`);
       // An increment or append keeps a secret key secret: its new value is masked from then on.
       const secret = variables.isSecret?.(name) ?? false;
       if (secret) context.onSecretValue?.(value);

@@ -5,12 +5,12 @@ import type { VariableAccess } from './executionRegistry.ts';
 import { HttpError } from './runtimeHttp.ts';
 
 /** Reads, changes and writes a variable in one store transaction when the store offers one. */
-export function updateVariable(
+export async function updateVariable(
   variables: VariableAccess,
   key: string,
   change: (current: unknown) => unknown,
   updatedBy: string,
-): unknown {
+): Promise<unknown> {
   if (variables.update) return variables.update(key, change, updatedBy);
   const next = change(variables.get(key)?.value);
   variables.set(key, next, updatedBy);

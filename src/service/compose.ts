@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 
 import type { AppInfo, MonitorStatus } from '../contract.ts';
+import { CroniumError } from '../core/errors.ts';
 import { EventHub } from '../core/eventHub.ts';
 import { log as logger } from '../core/logger.ts';
 import { Executor } from '../exec/executor.ts';
@@ -15,7 +16,14 @@ import { DEFAULT_RUNTIME_PORT, RuntimeServer } from '../runtime/runtimeServer.ts
 import { TokenService } from '../runtime/tokens.ts';
 import { TunnelManager } from '../runtime/tunnelManager.ts';
 import { osKeychain, type Keychain } from '../secrets/keychain.ts';
-import { DataKeySecretStore } from '../secrets/secretStore.ts';
+import { DataKeySecretStore, type SecretStore, type SecretStoreInfo } from '../secrets/secretStore.ts';
+import {
+  hasTeamKey,
+  TEAM_KEY_ENV,
+  TEAM_KEY_FILE_ENV,
+  TeamKeySecretStore,
+  teamKeyFromEnv,
+} from '../secrets/teamKey.ts';
 import { ConnectionPool } from '../ssh/connectionPool.ts';
 import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
 import { openDatabase, type Database } from '../store/database.ts';
@@ -27,6 +35,7 @@ import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
 import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
+import { defaultActor } from '../core/actor.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
@@ -81,13 +90,28 @@ export interface ServiceOptions {
   maxChainDepth?: number;
   /** Retries and timeouts of job webhooks (see WebhookOptions). */
   webhook?: WebhookOptions;
+  /**
+   * A store that several people and machines share (PostgreSQL): secrets must be sealed with a team key,
+   * so a missing one is an error at start rather than a personal data key sealing shared secrets.
+   */
+  sharedStore?: boolean;
+  /** Where CRONIUM_TEAM_KEY / CRONIUM_TEAM_KEY_FILE are read (process.env). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Who this process starts runs as, recorded on each run (the audit trail): by default "user@machine"
+   * (defaultActor); a worker passes "worker NAME@host".
+   */
+  actor?: string;
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
 export interface Core {
   readonly options: ServiceOptions;
   readonly db: Database;
-  readonly secrets: DataKeySecretStore;
+  /** The store that seals secrets: the team key's when one is given or the store has one, else the data key's. */
+  readonly secrets: SecretStore & { info(): SecretStoreInfo };
+  /** The data directory's own data key (what `cronium team-key adopt` re-seals from). */
+  readonly dataKeySecrets: DataKeySecretStore;
   readonly hub: EventHub;
   readonly pool: ConnectionPool;
   readonly logs: LogWriter;
@@ -122,15 +146,24 @@ export interface Core {
  * @throws whatever opening the database throws (an unreadable or newer-schema file).
  */
 export function composeCore(options: ServiceOptions): Core {
+  const teamKey = teamKeyFromEnv(options.env ?? process.env);
+  if (options.sharedStore && !teamKey)
+    throw new CroniumError(
+      'secrets_unavailable',
+      `This store is shared, so its secrets are sealed with the team key, and none was given: set ${TEAM_KEY_ENV} (base64 of 32 bytes) or ${TEAM_KEY_FILE_ENV} (a file of mode 600 holding it) to the key your team handed out. \`cronium team-key new\` makes one for a new team.`,
+    );
   const db = openDatabase(options.dataDir);
   const found = options.keychain === undefined ? osKeychain() : null;
-  const secrets = new DataKeySecretStore({
+  const dataKeySecrets = new DataKeySecretStore({
     dataDir: options.dataDir,
     db,
     keychain: found ? found.keychain : (options.keychain ?? null),
     noKeychainReason: found?.reason ?? undefined,
     legacyDecrypt: options.legacyDecrypt,
   });
+  // A team key, when given, is used instead of the data key (on any engine); a store that adopted one
+  // keeps asking for it.
+  const secrets = teamKey || hasTeamKey(db) ? new TeamKeySecretStore({ db, teamKey }) : dataKeySecrets;
   const serverRepo = new ServerRepo(db);
   const historyRepo = new HistoryRepo(db);
   const knownHosts = new KnownHostRepo(db);
@@ -218,6 +251,7 @@ export function composeCore(options: ServiceOptions): Core {
       killGraceSec: options.killGraceSec ?? 5,
     }),
     execution: (ref) => history.execution(ref),
+    actor: options.actor ?? defaultActor(),
     jobs,
     servers,
     variables,
@@ -249,6 +283,7 @@ export function composeCore(options: ServiceOptions): Core {
     options,
     db,
     secrets,
+    dataKeySecrets,
     hub,
     pool,
     logs,

@@ -45,6 +45,8 @@ export interface RunServiceDeps {
   /** How many links deep a chain may go before the next link is skipped (DEFAULT_MAX_CHAIN_DEPTH). */
   maxChainDepth?: number;
   webhook?: WebhookOptions;
+  /** Who this process starts runs as (Run.startedBy), re-runs, schedules and chain links included. */
+  actor: string;
 }
 
 const FINAL: ReadonlySet<ExecutionStatus> = new Set(FINAL_EXECUTION_STATUSES);
@@ -140,6 +142,7 @@ export class RunService {
       helperMode: job.keepRunning ? 'bundled' : (req.helperMode ?? job.helperMode),
       retryOf: repeated?.id ?? null,
       attempt: repeated ? repeated.attempt + 1 : 1,
+      startedBy: this.deps.actor,
       parentExecutionId: req.parentExecutionId ?? null,
       chainDepth,
       afterExecution: (e) => followChain(this.deps, (r) => this.start(r), e, chainDepth),

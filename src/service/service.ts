@@ -30,9 +30,10 @@ import type {
   ToolCredential,
   Variable,
 } from '../core/domain.ts';
-import { toErrorValue } from '../core/errors.ts';
+import { CroniumError, toErrorValue } from '../core/errors.ts';
 import { resealLegacySecrets } from '../secrets/reseal.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
+import { TEAM_KEY_ENV, TEAM_KEY_FILE_ENV, TeamKeySecretStore } from '../secrets/teamKey.ts';
 import { composeCore, type Core, type ServiceOptions } from './compose.ts';
 
 export type { ServiceOptions } from './compose.ts';
@@ -57,6 +58,16 @@ export class CroniumService implements HostApi {
 
   resealLegacySecrets(): number {
     return resealLegacySecrets(this.core.db, this.core.secrets);
+  }
+
+  adoptTeamKey(): number {
+    const { secrets, dataKeySecrets } = this.core;
+    if (!(secrets instanceof TeamKeySecretStore))
+      throw new CroniumError(
+        'invalid_input',
+        `No team key was given: set ${TEAM_KEY_ENV} or ${TEAM_KEY_FILE_ENV} to the team's key (\`cronium team-key new\` makes one), then run this again.`,
+      );
+    return secrets.adopt(dataKeySecrets);
   }
 
   doctor(): DoctorReport {

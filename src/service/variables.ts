@@ -4,7 +4,7 @@ import type { Variable } from '../core/domain.ts';
 import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { VariableAccess } from '../runtime/executionRegistry.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
-import { transaction, type Database } from '../store/database.ts';
+import type { Database } from '../store/database.ts';
 import type { VariableRecord, VariableRepo } from '../store/variableRepo.ts';
 
 export interface VariableServiceDeps {
@@ -73,7 +73,7 @@ export class VariableService {
 
   /** The shared variables as the runtime helpers see them: secret values decrypted, secrecy kept on set. */
   access(): VariableAccess {
-    const { repo, db } = this.deps;
+    const { repo } = this.deps;
     const secretOf = (key: string) => repo.get(key)?.secret ?? false;
     return {
       get: (key) => {
@@ -84,14 +84,21 @@ export class VariableService {
       remove: (key) => repo.remove(key),
       all: () => repo.list().map((v) => ({ key: v.key, value: this.decode(v), secret: v.secret })),
       isSecret: secretOf,
-      // BEGIN IMMEDIATE takes the write lock first: a CLI or app sharing the file waits, never interleaves.
-      update: (key, change, updatedBy) =>
-        transaction(db, () => {
-          const current = repo.get(key);
-          const next = change(current ? this.decode(current) : undefined);
-          this.write(key, next ?? null, current?.secret ?? false, updatedBy);
-          return next;
-        }),
+      // One atomic read-change-write in the store (VariableRepo.update says how it locks on each engine).
+      update: async (key, change, updatedBy) => {
+        let next: unknown;
+        await repo.update(
+          key,
+          (current) => {
+            next = change(current ? this.decode(current) : undefined) ?? null;
+            const secret = current?.secret ?? false;
+            const json = JSON.stringify(next);
+            return { value: secret ? this.deps.secrets.encrypt(json) : json, secret };
+          },
+          updatedBy,
+        );
+        return next;
+      },
     };
   }
 

@@ -30,9 +30,13 @@ export class RunHistory {
       | 'params'
       | 'retryOf'
       | 'attempt'
+      | 'startedBy'
     > &
       Partial<
-        Pick<Run, 'parentExecutionId' | 'chainDepth' | 'scheduleId' | 'params' | 'retryOf' | 'attempt'>
+        Pick<
+          Run,
+          'parentExecutionId' | 'chainDepth' | 'scheduleId' | 'params' | 'retryOf' | 'attempt' | 'startedBy'
+        >
       >,
     executions: { id: string; serverId: string; serverName: string }[],
     options: { keepRunning?: boolean } = {},
@@ -44,8 +48,8 @@ export class RunHistory {
       this.db
         .prepare(
           `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at,
-             schedule_id, parent_execution_id, chain_depth, params, retry_of, attempt)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+             schedule_id, parent_execution_id, chain_depth, params, retry_of, attempt, started_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           run.id,
@@ -63,10 +67,11 @@ export class RunHistory {
           JSON.stringify(run.params ?? {}),
           run.retryOf ?? null,
           run.attempt ?? 1,
+          run.startedBy ?? null,
         );
       const insert = this.db.prepare(
-        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt, keep_running)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+        `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt, keep_running, started_by)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
       );
       const keepRunning = options.keepRunning ? 1 : 0;
       for (const e of executions)
@@ -80,6 +85,7 @@ export class RunHistory {
           run.startedAt,
           run.attempt ?? 1,
           keepRunning,
+          run.startedBy ?? null,
         );
     });
     return {
@@ -96,6 +102,7 @@ export class RunHistory {
       params: run.params ?? {},
       retryOf: run.retryOf ?? null,
       attempt: run.attempt ?? 1,
+      startedBy: run.startedBy ?? null,
     };
   }
 
@@ -136,6 +143,7 @@ export class RunHistory {
       params: JSON.parse(row.params) as Record<string, ParamValue>,
       retryOf: row.retry_of,
       attempt: row.attempt,
+      startedBy: row.started_by ?? null,
     };
   }
 

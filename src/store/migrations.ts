@@ -255,4 +255,15 @@ ALTER TABLE executions ADD COLUMN tool_actions TEXT NOT NULL DEFAULT '[]';
     sql: `ALTER TABLE jobs ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE executions ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 9,
+    name: 'who started each run',
+    // The audit trail (issue 13): "user@machine" of the process that started the run, or "worker NAME@host".
+    // Older runs keep null, shown as "unknown". Executions carry a copy, as they carry the job's name, so
+    // history's page query and its text search stay on the executions table.
+    sql: `ALTER TABLE runs ADD COLUMN started_by TEXT;
+ALTER TABLE executions ADD COLUMN started_by TEXT;`,
+    postgres: `ALTER TABLE runs ADD COLUMN started_by TEXT;
+ALTER TABLE executions ADD COLUMN started_by TEXT;`,
+  },
 ];

@@ -1,4 +1,4 @@
-import type { Database } from './database.ts';
+import { transaction, type Database } from './database.ts';
 
 export interface VariableRecord {
   key: string;
@@ -51,6 +51,41 @@ export class VariableRepo {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, secret = excluded.secret, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
       )
       .run(key, value, secret ? 1 : 0, Date.now(), updatedBy);
+  }
+
+  /**
+   * Reads, changes and writes one variable atomically, whichever engine and however many processes share
+   * the store: `change` gets the current record (an unset key reads as a placeholder holding JSON null, which
+   * every change treats as unset) and returns the new stored text and
+   * secrecy; its error rolls everything back (nothing written) and is rethrown.
+   *
+   * The first statement claims the row's write lock before anything is read: an upsert that inserts a
+   * placeholder when the key is unset and otherwise rewrites a column with itself. On PostgreSQL
+   * (READ COMMITTED) that upsert locks the row, so a concurrent increment waits for this transaction to
+   * commit and then reads the committed value (each statement reads a fresh snapshot); a concurrent
+   * insert of the same key waits on the unique index the same way. On SQLite the transaction is BEGIN
+   * IMMEDIATE, which already holds the whole file's write lock. The placeholder never outlives a
+   * refused change: the rollback removes it.
+   */
+  async update(
+    key: string,
+    change: (current: VariableRecord | null) => { value: string; secret: boolean },
+    updatedBy: string,
+  ): Promise<VariableRecord> {
+    return transaction(this.db, () => {
+      const now = Date.now();
+      this.db
+        .prepare(
+          `INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES (?, 'null', 0, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET updated_at = variables.updated_at`,
+        )
+        .run(key, now, updatedBy);
+      const next = change(this.get(key));
+      this.db
+        .prepare('UPDATE variables SET value = ?, secret = ?, updated_at = ?, updated_by = ? WHERE key = ?')
+        .run(next.value, next.secret ? 1 : 0, now, updatedBy, key);
+      return { key, value: next.value, secret: next.secret, updatedAt: now, updatedBy };
+    });
   }
 
   remove(key: string): boolean {
