@@ -79,9 +79,31 @@ export function helperModeOn(
   );
 }
 
+/**
+ * Whether a script's text may call the helpers itself: it contains "cronium" in any case — every helper
+ * call does (`cronium.getVariable`, `cronium_event_field`, `import cronium`, `require('cronium')`), and
+ * so does any use of their environment (`$CRONIUM_API_ENDPOINT`, `$CRONIUM_WORK_DIR`). Conservative in
+ * the one direction that matters: a text without it may still start a program that calls them (the Bash
+ * helpers reach child Bash scripts through BASH_ENV, Python and Node.js ones through PYTHONPATH and
+ * NODE_PATH), so such a script is given bundled helpers, which work for those programs too, rather than
+ * none.
+ */
+export function namesHelpers(script: string): boolean {
+  return /cronium/i.test(script);
+}
+
+/**
+ * Sets up the helpers of one execution. `auto` gives API mode (through the connection's tunnel, checked
+ * by its probe) to a script that names the helpers (namesHelpers), and bundled mode at once — no runtime,
+ * tunnel or probe, so no round trips before the script starts — to one that does not; when API mode is
+ * ruled out it falls back to bundled with the reason. `api` never falls back; `bundled` is bundled.
+ * @throws CroniumError tunnel_refused when `api` was asked for and is not available; the signal's reason
+ * when req.signal stops the wait.
+ */
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
-  if (req.requested === 'bundled') return bundledSession(deps, context, null, req.script, req.language);
+  if (req.requested === 'bundled' || (req.requested === 'auto' && !namesHelpers(req.script)))
+    return bundledSession(deps, context, null, req.script, req.language);
 
   let reason: string | null = null;
   let token: string | null = null;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { AppInfo } from '../contract.ts';
 import { EventHub } from '../core/eventHub.ts';
 import { log as logger } from '../core/logger.ts';
+import { DeployRecord } from '../exec/deployRecord.ts';
 import { Executor } from '../exec/executor.ts';
 import { RunManager } from '../exec/runManager.ts';
 import { remoteBundle } from '../remote/assets.ts';
@@ -174,6 +175,7 @@ export function composeCore(options: ServiceOptions): Core {
     hub,
     bundle: remoteBundle(),
     killGraceSec: options.killGraceSec,
+    deployments: new DeployRecord(join(options.dataDir, 'runners.json')),
     helpers: {
       runtime,
       runtimeReady: () =>
