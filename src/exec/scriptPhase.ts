@@ -170,8 +170,10 @@ export class ScriptPhase {
       statusSeen = normalEnd;
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
-      // A script left running (heard.left) keeps its work directory: a reattach collects it.
-      if (helpers.mode === 'bundled' && normalEnd && !heard.noRunner && setupSent && !heard.left) {
+      // A script left running (heard.left) keeps its work directory: a reattach collects it. A runner that
+      // found no interpreter ran nothing and removed its work directory: nothing to collect.
+      const ranNothing = heard.noRunner || heard.control?.startsWith('interpreter_missing') === true;
+      if (helpers.mode === 'bundled' && normalEnd && !ranNothing && setupSent && !heard.left) {
         collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what

@@ -19,7 +19,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 async function daemonCommand(host: Host, verbose: boolean, io: CliIo): Promise<number> {
-  configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
+  await configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
   // Signals are caught first, so one arriving while starting still stops cleanly.
   let stop!: (signal: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
