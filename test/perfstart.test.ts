@@ -7,6 +7,7 @@
  *   the runner it deployed (runners.json) and launches straight away; when the runner was removed from the
  *   host meanwhile, the launch finds out, deploys it again and runs the script once.
  * - DeployRecord itself: a hash or an age that does not match is not trusted; a bad file is no record.
+ * - Authentication with a key offers it at once, without the "none" round trip first.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEPLOY_RECORD_MAX_AGE_MS, DeployRecord } from '../src/exec/deployRecord.ts';
 import { namesHelpers } from '../src/runtime/helperSession.ts';
 import { CroniumService } from '../src/service/service.ts';
+import { AuthSequence } from '../src/ssh/auth.ts';
 import { SshConnection } from '../src/ssh/sshConnection.ts';
+import type { SshAuth } from '../src/ssh/target.ts';
 import { ownHosts, runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
 import { onHost } from './support/sshHosts.ts';
 
@@ -216,5 +219,32 @@ describe('DeployRecord', () => {
     const record = new DeployRecord(join(blocked, 'x', 'runners.json'));
     await expect(record.mark('s1', 'h')).resolves.toBeUndefined();
     expect(await record.fresh('s1', 'h')).toBe(true); // this process still remembers
+  });
+});
+
+describe('the first authentication request', () => {
+  const first = (auth: SshAuth): unknown => {
+    let step: unknown;
+    const sequence = new AuthSequence({ label: 's', host: 'h', port: 22, username: 'u', auth }, () => {});
+    sequence.next(null, null, ((s: unknown) => (step = s)) as never);
+    return step;
+  };
+
+  it('offers a key at once (no "none" round trip), and asks "none" before a password', () => {
+    expect(first({ type: 'key', privateKey: Buffer.from('k') })).toBe('publickey');
+    expect(first({ type: 'agent', agentSocket: '/tmp/agent' })).toBe('agent');
+    expect(first({ type: 'password', password: 'p' })).toBe('none');
+  });
+
+  it('after a refused key, no second try of it and no password guess', () => {
+    const steps: unknown[] = [];
+    const sequence = new AuthSequence(
+      { label: 's', host: 'h', port: 22, username: 'u', auth: { type: 'key', privateKey: Buffer.from('k') } },
+      () => {},
+    );
+    const next = ((s: unknown) => steps.push(s)) as never;
+    sequence.next(null, null, next);
+    sequence.next(['publickey', 'password', 'keyboard-interactive'], false, next);
+    expect(steps).toEqual(['publickey', false]);
   });
 });
