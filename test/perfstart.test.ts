@@ -110,6 +110,31 @@ describe('which scripts get a tunnel (auto helpers)', () => {
   });
 });
 
+describe('a tunnel that is already open (back-to-back runs in one process)', () => {
+  let service: CroniumService;
+  let close: () => Promise<void>;
+  beforeAll(() => {
+    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 60_000 }, h));
+  });
+  afterAll(() => close());
+
+  it('serves a script that does not name the helpers too (API mode, no collection round trip)', async () => {
+    const named = await runJob(service, { language: 'bash', script: 'cronium.output ok' }, ['h1']);
+    expect(named.exec).toMatchObject({ status: 'succeeded', helperMode: 'api' });
+    const tunnels: string[] = [];
+    const off = service.subscribe((e) => e.type === 'tunnel' && tunnels.push(e.state));
+    const commands = await commandsDuring(async () => {
+      const plain = await runJob(service, { language: 'bash', script: 'echo plain' }, ['h1']);
+      expect(plain.exec).toMatchObject({ status: 'succeeded', helperMode: 'api', fallbackReason: null });
+    });
+    off();
+    // The same tunnel (no new one made), and only the launch: no probe, no collector.
+    expect(tunnels).toEqual([]);
+    expect(commands).toHaveLength(1);
+    expect(commands[0]).toMatch(/runner\.sh/);
+  });
+});
+
 describe('a new process on the same data directory (the runner record)', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());

@@ -94,15 +94,23 @@ export function namesHelpers(script: string): boolean {
 
 /**
  * Sets up the helpers of one execution. `auto` gives API mode (through the connection's tunnel, checked
- * by its probe) to a script that names the helpers (namesHelpers), and bundled mode at once — no runtime,
- * tunnel or probe, so no round trips before the script starts — to one that does not; when API mode is
- * ruled out it falls back to bundled with the reason. `api` never falls back; `bundled` is bundled.
+ * by its probe) to a script that names the helpers (namesHelpers); one that does not gets bundled mode at
+ * once — no runtime, tunnel or probe, so no round trips before the script starts — unless its connection
+ * already has a working tunnel (then API mode costs nothing, and bundled mode's collection would cost a
+ * round trip after the script). When API mode is ruled out it falls back to bundled with the reason. `api` never falls back; `bundled` is bundled.
  * @throws CroniumError tunnel_refused when `api` was asked for and is not available; the signal's reason
  * when req.signal stops the wait.
  */
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
-  if (req.requested === 'bundled' || (req.requested === 'auto' && !namesHelpers(req.script)))
+  if (req.requested === 'bundled') return bundledSession(deps, context, null, req.script, req.language);
+  // A script that does not name the helpers gets API mode only when it costs nothing: its connection
+  // already has a tunnel that works (back-to-back runs in one process).
+  if (
+    req.requested === 'auto' &&
+    !namesHelpers(req.script) &&
+    !(deps.runtime.listening && (await deps.tunnels.ready(req.connection)))
+  )
     return bundledSession(deps, context, null, req.script, req.language);
 
   let reason: string | null = null;
