@@ -83,13 +83,25 @@ describe('which scripts get a tunnel (auto helpers)', () => {
   });
 
   it('a program that such a script starts can still call the helpers (bundled)', async () => {
-    tunnels.length = 0;
-    // The child is a file on the host: the job's own text never says "cronium".
-    onHost(h, 'printf "%s\\n" "cronium.setVariable child \\"\\$1\\"" > ~/child.sh', h.user);
-    const r = await runJob(service, { language: 'bash', script: 'bash ~/child.sh 41' }, ['h1']);
-    expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled' });
-    expect(service.getVariableValue('child')).toBe(41);
-    expect(tunnels).toEqual([]);
+    // A process of its own (a new connection), as `cronium run` is.
+    const own = serviceWithHosts({ tunnelLingerMs: 0 }, h);
+    const seen: string[] = [];
+    own.service.subscribe((e) => e.type === 'tunnel' && seen.push(e.state));
+    try {
+      // The child is a file on the host: the job's own text never says "cronium".
+      onHost(h, 'printf "%s\\n" "cronium.setVariable child \\"\\$1\\"" > ~/child.sh', h.user);
+      const r = await runJob(own.service, { language: 'bash', script: 'bash ~/child.sh 41' }, ['h1']);
+      expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled' });
+      expect(own.service.getVariableValue('child')).toBe(41);
+      expect(seen).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('on a connection in use before, such a script gets API mode (its tunnel serves the next runs)', async () => {
+    const r = await runJob(service, { language: 'bash', script: 'echo "$CRONIUM_HELPER_MODE"' }, ['h1']);
+    expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'api', fallbackReason: null });
   });
 
   it('api asked for explicitly: the tunnel is used whatever the text', async () => {

@@ -93,6 +93,7 @@ export class Executor {
         signal,
         connection: lease.connection,
         requested: helperModeOn(plan.helperMode, plan.server),
+        freshConnection: lease.fresh,
         language: plan.job.language,
         script: plan.job.script,
         context: runtimeContext(
