@@ -14,7 +14,7 @@ import type { Lease } from '../ssh/connectionPool.ts';
 import type { ExecutionPatch } from '../store/historyRepo.ts';
 import { toolActionLine } from '../tools/toolActions.ts';
 import { Backpressure } from './backpressure.ts';
-import { ensureDeployed } from './deploy.ts';
+import { ensureRunner } from './deployRecord.ts';
 import type { Ending, ExecutionPlan, ExecutorOptions } from './executionPlan.ts';
 import { LogSink } from './logSink.ts';
 import { runtimeContext } from './runtimeContext.ts';
@@ -81,11 +81,19 @@ export class Executor {
       const connectMs = lease.fresh ? Math.round(performance.now() - connectStart) : 0;
 
       const deployStart = performance.now();
-      await ensureDeployed(lease.connection, this.options.bundle, signal);
+      // A runner this process or the record already knows of is not asked about (see DeployRecord).
+      await ensureRunner(
+        lease.connection,
+        this.options.bundle,
+        plan.server.id,
+        this.options.deployments,
+        signal,
+      );
       helpers = await openHelperSession(this.options.helpers, {
         signal,
         connection: lease.connection,
         requested: helperModeOn(plan.helperMode, plan.server),
+        freshConnection: lease.fresh,
         language: plan.job.language,
         script: plan.job.script,
         context: runtimeContext(

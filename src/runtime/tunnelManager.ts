@@ -111,6 +111,16 @@ export class TunnelManager {
     };
   }
 
+  /**
+   * Whether `connection` has a tunnel forwarding now whose probe succeeded: one more execution on it costs
+   * no round trip.
+   */
+  async ready(connection: SshConnection): Promise<boolean> {
+    const tunnel = this.tunnels.get(connection);
+    if (tunnel?.state !== 'forwarding' || !tunnel.probe) return false;
+    return (await tunnel.probe).ok;
+  }
+
   private async open(connection: SshConnection, serverId: string, tunnel: Tunnel): Promise<number> {
     try {
       tunnel.remotePort = await connection.forwardIn(this.remotePort, (stream) =>

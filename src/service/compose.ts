@@ -8,6 +8,7 @@ import type { AppInfo, MonitorStatus } from '../contract.ts';
 import { CroniumError } from '../core/errors.ts';
 import { EventHub } from '../core/eventHub.ts';
 import { log as logger } from '../core/logger.ts';
+import { DeployRecord } from '../exec/deployRecord.ts';
 import { Executor } from '../exec/executor.ts';
 import { RunManager } from '../exec/runManager.ts';
 import { remoteBundle } from '../remote/assets.ts';
@@ -214,6 +215,7 @@ export function composeCore(options: ServiceOptions): Core {
     hub,
     bundle: remoteBundle(),
     killGraceSec: options.killGraceSec,
+    deployments: new DeployRecord(join(options.dataDir, 'runners.json')),
     helpers: {
       runtime,
       runtimeReady: () =>

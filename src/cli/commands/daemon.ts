@@ -36,7 +36,7 @@ async function daemonCommand(
 ): Promise<number> {
   const metricsPort =
     options.metricsPort === undefined ? null : parseField(listenPort, options.metricsPort, 'metricsPort');
-  configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
+  await configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
   // Signals are caught first, so one arriving while starting still stops cleanly.
   let stop!: (signal: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
