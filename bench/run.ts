@@ -130,9 +130,15 @@ function cliForms(): { label: string; argv: string[] }[] {
   ];
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { bin?: string | Record<string, string> };
   const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.cronium;
-  if (bin && existsSync(bin)) forms.push({ label: `bin \`${bin}\``, argv: [process.execPath, bin] });
+  if (bin && existsSync(bin)) forms.push({ label: `bin \`${bin}\``, argv: [bin] });
   return forms;
 }
+
+/** env for a cronium process profiled by V8 (the bin execs node, which reads --cpu-prof from NODE_OPTIONS). */
+const profEnv = (env: NodeJS.ProcessEnv, dir: string): NodeJS.ProcessEnv => ({
+  ...env,
+  NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim(),
+});
 
 /** A script (Python, run on the host) writing `bytes` of log-like text: varied lengths, UTF-8, ANSI colour. */
 const BULK_GENERATOR = `import random, sys
@@ -296,14 +302,12 @@ async function main(): Promise<void> {
         );
         if (profDir && n === 8)
           execFileSync(
-            process.execPath,
-            [
-              `--cpu-prof`,
-              `--cpu-prof-dir=${profDir}`,
-
-              ...run('hostname', names, ['--concurrency', '8']).slice(1),
-            ],
-            { env, stdio: 'ignore' },
+            run('hostname', names, ['--concurrency', '8'])[0]!,
+            run('hostname', names, ['--concurrency', '8']).slice(1),
+            {
+              env: profEnv(env, profDir),
+              stdio: 'ignore',
+            },
           );
       }
     }
@@ -348,14 +352,10 @@ async function main(): Promise<void> {
         'flat',
       );
       if (profDir)
-        execFileSync(
-          'sh',
-          [
-            '-c',
-            `${shLine([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...run('bulk', ['h1']).slice(1)])} >/dev/null`,
-          ],
-          { env, stdio: 'inherit' },
-        );
+        execFileSync('sh', ['-c', `${shLine(run('bulk', ['h1']))} >/dev/null`], {
+          env: profEnv(env, profDir),
+          stdio: 'inherit',
+        });
     }
 
     if (wants('inprocess')) await inProcess(h, dataDir);
