@@ -22,6 +22,8 @@ import { SshHostHarness, type TestHost, type TestHosts } from '../test/support/s
 
 const FLEET = 50;
 const BULK_BYTES = 100_000_000;
+/** The larger output whose peak RSS is compared with BULK_BYTES' (memory must not grow with output). */
+const BULK_LARGE_BYTES = 300_000_000;
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const sections = new Set(process.argv.slice(2));
 const wants = (s: string) => sections.size === 0 || sections.has(s);
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
   seed.createJob({ name: 'true', language: 'bash', script: 'true' });
   seed.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
   seed.createJob({ name: 'bulk', language: 'bash', script: 'cat ~/bulk.txt' });
+  seed.createJob({ name: 'bulk-large', language: 'bash', script: 'cat ~/bulk-large.txt' });
   const seedRun = seed.startRun({
     jobId: seed.getJob('true').id,
     serverIds: ['h1', ...h.fleet.map((f) => f.name)],
@@ -335,6 +338,26 @@ async function main(): Promise<void> {
         null,
         'flat',
       );
+      // The same text, three times the size: peak RSS must not grow with it.
+      execFileSync(
+        'ssh',
+        [...sshArgs(h, h.hosts.h1.address), `python3 - ${BULK_LARGE_BYTES} bulk-large.txt`],
+        { input: BULK_GENERATOR },
+      );
+      const large = await repeat(Math.max(1, Math.floor(REPS / 3)), () =>
+        timeWithRss(run('bulk-large', ['h1']), '>/dev/null', env),
+      );
+      if (large.some((m) => m.code !== 0)) console.log('(a large bulk cronium run did not exit 0)');
+      const largeRss = median(large.map((m) => m.rssMB!));
+      const smallRss = median(c.map((m) => m.rssMB!));
+      row(
+        `${BULK_LARGE_BYTES / 1e6} MB to /dev/null: peak RSS (cronium: ${BULK_LARGE_BYTES / 1e6} MB; "peer": ${BULK_BYTES / 1e6} MB)`,
+        `${largeRss.toFixed(0)} MB (time ${ms(median(large.map((m) => m.ms)))})`,
+        `${smallRss.toFixed(0)} MB`,
+        largeRss / smallRss,
+        'flat (≈ 1.0×)',
+      );
+      execFileSync('ssh', [...sshArgs(h, h.hosts.h1.address), 'rm -f bulk-large.txt']);
       const slowReps = Math.max(1, Math.floor(REPS / 3));
       const [cs, ss] = await alternate(
         slowReps,
