@@ -21,9 +21,9 @@ import { CroniumService } from '../src/service/service.ts';
 import { SshHostHarness, type TestHost, type TestHosts } from '../test/support/sshHosts.ts';
 
 const FLEET = 50;
-/** The CLI bundle the bin runs (npm run build:cli), run directly under `node --cpu-prof` when profiling. */
-const BUNDLE = 'out/cli/cronium.js';
 const BULK_BYTES = 100_000_000;
+/** The larger output whose peak RSS is compared with BULK_BYTES' (memory must not grow with output). */
+const BULK_LARGE_BYTES = 300_000_000;
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const sections = new Set(process.argv.slice(2));
 const wants = (s: string) => sections.size === 0 || sections.has(s);
@@ -159,6 +159,12 @@ function cliForms(): { label: string; argv: string[] }[] {
   return forms;
 }
 
+/** env for a cronium process profiled by V8 (the bin execs node, which reads --cpu-prof from NODE_OPTIONS). */
+const profEnv = (env: NodeJS.ProcessEnv, dir: string): NodeJS.ProcessEnv => ({
+  ...env,
+  NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim(),
+});
+
 /** A script (Python, run on the host) writing `bytes` of log-like text: varied lengths, UTF-8, ANSI colour. */
 const BULK_GENERATOR = `import random, sys
 random.seed(10)
@@ -226,6 +232,7 @@ async function main(): Promise<void> {
   seed.createJob({ name: 'true', language: 'bash', script: 'true' });
   seed.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
   seed.createJob({ name: 'bulk', language: 'bash', script: 'cat ~/bulk.txt' });
+  seed.createJob({ name: 'bulk-large', language: 'bash', script: 'cat ~/bulk-large.txt' });
   const seedRun = seed.startRun({
     jobId: seed.getJob('true').id,
     serverIds: ['h1', ...h.fleet.map((f) => f.name)],
@@ -318,14 +325,12 @@ async function main(): Promise<void> {
         );
         if (profDir && n === 8)
           execFileSync(
-            process.execPath,
-            [
-              `--cpu-prof`,
-              `--cpu-prof-dir=${profDir}`,
-              BUNDLE,
-              ...run('hostname', names, ['--concurrency', '8']).slice(cronium.length),
-            ],
-            { env, stdio: 'ignore' },
+            run('hostname', names, ['--concurrency', '8'])[0]!,
+            run('hostname', names, ['--concurrency', '8']).slice(1),
+            {
+              env: profEnv(env, profDir),
+              stdio: 'ignore',
+            },
           );
       }
     }
@@ -353,6 +358,26 @@ async function main(): Promise<void> {
         null,
         'flat',
       );
+      // The same text, three times the size: peak RSS must not grow with it.
+      execFileSync(
+        'ssh',
+        [...sshArgs(h, h.hosts.h1.address), `python3 - ${BULK_LARGE_BYTES} bulk-large.txt`],
+        { input: BULK_GENERATOR },
+      );
+      const large = await repeat(Math.max(1, Math.floor(REPS / 3)), () =>
+        timeWithRss(run('bulk-large', ['h1']), '>/dev/null', env),
+      );
+      if (large.some((m) => m.code !== 0)) console.log('(a large bulk cronium run did not exit 0)');
+      const largeRss = median(large.map((m) => m.rssMB!));
+      const smallRss = median(c.map((m) => m.rssMB!));
+      row(
+        `${BULK_LARGE_BYTES / 1e6} MB to /dev/null: peak RSS (cronium: ${BULK_LARGE_BYTES / 1e6} MB; "peer": ${BULK_BYTES / 1e6} MB)`,
+        `${largeRss.toFixed(0)} MB (time ${ms(median(large.map((m) => m.ms)))})`,
+        `${smallRss.toFixed(0)} MB`,
+        largeRss / smallRss,
+        'flat (≈ 1.0×)',
+      );
+      execFileSync('ssh', [...sshArgs(h, h.hosts.h1.address), 'rm -f bulk-large.txt']);
       const slowReps = Math.max(1, Math.floor(REPS / 3));
       const [cs, ss] = await alternate(
         slowReps,
@@ -370,14 +395,10 @@ async function main(): Promise<void> {
         'flat',
       );
       if (profDir)
-        execFileSync(
-          'sh',
-          [
-            '-c',
-            `${shLine([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, BUNDLE, ...run('bulk', ['h1']).slice(cronium.length)])} >/dev/null`,
-          ],
-          { env, stdio: 'inherit' },
-        );
+        execFileSync('sh', ['-c', `${shLine(run('bulk', ['h1']))} >/dev/null`], {
+          env: profEnv(env, profDir),
+          stdio: 'inherit',
+        });
     }
 
     if (wants('inprocess')) await inProcess(h, dataDir);
