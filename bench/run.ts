@@ -91,9 +91,10 @@ function timeShell(line: string, env: NodeJS.ProcessEnv = process.env): Promise<
     const child = spawn('sh', ['-c', line], { stdio: ['ignore', 'ignore', 'pipe'], env });
     // What a command says on stderr is shown only when it fails (cronium's per-server lines are noise here).
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    // Its first non-empty line says why it failed (a later one may be a stack trace's tail).
     let firstStderr: string | undefined;
     child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
       firstStderr ??= d
         .toString()
         .split('\n')
