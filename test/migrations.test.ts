@@ -104,6 +104,14 @@ const SEEDS: Record<number, (db: Database) => void> = {
         VALUES ('e8', 'r8', 'j1', 'disk', 's1', 'web1', 'detached', ${T + 10}, 1);
     `);
   },
+  9: (db) => {
+    db.exec(`
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, ended_at, started_by)
+        VALUES ('r9', 'j1', 'disk', 'cli', 10, 'auto', 'succeeded', ${T + 20}, ${T + 30}, 'alice@laptop');
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, ended_at, started_by)
+        VALUES ('e9', 'r9', 'j1', 'disk', 's1', 'web1', 'succeeded', ${T + 20}, ${T + 30}, 'alice@laptop');
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -162,6 +170,13 @@ function expectSeeded(db: Database, base: number): void {
     expect(history.isKeepRunning('e8')).toBe(true);
     expect(history.detachedExecutionIds()).toEqual(['e8']);
   } else expect(history.isKeepRunning('e1')).toBe(false);
+  // Runs from before the audit trail record no actor ("unknown"); version 9's keep theirs.
+  expect(history.getRun('r1')?.startedBy).toBeNull();
+  expect(history.getExecution('e1')?.startedBy).toBeNull();
+  if (base >= 9) {
+    expect(history.getRun('r9')?.startedBy).toBe('alice@laptop');
+    expect(history.getExecution('e9')?.startedBy).toBe('alice@laptop');
+  }
   expect(new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
   const schedules = new ScheduleRepo(db);
