@@ -74,6 +74,7 @@ export const METHODS = {
   resealLegacySecrets: hostOnly,
   doctor: hostOnly,
   startScheduler: hostOnly,
+  startWorker: hostOnly,
   close: hostOnly,
 } as const satisfies Record<keyof HostApi, MethodSpec>;
 

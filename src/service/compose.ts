@@ -27,6 +27,8 @@ import { LogWriter } from '../store/logWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
 import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
+import { Team } from '../team/team.ts';
+import { TeamRepo } from '../team/teamRepo.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
@@ -80,6 +82,15 @@ export interface ServiceOptions {
   maxChainDepth?: number;
   /** Retries and timeouts of job webhooks (see WebhookOptions). */
   webhook?: WebhookOptions;
+  /**
+   * Team mode: the PostgreSQL URL of the team's queue (CRONIUM_DATABASE_URL), so runs can be sent to
+   * workers (`via: 'workers'`) and followed and cancelled across processes. Absent: direct runs only.
+   */
+  teamUrl?: string | null;
+  /** Whether this process tidies the team's queue (pg-boss supervise): workers and the daemon do. */
+  teamSupervise?: boolean;
+  /** Where runs the scheduler fires go (`workers` in a worker process: schedules fire into the queue). */
+  scheduledVia?: 'direct' | 'workers';
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
@@ -104,6 +115,12 @@ export interface Core {
   /** Publishes other processes' runs on this hub (see ForeignRuns); returns the function that stops it. */
   followOtherProcesses(intervalMs?: number): () => void;
   readonly tools: ToolService;
+  /** Runs one execution (what a worker calls for each execution it takes from the queue). */
+  readonly executor: Executor;
+  /** Team mode's side of this process (runs sent to workers, followed and cancelled; see src/team/). */
+  readonly team: Team;
+  /** The history store (the worker writes the ends of the runs it settles). */
+  readonly historyRepo: HistoryRepo;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /**
@@ -205,7 +222,15 @@ export function composeCore(options: ServiceOptions): Core {
   const jobs = new JobService({ db, repo: new JobRepo(db), secrets, serverRefs: servers.refs });
   const history = new HistoryService(historyRepo);
   let closing: Promise<void> | null = null;
+  const team = new Team({
+    url: options.teamUrl ?? null,
+    repo: new TeamRepo(db),
+    history: historyRepo,
+    hub,
+    supervise: options.teamSupervise,
+  });
   const runs = new RunService({
+    team,
     manager: new RunManager(executor, historyRepo, hub, {
       pool,
       logs,
@@ -231,7 +256,8 @@ export function composeCore(options: ServiceOptions): Core {
       db,
       schedules: scheduleRepo,
       leases: new LeaseRepo(db),
-      startRun: (request) => runs.start(request),
+      startRun: (request) =>
+        runs.start(options.scheduledVia === 'workers' ? { ...request, via: 'workers' } : request),
       waitRun: (runId) => runs.wait(runId),
       isAlive: isProcessAlive,
       // Runs a dead holder left "running" would block its schedules' overlap rule for ever.
@@ -259,6 +285,9 @@ export function composeCore(options: ServiceOptions): Core {
     schedules,
     startScheduler,
     tools,
+    executor,
+    team,
+    historyRepo,
     startRuntime,
     followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
     close() {
@@ -267,6 +296,7 @@ export function composeCore(options: ServiceOptions): Core {
         await scheduler?.stop();
         // Keep-running scripts are left on their hosts (detached), the others cancelled.
         await runs.cancelAll();
+        await team.close();
         pool.closeAll();
         await runtime.close();
         await logs.close();
