@@ -195,6 +195,43 @@ describe('cronium run --via workers', () => {
   }, 90_000);
 });
 
+describe('the lost-worker policy', () => {
+  it('re-queues what a lost worker had taken but not started; another worker runs it once', async () => {
+    job('requeued', 'echo "$CRONIUM_EXECUTION_ID" >> ~/requeued.log; echo ran\n');
+    const live = workers.filter((w) => w.child.exitCode === null);
+    for (const w of live) w.child.kill('SIGSTOP');
+    let runId: string;
+    try {
+      runId = service.startRun({ jobId: 'requeued', serverIds: ['h1'], via: 'workers' }).id;
+      // A worker that took it and died before connecting: its row's heartbeat is long past.
+      const db = new DatabaseSync(join(dir.path, 'cronium.db'), { timeout: 10_000 });
+      db.prepare(
+        `INSERT INTO workers (name, host, pid, concurrency, started_at, heartbeat_at) VALUES ('ghost', 'gone', 1, 1, 0, 0)`,
+      ).run();
+      const { changes } = db
+        .prepare(`UPDATE executions SET worker = 'ghost' WHERE run_id = ? AND worker IS NULL`)
+        .run(runId);
+      db.close();
+      expect(Number(changes)).toBe(1);
+    } finally {
+      for (const w of live) w.child.kill('SIGCONT');
+    }
+    await until(
+      () => query<{ status: string }>('SELECT status FROM runs WHERE id = ?', runId)[0]!.status !== 'running',
+      20_000,
+      'the re-queued run to end',
+    );
+    const [e] = query<{ id: string; status: string; worker: string }>(
+      'SELECT id, status, worker FROM executions WHERE run_id = ?',
+      runId,
+    );
+    expect(e!.status).toBe('succeeded');
+    expect(['w1', 'w2', 'w3']).toContain(e!.worker);
+    expect(onHost(h, 'cat ~/requeued.log').trim().split('\n')).toEqual([e!.id]);
+    expect(query('SELECT 1 FROM workers WHERE name = ?', 'ghost').length).toBe(0);
+  }, 60_000);
+});
+
 describe('a worker killed with SIGKILL mid-run', () => {
   it('its running execution becomes worker_lost within the limit, never left running; others keep working', async () => {
     const w3 = await startWorker('w3', 2);

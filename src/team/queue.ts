@@ -115,8 +115,10 @@ export class WorkQueue {
       {
         localConcurrency: concurrency,
         batchSize: 1,
-        pollingIntervalSeconds: 1,
-        notifyPollingIntervalSeconds: 5,
+        // A job's creation wakes the fetchers (NOTIFY), but nothing wakes a fetcher after its job ends
+        // while a backlog waits: pg-boss's shortest poll (0.5 s) bounds that gap.
+        pollingIntervalSeconds: 0.5,
+        notifyPollingIntervalSeconds: 0.5,
         groupConcurrency: { default: 1, tiers: TIERS },
       },
       async (jobs: Job<QueuedExecution>[]) => {

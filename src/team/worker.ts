@@ -69,10 +69,11 @@ export class TeamWorker {
   constructor(deps: WorkerDeps, options: WorkerOptions) {
     this.deps = deps;
     this.options = {
-      heartbeatMs: DEFAULT_HEARTBEAT_MS,
-      lostAfterMs: DEFAULT_LOST_AFTER_MS,
-      graceMs: DEFAULT_GRACE_MS,
-      ...options,
+      name: options.name,
+      concurrency: options.concurrency,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      lostAfterMs: options.lostAfterMs ?? DEFAULT_LOST_AFTER_MS,
+      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
     };
   }
 
