@@ -45,7 +45,12 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 beforeAll(async () => {
   postgres = await startPostgres();
   url = postgres.createDatabase('team_drain');
-  service = new CroniumService({ dataDir: dir.path, unknownHostKeys: 'accept-new', runtimePort: 0, teamUrl: url });
+  service = new CroniumService({
+    dataDir: dir.path,
+    unknownHostKeys: 'accept-new',
+    runtimePort: 0,
+    teamUrl: url,
+  });
   // Ten servers over the two hosts (connections are pooled per server in each worker).
   for (let i = 0; i < 10; i++)
     service.createServer({
@@ -89,10 +94,14 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
   };
   const outputs: string[] = [];
   for (const name of ['w1', 'w2', 'w3']) {
-    const child = spawn(process.execPath, ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', '8'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', '8'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const i = outputs.push('') - 1;
     child.stdout!.on('data', (d) => (outputs[i] += d));
     child.stderr!.on('data', (d) => (outputs[i] += d));
@@ -135,7 +144,9 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
   // Every run ended succeeded.
   expect(query<{ status: string }>('SELECT DISTINCT status FROM runs')).toEqual([{ status: 'succeeded' }]);
   for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))));
+  await Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))),
+  );
   expect(children.map((c) => c.exitCode)).toEqual([0, 0, 0]);
   expect(query('SELECT 1 FROM workers').length).toBe(0);
 }, 500_000);

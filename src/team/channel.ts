@@ -24,6 +24,8 @@ export class TeamChannel {
   private connecting: Promise<pg.Client> | null = null;
   private readonly listeners = new Map<string, Set<(payload: RunSignal) => void>>();
   private closed = false;
+  /** The last query sent: the next one waits for it. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(url: string) {
     this.url = url;
@@ -63,16 +65,25 @@ export class TeamChannel {
     set.add(listener);
     this.listeners.set(channel, set);
     const client = await this.connect();
-    if (first) await client.query(`LISTEN ${channel}`);
+    if (first) {
+      const listening = this.queue.then(() => client.query(`LISTEN ${channel}`));
+      this.queue = listening.catch(() => undefined);
+      await listening;
+    }
     return () => set.delete(listener);
   }
 
   /** Sends a notification; a failure is logged (followers and workers also poll the store). */
   async notify(channel: string, payload: RunSignal): Promise<void> {
     if (this.closed) return;
-    try {
+    // One query at a time on the connection (pg queues them, but warns it will stop doing so).
+    const send = this.queue.then(async () => {
       const client = await this.connect();
       await client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(payload)]);
+    });
+    this.queue = send.catch(() => undefined);
+    try {
+      await send;
     } catch (err) {
       log().debug({ err }, `notify on ${channel} failed`);
     }
