@@ -4,7 +4,7 @@
  * limited to 8000 bytes, and the store holds every chunk in order (followers read them by sequence
  * number), so nothing is split and a missed wake-up costs only the follower's next poll.
  */
-import pg from 'pg';
+import type pg from 'pg';
 
 import { log } from '../core/logger.ts';
 
@@ -33,7 +33,9 @@ export class TeamChannel {
 
   private connect(): Promise<pg.Client> {
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url, application_name: 'cronium-events' });
+      // Loaded on first use (see WorkQueue.start).
+      const { default: pgModule } = await import('pg');
+      const client = new pgModule.Client({ connectionString: this.url, application_name: 'cronium-events' });
       client.on('error', (err) => {
         // A dropped connection: the next use connects again; followers poll meanwhile.
         log().warn({ err }, 'team event connection lost');

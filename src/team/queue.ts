@@ -8,7 +8,7 @@
  * in the group of its run id, tiered by the run's cap, and a fetch never makes more of a group's jobs
  * active than its tier allows (counted in the database, so it holds for any number of workers).
  */
-import { PgBoss, type Job } from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 
 import { log } from '../core/logger.ts';
 
@@ -48,26 +48,35 @@ export interface WorkQueueOptions {
 
 /** A started pg-boss on the team's database, with Cronium's one queue created. */
 export class WorkQueue {
-  private readonly boss: PgBoss;
+  private readonly options: WorkQueueOptions;
+  private instance: PgBoss | null = null;
   private started: Promise<void> | null = null;
 
   constructor(options: WorkQueueOptions) {
-    this.boss = new PgBoss({
-      connectionString: options.url,
-      schema: QUEUE_SCHEMA,
-      useListenNotify: true,
-      supervise: options.supervise ?? false,
-      schedule: false,
-      max: 4,
-      application_name: 'cronium',
-    });
-    // pg-boss reports its own trouble (a lost connection it retries) as events: logged, never thrown.
-    this.boss.on('error', (err: unknown) => log().warn({ err }, 'queue error'));
+    this.options = options;
+  }
+
+  /** pg-boss, started (see start()). */
+  private get boss(): PgBoss {
+    return this.instance!;
   }
 
   /** Connects, creates (or migrates) the schema and the queue; once, later calls wait for the first. */
   start(): Promise<void> {
     this.started ??= (async () => {
+      // Loaded on first use: a process that never sends to workers never loads the queue library.
+      const { PgBoss } = await import('pg-boss');
+      this.instance = new PgBoss({
+        connectionString: this.options.url,
+        schema: QUEUE_SCHEMA,
+        useListenNotify: true,
+        supervise: this.options.supervise ?? false,
+        schedule: false,
+        max: 4,
+        application_name: 'cronium',
+      });
+      // pg-boss reports its own trouble (a lost connection it retries) as events: logged, never thrown.
+      this.instance.on('error', (err: unknown) => log().warn({ err }, 'queue error'));
       await this.boss.start();
       // Retries are Cronium's (the reaper re-queues what a lost worker had not started), not pg-boss's.
       if (!(await this.boss.getQueue(QUEUE_NAME)))
@@ -129,7 +138,8 @@ export class WorkQueue {
 
   /** Stops taking new jobs; jobs being handled go on (their handlers are the caller's to end). */
   async stopTaking(): Promise<void> {
-    if (this.started) await this.boss.offWork(QUEUE_NAME, { wait: false });
+    await this.started?.catch(() => undefined);
+    if (this.instance) await this.instance.offWork(QUEUE_NAME, { wait: false });
   }
 
   /** Fails queue jobs (a lost worker's), so their run's concurrency slots are free again. */
@@ -150,6 +160,6 @@ export class WorkQueue {
   async close(timeoutMs = 1_000): Promise<void> {
     if (!this.started) return;
     await this.started.catch(() => undefined);
-    await this.boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+    await this.instance?.stop({ graceful: true, timeout: timeoutMs, close: true });
   }
 }

@@ -145,7 +145,16 @@ export class TeamWorker {
   private async take(jobId: string, executionId: string): Promise<void> {
     const { team, runs, executor } = this.deps;
     const { repo, history, hub } = team.deps;
-    if (this.stopping) throw new Error('worker stopping');
+    if (this.stopping) {
+      // Fetched as this worker stops: a new job puts it back in the queue for another worker.
+      const queued = history.getExecution(executionId);
+      const run = queued?.status === 'queued' ? history.getRun(queued.runId) : null;
+      if (run)
+        await team
+          .queue()
+          .enqueue([{ executionId, runId: run.id, concurrency: run.concurrency, expireInSeconds: 86_000 }]);
+      return;
+    }
     if (!(await repo.claim(executionId, this.options.name, jobId))) return;
     const execution = history.getExecution(executionId)!;
     const run = history.getRun(execution.runId)!;
