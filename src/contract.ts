@@ -328,8 +328,38 @@ export interface HostApi extends CroniumApi {
    * the store (queued executions). Never rejects: an unreachable store comes back in `store`.
    */
   monitorStatus(): Promise<MonitorStatus>;
+  /**
+   * Team mode: starts taking queued executions from the team's queue in this process (`cronium worker`),
+   * with heartbeats, reaping of lost workers and cancels across processes (see src/team/worker.ts).
+   * Resolves once it takes executions.
+   * @throws CroniumError invalid_input without a team URL (CRONIUM_DATABASE_URL).
+   */
+  startWorker(options: WorkerStartOptions): Promise<WorkerControl>;
   /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
   close(): Promise<void>;
+}
+
+/** How a worker starts (HostApi.startWorker). Times in milliseconds. */
+export interface WorkerStartOptions {
+  /** Unique among the team's workers (default: this machine's name). */
+  name?: string;
+  /** Executions at once (default 4). */
+  concurrency?: number;
+  /** Between heartbeats (2000). */
+  heartbeatMs?: number;
+  /** Without a heartbeat, after which a worker is lost (15000). */
+  lostAfterMs?: number;
+  /** A stop lets running executions finish this long before cancelling them (30000). */
+  graceMs?: number;
+}
+
+/** A worker running in this process (HostApi.startWorker). */
+export interface WorkerControl {
+  readonly name: string;
+  /** Executions running now. */
+  readonly active: number;
+  /** Stops taking, lets running executions finish for up to graceMs, cancels the rest, leaves the team. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** A scheduler running in this process (HostApi.startScheduler). */

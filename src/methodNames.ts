@@ -76,6 +76,7 @@ export const METHODS = {
   adoptTeamKey: hostOnly,
   startScheduler: hostOnly,
   monitorStatus: hostOnly,
+  startWorker: hostOnly,
   close: hostOnly,
 } as const satisfies Record<keyof HostApi, MethodSpec>;
 

@@ -112,10 +112,26 @@ const SEEDS: Record<number, (db: Database) => void> = {
         VALUES ('e9', 'r9', 'j1', 'disk', 's1', 'web1', 'succeeded', ${T + 20}, ${T + 30}, 'alice@laptop');
     `);
   },
+  10: (db) => {
+    db.exec(`
+      INSERT INTO workers (name, host, pid, concurrency, started_at, heartbeat_at) VALUES ('w1', 'build-1', 42, 4, ${T}, ${T + 20});
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, via)
+        VALUES ('r10', 'j1', 'disk', 'cli', 10, 'auto', 'running', ${T + 20}, 'workers');
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, worker, queue_job)
+        VALUES ('e10', 'r10', 'j1', 'disk', 's1', 'web1', 'running', ${T + 20}, 'w1', 'q1');
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
 function expectSeeded(db: Database, base: number): void {
+  // Runs from before team mode ran here (direct); a worker run keeps its worker and queue job.
+  expect(db.prepare(`SELECT via FROM runs WHERE id = 'r1'`).get()).toEqual({ via: 'direct' });
+  if (base >= 10)
+    expect(db.prepare(`SELECT worker, queue_job FROM executions WHERE id = 'e10'`).get()).toEqual({
+      worker: 'w1',
+      queue_job: 'q1',
+    });
   const servers = new ServerRepo(db);
   expect(servers.getByName('web1')).toMatchObject({ host: '10.0.0.1', port: 2200, tags: ['prod'] });
   expect(servers.getByName('db1')).toMatchObject({

@@ -85,6 +85,7 @@ const OPTION_NAMES: Record<string, string> = {
   user: '--user',
   password: '--password-stdin',
   secure: '--secure',
+  via: '--via',
 };
 
 /** The option a contract field (`port`, `tags.0`, `auth.keyPath`, `env.1.key`) was given with. */
@@ -113,6 +114,15 @@ function userMessage(error: { kind: string; message: string; fields?: Record<str
         .join('; ')
     );
   return inUserWords(error.message);
+}
+
+/**
+ * The team's PostgreSQL URL (CRONIUM_DATABASE_URL, or CRONIUM_QUEUE_URL for the queue alone), or null:
+ * only a postgres:// or postgresql:// URL puts a process in team mode.
+ */
+export function teamUrlFromEnv(env: NodeJS.ProcessEnv): string | null {
+  const url = env.CRONIUM_QUEUE_URL || env.CRONIUM_DATABASE_URL;
+  return url && /^postgres(ql)?:\/\//.test(url) ? url : null;
 }
 
 /** The commands that never write: run on a data directory that does not exist yet, they create none. */
@@ -146,7 +156,13 @@ function readsOnly(args: unknown[]): boolean {
 export function action<A extends unknown[]>(
   ctx: CommandContext,
   fn: (host: Host, ...args: A) => Promise<number> | number,
-  { serving = false } = {},
+  {
+    serving = false,
+    serviceOptions = {},
+  }: {
+    serving?: boolean;
+    serviceOptions?: { teamSupervise?: boolean; scheduledVia?: 'direct' | 'workers' };
+  } = {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const global = ctx.global();
@@ -178,6 +194,9 @@ export function action<A extends unknown[]>(
         appMode: 'web',
         runtimePort: runtimePortFromEnv(io.env),
         env: io.env,
+        ...serviceOptions,
+        // Team mode: the queue lives on the team's PostgreSQL (see src/team/).
+        teamUrl: teamUrlFromEnv(io.env),
       });
       ctx.done(await fn(host, ...args));
     } catch (err) {

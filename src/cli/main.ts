@@ -51,6 +51,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'fire schedules without the app (logs on stdout)',
     load: () => import('./commands/daemon.ts'),
   },
+  worker: {
+    summary: 'team mode: run queued executions from the team queue (logs on stdout)',
+    load: () => import('./commands/worker.ts'),
+  },
   tool: {
     summary: 'add, list or remove Slack, Discord and email credentials',
     load: () => import('./commands/tool.ts'),

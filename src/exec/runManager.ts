@@ -73,6 +73,30 @@ export function runStatusOf(executions: Pick<Execution, 'status'>[], cancelled: 
   return ok === 0 ? 'failed' : 'partial';
 }
 
+/**
+ * The executor's plan for one execution of a run: the spec's job, environment, secrets and input, on the
+ * execution's server (`server`: the spec's record of it; left out, one named by the execution alone).
+ */
+export function executionPlanOf(
+  spec: RunSpec,
+  runId: string,
+  execution: { id: string; serverId: string; serverName: string },
+  server?: ExecutionPlan['server'],
+): ExecutionPlan {
+  return {
+    executionId: execution.id,
+    runId,
+    job: spec.job,
+    env: spec.env,
+    secrets: spec.secrets,
+    server: server ?? { id: execution.serverId, name: execution.serverName, host: '' },
+    input: spec.scriptInput === undefined ? spec.input : spec.scriptInput,
+    helperMode: spec.helperMode,
+    trigger: spec.trigger,
+    attempt: spec.attempt ?? 1,
+  };
+}
+
 /** Owns running work: one registry of runs keyed by id, each with its AbortController. */
 export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
@@ -98,7 +122,21 @@ export class RunManager {
     this.reattach = reattach && { ...reattach, history, hub };
   }
 
-  start(spec: RunSpec): Run {
+  /**
+   * Writes a run and its queued executions without running them (team mode: workers take them from the
+   * queue, see src/team/), and publishes it.
+   * @throws CroniumError invalid_input without servers.
+   */
+  record(spec: RunSpec): Run {
+    const { run } = this.create(spec);
+    this.hub.emit({ type: 'run', run });
+    return run;
+  }
+
+  private create(spec: RunSpec): {
+    run: Run;
+    executions: { id: string; serverId: string; serverName: string }[];
+  } {
     if (spec.servers.length === 0)
       throw new CroniumError('invalid_input', 'Choose at least one server.', {
         fields: { serverIds: 'choose at least one server' },
@@ -130,6 +168,12 @@ export class RunManager {
       executions,
       { keepRunning: spec.job.keepRunning === true },
     );
+    return { run, executions };
+  }
+
+  start(spec: RunSpec): Run {
+    const { run, executions } = this.create(spec);
+    const runId = run.id;
     this.hub.emit({ type: 'run', run });
     const controller = new AbortController();
     const perExecution = new Map(executions.map((e) => [e.id, new AbortController()]));
@@ -179,18 +223,7 @@ export class RunManager {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const own = perExecution.get(next.id)!.signal;
         const final = await this.executor.run(
-          {
-            executionId: next.id,
-            runId: started.id,
-            job: spec.job,
-            env: spec.env,
-            secrets: spec.secrets,
-            server: servers.get(next.serverId) ?? { id: next.serverId, name: next.serverName, host: '' },
-            input: spec.scriptInput === undefined ? spec.input : spec.scriptInput,
-            helperMode: spec.helperMode,
-            trigger: spec.trigger,
-            attempt: spec.attempt ?? 1,
-          },
+          executionPlanOf(spec, started.id, next, servers.get(next.serverId)),
           AbortSignal.any([signal, own]),
         );
         finals.push(final);

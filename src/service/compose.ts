@@ -37,6 +37,8 @@ import { ServerRepo } from '../store/serverRepo.ts';
 import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 import { defaultActor } from '../core/actor.ts';
+import { Team } from '../team/team.ts';
+import { TeamRepo } from '../team/teamRepo.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
@@ -103,6 +105,15 @@ export interface ServiceOptions {
    * (defaultActor); a worker passes "worker NAME@host".
    */
   actor?: string;
+  /**
+   * Team mode: the PostgreSQL URL of the team's queue (CRONIUM_DATABASE_URL), so runs can be sent to
+   * workers (`via: 'workers'`) and followed and cancelled across processes. Absent: direct runs only.
+   */
+  teamUrl?: string | null;
+  /** Whether this process tidies the team's queue (pg-boss supervise): workers and the daemon do. */
+  teamSupervise?: boolean;
+  /** Where runs the scheduler fires go (`workers` in a worker process: schedules fire into the queue). */
+  scheduledVia?: 'direct' | 'workers';
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
@@ -132,6 +143,12 @@ export interface Core {
   readonly tools: ToolService;
   /** Live figures and a real query of the store, for monitoring (HostApi.monitorStatus). */
   monitorStatus(): Promise<MonitorStatus>;
+  /** Runs one execution (what a worker calls for each execution it takes from the queue). */
+  readonly executor: Executor;
+  /** Team mode's side of this process (runs sent to workers, followed and cancelled; see src/team/). */
+  readonly team: Team;
+  /** The history store (the worker writes the ends of the runs it settles). */
+  readonly historyRepo: HistoryRepo;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /**
@@ -244,7 +261,15 @@ export function composeCore(options: ServiceOptions): Core {
   const jobs = new JobService({ db, repo: new JobRepo(db), secrets, serverRefs: servers.refs });
   const history = new HistoryService(historyRepo);
   let closing: Promise<void> | null = null;
+  const team = new Team({
+    url: options.teamUrl ?? null,
+    repo: new TeamRepo(db),
+    history: historyRepo,
+    hub,
+    supervise: options.teamSupervise,
+  });
   const runs = new RunService({
+    team,
     manager: new RunManager(executor, historyRepo, hub, {
       pool,
       logs,
@@ -271,7 +296,8 @@ export function composeCore(options: ServiceOptions): Core {
       db,
       schedules: scheduleRepo,
       leases: new LeaseRepo(db),
-      startRun: (request) => runs.start(request),
+      startRun: (request) =>
+        runs.start(options.scheduledVia === 'workers' ? { ...request, via: 'workers' } : request),
       waitRun: (runId) => runs.wait(runId),
       isAlive: isProcessAlive,
       // Runs a dead holder left "running" would block its schedules' overlap rule for ever.
@@ -300,6 +326,9 @@ export function composeCore(options: ServiceOptions): Core {
     schedules,
     startScheduler,
     tools,
+    executor,
+    team,
+    historyRepo,
     startRuntime,
     monitorStatus: monitor({
       pool,
@@ -316,6 +345,7 @@ export function composeCore(options: ServiceOptions): Core {
         await scheduler?.stop();
         // Keep-running scripts are left on their hosts (detached), the others cancelled.
         await runs.cancelAll();
+        await team.close();
         pool.closeAll();
         await runtime.close();
         await logs.close();

@@ -15,6 +15,8 @@ import type {
   HostApi,
   MonitorStatus,
   SchedulerControl,
+  WorkerControl,
+  WorkerStartOptions,
   ImportPlan,
   ServerTestResult,
 } from '../contract.ts';
@@ -241,6 +243,26 @@ export class CroniumService implements HostApi {
   }
   startScheduler(): SchedulerControl {
     return this.core.startScheduler();
+  }
+
+  async startWorker(options: WorkerStartOptions): Promise<WorkerControl> {
+    const [{ TeamWorker }, { machineName }, { CroniumError }] = await Promise.all([
+      import('../team/worker.ts'),
+      import('../team/reaper.ts'),
+      import('../core/errors.ts'),
+    ]);
+    const { team, runs, executor } = this.core;
+    if (!team.enabled)
+      throw new CroniumError(
+        'invalid_input',
+        'A worker needs the team’s PostgreSQL: set CRONIUM_DATABASE_URL=postgres://… (see the README, team mode).',
+      );
+    const worker = new TeamWorker(
+      { team, runs, executor },
+      { ...options, name: options.name ?? machineName(), concurrency: options.concurrency ?? 4 },
+    );
+    await worker.start();
+    return worker;
   }
 
   // ---- tools -------------------------------------------------------------------------------------------

@@ -86,7 +86,11 @@ export class ExecutionHistory extends RunHistory {
    * Runs of live processes (the desktop app while the CLI starts) are kept.
    */
   failOrphans(isAlive: (pid: number) => boolean): number {
-    const running = this.db.prepare(`SELECT id, owner_pid FROM runs WHERE status = 'running'`).all() as {
+    // A run sent to workers is theirs, whoever started it: a lost worker is found by its heartbeat
+    // (src/team/reaper.ts), not by a pid.
+    const running = this.db
+      .prepare(`SELECT id, owner_pid FROM runs WHERE status = 'running' AND via <> 'workers'`)
+      .all() as {
       id: string;
       owner_pid: number | null;
     }[];

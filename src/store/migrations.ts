@@ -266,4 +266,39 @@ ALTER TABLE executions ADD COLUMN started_by TEXT;`,
     postgres: `ALTER TABLE runs ADD COLUMN started_by TEXT;
 ALTER TABLE executions ADD COLUMN started_by TEXT;`,
   },
+  {
+    version: 10,
+    name: 'team mode workers: heartbeats, the worker of an execution, runs sent to workers',
+    // Each `cronium worker`'s heartbeat row; which worker took an execution and its queue job (pg-boss's
+    // id, to fail it when the worker is lost); whether a run's executions go to workers (`via`), so that
+    // failOrphans leaves them to the heartbeat reaper (their creator's pid says nothing about them).
+    sql: `
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  concurrency INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+ALTER TABLE executions ADD COLUMN worker TEXT;
+ALTER TABLE executions ADD COLUMN queue_job TEXT;
+ALTER TABLE runs ADD COLUMN via TEXT NOT NULL DEFAULT 'direct';
+CREATE INDEX executions_worker ON executions (worker) WHERE worker IS NOT NULL;
+`,
+    postgres: `
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  concurrency INTEGER NOT NULL,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+ALTER TABLE executions ADD COLUMN worker TEXT;
+ALTER TABLE executions ADD COLUMN queue_job TEXT;
+ALTER TABLE runs ADD COLUMN via TEXT NOT NULL DEFAULT 'direct';
+CREATE INDEX executions_worker ON executions (worker) WHERE worker IS NOT NULL;
+`,
+  },
 ];

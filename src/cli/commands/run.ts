@@ -19,6 +19,7 @@ interface RunOptions {
   helpers?: string;
   concurrency?: string;
   set?: string[];
+  via?: string;
 }
 
 export function register(cmd: Command, ctx: CommandContext): void {
@@ -32,6 +33,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--concurrency <n>', 'servers at once (default 10)')
     .option('--set <name=value>', "a value for one of the job's parameters (repeatable)", collect)
+    .option('--via <where>', 'direct (here, the default) or workers (team mode: queued for cronium worker)')
     .action(
       action(ctx, (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io)),
     );
@@ -161,6 +163,8 @@ async function runCommand(
           concurrency: values.concurrency ?? 10,
           trigger: 'cli',
           params,
+          // The service holds the value to its list (invalid_input naming the field).
+          via: values.via as RunRequest['via'],
         }),
       ),
     global,
