@@ -267,8 +267,15 @@ export class PostgresDatabase implements SqlDatabase {
     const first = !set;
     if (!set) this.handlers.set(channel, (set = new Set()));
     set.add(handler);
-    const client = await this.listening();
-    if (first) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    try {
+      const client = await this.listening();
+      if (first) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      // Not listening after all: forget the handler, so no reconnect is attempted for it.
+      set.delete(handler);
+      if (set.size === 0) this.handlers.delete(channel);
+      throw err;
+    }
     return async () => {
       const handlers = this.handlers.get(channel);
       if (!handlers?.delete(handler) || handlers.size > 0) return;
