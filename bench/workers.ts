@@ -52,7 +52,7 @@ function team(pg: TestPostgres, h: TestHosts, name: string): Team {
     ...process.env,
     CRONIUM_DATA_DIR: dataDir,
     CRONIUM_RUNTIME_PORT: '0',
-    CRONIUM_DATABASE_URL: url,
+    CRONIUM_QUEUE_URL: url,
   };
   return { dataDir, url, env, service };
 }

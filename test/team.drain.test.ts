@@ -90,7 +90,7 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
     ...process.env,
     CRONIUM_DATA_DIR: dir.path,
     CRONIUM_RUNTIME_PORT: '0',
-    CRONIUM_DATABASE_URL: url,
+    CRONIUM_QUEUE_URL: url,
   };
   const outputs: string[] = [];
   for (const name of ['w1', 'w2', 'w3']) {

@@ -91,7 +91,7 @@ beforeAll(async () => {
     ...process.env,
     CRONIUM_DATA_DIR: dir.path,
     CRONIUM_RUNTIME_PORT: '0',
-    CRONIUM_DATABASE_URL: url,
+    CRONIUM_QUEUE_URL: url,
     CRONIUM_WORKER_HEARTBEAT_MS: '300',
     CRONIUM_WORKER_LOST_AFTER_MS: '3000',
   };
@@ -162,6 +162,7 @@ describe('cronium run --via workers', () => {
     const noTeam = await runCli(['run', 'mixed', '--on', 'h1', '--via', 'workers'], {
       ...env,
       CRONIUM_DATABASE_URL: undefined,
+      CRONIUM_QUEUE_URL: undefined,
     });
     expect(noTeam.code).toBe(2);
     expect(noTeam.stderr).toMatch(/workers only in team mode: set CRONIUM_DATABASE_URL/);

@@ -64,6 +64,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'make a team key for shared secrets (new), or re-seal this store with one (adopt)',
     load: () => import('./commands/teamKey.ts'),
   },
+  db: {
+    summary: 'migrate a store, or copy the local one into a shared PostgreSQL (team mode)',
+    load: () => import('./commands/db.ts'),
+  },
   doctor: {
     summary: 'data directory, secret store in use and why, SQLite, runtime port',
     load: () => import('./commands/doctor.ts'),
@@ -72,7 +76,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
 
 const EPILOG = `
 Every command takes --data-dir DIR (or CRONIUM_DATA_DIR), --json and -v/--verbose; "cronium <command> --help"
-lists its own options.
+lists its own options. --database-url postgres://… (or CRONIUM_DATABASE_URL) names a shared store (team mode).
 Exit codes of run: the script's own for one server; for several, 0 when all succeeded, else 1;
 255 for connection, authentication and host-key failures; 124 for a timeout; 2 for bad usage.
 `;
@@ -90,7 +94,7 @@ function commandName(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') return argv[i + 1];
-    if (arg === '--data-dir') i++;
+    if (arg === '--data-dir' || arg === '--database-url') i++;
     else if (!arg.startsWith('-')) return arg;
   }
   return undefined;
@@ -123,6 +127,10 @@ async function command(argv: string[], io: CliIo): Promise<number> {
     .option(
       '--data-dir <dir>',
       'data directory (default: CRONIUM_DATA_DIR, else the app-data folder, e.g. ~/.config/Cronium)',
+    )
+    .option(
+      '--database-url <url>',
+      'a shared PostgreSQL store, postgres://USER@HOST:PORT/DB (default: CRONIUM_DATABASE_URL; password from the URL, PGPASSWORD or ~/.pgpass)',
     )
     .option('--json', 'machine-readable output')
     .option('-v, --verbose', 'debug log on stderr')
