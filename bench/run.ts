@@ -13,7 +13,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import ssh2 from 'ssh2';
 
@@ -22,6 +22,8 @@ import { SshHostHarness, type TestHost, type TestHosts } from '../test/support/s
 
 const FLEET = 50;
 const BULK_BYTES = 100_000_000;
+/** The larger output whose peak RSS is compared with BULK_BYTES' (memory must not grow with output). */
+const BULK_LARGE_BYTES = 300_000_000;
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const sections = new Set(process.argv.slice(2));
 const wants = (s: string) => sections.size === 0 || sections.has(s);
@@ -64,6 +66,19 @@ interface Measured {
   /** Peak resident set of the measured command (GNU time's %M), in MB; null when not measured. */
   rssMB: number | null;
   code: number | null;
+  /** The first non-empty line the command wrote on stderr (kept to say why it failed). */
+  firstStderr?: string;
+}
+
+/**
+ * A series' median time, or `failed (exit N: first stderr line)` when any of its commands failed: a
+ * command that failed has not done the work, so its time is no figure (nor is a ratio built on it).
+ */
+function figure(series: Measured[]): { text: string; ms: number | null } {
+  const bad = series.find((m) => m.code !== 0);
+  if (bad) return { text: `failed (exit ${bad.code}: ${bad.firstStderr ?? 'no stderr'})`, ms: null };
+  const t = median(series.map((m) => m.ms));
+  return { text: ms(t), ms: t };
 }
 
 /**
@@ -76,10 +91,19 @@ function timeShell(line: string, env: NodeJS.ProcessEnv = process.env): Promise<
     const child = spawn('sh', ['-c', line], { stdio: ['ignore', 'ignore', 'pipe'], env });
     // What a command says on stderr is shown only when it fails (cronium's per-server lines are noise here).
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    // Its first non-empty line says why it failed (a later one may be a stack trace's tail).
+    let firstStderr: string | undefined;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+      firstStderr ??= d
+        .toString()
+        .split('\n')
+        .find((l) => l.trim())
+        ?.trim();
+    });
     child.on('close', (code) => {
       if (code !== 0) process.stderr.write(`(exit ${code}: ${line.slice(0, 120)}…)\n${stderr}`);
-      resolve({ ms: performance.now() - t, rssMB: null, code });
+      resolve({ ms: performance.now() - t, rssMB: null, code, firstStderr });
     });
   });
 }
@@ -130,9 +154,17 @@ function cliForms(): { label: string; argv: string[] }[] {
   ];
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { bin?: string | Record<string, string> };
   const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.cronium;
-  if (bin && existsSync(bin)) forms.push({ label: `bin \`${bin}\``, argv: [process.execPath, bin] });
+  // Started as the user starts it: the file itself is executed (it is a shell script with its own
+  // choice of Node, not a module for this Node).
+  if (bin && existsSync(bin)) forms.push({ label: `bin \`${bin}\``, argv: [resolve(bin)] });
   return forms;
 }
+
+/** env for a cronium process profiled by V8 (the bin execs node, which reads --cpu-prof from NODE_OPTIONS). */
+const profEnv = (env: NodeJS.ProcessEnv, dir: string): NodeJS.ProcessEnv => ({
+  ...env,
+  NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim(),
+});
 
 /** A script (Python, run on the host) writing `bytes` of log-like text: varied lengths, UTF-8, ANSI colour. */
 const BULK_GENERATOR = `import random, sys
@@ -201,6 +233,7 @@ async function main(): Promise<void> {
   await seed.createJob({ name: 'true', language: 'bash', script: 'true' });
   await seed.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
   await seed.createJob({ name: 'bulk', language: 'bash', script: 'cat ~/bulk.txt' });
+  await seed.createJob({ name: 'bulk-large', language: 'bash', script: 'cat ~/bulk-large.txt' });
   const seedRun = await seed.startRun({
     jobId: (await seed.getJob('true')).id,
     serverIds: ['h1', ...h.fleet.map((f) => f.name)],
@@ -223,25 +256,22 @@ async function main(): Promise<void> {
       header('Start-up (whole process)');
       for (const form of cli) {
         const flag = versionFlag(form.argv, env);
-        const times = await repeat(REPS, () =>
-          timeShell(`${shLine([...form.argv, flag])} >/dev/null 2>&1`, env),
-        );
-        const t = median(times.map((m) => m.ms));
-        row(`${form.label} ${flag}`, ms(t), '80 ms (target)', t / 80, '≤ 80 ms');
+        const times = await repeat(REPS, () => timeShell(`${shLine([...form.argv, flag])} >/dev/null`, env));
+        const t = figure(times);
+        row(`${form.label} ${flag}`, t.text, '80 ms (target)', t.ms === null ? null : t.ms / 80, '≤ 80 ms');
       }
       const [c, s] = await alternate(
         REPS,
         () => timeShell(shLine(run('true', ['h1'])), env),
         () => timeShell(shLine(['ssh', ...sshArgs(h, h.hosts.h1.address), 'true'])),
       );
-      const cm = median(c.map((m) => m.ms));
-      const sm = median(s.map((m) => m.ms));
-      if (c.some((m) => m.code !== 0)) console.log('(a cronium run of true did not exit 0)');
+      const cm = figure(c);
+      const sm = figure(s);
       row(
         '`cronium run true` on one host vs `ssh host true` (new connection each)',
-        ms(cm),
-        ms(sm),
-        cm / sm,
+        cm.text,
+        sm.text,
+        cm.ms === null || sm.ms === null ? null : cm.ms / sm.ms,
         '≤ 1.0×',
       );
     }
@@ -296,14 +326,12 @@ async function main(): Promise<void> {
         );
         if (profDir && n === 8)
           execFileSync(
-            process.execPath,
-            [
-              `--cpu-prof`,
-              `--cpu-prof-dir=${profDir}`,
-
-              ...run('hostname', names, ['--concurrency', '8']).slice(1),
-            ],
-            { env, stdio: 'ignore' },
+            run('hostname', names, ['--concurrency', '8'])[0]!,
+            run('hostname', names, ['--concurrency', '8']).slice(1),
+            {
+              env: profEnv(env, profDir),
+              stdio: 'ignore',
+            },
           );
       }
     }
@@ -331,6 +359,26 @@ async function main(): Promise<void> {
         null,
         'flat',
       );
+      // The same text, three times the size: peak RSS must not grow with it.
+      execFileSync(
+        'ssh',
+        [...sshArgs(h, h.hosts.h1.address), `python3 - ${BULK_LARGE_BYTES} bulk-large.txt`],
+        { input: BULK_GENERATOR },
+      );
+      const large = await repeat(Math.max(1, Math.floor(REPS / 3)), () =>
+        timeWithRss(run('bulk-large', ['h1']), '>/dev/null', env),
+      );
+      if (large.some((m) => m.code !== 0)) console.log('(a large bulk cronium run did not exit 0)');
+      const largeRss = median(large.map((m) => m.rssMB!));
+      const smallRss = median(c.map((m) => m.rssMB!));
+      row(
+        `${BULK_LARGE_BYTES / 1e6} MB to /dev/null: peak RSS (cronium: ${BULK_LARGE_BYTES / 1e6} MB; "peer": ${BULK_BYTES / 1e6} MB)`,
+        `${largeRss.toFixed(0)} MB (time ${ms(median(large.map((m) => m.ms)))})`,
+        `${smallRss.toFixed(0)} MB`,
+        largeRss / smallRss,
+        'flat (≈ 1.0×)',
+      );
+      execFileSync('ssh', [...sshArgs(h, h.hosts.h1.address), 'rm -f bulk-large.txt']);
       const slowReps = Math.max(1, Math.floor(REPS / 3));
       const [cs, ss] = await alternate(
         slowReps,
@@ -348,14 +396,10 @@ async function main(): Promise<void> {
         'flat',
       );
       if (profDir)
-        execFileSync(
-          'sh',
-          [
-            '-c',
-            `${shLine([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...run('bulk', ['h1']).slice(1)])} >/dev/null`,
-          ],
-          { env, stdio: 'inherit' },
-        );
+        execFileSync('sh', ['-c', `${shLine(run('bulk', ['h1']))} >/dev/null`], {
+          env: profEnv(env, profDir),
+          stdio: 'inherit',
+        });
     }
 
     if (wants('inprocess')) await inProcess(h, dataDir);

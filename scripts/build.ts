@@ -26,7 +26,7 @@ export async function buildAll({ quiet = false } = {}): Promise<void> {
     sourcemap: false,
     logLevel: quiet ? ('warning' as const) : ('info' as const),
     // Native and optional modules stay out: ssh2 and ws work without them (pure JS fallbacks).
-    external: ['electron', 'cpu-features', '*.node', 'bufferutil', 'utf-8-validate'],
+    external: ['electron', 'cpu-features', '*.node', 'bufferutil', 'utf-8-validate', 'pg-native'],
   };
   // ES modules for main, CLI and worker (they use import.meta.url to find their files); CommonJS
   // libraries bundled into them get a real require.

@@ -33,8 +33,9 @@ export async function buildCli({ quiet = false } = {}): Promise<void> {
     minifySyntax: true,
     legalComments: 'none',
     logLevel: quiet ? 'warning' : 'info',
-    // Native and optional modules stay out: ssh2 and ws work without them (pure JS fallbacks).
-    external: ['electron', 'cpu-features', '*.node', 'bufferutil', 'utf-8-validate'],
+    // Native and optional modules stay out: ssh2 and ws work without them (pure JS fallbacks), pg without
+    // pg-native (it loads that only when asked for pg.native).
+    external: ['electron', 'cpu-features', '*.node', 'bufferutil', 'utf-8-validate', 'pg-native'],
     // CommonJS libraries bundled into ES modules need a real require, __filename and __dirname.
     banner: { js: ESM_BANNER },
   });

@@ -222,9 +222,32 @@ export type MethodName = keyof CroniumApi;
 export interface DoctorReport {
   dataDir: string;
   /** Where the data key is and why there, or why no secret store can be used. */
-  secretStore: { kind: 'keychain' | 'key-file'; location: string; reason: string } | { error: string };
+  secretStore:
+    { kind: 'keychain' | 'key-file' | 'team-key'; location: string; reason: string } | { error: string };
   /** The store's engine, its version (SQLite library or PostgreSQL server) and where it lives. */
   database: { engine: SqlEngine; version: string; location: string };
+}
+
+/**
+ * What a process's monitoring endpoint reads from the core when scraped (HostApi.monitorStatus): live
+ * figures of this process, and whether its store answers.
+ */
+export interface MonitorStatus {
+  /** Pooled SSH connections open now in this process, and how many of them an execution holds. */
+  sshConnections: { open: number; leased: number };
+  /** Reverse tunnels (API-mode helpers) forwarding now in this process. */
+  openTunnels: number;
+  /**
+   * The store, by a real query: reachable with the executions queued and not started (by any process
+   * sharing it) and how long the query took (ms); or unreachable and why (closed, its file gone or
+   * replaced, the engine's error).
+   */
+  store:
+    { reachable: true; queuedExecutions: number; latencyMs: number } | { reachable: false; error: string };
+  /** Whether this process holds the scheduler lease (fires schedules); null when it runs no scheduler. */
+  schedulerLeaseHeld: boolean | null;
+  /** The runtime API's port on 127.0.0.1 while it listens, else null (API-mode helpers then fall back). */
+  runtimePort: number | null;
 }
 
 /**
@@ -281,6 +304,14 @@ export interface HostApi extends CroniumApi {
   /** What this installation uses; never throws for an unusable secret store (the report says why). */
   doctor(): Promise<DoctorReport>;
   /**
+   * Re-seals every secret of this data directory (sealed with its data key) with the team key this
+   * process was given (CRONIUM_TEAM_KEY or CRONIUM_TEAM_KEY_FILE), in one transaction, and records the
+   * team key's check value; returns how many values were re-sealed.
+   * @throws CroniumError invalid_input when no team key was given; secrets_unavailable when the store
+   * already has a team key, or the data key cannot open a value (nothing is written then).
+   */
+  adoptTeamKey(): number;
+  /**
    * Resolves when a run and every run its chain links started (and theirs, down the chain) have finished,
    * with those chained runs in the order they started (not the run itself).
    * @throws CroniumError not_found.
@@ -293,8 +324,43 @@ export interface HostApi extends CroniumApi {
    * again returns the same scheduler. close() stops it too.
    */
   startScheduler(): SchedulerControl;
+  /**
+   * Live figures for monitoring (open SSH connections and tunnels, the scheduler lease) and a real query of
+   * the store (queued executions). Never rejects: an unreachable store comes back in `store`.
+   */
+  monitorStatus(): Promise<MonitorStatus>;
+  /**
+   * Team mode: starts taking queued executions from the team's queue in this process (`cronium worker`),
+   * with heartbeats, reaping of lost workers and cancels across processes (see src/team/worker.ts).
+   * Resolves once it takes executions.
+   * @throws CroniumError invalid_input without a team URL (CRONIUM_DATABASE_URL).
+   */
+  startWorker(options: WorkerStartOptions): Promise<WorkerControl>;
   /** Cancels what runs (waiting for each to end), closes connections, the runtime API and the database. */
   close(): Promise<void>;
+}
+
+/** How a worker starts (HostApi.startWorker). Times in milliseconds. */
+export interface WorkerStartOptions {
+  /** Unique among the team's workers (default: this machine's name). */
+  name?: string;
+  /** Executions at once (default 4). */
+  concurrency?: number;
+  /** Between heartbeats (2000). */
+  heartbeatMs?: number;
+  /** Without a heartbeat, after which a worker is lost (15000). */
+  lostAfterMs?: number;
+  /** A stop lets running executions finish this long before cancelling them (30000). */
+  graceMs?: number;
+}
+
+/** A worker running in this process (HostApi.startWorker). */
+export interface WorkerControl {
+  readonly name: string;
+  /** Executions running now. */
+  readonly active: number;
+  /** Stops taking, lets running executions finish for up to graceMs, cancels the rest, leaves the team. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** A scheduler running in this process (HostApi.startScheduler). */

@@ -73,7 +73,10 @@ export const METHODS = {
   slowDown: hostOnly,
   resealLegacySecrets: hostOnly,
   doctor: hostOnly,
+  adoptTeamKey: hostOnly,
   startScheduler: hostOnly,
+  monitorStatus: hostOnly,
+  startWorker: hostOnly,
   close: hostOnly,
 } as const satisfies Record<keyof HostApi, MethodSpec>;
 

@@ -71,6 +71,7 @@ describe('notices', () => {
     parentExecutionId: 'e0',
     chainDepth: 1,
     notifications: [],
+    startedBy: null,
   };
 
   it('announces on failure every final status but succeeded, always all of them, never none', () => {

@@ -188,7 +188,8 @@ describe('cronium CLI (real processes, real hosts)', () => {
     expect(show.stdout).toMatch(/phases:\s+connect \d+ms, deploy \d+ms, script \d+ms/);
     expect(show.stdout).toMatch(/--- log ---\nto stdout\nto stderr\n/);
     const shown = JSON.parse((await cli(['show', failed.id, '--json'])).stdout);
-    expect(shown).toMatchObject({ id: failed.id, exitCode: 7, helperMode: 'api', fallbackReason: null });
+    // The script never names the helpers, so auto gives it bundled mode at once (issue 10), not a fallback.
+    expect(shown).toMatchObject({ id: failed.id, exitCode: 7, helperMode: 'bundled', fallbackReason: null });
     expect(shown.log.map((c: { text: string }) => c.text).join('')).toBe('to stdout\nto stderr\n');
   });
 

@@ -37,9 +37,13 @@ describe('helper rules', () => {
     expect(incrementValue('k', undefined, undefined)).toEqual({ value: 1 });
     expect(incrementValue('k', '41', 1)).toEqual({ value: 42 });
     expect(incrementValue('k', 10, '-3')).toEqual({ value: 7 });
-    expect(incrementValue('k', 'ten', 1)).toEqual({ error: 'variable "k" is not numeric' });
-    expect(incrementValue('k', 1.5, 1)).toEqual({ error: 'variable "k" is not numeric' });
-    expect(incrementValue('k', 1, 0.5)).toEqual({ error: 'the increment must be a whole number' });
+    expect(incrementValue('k', 'ten', 1)).toEqual({
+      error: 'variable "k" is not a number, so it was not incremented',
+    });
+    // Issue 13: `by` is any finite number; integers stay integers.
+    expect(incrementValue('k', 1.5, 1)).toEqual({ value: 2.5 });
+    expect(incrementValue('k', 1, 0.5)).toEqual({ value: 1.5 });
+    expect(incrementValue('k', 1, 'NaN')).toEqual({ error: 'the increment must be a finite number' });
   });
 
   it('appends text, with the separator only between values', () => {

@@ -106,10 +106,34 @@ const SEEDS: Record<number, (db: DatabaseSync) => void> = {
         VALUES ('e8', 'r8', 'j1', 'disk', 's1', 'web1', 'detached', ${T + 10}, 1);
     `);
   },
+  9: (db) => {
+    db.exec(`
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, ended_at, started_by)
+        VALUES ('r9', 'j1', 'disk', 'cli', 10, 'auto', 'succeeded', ${T + 20}, ${T + 30}, 'alice@laptop');
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, ended_at, started_by)
+        VALUES ('e9', 'r9', 'j1', 'disk', 's1', 'web1', 'succeeded', ${T + 20}, ${T + 30}, 'alice@laptop');
+    `);
+  },
+  10: (db) => {
+    db.exec(`
+      INSERT INTO workers (name, host, pid, concurrency, started_at, heartbeat_at) VALUES ('w1', 'build-1', 42, 4, ${T}, ${T + 20});
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, via)
+        VALUES ('r10', 'j1', 'disk', 'cli', 10, 'auto', 'running', ${T + 20}, 'workers');
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, worker, queue_job)
+        VALUES ('e10', 'r10', 'j1', 'disk', 's1', 'web1', 'running', ${T + 20}, 'w1', 'q1');
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
 async function expectSeeded(db: Sql, base: number): Promise<void> {
+  // Runs from before team mode ran here (direct); a worker run keeps its worker and queue job.
+  expect(await db.get(`SELECT via FROM runs WHERE id = 'r1'`)).toEqual({ via: 'direct' });
+  if (base >= 10)
+    expect(await db.get(`SELECT worker, queue_job FROM executions WHERE id = 'e10'`)).toEqual({
+      worker: 'w1',
+      queue_job: 'q1',
+    });
   const servers = new ServerRepo(db);
   expect(await servers.getByName('web1')).toMatchObject({ host: '10.0.0.1', port: 2200, tags: ['prod'] });
   expect(await servers.getByName('db1')).toMatchObject({
@@ -172,6 +196,13 @@ async function expectSeeded(db: Sql, base: number): Promise<void> {
     expect(await history.isKeepRunning('e8')).toBe(true);
     expect(await history.detachedExecutionIds()).toEqual(['e8']);
   } else expect(await history.isKeepRunning('e1')).toBe(false);
+  // Runs from before the audit trail record no actor ("unknown"); version 9's keep theirs.
+  expect((await history.getRun('r1'))?.startedBy).toBeNull();
+  expect((await history.getExecution('e1'))?.startedBy).toBeNull();
+  if (base >= 9) {
+    expect((await history.getRun('r9'))?.startedBy).toBe('alice@laptop');
+    expect((await history.getExecution('e9'))?.startedBy).toBe('alice@laptop');
+  }
   expect(await new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(await new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
   const schedules = new ScheduleRepo(db);

@@ -17,7 +17,7 @@ export type Host = HostApi;
 /** Handed to a command module's register(). */
 export interface CommandContext {
   io: CliIo;
-  /** The global options (--data-dir, --json, --verbose), once parsed. */
+  /** The global options (--data-dir, --database-url, --json, --verbose), once parsed. */
   global: () => GlobalOptions;
   /** Sets the process's exit code. */
   done: (code: number) => void;
@@ -47,6 +47,7 @@ const OPTION_NAMES: Record<string, string> = {
   jumpServerId: '--jump',
   host: '--host',
   port: '--port',
+  metricsPort: '--metrics-port',
   username: '--user',
   keyPath: '--key',
   'auth.keyPath': '--key',
@@ -84,6 +85,7 @@ const OPTION_NAMES: Record<string, string> = {
   user: '--user',
   password: '--password-stdin',
   secure: '--secure',
+  via: '--via',
 };
 
 /** The option a contract field (`port`, `tags.0`, `auth.keyPath`, `env.1.key`) was given with. */
@@ -112,6 +114,58 @@ function userMessage(error: { kind: string; message: string; fields?: Record<str
         .join('; ')
     );
   return inUserWords(error.message);
+}
+
+/**
+ * The team's PostgreSQL URL (CRONIUM_DATABASE_URL, or CRONIUM_QUEUE_URL for the queue alone), or null:
+ * only a postgres:// or postgresql:// URL puts a process in team mode.
+ */
+export function teamUrlFromEnv(env: NodeJS.ProcessEnv): string | null {
+  const url = env.CRONIUM_QUEUE_URL || env.CRONIUM_DATABASE_URL;
+  return url && /^postgres(ql)?:\/\//.test(url) ? url : null;
+}
+
+/**
+ * The shared store's URL: --database-url, else CRONIUM_DATABASE_URL; null for the local SQLite file. Its
+ * password may be in the URL, or come from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass) as
+ * libpq reads them (see clientConfig in src/store/postgresEngine.ts).
+ */
+export function databaseUrl(global: GlobalOptions, env: NodeJS.ProcessEnv): string | null {
+  return global.databaseUrl || env.CRONIUM_DATABASE_URL || null;
+}
+
+/** Prints an error (as `{"error": …}` with --json) and hands its exit code to the root. */
+export async function reportError(ctx: CommandContext, err: unknown): Promise<void> {
+  const global = ctx.global();
+  const { io } = ctx;
+  const { toErrorValue } = await import('../core/errors.ts');
+  const error = toErrorValue(err);
+  if (global.json) io.stderr.write(JSON.stringify({ error }) + '\n');
+  else {
+    io.stderr.write(`cronium: ${userMessage(error)}\n`);
+    if (error.fields && Object.keys(error.fields).length > 1)
+      for (const [f, m] of Object.entries(error.fields)) io.stderr.write(`  ${optionName(f)}: ${m}\n`);
+  }
+  ctx.done(await exitCodeFor(error.kind));
+}
+
+/**
+ * An action that opens no service (the `cronium db` commands open stores themselves): runs `fn`, prints
+ * its error like action() does, and hands the exit code to the root.
+ */
+export function plainAction<A extends unknown[]>(
+  ctx: CommandContext,
+  fn: (...args: A) => Promise<number>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const { configureCliLogger } = await import('../core/logger.ts');
+      configureCliLogger(ctx.io.stderr, ctx.global().verbose ? 'debug' : 'warn');
+      ctx.done(await fn(...args));
+    } catch (err) {
+      await reportError(ctx, err);
+    }
+  };
 }
 
 /** The commands that never write: run on a data directory that does not exist yet, they create none. */
@@ -145,7 +199,13 @@ function readsOnly(args: unknown[]): boolean {
 export function action<A extends unknown[]>(
   ctx: CommandContext,
   fn: (host: Host, ...args: A) => Promise<number> | number,
-  { serving = false } = {},
+  {
+    serving = false,
+    serviceOptions = {},
+  }: {
+    serving?: boolean;
+    serviceOptions?: { teamSupervise?: boolean; scheduledVia?: 'direct' | 'workers' };
+  } = {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const global = ctx.global();
@@ -161,6 +221,15 @@ export function action<A extends unknown[]>(
           import('../core/logger.ts'),
         ]);
       configureCliLogger(io.stderr, global.verbose ? 'debug' : 'warn');
+      // Until the service is wired onto a shared store (issue 13), only `cronium db` uses one: never
+      // answer from the local file when a PostgreSQL store was asked for.
+      if (databaseUrl(global, io.env)) {
+        const { CroniumError } = await import('../core/errors.ts');
+        throw new CroniumError(
+          'invalid_input',
+          'Only "cronium db migrate" and "cronium db copy" use a PostgreSQL store (--database-url, CRONIUM_DATABASE_URL) so far.',
+        );
+      }
       let dataDir = resolveDataDir(global.dataDir, io.env);
       log().debug(`data directory ${dataDir}`);
       // A command that only reads answers from an empty store when there is none yet, leaving no data
@@ -176,18 +245,14 @@ export function action<A extends unknown[]>(
         unknownHostKeys: serving ? 'ask' : 'accept-new',
         appMode: 'web',
         runtimePort: runtimePortFromEnv(io.env),
+        env: io.env,
+        ...serviceOptions,
+        // Team mode: the queue lives on the team's PostgreSQL (see src/team/).
+        teamUrl: teamUrlFromEnv(io.env),
       });
       ctx.done(await fn(host, ...args));
     } catch (err) {
-      const { toErrorValue } = await import('../core/errors.ts');
-      const error = toErrorValue(err);
-      if (global.json) io.stderr.write(JSON.stringify({ error }) + '\n');
-      else {
-        io.stderr.write(`cronium: ${userMessage(error)}\n`);
-        if (error.fields && Object.keys(error.fields).length > 1)
-          for (const [f, m] of Object.entries(error.fields)) io.stderr.write(`  ${optionName(f)}: ${m}\n`);
-      }
-      ctx.done(await exitCodeFor(error.kind));
+      await reportError(ctx, err);
     } finally {
       await host?.close();
       if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import type {
   Variable,
   VariableChange,
 } from '../core/domain.ts';
+import { actorText } from '../core/actor.ts';
 import { groupLabel } from '../core/outputGroups.ts';
 import { formatParamSpec, hostPort } from '../core/rules.ts';
 
@@ -128,6 +129,7 @@ export function showExecution(e: Execution, run?: Run, scheduleLabel = ''): stri
     `execution:  ${e.id}`,
     `run:        ${e.runId}`,
     `job:        ${e.jobName}`,
+    `started by: ${actorText(e.startedBy)}`,
     `server:     ${e.serverName}`,
     `status:     ${e.status}`,
     `exit code:  ${e.exitCode ?? '-'}`,
@@ -184,6 +186,7 @@ export function showRunOverview({ run, executions, groups }: RunOverview): strin
     `job:        ${run.jobName}`,
     `status:     ${run.status}`,
     `trigger:    ${run.trigger}${run.retryOf ? ` (attempt ${run.attempt}, repeats run ${run.retryOf})` : ''}`,
+    `started by: ${actorText(run.startedBy)}`,
     `started:    ${when(run.startedAt)}`,
     `ended:      ${when(run.endedAt)}`,
     `input:      ${run.input === null || run.input === undefined ? '-' : JSON.stringify(run.input)}`,

@@ -21,6 +21,8 @@ export interface CliIo {
 /** The options every command takes (declared once on the root command). */
 export interface GlobalOptions {
   dataDir?: string;
+  /** --database-url: a shared PostgreSQL store (read through databaseUrl() in context.ts, with its env). */
+  databaseUrl?: string;
   json?: boolean;
   verbose?: boolean;
 }

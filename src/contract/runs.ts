@@ -7,6 +7,7 @@ import {
   type Execution,
   HISTORY_STATUS_FILTERS,
   RUN_TRIGGERS,
+  RUN_VIA,
   SCHEDULE_MISSED,
   SCHEDULE_OVERLAPS,
 } from '../core/domain.ts';
@@ -29,6 +30,11 @@ export const runRequestSchema = z.object({
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   /** The run this one repeats (a re-run): its trigger becomes `retry` and its attempt counts up. */
   retryOf: z.string().min(1).max(500).optional(),
+  /**
+   * Where the executions run: here (`direct`, the default) or queued for team-mode workers (`workers`;
+   * needs CRONIUM_DATABASE_URL, see src/team/).
+   */
+  via: z.enum(RUN_VIA, { message: `via is ${oneOf(RUN_VIA)}` }).optional(),
 });
 export type RunRequest = z.input<typeof runRequestSchema>;
 

@@ -17,15 +17,18 @@ const STOPPED = ['cancelled', 'timed_out', 'error'] as const;
 
 /** For each status, the statuses it may move to. */
 export const EXECUTION_MOVES: Readonly<Record<ExecutionStatus, readonly ExecutionStatus[]>> = {
+  // Team mode: a lost worker's execution whose script had not started goes back to the queue; one that
+  // had started becomes worker_lost (src/team/reaper.ts).
   queued: ['connecting', ...STOPPED],
-  connecting: ['running', ...STOPPED],
-  running: ['succeeded', 'failed', 'detached', ...STOPPED],
-  detached: ['running', 'succeeded', 'failed', ...STOPPED],
+  connecting: ['running', 'queued', ...STOPPED, 'worker_lost'],
+  running: ['succeeded', 'failed', 'detached', ...STOPPED, 'worker_lost'],
+  detached: ['running', 'succeeded', 'failed', ...STOPPED, 'worker_lost'],
   succeeded: [],
   failed: [],
   timed_out: [],
   cancelled: [],
   error: [],
+  worker_lost: [],
 };
 
 /** Whether an execution may move from `from` to `to`. */
@@ -57,7 +60,11 @@ export function isFinal(status: ExecutionStatus): status is FinalExecutionStatus
  * that stopped it first (its kind).
  */
 export type ExecutionOutcome =
-  { ended: 'exit'; code: number } | { ended: 'signal' } | { ended: 'error'; kind: ErrorKind };
+  | { ended: 'exit'; code: number }
+  | { ended: 'signal' }
+  | { ended: 'error'; kind: ErrorKind }
+  /** Team mode: its worker stopped heartbeating after the script had started. */
+  | { ended: 'lost' };
 
 /**
  * The final status of an outcome: exit 0 succeeded, any other exit or a killing signal failed; a stop
@@ -69,6 +76,8 @@ export function finalStatus(outcome: ExecutionOutcome): FinalExecutionStatus {
       return outcome.code === 0 ? 'succeeded' : 'failed';
     case 'signal':
       return 'failed';
+    case 'lost':
+      return 'worker_lost';
     case 'error':
       return outcome.kind === 'cancelled'
         ? 'cancelled'

@@ -11,8 +11,21 @@ function runnerDir(bundle: RemoteBundle): string {
   return `"$HOME/.cronium/runner/${bundle.hash}"`;
 }
 
+/** Forgets that the host behind `connection` has this runner (it was found missing). */
 export function markStale(connection: SshConnection, bundle: RemoteBundle): void {
   deployed.get(connection)?.delete(bundle.hash);
+}
+
+/** Whether this connection already found (or put) this runner on its host. */
+export function isDeployed(connection: SshConnection, bundle: RemoteBundle): boolean {
+  return deployed.get(connection)?.has(bundle.hash) ?? false;
+}
+
+/** Takes it as known that the host behind `connection` has this runner (see DeployRecord). */
+export function markDeployed(connection: SshConnection, bundle: RemoteBundle): void {
+  const known = deployed.get(connection) ?? new Set<string>();
+  known.add(bundle.hash);
+  deployed.set(connection, known);
 }
 
 /**

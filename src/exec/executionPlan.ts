@@ -10,6 +10,7 @@ import type { EventHub } from '../core/eventHub.ts';
 import type { RemoteBundle } from '../remote/assets.ts';
 import type { HelperDeps } from '../runtime/helperSession.ts';
 import type { ConnectionPool } from '../ssh/connectionPool.ts';
+import type { DeployRecord } from './deployRecord.ts';
 import type { ExecutionPatch, HistoryRepo } from '../store/historyRepo.ts';
 import type { LogStore } from '../store/logWriter.ts';
 
@@ -52,4 +53,6 @@ export interface ExecutorOptions {
   helpers: HelperDeps;
   /** Seconds between TERM and KILL when a script is cancelled or times out. */
   killGraceSec?: number;
+  /** Which servers were lately found to have the runner (see DeployRecord); left out: ask each connection. */
+  deployments?: DeployRecord;
 }

@@ -9,12 +9,13 @@ import { abortError, Deadline } from '../core/abort.ts';
 import type { Execution, ExecutionStatus, LogChunk } from '../core/domain.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
 import { finalStatus } from '../core/executionStatus.ts';
+import { utf8Of } from '../core/logBytes.ts';
 import { helperModeOn, type HelperSession, openHelperSession } from '../runtime/helperSession.ts';
 import type { Lease } from '../ssh/connectionPool.ts';
 import type { ExecutionPatch } from '../store/historyRepo.ts';
 import { toolActionLine } from '../tools/toolActions.ts';
 import { Backpressure } from './backpressure.ts';
-import { ensureDeployed } from './deploy.ts';
+import { ensureRunner } from './deployRecord.ts';
 import type { Ending, ExecutionPlan, ExecutorOptions } from './executionPlan.ts';
 import { LogSink } from './logSink.ts';
 import { runtimeContext } from './runtimeContext.ts';
@@ -55,7 +56,7 @@ export class Executor {
       executionId: id,
       secrets,
       write: (chunks) => {
-        for (const chunk of chunks) if (chunk.stream === 'stdout') stdoutHash.update(chunk.text);
+        for (const chunk of chunks) if (chunk.stream === 'stdout') stdoutHash.update(utf8Of(chunk));
         this.writeLog(chunks, backpressure);
       },
     });
@@ -81,11 +82,19 @@ export class Executor {
       const connectMs = lease.fresh ? Math.round(performance.now() - connectStart) : 0;
 
       const deployStart = performance.now();
-      await ensureDeployed(lease.connection, this.options.bundle, signal);
+      // A runner this process or the record already knows of is not asked about (see DeployRecord).
+      await ensureRunner(
+        lease.connection,
+        this.options.bundle,
+        plan.server.id,
+        this.options.deployments,
+        signal,
+      );
       helpers = await openHelperSession(this.options.helpers, {
         signal,
         connection: lease.connection,
         requested: helperModeOn(plan.helperMode, plan.server),
+        freshConnection: lease.fresh,
         language: plan.job.language,
         script: plan.job.script,
         context: runtimeContext(

@@ -41,6 +41,8 @@ export interface RunSpec {
   /** The run this one repeats, and this run's attempt (1 for a first run). */
   retryOf?: string | null;
   attempt?: number;
+  /** Who starts the run (Run.startedBy: "user@machine" or "worker NAME@host"). */
+  startedBy?: string | null;
 }
 
 interface ActiveRun {
@@ -71,6 +73,30 @@ export function runStatusOf(executions: Pick<Execution, 'status'>[], cancelled: 
   return ok === 0 ? 'failed' : 'partial';
 }
 
+/**
+ * The executor's plan for one execution of a run: the spec's job, environment, secrets and input, on the
+ * execution's server (`server`: the spec's record of it; left out, one named by the execution alone).
+ */
+export function executionPlanOf(
+  spec: RunSpec,
+  runId: string,
+  execution: { id: string; serverId: string; serverName: string },
+  server?: ExecutionPlan['server'],
+): ExecutionPlan {
+  return {
+    executionId: execution.id,
+    runId,
+    job: spec.job,
+    env: spec.env,
+    secrets: spec.secrets,
+    server: server ?? { id: execution.serverId, name: execution.serverName, host: '' },
+    input: spec.scriptInput === undefined ? spec.input : spec.scriptInput,
+    helperMode: spec.helperMode,
+    trigger: spec.trigger,
+    attempt: spec.attempt ?? 1,
+  };
+}
+
 /** Owns running work: one registry of runs keyed by id, each with its AbortController. */
 export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
@@ -98,7 +124,21 @@ export class RunManager {
     this.reattach = reattach && { ...reattach, history, hub };
   }
 
-  async start(spec: RunSpec): Promise<Run> {
+  /**
+   * Writes a run and its queued executions without running them (team mode: workers take them from the
+   * queue, see src/team/), and publishes it.
+   * @throws CroniumError invalid_input without servers.
+   */
+  async record(spec: RunSpec): Promise<Run> {
+    const { run } = await this.create(spec);
+    this.hub.emit({ type: 'run', run });
+    return run;
+  }
+
+  private async create(spec: RunSpec): Promise<{
+    run: Run;
+    executions: { id: string; serverId: string; serverName: string }[];
+  }> {
     if (spec.servers.length === 0)
       throw new CroniumError('invalid_input', 'Choose at least one server.', {
         fields: { serverIds: 'choose at least one server' },
@@ -125,10 +165,17 @@ export class RunManager {
         params: spec.params ?? {},
         retryOf: spec.retryOf ?? null,
         attempt: spec.attempt ?? 1,
+        startedBy: spec.startedBy ?? null,
       },
       executions,
       { keepRunning: spec.job.keepRunning === true },
     );
+    return { run, executions };
+  }
+
+  async start(spec: RunSpec): Promise<Run> {
+    const { run, executions } = await this.create(spec);
+    const runId = run.id;
     this.hub.emit({ type: 'run', run });
     const controller = new AbortController();
     const perExecution = new Map(executions.map((e) => [e.id, new AbortController()]));
@@ -183,18 +230,7 @@ export class RunManager {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const own = perExecution.get(next.id)!.signal;
         const final = await this.executor.run(
-          {
-            executionId: next.id,
-            runId: started.id,
-            job: spec.job,
-            env: spec.env,
-            secrets: spec.secrets,
-            server: servers.get(next.serverId) ?? { id: next.serverId, name: next.serverName, host: '' },
-            input: spec.scriptInput === undefined ? spec.input : spec.scriptInput,
-            helperMode: spec.helperMode,
-            trigger: spec.trigger,
-            attempt: spec.attempt ?? 1,
-          },
+          executionPlanOf(spec, started.id, next, servers.get(next.serverId)),
           AbortSignal.any([signal, own]),
         );
         finals.push(final);

@@ -19,7 +19,8 @@ import type { Lease } from '../ssh/connectionPool.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
 import { Backpressure } from './backpressure.ts';
 import { ControlFilter, NoiseLines } from './controlFilter.ts';
-import { between, collectCommand, ensureDeployed, launchCommand, markStale, stopCommand } from './deploy.ts';
+import { between, collectCommand, launchCommand, stopCommand } from './deploy.ts';
+import { ensureRunner } from './deployRecord.ts';
 import type { Ending, ExecutionPlan, ExecutorOptions } from './executionPlan.ts';
 import { LogSink } from './logSink.ts';
 import { detachedEnding } from './reattach.ts';
@@ -169,8 +170,10 @@ export class ScriptPhase {
       statusSeen = normalEnd;
       // Bundled mode: read back what the helpers left, before the work directory goes. Also when the
       // runner's start went unseen (a shell that hides its output): the collector then cleans up.
-      // A script left running (heard.left) keeps its work directory: a reattach collects it.
-      if (helpers.mode === 'bundled' && normalEnd && !heard.noRunner && setupSent && !heard.left) {
+      // A script left running (heard.left) keeps its work directory: a reattach collects it. A runner that
+      // found no interpreter ran nothing and removed its work directory: nothing to collect.
+      const ranNothing = heard.noRunner || heard.control?.startsWith('interpreter_missing') === true;
+      if (helpers.mode === 'bundled' && normalEnd && !ranNothing && setupSent && !heard.left) {
         collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
@@ -230,8 +233,16 @@ export class ScriptPhase {
       // one case where the script certainly did not start. Deploy again and retry once. Any other way of
       // not hearing "ready" may hide a script that ran: it is never launched a second time.
       if (heard.noRunner && attempt === 0) {
-        markStale(connection, this.options.bundle);
-        await ensureDeployed(connection, this.options.bundle, signal);
+        await ensureRunner(
+          connection,
+          this.options.bundle,
+          plan.server.id,
+          this.options.deployments,
+          signal,
+          {
+            recheck: true,
+          },
+        );
         return this.runScript(lease, plan, log, signal, backpressure, helpers, attempt + 1);
       }
       if (result.code === null && !result.signal) {

@@ -30,7 +30,7 @@ fi
 emit .cronium.condition.json
 emit .cronium.changes
 if [ -f .cronium.changes ]; then
-  while read -r op hex; do
+  while read -r op hex _by; do
     emit ".cronium.var.$hex.json" "$max_variable"
     emit ".cronium.var.$hex.raw" "$max_variable"
   done < .cronium.changes

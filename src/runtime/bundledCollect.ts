@@ -11,10 +11,12 @@ import {
 } from '../tools/toolActions.ts';
 import type { RuntimeContext, VariableAccess } from './executionRegistry.ts';
 import { parseJsonOrText, recordChange, setChange } from './executionRegistry.ts';
+import { updateVariable } from './runtimeVariables.ts';
 import {
   checkFieldKey,
   checkOutput,
   checkVariable,
+  incrementValue,
   MAX_OUTPUT_BYTES,
   MAX_VARIABLE_BYTES,
   overLimitMessage,
@@ -47,7 +49,8 @@ export function parseCollected(data: Buffer): Map<string, string> {
 
 /**
  * Applies what a bundled-mode script left behind exactly as API mode would have: output, condition, and
- * variable sets and deletes in the order of the helpers' journal. Returns problems worth logging.
+ * variable sets, deletes and increments in the order of the helpers' journal. Returns problems worth
+ * logging (the execution's log shows each as a system line).
  */
 export async function applyCollected(
   files: Map<string, string>,
@@ -93,16 +96,24 @@ export async function applyCollected(
   const condition = files.get('.cronium.condition.json')?.trim();
   if (condition === 'true' || condition === 'false') context.condition = condition === 'true';
 
-  const lastOp = new Map<string, string>();
+  // Per key, in the order of its last operation: the last operation, the last absolute one (a set or a
+  // delete), and the increments journalled after that ("incr <hex> <by>").
+  const journal = new Map<string, { op: string; absolute: string | null; steps: string[] }>();
   for (const line of (files.get('.cronium.changes') ?? '').split('\n')) {
     // An empty key journals as "setraw " (no hex): it is read, so the key rule can refuse it below.
-    const [, op, hex] = /^([a-z]+) ([0-9a-f]*)$/.exec(line) ?? [];
-    if (op && hex !== undefined) {
-      lastOp.delete(hex);
-      lastOp.set(hex, op);
+    const [, op, hex, by] = /^([a-z]+) ([0-9a-f]*)(?: (\S+))?$/.exec(line) ?? [];
+    if (!op || hex === undefined || (op === 'incr') !== (by !== undefined)) continue;
+    const entry = journal.get(hex) ?? { op, absolute: null, steps: [] };
+    journal.delete(hex);
+    entry.op = op;
+    if (op === 'incr') entry.steps.push(by!);
+    else {
+      entry.absolute = op;
+      entry.steps = [];
     }
+    journal.set(hex, entry);
   }
-  for (const [hex, op] of lastOp) {
+  for (const [hex, { op, absolute, steps }] of journal) {
     const key = hexToKey(hex);
     // The same rule as every other door: a key that could not be written back as a file is never stored.
     if (!variableKey.safeParse(key).success) {
@@ -114,13 +125,22 @@ export async function applyCollected(
       recordChange(context.changes, { key, op: 'delete' });
       continue;
     }
+    if (absolute === null) {
+      // Only increments in this run: applied to the stored value at collect, in one atomic write, so
+      // executions counting at once (in either mode) never lose a count.
+      const problem = await applyIncrements(key, steps, context, variables);
+      if (problem) problems.push(problem);
+      continue;
+    }
     const name = `.cronium.var.${hex}`;
     if (tooLarge(`${name}.json`, 'variable value', MAX_VARIABLE_BYTES)) continue;
     if (tooLarge(`${name}.raw`, 'variable value', MAX_VARIABLE_BYTES)) continue;
     const json = files.get(`${name}.json`);
     const raw = files.get(`${name}.raw`);
     let value: unknown;
-    if (op === 'setraw' && raw !== undefined) value = parseJsonOrText(raw);
+    // After a set or delete in this run, increments were exact on the script's side: its file holds the result.
+    if (op === 'incr' && json === undefined && raw !== undefined) value = parseJsonOrText(raw);
+    else if (op === 'setraw' && raw !== undefined) value = parseJsonOrText(raw);
     else if (op === 'settext' && raw !== undefined) value = raw;
     else if (json !== undefined) {
       try {
@@ -141,6 +161,47 @@ export async function applyCollected(
     recordChange(context.changes, setChange(key, value, secret));
   }
   return problems;
+}
+
+/**
+ * Applies a run's increments of one key (the journal's `by` texts, in order) to the stored value in one
+ * atomic write, as the runtime's increment endpoint does. Returns the problem to log when the stored
+ * value is not a number or a step is not one; nothing is written then.
+ */
+async function applyIncrements(
+  key: string,
+  steps: string[],
+  context: RuntimeContext,
+  variables: VariableAccess,
+): Promise<string | null> {
+  let by = 0;
+  for (const step of steps) {
+    const added = incrementValue(key, by, step);
+    if ('error' in added) return `cronium.incrementVariable(${key}): ${added.error}, so nothing was changed`;
+    by = added.value;
+  }
+  let refused: string | null = null;
+  const value = await updateVariable(
+    variables,
+    key,
+    (current) => {
+      const next = incrementValue(key, current, by);
+      if ('error' in next) {
+        refused = next.error;
+        throw new Error(next.error);
+      }
+      return next.value;
+    },
+    `execution:${context.executionId}`,
+  ).catch((err: unknown) => {
+    if (refused === null) throw err;
+    return undefined;
+  });
+  if (refused !== null) return `cronium.incrementVariable(${key}): ${refused as string}`;
+  const secret = variables.isSecret?.(key) ?? false;
+  if (secret) context.onSecretValue?.(value);
+  recordChange(context.changes, setChange(key, value, secret));
+  return null;
 }
 
 /** A tool action a bundled-mode script queued: its request, or why it cannot be sent. */

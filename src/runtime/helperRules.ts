@@ -116,23 +116,49 @@ export function variableText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-const INTEGER = /^-?\d{1,15}$/;
+/** A JSON number's text (RFC 8259 §6): what `by` and a counting variable's text may be. */
+const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+
+/** What every helper says for an increment that is not a finite number. */
+export const INCREMENT_USAGE = 'the increment must be a finite number';
+
+/** What every helper says when the variable to increment holds something else than a number. */
+export const notNumeric = (key: string) => `variable "${key}" is not a number, so it was not incremented`;
+
+/** A finite number from a number or a number's text (trimmed); null for anything else. */
+function numberOf(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string' || !NUMBER_TEXT.test(value.trim())) return null;
+  const n = Number(value.trim());
+  return Number.isFinite(n) ? n : null;
+}
 
 /**
- * Cronium's incrementVariable (its Bash SDK: whole numbers only): the current value (unset or empty
- * counts as 0; a whole number, or text that is one) plus `by` (default 1). Returns the new number, or
- * an error message. Up to 15 digits, so the sum stays exact in a double and in Bash's 64-bit arithmetic.
+ * incrementVariable: the current value (unset, null or empty counts as 0; a number, or text that is one)
+ * plus `by` (default 1; a finite number, or text that is one). Returns the new number, or an error
+ * message (the value is then left as it was). Integers stay integers (JSON text "3", never "3.0"); a sum
+ * of two integers must stay exact (within ±2^53−1, Number.MAX_SAFE_INTEGER), a sum with a fraction is a
+ * double's sum.
  */
 export function incrementValue(
   key: string,
   current: unknown,
   by: unknown,
 ): { value: number } | { error: string } {
-  const stepText = by === undefined || by === null ? '1' : String(by).trim();
-  if (!INTEGER.test(stepText)) return { error: 'the increment must be a whole number' };
-  const text = variableText(current).trim() || '0';
-  if (!INTEGER.test(text)) return { error: `variable "${key}" is not numeric` };
-  return { value: Number(text) + Number(stepText) };
+  const step = by === undefined || by === null ? 1 : numberOf(by);
+  if (step === null) return { error: INCREMENT_USAGE };
+  const now = variableText(current).trim() === '' ? 0 : numberOf(current);
+  if (now === null)
+    return {
+      error: notNumeric(key),
+    };
+  const value = now + step;
+  if (!Number.isFinite(value)) return { error: `variable "${key}" would leave the range of numbers` };
+  if (Number.isInteger(now) && Number.isInteger(step) && !Number.isSafeInteger(value))
+    return {
+      error: `variable "${key}" would pass ${Number.MAX_SAFE_INTEGER}, past which whole numbers are not exact`,
+    };
+  return { value };
 }
 
 /**

@@ -32,6 +32,11 @@ export interface HelperRequest {
    * the connection, so they go on): the call rejects with the signal's reason (see core/abort.ts).
    */
   signal?: AbortSignal;
+  /**
+   * The connection was made for this execution (a CLI run, a first run on a host): a script that does not
+   * name the helpers then gets bundled mode rather than a tunnel of its own (see openHelperSession).
+   */
+  freshConnection?: boolean;
 }
 
 export interface HelperSession {
@@ -79,9 +84,43 @@ export function helperModeOn(
   );
 }
 
+/**
+ * Whether a script's text may call the helpers itself: it contains "cronium" in any case — every helper
+ * call does (`cronium.getVariable`, `cronium_event_field`, `import cronium`, `require('cronium')`), and
+ * so does any use of their environment (`$CRONIUM_API_ENDPOINT`, `$CRONIUM_WORK_DIR`). Conservative in
+ * the one direction that matters: a text without it may still start a program that calls them (the Bash
+ * helpers reach child Bash scripts through BASH_ENV, Python and Node.js ones through PYTHONPATH and
+ * NODE_PATH), so such a script is given bundled helpers, which work for those programs too, rather than
+ * none.
+ */
+export function namesHelpers(script: string): boolean {
+  return /cronium/i.test(script);
+}
+
+/**
+ * Sets up the helpers of one execution. `auto` gives API mode (through the connection's tunnel, checked
+ * by its probe) to a script that names the helpers (namesHelpers); one that does not, on a connection made
+ * for it (req.freshConnection: each `cronium run`), gets bundled mode at once — no runtime, tunnel or
+ * probe, so no round trips before the script starts — unless that connection already has a working
+ * tunnel. On a connection that was in use before, API mode: its tunnel lingers and serves the next runs,
+ * where bundled mode's collection would cost a round trip after each script. When API mode is ruled out it falls back to bundled with the reason. `api` never falls back; `bundled` is bundled.
+ * @throws CroniumError tunnel_refused when `api` was asked for and is not available; the signal's reason
+ * when req.signal stops the wait.
+ */
 export async function openHelperSession(deps: HelperDeps, req: HelperRequest): Promise<HelperSession> {
   const { context } = req;
   if (req.requested === 'bundled') return await bundledSession(deps, context, null, req.script, req.language);
+  // A script that does not name the helpers, on a connection made for it, gets bundled mode: no runtime,
+  // forward or probe before it starts. On a connection in use before (a process that runs on), API mode:
+  // its tunnel is made once and serves every later execution, where bundled mode would cost a collection
+  // round trip each time.
+  if (
+    req.requested === 'auto' &&
+    !namesHelpers(req.script) &&
+    req.freshConnection === true &&
+    !(deps.runtime.listening && (await deps.tunnels.ready(req.connection)))
+  )
+    return await bundledSession(deps, context, null, req.script, req.language);
 
   let reason: string | null = null;
   let token: string | null = null;

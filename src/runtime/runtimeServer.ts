@@ -2,7 +2,7 @@
  * The runtime API the helpers call (SPEC section 5): an HTTP server bound to loopback only. Connections
  * from remote hosts arrive through SSH reverse tunnels and are handed to the same server.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
@@ -63,7 +63,8 @@ const ROUTE =
   /^\/executions\/([A-Za-z0-9-]+)\/(input|output|variables|condition|context|tool-actions)(?:\/([^/]*)(?:\/(increment|append))?)?$/;
 
 export class RuntimeServer {
-  private readonly server: Server;
+  /** Made when it first listens: a process that never needs the runtime never loads node:http. */
+  private server: Server | null = null;
   private readonly options: RuntimeServerOptions;
   private readonly outputBodyBytes: number;
   private readonly maxBodyBytes: number;
@@ -75,17 +76,27 @@ export class RuntimeServer {
     this.options = options;
     this.outputBodyBytes = options.maxBodyBytes ?? 2 * MAX_OUTPUT_BYTES + 4096;
     this.maxBodyBytes = options.maxBodyBytes ?? 2 * MAX_VARIABLE_BYTES + 4096;
+  }
+
+  /**
+   * The HTTP server, made on first use. node:http is imported here rather than at the top: as an ES
+   * module it loads Node's whole fetch implementation (undici, for its WebSocket export), some 15 ms of
+   * every CLI start that has no use for the runtime.
+   */
+  private async create(): Promise<Server> {
+    const { createServer } = await import('node:http');
+    if (this.server) return this.server;
     // A request without Host is answered by handle() with the usual body, not by Node's bare 400.
-    this.server = createServer({ requireHostHeader: false }, (req, res) => {
+    const server = createServer({ requireHostHeader: false }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (err instanceof HttpError)
           send(res, err.status, { success: false, error: err.code, message: err.message });
         else send(res, 500, { success: false, error: 'internal', message: (err as Error).message });
       });
     });
-    this.server.keepAliveTimeout = 30_000;
+    server.keepAliveTimeout = 30_000;
     // Requests Node's parser refuses (bad headers, bad framing) get the usual error body too.
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       answerClientError(err, socket, (status, message) =>
         JSON.stringify({
           success: false,
@@ -94,10 +105,12 @@ export class RuntimeServer {
         }),
       ),
     );
+    this.server = server;
+    return server;
   }
 
   get listening(): boolean {
-    return this.server.listening;
+    return this.server?.listening ?? false;
   }
 
   /**
@@ -117,13 +130,14 @@ export class RuntimeServer {
     }
   }
 
-  private tryListen(port: number): Promise<void> {
+  private async tryListen(port: number): Promise<void> {
+    const server = await this.create();
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError);
-        this.port = (this.server.address() as AddressInfo).port;
+      server.once('error', onError);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', onError);
+        this.port = (server.address() as AddressInfo).port;
         resolve();
       });
     });
@@ -131,13 +145,17 @@ export class RuntimeServer {
 
   /** Serves a connection that arrived some other way (an SSH reverse tunnel). */
   serveStream(stream: Duplex): void {
+    // Tunnels are opened only once the runtime listens (HelperDeps.runtimeReady): before, nothing serves.
+    if (!this.server) return void stream.destroy();
     this.server.emit('connection', stream);
   }
 
   close(): Promise<void> {
+    const { server } = this;
+    if (!server) return Promise.resolve();
     return new Promise((resolve) => {
-      this.server.closeAllConnections();
-      if (this.server.listening) this.server.close(() => resolve());
+      server.closeAllConnections();
+      if (server.listening) server.close(() => resolve());
       else resolve();
     });
   }

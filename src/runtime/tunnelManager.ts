@@ -41,6 +41,8 @@ export class TunnelManager {
   /** 0: the server picks a free port, so executions on one host never collide. */
   private readonly remotePort: number;
   private readonly lingerMs: number;
+  /** Tunnels in the forwarding state now (the WeakMap cannot be counted). */
+  private forwarding = 0;
 
   constructor(
     runtime: RuntimeServer,
@@ -51,6 +53,11 @@ export class TunnelManager {
     this.hub = hub;
     this.remotePort = options.remotePort ?? 0;
     this.lingerMs = options.lingerMs ?? 10_000;
+  }
+
+  /** How many reverse tunnels are open (forwarding) now, over all connections. Read-only, for monitoring. */
+  get openTunnels(): number {
+    return this.forwarding;
   }
 
   /**
@@ -104,6 +111,16 @@ export class TunnelManager {
     };
   }
 
+  /**
+   * Whether `connection` has a tunnel forwarding now whose probe succeeded: one more execution on it costs
+   * no round trip.
+   */
+  async ready(connection: SshConnection): Promise<boolean> {
+    const tunnel = this.tunnels.get(connection);
+    if (tunnel?.state !== 'forwarding' || !tunnel.probe) return false;
+    return (await tunnel.probe).ok;
+  }
+
   private async open(connection: SshConnection, serverId: string, tunnel: Tunnel): Promise<number> {
     try {
       tunnel.remotePort = await connection.forwardIn(this.remotePort, (stream) =>
@@ -140,6 +157,8 @@ export class TunnelManager {
         'internal',
         `A tunnel to ${serverId} cannot go from ${tunnel.state} to ${state}.`,
       );
+    if (tunnel.state === 'forwarding') this.forwarding--;
+    if (state === 'forwarding') this.forwarding++;
     tunnel.state = state;
     this.publish(serverId, tunnel, error);
   }

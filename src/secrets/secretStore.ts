@@ -89,9 +89,12 @@ function unreadableFormat(format: string): CroniumError {
 
 /** Where the data key was found, and why there: what `cronium doctor` shows. */
 export interface SecretStoreInfo {
-  /** "keychain": the OS keychain holds the data key; "key-file": secret.key (0600) in the data dir. */
-  kind: 'keychain' | 'key-file';
-  /** The keychain's name ("Secret Service", "macOS Keychain", …) or the key file's path. */
+  /**
+   * "keychain": the OS keychain holds the data key; "key-file": secret.key (0600) in the data dir;
+   * "team-key": the team key (CRONIUM_TEAM_KEY or CRONIUM_TEAM_KEY_FILE; src/secrets/teamKey.ts).
+   */
+  kind: 'keychain' | 'key-file' | 'team-key';
+  /** The keychain's name ("Secret Service", "macOS Keychain", …), the key file's path, or where the team key is. */
   location: string;
   /** One sentence: why this one (e.g. why the keychain could not be used). */
   reason: string;

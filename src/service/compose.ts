@@ -4,9 +4,11 @@
  */
 import { join } from 'node:path';
 
-import type { AppInfo } from '../contract.ts';
+import type { AppInfo, MonitorStatus } from '../contract.ts';
+import { CroniumError } from '../core/errors.ts';
 import { EventHub } from '../core/eventHub.ts';
 import { log as logger } from '../core/logger.ts';
+import { DeployRecord } from '../exec/deployRecord.ts';
 import { Executor } from '../exec/executor.ts';
 import { RunManager } from '../exec/runManager.ts';
 import { remoteBundle } from '../remote/assets.ts';
@@ -15,7 +17,15 @@ import { DEFAULT_RUNTIME_PORT, RuntimeServer } from '../runtime/runtimeServer.ts
 import { TokenService } from '../runtime/tokens.ts';
 import { TunnelManager } from '../runtime/tunnelManager.ts';
 import { osKeychain, type Keychain } from '../secrets/keychain.ts';
-import { DataKeySecretStore } from '../secrets/secretStore.ts';
+import { DataKeySecretStore, type SecretStore, type SecretStoreInfo } from '../secrets/secretStore.ts';
+import {
+  hasTeamKey,
+  TEAM_KEY_ENV,
+  TEAM_KEY_FILE_ENV,
+  TeamKeySecretStore,
+  teamKeyFromEnv,
+  type TeamKey,
+} from '../secrets/teamKey.ts';
 import { ConnectionPool } from '../ssh/connectionPool.ts';
 import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
 import { HistoryRepo } from '../store/historyRepo.ts';
@@ -28,9 +38,13 @@ import { ServerRepo } from '../store/serverRepo.ts';
 import type { SqlDatabase } from '../store/sql.ts';
 import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
+import { defaultActor } from '../core/actor.ts';
+import { Team } from '../team/team.ts';
+import { TeamRepo } from '../team/teamRepo.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
 import { JobService } from './jobs.ts';
+import { monitor } from './monitor.ts';
 import type { WebhookOptions } from './notices.ts';
 import { RunService } from './runs.ts';
 import { resolveRef } from './refs.ts';
@@ -86,13 +100,37 @@ export interface ServiceOptions {
   maxChainDepth?: number;
   /** Retries and timeouts of job webhooks (see WebhookOptions). */
   webhook?: WebhookOptions;
+  /**
+   * A store that several people and machines share (PostgreSQL): secrets must be sealed with a team key,
+   * so a missing one is an error at start rather than a personal data key sealing shared secrets.
+   */
+  sharedStore?: boolean;
+  /** Where CRONIUM_TEAM_KEY / CRONIUM_TEAM_KEY_FILE are read (process.env). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Who this process starts runs as, recorded on each run (the audit trail): by default "user@machine"
+   * (defaultActor); a worker passes "worker NAME@host".
+   */
+  actor?: string;
+  /**
+   * Team mode: the PostgreSQL URL of the team's queue (CRONIUM_DATABASE_URL), so runs can be sent to
+   * workers (`via: 'workers'`) and followed and cancelled across processes. Absent: direct runs only.
+   */
+  teamUrl?: string | null;
+  /** Whether this process tidies the team's queue (pg-boss supervise): workers and the daemon do. */
+  teamSupervise?: boolean;
+  /** Where runs the scheduler fires go (`workers` in a worker process: schedules fire into the queue). */
+  scheduledVia?: 'direct' | 'workers';
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
 export interface Core {
   readonly options: ServiceOptions;
   readonly db: SqlDatabase;
-  readonly secrets: DataKeySecretStore;
+  /** The store that seals secrets: the team key's when one is given or the store has one, else the data key's. */
+  readonly secrets: SecretStore & { info(): Promise<SecretStoreInfo> };
+  /** The data directory's own data key (what `cronium team-key adopt` re-seals from). */
+  readonly dataKeySecrets: DataKeySecretStore;
   readonly hub: EventHub;
   readonly pool: ConnectionPool;
   readonly logs: LogStore;
@@ -110,6 +148,14 @@ export interface Core {
   /** Publishes other processes' runs on this hub (see ForeignRuns); returns the function that stops it. */
   followOtherProcesses(intervalMs?: number): () => void;
   readonly tools: ToolService;
+  /** Live figures and a real query of the store, for monitoring (HostApi.monitorStatus). */
+  monitorStatus(): Promise<MonitorStatus>;
+  /** Runs one execution (what a worker calls for each execution it takes from the queue). */
+  readonly executor: Executor;
+  /** Team mode's side of this process (runs sent to workers, followed and cancelled; see src/team/). */
+  readonly team: Team;
+  /** The history store (the worker writes the ends of the runs it settles). */
+  readonly historyRepo: HistoryRepo;
   /** Starts the runtime API once; later calls return the same answer. */
   startRuntime(): Promise<{ port: number; note: string | null }>;
   /**
@@ -126,9 +172,15 @@ export interface Core {
  *   open); the store is closed again when a later step fails.
  */
 export async function composeCore(options: ServiceOptions): Promise<Core> {
+  const teamKey = teamKeyFromEnv(options.env ?? process.env);
+  if (options.sharedStore && !teamKey)
+    throw new CroniumError(
+      'secrets_unavailable',
+      `This store is shared, so its secrets are sealed with the team key, and none was given: set ${TEAM_KEY_ENV} (base64 of 32 bytes) or ${TEAM_KEY_FILE_ENV} (a file of mode 600 holding it) to the key your team handed out. \`cronium team-key new\` makes one for a new team.`,
+    );
   const db = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
   try {
-    return await composeOn(db, options);
+    return await composeOn(db, options, teamKey);
   } catch (err) {
     await db.close();
     throw err;
@@ -136,15 +188,18 @@ export async function composeCore(options: ServiceOptions): Promise<Core> {
 }
 
 /** Builds every part on an open store (see composeCore). */
-async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core> {
+async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: TeamKey | null): Promise<Core> {
   const found = options.keychain === undefined ? osKeychain() : null;
-  const secrets = new DataKeySecretStore({
+  const dataKeySecrets = new DataKeySecretStore({
     dataDir: options.dataDir,
     db,
     keychain: found ? found.keychain : (options.keychain ?? null),
     noKeychainReason: found?.reason ?? undefined,
     legacyDecrypt: options.legacyDecrypt,
   });
+  // A team key, when given, is used instead of the data key (on any engine); a store that adopted one
+  // keeps asking for it.
+  const secrets = teamKey || (await hasTeamKey(db)) ? new TeamKeySecretStore({ db, teamKey }) : dataKeySecrets;
   const serverRepo = new ServerRepo(db);
   const historyRepo = new HistoryRepo(db);
   const knownHosts = new KnownHostRepo(db);
@@ -186,6 +241,10 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
       else logger().debug(`runtime API on 127.0.0.1:${started.port}`);
       return started;
     }));
+  const tunnels = new TunnelManager(runtime, hub, {
+    remotePort: options.tunnelPort,
+    lingerMs: options.tunnelLingerMs,
+  });
   const executor = new Executor({
     pool,
     history: historyRepo,
@@ -193,6 +252,7 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
     hub,
     bundle: remoteBundle(),
     killGraceSec: options.killGraceSec,
+    deployments: new DeployRecord(join(options.dataDir, 'runners.json')),
     helpers: {
       runtime,
       runtimeReady: () =>
@@ -202,10 +262,7 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
         ),
       tokens,
       registry,
-      tunnels: new TunnelManager(runtime, hub, {
-        remotePort: options.tunnelPort,
-        lingerMs: options.tunnelLingerMs,
-      }),
+      tunnels,
       variables: variableAccess,
       tools: toolActions,
     },
@@ -224,7 +281,15 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
   const jobs = new JobService({ db, repo: new JobRepo(db), secrets, serverRefs: servers.refs });
   const history = new HistoryService(historyRepo);
   let closing: Promise<void> | null = null;
+  const team = new Team({
+    url: options.teamUrl ?? null,
+    repo: new TeamRepo(db),
+    history: historyRepo,
+    hub,
+    supervise: options.teamSupervise,
+  });
   const runs = new RunService({
+    team,
     manager: new RunManager(executor, historyRepo, hub, {
       pool,
       logs,
@@ -233,6 +298,7 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
       killGraceSec: options.killGraceSec ?? 5,
     }),
     execution: (ref) => history.execution(ref),
+    actor: options.actor ?? defaultActor(),
     jobs,
     servers,
     variables,
@@ -250,7 +316,8 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
       db,
       schedules: scheduleRepo,
       leases: new LeaseRepo(db),
-      startRun: (request) => runs.start(request),
+      startRun: (request) =>
+        runs.start(options.scheduledVia === 'workers' ? { ...request, via: 'workers' } : request),
       waitRun: (runId) => runs.wait(runId),
       isAlive: isProcessAlive,
       // Runs a dead holder left "running" would block its schedules' overlap rule for ever.
@@ -264,6 +331,7 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
     options,
     db,
     secrets,
+    dataKeySecrets,
     hub,
     pool,
     logs,
@@ -278,7 +346,18 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
     schedules,
     startScheduler,
     tools,
+    executor,
+    team,
+    historyRepo,
     startRuntime,
+    monitorStatus: monitor({
+      pool,
+      tunnels,
+      history: historyRepo,
+      storeFile: join(options.dataDir, 'cronium.db'),
+      scheduler: () => scheduler,
+      runtimePort: () => (runtime.listening ? runtime.port : null),
+    }),
     followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
     close() {
       // Once: a second call waits for the first.
@@ -286,6 +365,7 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions): Promise<Core
         await scheduler?.stop();
         // Keep-running scripts are left on their hosts (detached), the others cancelled.
         await runs.cancelAll();
+        await team.close();
         pool.closeAll();
         await runtime.close();
         await logs.close();

@@ -15,10 +15,11 @@ import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
 import { outputGroups } from '../core/outputGroups.ts';
 import { resolveParams } from '../core/rules.ts';
-import type { RunManager } from '../exec/runManager.ts';
+import type { RunManager, RunSpec } from '../exec/runManager.ts';
 import { secretForms } from '../exec/secretMasker.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
+import type { Team } from '../team/team.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
 import type { JobService } from './jobs.ts';
 import type { WebhookOptions } from './notices.ts';
@@ -45,6 +46,10 @@ export interface RunServiceDeps {
   /** How many links deep a chain may go before the next link is skipped (DEFAULT_MAX_CHAIN_DEPTH). */
   maxChainDepth?: number;
   webhook?: WebhookOptions;
+  /** Who this process starts runs as (Run.startedBy), re-runs, schedules and chain links included. */
+  actor: string;
+  /** Team mode: runs sent to workers (src/team/); absent, every run is direct. */
+  team?: Team;
 }
 
 const FINAL: ReadonlySet<ExecutionStatus> = new Set(FINAL_EXECUTION_STATUSES);
@@ -96,6 +101,25 @@ export class RunService {
    * server has, or a server listed twice.
    */
   async start(request: unknown): Promise<Run> {
+    const { spec, via, timeoutSec } = await this.prepare(request);
+    if (via === 'workers') {
+      const team = this.deps.team;
+      if (!team) throw invalidInput({ via: 'workers needs CRONIUM_DATABASE_URL (team mode)' });
+      await team.assertEnabled();
+      const run = await this.deps.manager.record(spec);
+      await team.dispatch(run, timeoutSec);
+      return run;
+    }
+    return this.deps.manager.start(spec);
+  }
+
+  /**
+   * What start() runs: the request checked and resolved (job, servers, parameters, secrets) into a run's
+   * spec, and where it runs. A worker prepares each execution it takes with it (its run's request, its
+   * one server), so job, environment and secrets are read as they are when the execution starts.
+   * @throws as start().
+   */
+  async prepare(request: unknown): Promise<{ spec: RunSpec; via: 'direct' | 'workers'; timeoutSec: number }> {
     const { jobs, secrets } = this.deps;
     const req = parseInput(runRequestSchema, request);
     const job = await jobs.record(req.jobId);
@@ -115,7 +139,7 @@ export class RunService {
     // A script that outlives its connection reports back through files (bundled mode): see JobService.
     if (job.keepRunning && req.helperMode === 'api')
       throw invalidInput({ helperMode: 'a keep-running job uses bundled helpers (choose auto or bundled)' });
-    return this.deps.manager.start({
+    const spec: RunSpec = {
       job: {
         id: job.id,
         name: job.name,
@@ -142,11 +166,13 @@ export class RunService {
       helperMode: job.keepRunning ? 'bundled' : (req.helperMode ?? job.helperMode),
       retryOf: repeated?.id ?? null,
       attempt: repeated ? repeated.attempt + 1 : 1,
+      startedBy: this.deps.actor,
       parentExecutionId: req.parentExecutionId ?? null,
       chainDepth,
       afterExecution: (e) => followChain(this.deps, (r) => this.start(r), e, chainDepth),
       afterRun: (run) => sendRunNotices(this.deps, run),
-    });
+    };
+    return { spec, via: req.via ?? 'direct', timeoutSec: job.timeoutSec };
   }
 
   /**
@@ -225,6 +251,10 @@ export class RunService {
     if (!execution) throw new CroniumError('not_found', `No execution ${executionId}.`);
     if (FINAL.has(execution.status)) return false;
     if (manager.cancelExecution(execution.runId, execution.id)) return true;
+    if (this.isWorkerRun(execution.runId)) {
+      void this.cancelOnWorkers(execution.runId, execution.id);
+      return true;
+    }
     return this.askOwner(execution.runId, execution.id);
   }
 
@@ -241,7 +271,34 @@ export class RunService {
    * @throws CroniumError not_found.
    */
   waitForChain(runId: string): Promise<Run[]> {
+    // A worker run's chained runs start on the worker (direct there): the run itself is what is followed.
+    if (this.isWorkerRun(runId))
+      return this.deps.history.getRun(runId)?.status === 'running'
+        ? this.wait(runId).then(() => [])
+        : Promise.resolve([]);
     return this.deps.manager.waitForChain(runId);
+  }
+
+  /**
+   * Sends a finished run's notices (desktop, webhook) as its job asks; true when it recorded them on the
+   * run. The worker that ends a worker run calls it.
+   */
+  sendNotices(run: Run): Promise<boolean> {
+    return sendRunNotices(this.deps, run);
+  }
+
+  /** Whether a run's executions were sent to workers (team mode). */
+  private isWorkerRun(runId: string): boolean {
+    return this.deps.team?.deps.repo.isViaWorkersNow(runId) ?? false;
+  }
+
+  /** Cancels (part of) a worker run through the store and the queue's channel (see Team.cancel). */
+  private async cancelOnWorkers(runId: string, executionId: string | null): Promise<void> {
+    try {
+      await this.deps.team!.cancel(runId, executionId);
+    } catch (err) {
+      log().error({ err }, `cancelling run ${runId} on the workers failed`);
+    }
   }
 
   /**
@@ -339,6 +396,9 @@ export class RunService {
    * @throws CroniumError not_found.
    */
   wait(runId: string): Promise<Run> {
+    // A worker run is followed from the store (its events published on this process's hub meanwhile).
+    if (!this.deps.manager.activeRunIds.includes(runId) && this.isWorkerRun(runId))
+      return this.deps.team!.wait(runId);
     return this.deps.manager.wait(runId);
   }
 
@@ -347,7 +407,13 @@ export class RunService {
    * such run is going.
    */
   async cancel(runId: string): Promise<boolean> {
-    return this.deps.manager.cancel(runId) || this.askOwner(runId, null);
+    if (this.deps.manager.cancel(runId)) return true;
+    if (this.isWorkerRun(runId)) {
+      if ((await this.deps.history.getRun(runId))?.status !== 'running') return false;
+      void this.cancelOnWorkers(runId, null);
+      return true;
+    }
+    return this.askOwner(runId, null);
   }
 
   /** The ids of the runs this process is running now. */

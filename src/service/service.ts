@@ -13,7 +13,10 @@ import type {
   DoctorReport,
   HistoryPage,
   HostApi,
+  MonitorStatus,
   SchedulerControl,
+  WorkerControl,
+  WorkerStartOptions,
   ImportPlan,
   ServerTestResult,
 } from '../contract.ts';
@@ -29,9 +32,10 @@ import type {
   ToolCredential,
   Variable,
 } from '../core/domain.ts';
-import { toErrorValue } from '../core/errors.ts';
+import { CroniumError, toErrorValue } from '../core/errors.ts';
 import { resealLegacySecrets } from '../secrets/reseal.ts';
 import type { SecretStoreInfo } from '../secrets/secretStore.ts';
+import { TEAM_KEY_ENV, TEAM_KEY_FILE_ENV, TeamKeySecretStore } from '../secrets/teamKey.ts';
 import { composeCore, type Core, type ServiceOptions } from './compose.ts';
 
 export type { ServiceOptions } from './compose.ts';
@@ -64,6 +68,16 @@ export class CroniumService implements HostApi {
 
   async resealLegacySecrets(): Promise<number> {
     return resealLegacySecrets(this.core.db, this.core.secrets);
+  }
+
+  async adoptTeamKey(): Promise<number> {
+    const { secrets, dataKeySecrets } = this.core;
+    if (!(secrets instanceof TeamKeySecretStore))
+      throw new CroniumError(
+        'invalid_input',
+        `No team key was given: set ${TEAM_KEY_ENV} or ${TEAM_KEY_FILE_ENV} to the team's key (\`cronium team-key new\` makes one), then run this again.`,
+      );
+    return secrets.adopt(dataKeySecrets);
   }
 
   async doctor(): Promise<DoctorReport> {
@@ -241,6 +255,26 @@ export class CroniumService implements HostApi {
     return this.core.startScheduler();
   }
 
+  async startWorker(options: WorkerStartOptions): Promise<WorkerControl> {
+    const [{ TeamWorker }, { machineName }, { CroniumError }] = await Promise.all([
+      import('../team/worker.ts'),
+      import('../team/reaper.ts'),
+      import('../core/errors.ts'),
+    ]);
+    const { team, runs, executor } = this.core;
+    if (!team.enabled)
+      throw new CroniumError(
+        'invalid_input',
+        'A worker needs the team’s PostgreSQL: set CRONIUM_DATABASE_URL=postgres://… (see the README, team mode).',
+      );
+    const worker = new TeamWorker(
+      { team, runs, executor },
+      { ...options, name: options.name ?? machineName(), concurrency: options.concurrency ?? 4 },
+    );
+    await worker.start();
+    return worker;
+  }
+
   // ---- tools -------------------------------------------------------------------------------------------
 
   async listTools(): Promise<ToolCredential[]> {
@@ -251,6 +285,10 @@ export class CroniumService implements HostApi {
   }
   async removeTool(ref: string): Promise<void> {
     await this.core.tools.remove(ref);
+  }
+
+  monitorStatus(): Promise<MonitorStatus> {
+    return this.core.monitorStatus();
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------

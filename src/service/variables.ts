@@ -5,7 +5,7 @@ import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { VariableAccess } from '../runtime/executionRegistry.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
 import type { Sql } from '../store/sql.ts';
-import { type VariableRecord, VariableRepo } from '../store/variableRepo.ts';
+import type { VariableRecord, VariableRepo } from '../store/variableRepo.ts';
 
 export interface VariableServiceDeps {
   db: Sql;
@@ -73,7 +73,7 @@ export class VariableService {
 
   /** The shared variables as the runtime helpers see them: secret values decrypted, secrecy kept on set. */
   access(): VariableAccess {
-    const { repo, db } = this.deps;
+    const { repo } = this.deps;
     const secretOf = async (key: string) => (await repo.get(key))?.secret ?? false;
     return {
       get: async (key) => {
@@ -90,19 +90,24 @@ export class VariableService {
         return all;
       },
       isSecret: secretOf,
+      // One atomic read-change-write in the store (VariableRepo.update says how it locks on each engine).
       update: async (key, change, updatedBy) => {
         // A secret one needs the data key, which is found through the store: find it before the
         // transaction, whose statements would otherwise wait on a lookup that waits on them.
         const peek = await repo.get(key);
         if (peek?.secret) await this.decode(peek);
-        // BEGIN IMMEDIATE takes the write lock first: a CLI or app sharing the file waits, never interleaves.
-        return db.transaction(async (tx) => {
-          const inside = new VariableRepo(tx);
-          const current = await inside.get(key);
-          const next = change(current ? await this.decode(current) : undefined);
-          await this.write(inside, key, next ?? null, current?.secret ?? false, updatedBy);
-          return next;
-        });
+        let next: unknown;
+        await repo.update(
+          key,
+          async (current) => {
+            next = change(current ? await this.decode(current) : undefined) ?? null;
+            const secret = current?.secret ?? false;
+            const json = JSON.stringify(next);
+            return { value: secret ? await this.deps.secrets.encrypt(json) : json, secret };
+          },
+          updatedBy,
+        );
+        return next;
       },
     };
   }

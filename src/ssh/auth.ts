@@ -31,9 +31,11 @@ function isPasswordPrompt(prompt: Prompt): boolean {
 type AuthStep = AuthenticationType | AnyAuthMethod | false;
 
 /**
- * Picks the authentication methods to try, as OpenSSH's client does: "none" first to learn what the server
- * offers, then the saved credential's own method, then keyboard-interactive (RFC 4256) where a saved
- * password answers the server's password prompt (servers with PasswordAuthentication no and PAM, see
+ * Picks the authentication methods to try: a key (a file or the agent's) at once — a public key is only
+ * offered until the server accepts it (RFC 4252 §7), so trying it unasked costs nothing and saves the
+ * round trip of "none"; a password only after "none" has shown that the server takes one, as OpenSSH's
+ * client does, so no server that offers none logs a refused password. Then keyboard-interactive (RFC
+ * 4256) where a saved password answers the server's password prompt (servers with PasswordAuthentication no and PAM, see
  * sshd_config(5) KbdInteractiveAuthentication), and where a key that was accepted only in part
  * (AuthenticationMethods publickey,keyboard-interactive) meets the second step. A prompt the credential
  * cannot answer ends the attempt at once with an auth_failed error that quotes the prompt.
@@ -63,10 +65,13 @@ export class AuthSequence {
   }
 
   private pick(methodsLeft: AuthenticationType[] | null, partialSuccess: boolean): AuthStep {
-    if (!methodsLeft) return this.tried.has('none') ? false : 'none';
-    this.offered = methodsLeft;
     const auth = this.target.auth;
     const primary = auth.type === 'key' ? 'publickey' : auth.type === 'password' ? 'password' : 'agent';
+    if (!methodsLeft) {
+      if (primary !== 'password' && !this.tried.has(primary)) return primary;
+      return this.tried.has('none') ? false : 'none';
+    }
+    this.offered = methodsLeft;
     const wire = primary === 'agent' ? 'publickey' : primary;
     if (!partialSuccess && methodsLeft.includes(wire) && !this.tried.has(primary)) return primary;
     const keyboardUseful = auth.type === 'password' || partialSuccess;

@@ -304,6 +304,22 @@ export class ConnectionPool {
     );
   }
 
+  /**
+   * How many pooled connections are open now, over all servers (jump connections count too: each is a
+   * pooled connection of its own), and how many of those are leased. Read-only, for monitoring.
+   */
+  openConnections(): { open: number; leased: number } {
+    let open = 0;
+    let leased = 0;
+    for (const list of this.entries.values())
+      for (const entry of list) {
+        if (!entry.connection.isOpen) continue;
+        open++;
+        if (entry.leases > 0) leased++;
+      }
+    return { open, leased };
+  }
+
   /** Closes a server's idle connections now (settings changed, or the user asked); busy ones close when released. */
   closeServer(serverId: string): void {
     for (const entry of this.entries.get(serverId) ?? []) {

@@ -35,6 +35,7 @@ export interface RunRow {
   params: string;
   retry_of: string | null;
   attempt: number;
+  started_by: string | null;
 }
 
 export interface ExecutionRow {
@@ -63,6 +64,7 @@ export interface ExecutionRow {
   attempt: number;
   chain: string;
   stdout_hash: string | null;
+  started_by: string | null;
 }
 
 export function executionFromRow(row: ExecutionRow): Execution {
@@ -94,6 +96,7 @@ export function executionFromRow(row: ExecutionRow): Execution {
     attempt: row.attempt,
     chain: JSON.parse(row.chain) as ChainStep[],
     stdoutHash: row.stdout_hash,
+    startedBy: row.started_by ?? null,
   };
 }
 
@@ -141,7 +144,7 @@ export interface ExecutionFilter {
   jobId?: string;
   serverId?: string;
   status?: HistoryStatusFilter;
-  /** Words that must each appear in the job name, server name, error message or id. */
+  /** Words that must each appear in the job name, server name, error message, id or who started it. */
   text?: string;
   from?: number;
   to?: number;
@@ -149,6 +152,9 @@ export interface ExecutionFilter {
   /** Keyset position: rows strictly older than (startedAt, id). */
   before?: { startedAt: number; id: string };
 }
+
+/** The columns history's text search looks in (started_by: who started the run, issue 13). */
+const SEARCHED = ['job_name', 'server_name', 'error_message', 'id', 'run_id', 'started_by'];
 
 /** The SQL and its parameters for one page of history (exported so tests can EXPLAIN the real query). */
 export function executionListQuery(filter: ExecutionFilter): { sql: string; values: (string | number)[] } {
@@ -168,10 +174,8 @@ export function executionListQuery(filter: ExecutionFilter): { sql: string; valu
   // LIKE is case-blind for ASCII, PostgreSQL's is not; the same lower() on both sides agrees with itself).
   for (const word of filter.text?.split(/\s+/).filter(Boolean) ?? []) {
     const like = `%${word.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    where.push(
-      `(${['job_name', 'server_name', 'error_message', 'id', 'run_id'].map((c) => `lower(${c}) LIKE lower(?) ESCAPE '\\'`).join(' OR ')})`,
-    );
-    values.push(like, like, like, like, like);
+    where.push(`(${SEARCHED.map((c) => `lower(${c}) LIKE lower(?) ESCAPE '\\'`).join(' OR ')})`);
+    values.push(...SEARCHED.map(() => like));
   }
   if (filter.from !== undefined) add('started_at >= ?', filter.from);
   if (filter.to !== undefined) add('started_at < ?', filter.to);

@@ -91,8 +91,10 @@ export class ExecutionHistory extends RunHistory {
    * Runs of live processes (the desktop app while the CLI starts) are kept.
    */
   async failOrphans(isAlive: (pid: number) => boolean): Promise<number> {
+    // A run sent to workers is theirs, whoever started it: a lost worker is found by its heartbeat
+    // (src/team/reaper.ts), not by a pid.
     const running = await this.db.all<{ id: string; owner_pid: number | null }>(
-      `SELECT id, owner_pid FROM runs WHERE status = 'running'`,
+      `SELECT id, owner_pid FROM runs WHERE status = 'running' AND via <> 'workers'`,
     );
     const orphans = running.filter(
       (r) => r.owner_pid === null || (r.owner_pid !== process.pid && !isAlive(r.owner_pid)),
@@ -128,6 +130,17 @@ export class ExecutionHistory extends RunHistory {
         `SELECT id FROM executions WHERE status = 'detached' ORDER BY started_at, id`,
       )
     ).map((r) => r.id);
+  }
+
+  /**
+   * How many executions wait in the store to be started (status queued), by any process sharing it: the
+   * queue depth monitoring reports. A real query (the status index), so it also shows the store answers.
+   */
+  async countQueued(): Promise<number> {
+    const row = this.db.prepare(`SELECT count(*) AS n FROM executions WHERE status = 'queued'`).get() as {
+      n: number | bigint;
+    };
+    return Number(row.n);
   }
 
   /** Whether an execution was started keep-running (its script may outlive the connection). */

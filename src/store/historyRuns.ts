@@ -39,9 +39,13 @@ export class RunHistory {
       | 'params'
       | 'retryOf'
       | 'attempt'
+      | 'startedBy'
     > &
       Partial<
-        Pick<Run, 'parentExecutionId' | 'chainDepth' | 'scheduleId' | 'params' | 'retryOf' | 'attempt'>
+        Pick<
+          Run,
+          'parentExecutionId' | 'chainDepth' | 'scheduleId' | 'params' | 'retryOf' | 'attempt' | 'startedBy'
+        >
       >,
     executions: { id: string; serverId: string; serverName: string }[],
     options: { keepRunning?: boolean } = {},
@@ -52,8 +56,8 @@ export class RunHistory {
     await this.db.transaction(async (tx) => {
       await tx.run(
         `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, owner_pid, started_at,
-           schedule_id, parent_execution_id, chain_depth, params, retry_of, attempt)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+           schedule_id, parent_execution_id, chain_depth, params, retry_of, attempt, started_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           run.id,
           run.jobId,
@@ -70,13 +74,14 @@ export class RunHistory {
           JSON.stringify(run.params ?? {}),
           run.retryOf ?? null,
           run.attempt ?? 1,
+          run.startedBy ?? null,
         ],
       );
       const keepRunning = options.keepRunning ? 1 : 0;
       for (const e of executions)
         await tx.run(
-          `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt, keep_running)
-           VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+          `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, attempt, keep_running, started_by)
+           VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
           [
             e.id,
             run.id,
@@ -87,6 +92,7 @@ export class RunHistory {
             run.startedAt,
             run.attempt ?? 1,
             keepRunning,
+            run.startedBy ?? null,
           ],
         );
     });
@@ -104,6 +110,7 @@ export class RunHistory {
       params: run.params ?? {},
       retryOf: run.retryOf ?? null,
       attempt: run.attempt ?? 1,
+      startedBy: run.startedBy ?? null,
     };
   }
 
@@ -145,6 +152,7 @@ export class RunHistory {
       params: JSON.parse(row.params) as Record<string, ParamValue>,
       retryOf: row.retry_of,
       attempt: row.attempt,
+      startedBy: row.started_by ?? null,
     };
   }
 

@@ -8,13 +8,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { PACK_FROM, packLogText } from './logPacking.ts';
 
-interface Chunk {
+/** A chunk as LogWriter sends it: its text, or (a chunk stored packed) its UTF-8 bytes and length. */
+type Chunk = {
   executionId: string;
   seq: number;
   stream: string;
   ts: number;
-  text: string;
-}
+} & ({ text: string } | { utf8: Uint8Array; chars: number });
+
+const charsOf = (c: Chunk) => ('text' in c ? c.text.length : c.chars);
 
 type Message = { type: 'chunks'; chunks: Chunk[] } | { type: 'flush'; id: number } | { type: 'close' };
 
@@ -30,7 +32,7 @@ parentPort!.on('message', (message: Message) => {
     if (failure) {
       parentPort!.postMessage({
         type: 'written',
-        chars: message.chunks.reduce((n, c) => n + c.text.length, 0),
+        chars: message.chunks.reduce((n, c) => n + charsOf(c), 0),
       });
       return;
     }
@@ -38,10 +40,11 @@ parentPort!.on('message', (message: Message) => {
     try {
       db.exec('BEGIN IMMEDIATE');
       for (const c of message.chunks) {
-        if (c.text.length >= PACK_FROM) {
+        if (!('text' in c)) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
+        else if (c.text.length >= PACK_FROM) {
           insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
         } else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
-        chars += c.text.length;
+        chars += charsOf(c);
       }
       db.exec('COMMIT');
     } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * One step of the schema. Both engines take the same steps in the same order: `sql` is SQLite's text,
  * `postgres` PostgreSQL 15's where the two differ (BIGINT for epoch milliseconds, BYTEA for blobs, a
- * unique index on lower(name) for SQLite's COLLATE NOCASE); without it, `sql` serves both.
+ * unique index on lower(name) for SQLite's COLLATE NOCASE, no WITHOUT ROWID); without it, `sql` serves both
+ * (versions 4, 5 and 8 only add columns and a partial index in syntax both engines share).
  */
 export interface Migration {
   version: number;
@@ -128,12 +129,127 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 `,
+    postgres: `
+CREATE TABLE servers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL DEFAULT 22,
+  username TEXT NOT NULL,
+  auth_type TEXT NOT NULL CHECK (auth_type IN ('key', 'password', 'agent')),
+  key_path TEXT,
+  secret TEXT,
+  jump_server_id TEXT REFERENCES servers(id) ON DELETE RESTRICT,
+  tags TEXT NOT NULL DEFAULT '[]',
+  description TEXT NOT NULL DEFAULT '',
+  last_check_at BIGINT,
+  last_check_online INTEGER,
+  last_check_os TEXT,
+  last_check_error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX servers_name ON servers (lower(name));
+
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  language TEXT NOT NULL CHECK (language IN ('bash', 'python', 'node')),
+  script TEXT NOT NULL,
+  timeout_sec INTEGER NOT NULL DEFAULT 3600,
+  env TEXT NOT NULL DEFAULT '[]',
+  default_input TEXT,
+  default_server_ids TEXT NOT NULL DEFAULT '[]',
+  helper_mode TEXT NOT NULL DEFAULT 'auto' CHECK (helper_mode IN ('auto', 'api', 'bundled')),
+  tags TEXT NOT NULL DEFAULT '[]',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX jobs_name ON jobs (lower(name));
+
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  job_name TEXT NOT NULL,
+  input TEXT,
+  trigger TEXT NOT NULL,
+  concurrency INTEGER NOT NULL,
+  helper_mode TEXT NOT NULL,
+  status TEXT NOT NULL,
+  owner_pid INTEGER,
+  started_at BIGINT NOT NULL,
+  ended_at BIGINT
+);
+CREATE INDEX runs_started ON runs (started_at DESC);
+
+CREATE TABLE executions (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  job_id TEXT NOT NULL,
+  job_name TEXT NOT NULL,
+  server_id TEXT NOT NULL,
+  server_name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  exit_code INTEGER,
+  error_kind TEXT,
+  error_message TEXT,
+  helper_mode TEXT,
+  fallback_reason TEXT,
+  connect_ms BIGINT,
+  deploy_ms BIGINT,
+  script_ms BIGINT,
+  collect_ms BIGINT,
+  started_at BIGINT NOT NULL,
+  ended_at BIGINT,
+  output TEXT,
+  condition INTEGER,
+  variable_changes TEXT NOT NULL DEFAULT '[]',
+  attempt INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX executions_started ON executions (started_at DESC, id);
+CREATE INDEX executions_job ON executions (job_id, started_at DESC);
+CREATE INDEX executions_server ON executions (server_id, started_at DESC);
+CREATE INDEX executions_status ON executions (status, started_at DESC);
+CREATE INDEX executions_run ON executions (run_id);
+
+CREATE TABLE log_chunks (
+  execution_id TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  stream TEXT NOT NULL,
+  ts BIGINT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (execution_id, seq)
+);
+
+CREATE TABLE variables (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  secret INTEGER NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+
+CREATE TABLE known_hosts (
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  key_type TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  PRIMARY KEY (host, port)
+);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
   },
   {
     version: 2,
     name: 'compressed log chunks',
     // Large chunks are stored deflated (logs compress several times over); small ones stay plain text.
     sql: `ALTER TABLE log_chunks ADD COLUMN packed BLOB;`,
+    postgres: `ALTER TABLE log_chunks ADD COLUMN packed BYTEA;`,
   },
   {
     version: 3,
@@ -185,6 +301,52 @@ CREATE TABLE scheduler_lease (
 ALTER TABLE runs ADD COLUMN schedule_id TEXT;
 CREATE INDEX runs_schedule ON runs (schedule_id, status);
 `,
+    postgres: `
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  cron TEXT NOT NULL,
+  timezone TEXT,
+  targets TEXT NOT NULL DEFAULT '[]',
+  params TEXT NOT NULL DEFAULT '{}',
+  input TEXT,
+  overlap TEXT NOT NULL DEFAULT 'skip' CHECK (overlap IN ('skip', 'allow')),
+  missed TEXT NOT NULL DEFAULT 'skip' CHECK (missed IN ('skip', 'run-once')),
+  enabled INTEGER NOT NULL DEFAULT 1,
+  checked_until BIGINT NOT NULL,
+  last_fire_at BIGINT,
+  last_outcome TEXT,
+  last_error TEXT,
+  last_run_id TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX schedules_name ON schedules (lower(name));
+CREATE INDEX schedules_job ON schedules (job_id);
+
+CREATE TABLE schedule_fires (
+  schedule_id TEXT NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+  fire_at BIGINT NOT NULL,
+  holder TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  run_id TEXT,
+  message TEXT,
+  missed INTEGER NOT NULL DEFAULT 0,
+  claimed_at BIGINT NOT NULL,
+  PRIMARY KEY (schedule_id, fire_at)
+);
+
+CREATE TABLE scheduler_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  acquired_at BIGINT NOT NULL
+);
+
+ALTER TABLE runs ADD COLUMN schedule_id TEXT;
+CREATE INDEX runs_schedule ON runs (schedule_id, status);
+`,
   },
   {
     version: 4,
@@ -228,6 +390,20 @@ CREATE TABLE cancel_requests (
 );
 CREATE INDEX cancel_requests_run ON cancel_requests (run_id);
 `,
+    postgres: `
+ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE runs ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN retry_of TEXT;
+ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE executions ADD COLUMN stdout_hash TEXT;
+CREATE INDEX runs_retry_of ON runs (retry_of);
+CREATE TABLE cancel_requests (
+  run_id TEXT NOT NULL,
+  execution_id TEXT,
+  requested_at BIGINT NOT NULL
+);
+CREATE INDEX cancel_requests_run ON cancel_requests (run_id);
+`,
   },
   {
     version: 7,
@@ -247,6 +423,20 @@ CREATE TABLE tools (
 CREATE INDEX tools_type ON tools (type, created_at DESC);
 ALTER TABLE executions ADD COLUMN tool_actions TEXT NOT NULL DEFAULT '[]';
 `,
+    postgres: `
+CREATE TABLE tools (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('slack', 'discord', 'email')),
+  summary TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX tools_name ON tools (lower(name));
+CREATE INDEX tools_type ON tools (type, created_at DESC);
+ALTER TABLE executions ADD COLUMN tool_actions TEXT NOT NULL DEFAULT '[]';
+`,
   },
   {
     version: 8,
@@ -254,5 +444,51 @@ ALTER TABLE executions ADD COLUMN tool_actions TEXT NOT NULL DEFAULT '[]';
     // A job's option, and each execution's own copy (how it was started decides whether it can detach).
     sql: `ALTER TABLE jobs ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE executions ADD COLUMN keep_running INTEGER NOT NULL DEFAULT 0;`,
+  },
+  {
+    version: 9,
+    name: 'who started each run',
+    // The audit trail (issue 13): "user@machine" of the process that started the run, or "worker NAME@host".
+    // Older runs keep null, shown as "unknown". Executions carry a copy, as they carry the job's name, so
+    // history's page query and its text search stay on the executions table.
+    sql: `ALTER TABLE runs ADD COLUMN started_by TEXT;
+ALTER TABLE executions ADD COLUMN started_by TEXT;`,
+    postgres: `ALTER TABLE runs ADD COLUMN started_by TEXT;
+ALTER TABLE executions ADD COLUMN started_by TEXT;`,
+  },
+  {
+    version: 10,
+    name: 'team mode workers: heartbeats, the worker of an execution, runs sent to workers',
+    // Each `cronium worker`'s heartbeat row; which worker took an execution and its queue job (pg-boss's
+    // id, to fail it when the worker is lost); whether a run's executions go to workers (`via`), so that
+    // failOrphans leaves them to the heartbeat reaper (their creator's pid says nothing about them).
+    sql: `
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  concurrency INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+ALTER TABLE executions ADD COLUMN worker TEXT;
+ALTER TABLE executions ADD COLUMN queue_job TEXT;
+ALTER TABLE runs ADD COLUMN via TEXT NOT NULL DEFAULT 'direct';
+CREATE INDEX executions_worker ON executions (worker) WHERE worker IS NOT NULL;
+`,
+    postgres: `
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  concurrency INTEGER NOT NULL,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+ALTER TABLE executions ADD COLUMN worker TEXT;
+ALTER TABLE executions ADD COLUMN queue_job TEXT;
+ALTER TABLE runs ADD COLUMN via TEXT NOT NULL DEFAULT 'direct';
+CREATE INDEX executions_worker ON executions (worker) WHERE worker IS NOT NULL;
+`,
   },
 ];

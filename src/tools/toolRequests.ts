@@ -2,7 +2,6 @@
  * One tool action request, checked and delivered: the payload each tool (Slack, Discord, email) accepts,
  * and the delivery (a webhook POST, an SMTP exchange) within a deadline. toolActions.ts performs them.
  */
-import nodemailer from 'nodemailer';
 
 import { TOOL_TYPES, type ToolType } from '../core/domain.ts';
 import { emailAddress } from '../core/rules.ts';
@@ -211,6 +210,8 @@ function email(config: Record<string, unknown>, action: string): Checked {
     target: to.join(', ').slice(0, 200),
     send: async (credentials, _scrub, timeoutMs) => {
       if (credentials.type !== 'email') throw new Error('not an email credential');
+      // Loaded on first use: nodemailer is a fifth of the CLI's code, and most runs send no email.
+      const { default: nodemailer } = await import('nodemailer');
       const transport = nodemailer.createTransport({
         host: credentials.host,
         port: credentials.port,

@@ -198,6 +198,8 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
             )}
             <dt>Started</dt>
             <dd>{when(e.startedAt)}</dd>
+            <dt>Started by</dt>
+            <dd data-testid="execution-started-by">{e.startedBy ?? 'unknown'}</dd>
             <dt>Trigger</dt>
             <dd data-testid="execution-trigger">
               {run ? (run.scheduleId ? `schedule ${scheduleName ?? '…'}` : run.trigger) : '…'}
@@ -387,7 +389,12 @@ export function HistoryView() {
           </thead>
           <tbody>
             {items.map((e: Execution) => (
-              <tr key={e.id} onClick={() => openDetail(e.id)} data-testid="history-row">
+              <tr
+                key={e.id}
+                onClick={() => openDetail(e.id)}
+                title={`started by ${e.startedBy ?? 'unknown'}`}
+                data-testid="history-row"
+              >
                 <td>{when(e.startedAt)}</td>
                 <td>{e.jobName}</td>
                 <td>{e.serverName}</td>

@@ -152,6 +152,9 @@ export function LiveView() {
           {progress.done}/{progress.total} done{progress.failed ? `, ${progress.failed} not succeeded` : ''}
           {progress.fellBack ? `, ${progress.fellBack} fell back to bundled helpers` : ''}
         </span>
+        <span className="muted small" data-testid="run-started-by">
+          started by {run.startedBy ?? 'unknown'}
+        </span>
         {run.retryOf && (
           <button className="ghost small" onClick={() => showRun(run.retryOf!)} data-testid="retry-of">
             attempt {run.attempt} · repeats run {run.retryOf.slice(0, 8)}

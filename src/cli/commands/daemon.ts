@@ -2,31 +2,63 @@
  * `cronium daemon`: fires schedules without the desktop app, for a service manager (see the systemd unit in
  * the README). Logs JSON lines on stdout. SIGTERM (or SIGINT, Ctrl-C) stops it cleanly: no new fires, the
  * scheduler lease given up (another daemon or the app takes over at once), running executions cancelled
- * (their remote scripts stopped), the store closed; exit 0.
+ * (their remote scripts stopped), the store closed; exit 0. With --metrics-port it also serves Prometheus
+ * metrics and a health check on 127.0.0.1 (src/metrics/monitoring.ts).
  */
 import type { Command } from 'commander';
 
 import { configureStreamLogger, log } from '../../core/logger.ts';
+import { listenPort, parseField } from '../../core/rules.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo } from '../io.ts';
 
 export function register(cmd: Command, ctx: CommandContext): void {
   cmd
     .description('fire schedules without the app until SIGTERM (logs JSON lines on stdout)')
-    .action(action(ctx, async (host) => daemonCommand(host, ctx.global().verbose ?? false, ctx.io)));
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics (/metrics) and a health check (/healthz) on 127.0.0.1:<port>; 0 for a free port (logged); off unless given',
+    )
+    .action(
+      action(ctx, async (host, o: { metricsPort?: string }) =>
+        daemonCommand(host, o, ctx.global().verbose ?? false, ctx.io),
+      ),
+    );
 }
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
-async function daemonCommand(host: Host, verbose: boolean, io: CliIo): Promise<number> {
-  configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
+async function daemonCommand(
+  host: Host,
+  options: { metricsPort?: string },
+  verbose: boolean,
+  io: CliIo,
+): Promise<number> {
+  const metricsPort =
+    options.metricsPort === undefined ? null : parseField(listenPort, options.metricsPort, 'metricsPort');
+  await configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
   // Signals are caught first, so one arriving while starting still stops cleanly.
   let stop!: (signal: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  let monitoring: { close(): Promise<void> } | null = null;
   try {
     const { dataDir, version } = await host.appInfo();
     log().info({ dataDir, version }, 'daemon starting');
+    // First: a port in use stops the daemon before it fires anything. Loaded only when asked for.
+    if (metricsPort !== null) {
+      const { startMonitoring } = await import('../../metrics/monitoring.ts');
+      const started = await startMonitoring({ service: host, port: metricsPort, role: 'daemon' });
+      monitoring = started;
+      log().info(
+        {
+          metricsPort: started.port,
+          metricsUrl: `${started.url}/metrics`,
+          healthUrl: `${started.url}/healthz`,
+        },
+        `metrics on ${started.url}/metrics, health on ${started.url}/healthz`,
+      );
+    }
     // Runs in API mode need the runtime API (a note, such as another port, is logged by the service).
     const runtime = await host.startRuntime();
     log().info({ runtimePort: runtime.port }, 'runtime API listening on 127.0.0.1');
@@ -41,10 +73,14 @@ async function daemonCommand(host: Host, verbose: boolean, io: CliIo): Promise<n
     const active = host.activeRunIds();
     // close() cancels them, but leaves keep-running scripts detached on their hosts for the next start.
     if (active.length) log().info({ runs: active }, `cancelling ${active.length} running run(s)`);
+    // The endpoint goes first: nothing scrapes a store being closed.
+    await monitoring?.close();
+    monitoring = null;
     await host.close();
     log().info('daemon stopped');
     return 0;
   } finally {
+    await monitoring?.close();
     for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
 }

@@ -15,7 +15,10 @@ export function register(cmd: Command, ctx: CommandContext): void {
       '--status <status>',
       'only this status (succeeded, failed, error, timed_out, cancelled, …; not_succeeded: any but succeeded)',
     )
-    .option('--search <text>', 'only executions whose job, server, error or id contains each word')
+    .option(
+      '--search <text>',
+      'only executions whose job, server, error, id or starter (user@machine) contains each word',
+    )
     .option('--limit <n>', 'at most N executions (default 50)')
     .action(
       action(

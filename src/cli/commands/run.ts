@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { RunRequest } from '../../contract.ts';
 import type { Execution, LogChunk, Run } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
+import { printedBytesOf } from '../../core/logBytes.ts';
 import { log } from '../../core/logger.ts';
 import { encodeEscaped } from '../../exec/escapedUtf8.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
@@ -18,6 +19,7 @@ interface RunOptions {
   helpers?: string;
   concurrency?: string;
   set?: string[];
+  via?: string;
 }
 
 export function register(cmd: Command, ctx: CommandContext): void {
@@ -31,6 +33,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--helpers <mode>', 'auto, api or bundled')
     .option('--concurrency <n>', 'servers at once (default 10)')
     .option('--set <name=value>', "a value for one of the job's parameters (repeatable)", collect)
+    .option('--via <where>', 'direct (here, the default) or workers (team mode: queued for cronium worker)')
     .action(
       action(ctx, async (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io)),
     );
@@ -48,6 +51,12 @@ export function exitCodeOf(e: Execution): number {
 }
 
 type Output = 'stdout' | 'stderr';
+
+/**
+ * The bytes the script printed for a chunk (secrets masked): the UTF-8 its log sink already made when the
+ * text holds no escaped bytes, else the text turned back into bytes (see escapedUtf8.ts).
+ */
+const bytesOf = (chunk: LogChunk): Buffer => printedBytesOf(chunk) ?? encodeEscaped(chunk.text);
 
 /**
  * The run's live log on the CLI's outputs: as is for one server, each line prefixed with its server's name
@@ -80,14 +89,12 @@ export class LiveOutput {
     if (this.closed) return;
     if (this.isSingle()) {
       // Bytes as the script printed them (invalid UTF-8 included: see escapedUtf8.ts).
-      if (chunk.stream === 'stdout') this.put('stdout', encodeEscaped(chunk.text));
+      if (chunk.stream === 'stdout') this.put('stdout', bytesOf(chunk));
       else
         this.put(
           'stderr',
           // A chunk of system lines may hold several (batched): each gets the prefix.
-          chunk.stream === 'system'
-            ? chunk.text.replace(/(^|\n)(?=[^\n])/g, '$1cronium: ')
-            : encodeEscaped(chunk.text),
+          chunk.stream === 'system' ? chunk.text.replace(/(^|\n)(?=[^\n])/g, '$1cronium: ') : bytesOf(chunk),
         );
       return;
     }
@@ -96,8 +103,7 @@ export class LiveOutput {
       output: chunk.stream === 'stdout' ? ('stdout' as const) : ('stderr' as const),
       prefix: `[${this.names.get(chunk.executionId) ?? '?'}] ${chunk.stream === 'system' ? 'cronium: ' : ''}`,
     };
-    for (const piece of this.prefixer.push(source, encodeEscaped(chunk.text)))
-      this.put(piece.output, piece.bytes);
+    for (const piece of this.prefixer.push(source, bytesOf(chunk))) this.put(piece.output, piece.bytes);
   }
 
   /** Ends the last unterminated line of every server (several servers only). */
@@ -157,6 +163,8 @@ async function runCommand(
           concurrency: values.concurrency ?? 10,
           trigger: 'cli',
           params,
+          // The service holds the value to its list (invalid_input naming the field).
+          via: values.via as RunRequest['via'],
         }),
       ),
     global,

@@ -49,6 +49,8 @@ export interface Execution {
   stdoutHash: string | null;
   /** What this execution's chain links did (empty when the job has none or it was cancelled). */
   chain: ChainStep[];
+  /** Who started its run (Run.startedBy); null for older rows ("unknown"). */
+  startedBy: string | null;
 }
 
 /** What one chain link did after an execution: the run it started, or why it started none. */
@@ -149,6 +151,12 @@ export interface Run {
   chainDepth: number;
   /** The run's notices (the webhook), as delivered or not; a failed one never fails the run. */
   notifications: NotificationResult[];
+  /**
+   * Who started the run (the audit trail): "user@machine" of the process that started it (CLI, app,
+   * browser mode, the daemon firing a schedule, the process whose run's chain link started it), or
+   * "worker NAME@host". Null for runs recorded before it was kept (shown as "unknown").
+   */
+  startedBy: string | null;
 }
 
 /** Executions of one run whose stdout is identical (the same stdoutHash), largest group first. */

@@ -59,6 +59,13 @@ export type ChainTarget = (typeof CHAIN_TARGETS)[number];
 export const NOTIFY_WHEN = ['never', 'failure', 'always'] as const;
 export type NotifyWhen = (typeof NOTIFY_WHEN)[number];
 
+/**
+ * Where a run's executions run: `direct`, in the process that starts it; `workers`, queued for `cronium
+ * worker` processes on the team's PostgreSQL queue (src/team/).
+ */
+export const RUN_VIA = ['direct', 'workers'] as const;
+export type RunVia = (typeof RUN_VIA)[number];
+
 export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -73,6 +80,11 @@ export const EXECUTION_STATUSES = [
   'timed_out',
   'cancelled',
   'error',
+  /**
+   * Team mode: the worker running it stopped heartbeating (killed, its machine gone) after its script had
+   * started; nobody knows how the script ended (see src/team/reaper.ts for the policy).
+   */
+  'worker_lost',
 ] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
@@ -83,6 +95,7 @@ export const FINAL_EXECUTION_STATUSES = [
   'timed_out',
   'cancelled',
   'error',
+  'worker_lost',
 ] as const satisfies readonly ExecutionStatus[];
 export type FinalExecutionStatus = (typeof FINAL_EXECUTION_STATUSES)[number];
 
@@ -124,6 +137,7 @@ export const NOT_SUCCEEDED_STATUSES = [
   'timed_out',
   'cancelled',
   'error',
+  'worker_lost',
 ] as const satisfies readonly FinalExecutionStatus[];
 
 /** What history's status filter accepts: one status, or `not_succeeded` (NOT_SUCCEEDED_STATUSES). */

@@ -239,19 +239,31 @@ cronium_variableExists() {
   [ -n "$value" ]
 }
 
-# cronium_increment_variable <key> [by]: adds a whole number (default 1) and prints the new value. In API
-# mode the app does it in one store transaction, so concurrent executions never lose an increment.
+# cronium_increment_variable <key> [by]: adds a finite number (default 1; a JSON number's text) to the
+# variable (unset or empty counts as 0) and prints the new value. API mode: the app does it in one atomic
+# write, so concurrent executions never lose a count. Bundled mode: the increment is journalled as an
+# operation ("incr <hex> <by>") that the app applies to the stored value atomically when it collects the
+# run; what it prints is this run's view (the value when the run started, plus this run's own changes).
 cronium_incrementVariable() {
   [ $# -ge 1 ] && [ $# -le 2 ] || { _cronium_fail "usage: cronium_increment_variable <key> [by]"; return; }
   _cronium_key "$1" || return
-  local by=${2:-1}
-  [[ $by =~ ^-?[0-9]{1,15}$ ]] || { _cronium_fail "the increment must be a whole number"; return; }
+  local by=${2:-1} number='^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
+  [[ $by =~ $number ]] || { _cronium_fail "the increment must be a finite number"; return; }
   if _cronium_bundled; then
-    local current; current=$(cronium_getVariable "$1") || return
+    local current next
+    current=$(cronium_getVariable "$1") || return
     current=${current:-0}
-    [[ $current =~ ^-?[0-9]{1,15}$ ]] || { _cronium_fail "variable \"$1\" is not numeric"; return; }
-    local next=$((current + by))
-    _cronium_store setraw "$1" "$next" && printf '%s\n' "$next"
+    [[ $current =~ $number ]] || { _cronium_fail "variable \"$1\" is not a number, so it was not incremented"; return; }
+    if [[ $current =~ ^-?[0-9]{1,15}$ && $by =~ ^-?[0-9]{1,15}$ ]]; then
+      next=$((current + by))
+    else
+      next=$(awk -v a="$current" -v b="$by" 'BEGIN { printf "%.15g", a + b }')
+    fi
+    local hex; hex=$(_cronium_hex "$1")
+    printf '%s' "$next" | _cronium_write "$(_cronium_file "var.$hex.raw")" || return
+    rm -f "$(_cronium_file "var.$hex.json")"
+    printf 'incr %s %s\n' "$hex" "$by" >> "$(_cronium_file changes)"
+    printf '%s\n' "$next"
     return
   fi
   _cronium_call POST "variables/$(_cronium_url_key "$1")/increment?format=raw" application/json \

@@ -174,7 +174,15 @@ function lastOp(key) {
 /** A value as Bash prints it: strings raw, others as JSON, unset as empty. */
 const asText = (value) =>
   value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
-const WHOLE = /^-?\d{1,15}$/;
+/** A JSON number's text (RFC 8259 section 6). */
+const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+/** A finite number from a number or a number's text (trimmed); null for anything else. */
+function numberOf(value) {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string' || !NUMBER_TEXT.test(value.trim())) return null;
+  const n = Number(value.trim());
+  return Number.isFinite(n) ? n : null;
+}
 const TRUE_WORDS = ['true', '1', 'yes', 'on'];
 const FALSE_WORDS = ['false', '0', 'no', 'off'];
 /** Cronium's reading of a condition: booleans; numbers (0 is false); true/1/yes/on, false/0/no/off. */
@@ -250,19 +258,28 @@ const cronium = {
       journal('delete', key);
     } else ok(api('DELETE', keyPath(key)));
   },
-  /** Adds a whole number (default 1); API mode does it in one store transaction. Returns the new value. */
+  /**
+   * Adds a finite number (default 1; unset counts as 0) and returns the new value. API mode: one atomic
+   * write in the app, so concurrent executions never lose a count. Bundled mode: journalled as an
+   * operation the app applies atomically when it collects the run; the value returned is this run's view
+   * (the value when it started plus its own changes).
+   */
   incrementVariable(key, by = 1) {
     checkKey(key);
-    const step = typeof by === 'boolean' ? '' : String(by).trim();
-    if (!WHOLE.test(step)) throw new CroniumAPIError(400, 'the increment must be a whole number');
+    const step = numberOf(by);
+    if (step === null) throw new CroniumAPIError(400, 'the increment must be a finite number');
     if (MODE === 'bundled') {
-      const current = asText(cronium.getVariable(key)).trim() || '0';
-      if (!WHOLE.test(current)) throw new CroniumAPIError(400, 'variable "' + key + '" is not numeric');
-      const value = Number(current) + Number(step);
-      cronium.setVariable(key, value);
+      const current = cronium.getVariable(key);
+      const now = asText(current).trim() === '' ? 0 : numberOf(current);
+      if (now === null)
+        throw new CroniumAPIError(400, 'variable "' + key + '" is not a number, so it was not incremented');
+      const value = now + step;
+      write('var.' + hex(key) + '.json', JSON.stringify(value));
+      removeQuietly('var.' + hex(key) + '.raw');
+      fs.appendFileSync(file('changes'), 'incr ' + hex(key) + ' ' + JSON.stringify(step) + '\n');
       return value;
     }
-    return ok(api('POST', keyPath(key) + '/increment', { by: Number(step) })).value;
+    return ok(api('POST', keyPath(key) + '/increment', { by: step })).value;
   },
   /** The text alone when the variable is unset or empty, else current + separator + text. */
   appendVariable(key, text, separator = '') {

@@ -6,6 +6,7 @@ work directory that the app collects when the script ends. Values keep their JSO
 """
 import http.client
 import json
+import math
 import os
 import re
 import socket
@@ -260,29 +261,54 @@ def _text(value):
     return value if isinstance(value, str) else _dumps(value)
 
 
-def _whole(text):
-    text = text.strip()
-    digits = text[1:] if text.startswith("-") else text
-    return text if digits.isdigit() and digits.isascii() and len(digits) <= 15 else None
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def _number(value):
+    """A finite number from a number or a JSON number's text (trimmed); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        text = value.strip()
+        n = int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
+        return n if math.isfinite(n) else None
+    return None
+
+
+def _tidy(n):
+    """Integers stay integers: 3.0 becomes 3, as the app writes it (JSON text "3")."""
+    return int(n) if isinstance(n, float) and n.is_integer() and abs(n) < 2 ** 53 else n
 
 
 def incrementVariable(key, by=1):
-    """Adds a whole number (default 1) to a variable (unset counts as 0) and returns the new value.
+    """Adds a finite number (default 1) to a variable (unset counts as 0) and returns the new value.
 
-    In API mode the app does it in one store transaction: concurrent executions never lose a count.
+    API mode: the app does it in one atomic write, so concurrent executions never lose a count. Bundled
+    mode: the increment is journalled as an operation the app applies atomically when it collects the
+    run; the value returned is this run's view (the value when it started plus its own changes).
     """
     _check_key(key)
-    step = _whole(str(by)) if not isinstance(by, bool) else None
+    step = _number(by)
     if step is None:
-        raise CroniumAPIError(400, "the increment must be a whole number")
+        raise CroniumAPIError(400, "the increment must be a finite number")
     if _MODE == "bundled":
-        current = _whole(_text(getVariable(key)) or "0")
-        if current is None:
-            raise CroniumAPIError(400, 'variable "%s" is not numeric' % key)
-        value = int(current) + int(step)
-        setVariable(key, value)
+        current = getVariable(key)
+        now = 0 if _text(current).strip() == "" else _number(current)
+        if now is None:
+            raise CroniumAPIError(400, 'variable "%s" is not a number, so it was not incremented' % key)
+        value = _tidy(now + step)
+        hexkey = _hex(key)
+        _write("var.%s.json" % hexkey, _dumps(value))
+        try:
+            os.remove(_path("var.%s.raw" % hexkey))
+        except FileNotFoundError:
+            pass
+        with open(_path("changes"), "a", encoding="utf-8") as f:
+            f.write("incr %s %s\n" % (hexkey, _dumps(step)))
         return value
-    return _ok(*_api("POST", _key_path(key) + "/increment", {"by": int(step)}))["value"]
+    return _ok(*_api("POST", _key_path(key) + "/increment", '{"by":%s}' % _dumps(step)))["value"]
 
 
 def appendVariable(key, text, separator=""):

@@ -1,0 +1,120 @@
+/**
+ * `cronium db migrate` and `cronium db copy --to postgres://… [--force]`: the store's schema, and moving a
+ * local store into a shared PostgreSQL one (team mode, issue 13).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { CroniumError } from '../../core/errors.ts';
+import { resolveDataDir } from '../../core/paths.ts';
+import { osKeychain } from '../../secrets/keychain.ts';
+import { DataKeySecretStore, sealV1 } from '../../secrets/secretStore.ts';
+import { copyStore } from '../../store/dbCopy.ts';
+import { migrateSql, SCHEMA_VERSION } from '../../store/migrate.ts';
+import { connectPostgres } from '../../store/postgresEngine.ts';
+import type { SqlDatabase } from '../../store/sql.ts';
+import { openSqlite, SqliteDatabase } from '../../store/sqliteEngine.ts';
+import { databaseUrl, plainAction, type CommandContext } from '../context.ts';
+import { out } from '../io.ts';
+
+/**
+ * The team key that seals secrets in a shared store, from CRONIUM_TEAM_KEY (base64 of 32 random bytes,
+ * e.g. `openssl rand -base64 32`). Throws invalid_input when it is missing or not 32 bytes.
+ */
+export function teamKeyFromEnv(env: NodeJS.ProcessEnv): Buffer {
+  const text = env.CRONIUM_TEAM_KEY?.trim();
+  const key = text ? Buffer.from(text, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32)
+    throw new CroniumError(
+      'invalid_input',
+      text
+        ? 'CRONIUM_TEAM_KEY must be 32 bytes in base64 (openssl rand -base64 32).'
+        : 'Secrets in a shared store are sealed with the team key: set CRONIUM_TEAM_KEY to 32 random bytes in base64 (openssl rand -base64 32), the same for every member and worker.',
+    );
+  return key;
+}
+
+export function register(cmd: Command, ctx: CommandContext): void {
+  const { io } = ctx;
+  cmd
+    .command('migrate')
+    .description('apply pending schema migrations (to --database-url, else to the local store)')
+    .action(
+      plainAction(ctx, async () => {
+        const global = ctx.global();
+        const url = databaseUrl(global, io.env);
+        const db: SqlDatabase = url
+          ? await connectPostgres(url, { env: io.env })
+          : openSqlite(resolveDataDir(global.dataDir, io.env));
+        try {
+          const applied = await migrateSql(db);
+          return out(
+            io,
+            global,
+            { location: db.location, engine: db.engine, applied, version: SCHEMA_VERSION },
+            () =>
+              applied.length
+                ? `Applied ${applied.length === 1 ? 'migration' : 'migrations'} ${applied.join(', ')} to ${db.location} (schema version ${SCHEMA_VERSION}).\n`
+                : `${db.location} is up to date (schema version ${SCHEMA_VERSION}).\n`,
+          );
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+  cmd
+    .command('copy')
+    .description(
+      'copy the local store (servers, jobs, schedules, tools, history, logs, variables, known hosts) into a shared PostgreSQL, secrets re-sealed with CRONIUM_TEAM_KEY',
+    )
+    .requiredOption('--to <url>', 'the shared store, postgres://USER@HOST:PORT/DB')
+    .option(
+      '--force',
+      'delete everything the target holds and replace it with this store (else a target with servers, jobs or runs is refused)',
+    )
+    .action(
+      plainAction(ctx, async (options: { to: string; force?: boolean }) => {
+        const global = ctx.global();
+        const dataDir = resolveDataDir(global.dataDir, io.env);
+        const file = join(dataDir, 'cronium.db');
+        if (!existsSync(file))
+          throw new CroniumError(
+            'not_found',
+            `There is no local store to copy in ${dataDir} (no cronium.db).`,
+          );
+        const source = new SqliteDatabase(file);
+        let target: SqlDatabase | null = null;
+        try {
+          await migrateSql(source);
+          const found = osKeychain(io.env);
+          const secrets = new DataKeySecretStore({
+            dataDir,
+            db: source.raw,
+            keychain: found.keychain,
+            noKeychainReason: found.reason ?? undefined,
+          });
+          let teamKey: Buffer | null = null;
+          target = await connectPostgres(options.to, { env: io.env });
+          const report = await copyStore(source, target, {
+            force: options.force === true,
+            reseal: (sealed) => sealV1((teamKey ??= teamKeyFromEnv(io.env)), secrets.decrypt(sealed)),
+          });
+          const width = Math.max(...report.tables.map((t) => t.table.length));
+          return out(io, global, { from: file, to: target.location, ...report }, () =>
+            [
+              `Copied ${file} to ${target!.location} (schema version ${report.version}):`,
+              ...report.tables.map((t) => `  ${t.table.padEnd(width)}  ${t.rows}`),
+              `${report.secrets} ${report.secrets === 1 ? 'secret' : 'secrets'} re-sealed with the team key.`,
+              ...(options.force ? [`--force: ${report.replaced} rows the target held were replaced.`] : []),
+              '',
+            ].join('\n'),
+          );
+        } finally {
+          await source.close();
+          await target?.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,509 @@
+/**
+ * The shared engine for team mode: a PostgreSQL server (13 or newer) through node-postgres (`pg`), behind
+ * the same `SqlDatabase` seam as the SQLite file (see sql.ts for the portable SQL the repositories write).
+ * What it adds for workers and live following: LISTEN/NOTIFY (`listen`, `notify`).
+ */
+import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import pgPass from 'pgpass';
+
+import { CroniumError } from '../core/errors.ts';
+import { log } from '../core/logger.ts';
+import { migrateSql } from './migrate.ts';
+import type { Sql, SqlDatabase, SqlRunResult, SqlValue } from './sql.ts';
+
+/** The oldest PostgreSQL major this store runs on (`server_version_num` of 13.0). */
+export const MIN_SERVER_VERSION_NUM = 130_000;
+
+/**
+ * The largest NOTIFY payload PostgreSQL accepts, in bytes: its limit is "shorter than 8000 bytes" in the
+ * default build (NOTIFY_PAYLOAD_MAX_LENGTH, see the NOTIFY reference page). Callers with more to say send a
+ * reference (a row's id) and let listeners read the row.
+ */
+export const NOTIFY_MAX_BYTES = 7999;
+
+/** PostgreSQL's type OIDs (pg_type.oid) that need a parser other than node-postgres' default. */
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * Rewrites portable `?` placeholders to PostgreSQL's `$1, $2…`, leaving any `?` inside quoted text alone:
+ * 'string literals' (with '' doubled), E'escape strings' (with backslash escapes), "quoted identifiers",
+ * $tag$dollar-quoted strings$tag$, -- line comments and (nested) block comments, as the PostgreSQL lexer
+ * reads them (SQL Syntax, §4.1). Returns the text and how many placeholders it numbered.
+ */
+export function numberPlaceholders(sql: string): { text: string; count: number } {
+  let out = '';
+  let count = 0;
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === '?') {
+      out += `$${++count}`;
+      i++;
+    } else if (c === "'" || c === '"') {
+      // An E'…' string lets a backslash escape the quote; plain strings and identifiers only double it.
+      const escapes = c === "'" && /[eE]$/.test(out) && !/[\w$]$/.test(out.slice(0, -1));
+      let j = i + 1;
+      while (j < n) {
+        if (escapes && sql[j] === '\\') j += 2;
+        else if (sql[j] === c && sql[j + 1] === c) j += 2;
+        else if (sql[j] === c) break;
+        else j++;
+      }
+      out += sql.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      const stop = end < 0 ? n : end;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === '/' && next === '*') {
+      let depth = 1;
+      let j = i + 2;
+      while (j < n && depth > 0) {
+        if (sql[j] === '/' && sql[j + 1] === '*') {
+          depth++;
+          j += 2;
+        } else if (sql[j] === '*' && sql[j + 1] === '/') {
+          depth--;
+          j += 2;
+        } else j++;
+      }
+      out += sql.slice(i, j);
+      i = j;
+    } else if (c === '$' && !/[\w$]$/.test(out)) {
+      // $tag$ … $tag$ (the tag may be empty); a `$1` written by hand is not a dollar quote.
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));
+      if (!tag) {
+        out += c;
+        i++;
+        continue;
+      }
+      const end = sql.indexOf(tag[0], i + tag[0].length);
+      const stop = end < 0 ? n : end + tag[0].length;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return { text: out, count };
+}
+
+/** A BIGINT as a JavaScript number; one beyond Number.MAX_SAFE_INTEGER is an error, never a rounding. */
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value))
+    throw new CroniumError(
+      'internal',
+      `PostgreSQL returned the integer ${text}, beyond what a JavaScript number holds exactly (±${Number.MAX_SAFE_INTEGER}).`,
+    );
+  return value;
+}
+
+/** A NUMERIC (what sum() of BIGINTs returns) as a number: whole values as parseInt8, others as floats. */
+function parseNumeric(text: string): number {
+  return /^-?\d+$/.test(text) ? parseInt8(text) : Number(text);
+}
+
+/**
+ * The parsers of this store's pools: counts and epoch milliseconds as numbers. Set per pool, never on
+ * pg's global parser table, so another library in the same process keeps pg's defaults.
+ */
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (format !== 'binary' && oid === INT8_OID) return parseInt8;
+    if (format !== 'binary' && oid === NUMERIC_OID) return parseNumeric;
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+/** A bound value as pg sends it: BIGINTs as decimal text, blobs as Buffers (BYTEA). */
+function toParam(value: SqlValue | undefined): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value))
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return value;
+}
+
+/** Something that runs a query: the pool, or the one client of a transaction. */
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+async function query(on: Queryable, sql: string, params: readonly SqlValue[] = []): Promise<pg.QueryResult> {
+  const { text } = numberPlaceholders(sql);
+  return on.query({ text, values: params.map(toParam) });
+}
+
+/** Statements on one queryable (the pool, or a transaction's client). */
+function statements(on: Queryable, transaction: Sql['transaction']): Sql {
+  return {
+    engine: 'postgres',
+    all: async <T>(sql: string, params?: readonly SqlValue[]) => (await query(on, sql, params)).rows as T[],
+    get: async <T>(sql: string, params?: readonly SqlValue[]) =>
+      (await query(on, sql, params)).rows[0] as T | undefined,
+    run: async (sql: string, params?: readonly SqlValue[]): Promise<SqlRunResult> => ({
+      changes: (await query(on, sql, params)).rowCount ?? 0,
+    }),
+    exec: async (sql: string) => {
+      // Without values pg uses the simple protocol, which takes several statements at once.
+      await on.query(sql);
+    },
+    transaction,
+  };
+}
+
+/** Where a URL points, for messages: host, port and database, never the password. */
+export interface PostgresTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+}
+
+/** Options of a store on PostgreSQL. */
+export interface PostgresOptions {
+  /** Environment for PGPASSWORD and PGPASSFILE (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Connections in the pool (default 10). */
+  max?: number;
+}
+
+/**
+ * A store on a PostgreSQL server: a pool of connections for statements and transactions (a transaction
+ * holds one pooled connection from BEGIN to COMMIT/ROLLBACK), and one dedicated connection for LISTEN.
+ */
+export class PostgresDatabase implements SqlDatabase {
+  readonly engine = 'postgres' as const;
+  /** The URL without its password. */
+  readonly location: string;
+  readonly target: PostgresTarget;
+  private readonly pool: pg.Pool;
+  private readonly config: pg.ClientConfig;
+  private readonly outer: Sql;
+  private closed = false;
+  /** LISTEN handlers by channel, and the connection that listens (null until the first listen). */
+  private readonly handlers = new Map<string, Set<ListenHandler>>();
+  private listener: Promise<pg.Client> | null = null;
+  private reconnectDelay = 100;
+
+  /**
+   * Makes the pool (connecting lazily: nothing is connected until the first statement; see connectPostgres).
+   * Throws invalid_input when `url` is not a postgres:// or postgresql:// URL.
+   */
+  constructor(url: string, options: PostgresOptions = {}) {
+    const { config, target, location } = clientConfig(url, options.env ?? process.env);
+    this.location = location;
+    this.target = target;
+    this.config = config;
+    this.pool = new pg.Pool({ ...config, max: options.max ?? 10 });
+    // An idle connection that breaks (server restart) is dropped by the pool; without a listener the
+    // 'error' event would end the process.
+    this.pool.on('error', (err) =>
+      log().warn(`PostgreSQL connection lost (${this.location}): ${err.message}`),
+    );
+    this.outer = statements(this.pool, (fn) => this.transaction(fn));
+  }
+
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.outer.all<T>(sql, params);
+  }
+
+  get<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.outer.get<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<SqlRunResult> {
+    return this.outer.run(sql, params);
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.outer.exec(sql);
+  }
+
+  /** BEGIN … COMMIT on one pooled connection; fn's error rolls back and is rethrown. Nested: the same one. */
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    // A connection whose BEGIN or ROLLBACK failed is in an unknown state: destroyed, not reused.
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN').catch((err: Error) => {
+        broken = err;
+        throw err;
+      });
+      const tx: Sql = statements(client, (inner) => inner(tx));
+      try {
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Calls onPayload with every NOTIFY payload on `channel` (a PostgreSQL identifier, ≤ 63 bytes) until the
+   * returned function is called. One dedicated connection listens for all channels; when it drops, it is
+   * reconnected (backing off up to 5 s) and listens again. Notifications sent while it was down are lost:
+   * `onResumed` is then called so the caller can re-read the state it follows.
+   */
+  async listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onResumed?: () => void,
+  ): Promise<() => Promise<void>> {
+    if (this.closed) throw new CroniumError('internal', 'The PostgreSQL store is closed.');
+    checkChannel(channel);
+    const handler: ListenHandler = { onPayload, onResumed };
+    let set = this.handlers.get(channel);
+    const first = !set;
+    if (!set) this.handlers.set(channel, (set = new Set()));
+    set.add(handler);
+    try {
+      const client = await this.listening();
+      if (first) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      // Not listening after all: forget the handler, so no reconnect is attempted for it.
+      set.delete(handler);
+      if (set.size === 0) this.handlers.delete(channel);
+      throw err;
+    }
+    return async () => {
+      const handlers = this.handlers.get(channel);
+      if (!handlers?.delete(handler) || handlers.size > 0) return;
+      this.handlers.delete(channel);
+      const current = await this.listener?.catch(() => null);
+      await current?.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+    };
+  }
+
+  /**
+   * Sends `payload` to the listeners of `channel` (pg_notify, delivered when the statement's transaction
+   * commits). Throws invalid_input when the payload is over NOTIFY_MAX_BYTES (UTF-8): send a row's id
+   * instead and let listeners read the row.
+   */
+  async notify(channel: string, payload: string): Promise<void> {
+    checkChannel(channel);
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    if (bytes > NOTIFY_MAX_BYTES)
+      throw new CroniumError(
+        'invalid_input',
+        `A notification on "${channel}" carries ${bytes} bytes; PostgreSQL takes at most ${NOTIFY_MAX_BYTES}. Send the id of a row instead and let listeners read it.`,
+      );
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    const listener = await this.listener?.catch(() => null);
+    this.listener = null;
+    await listener?.end().catch(() => {});
+    await this.pool.end();
+  }
+
+  /** The listening connection, connecting (and re-listening on every channel) when there is none. */
+  private listening(): Promise<pg.Client> {
+    this.listener ??= this.connectListener().catch((err: unknown) => {
+      this.listener = null;
+      throw err;
+    });
+    return this.listener;
+  }
+
+  private async connectListener(): Promise<pg.Client> {
+    const client = new pg.Client(this.config);
+    client.on('notification', (message) => {
+      for (const h of this.handlers.get(message.channel) ?? []) h.onPayload(message.payload ?? '');
+    });
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.closed) return;
+      if (err) log().warn(`PostgreSQL listener lost (${this.location}): ${err.message}`);
+      this.listener = null;
+      if (this.handlers.size > 0) this.resume();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    await client.connect();
+    for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    this.reconnectDelay = 100;
+    return client;
+  }
+
+  /** Reconnects the listener after a drop, backing off, and tells handlers to re-read what they follow. */
+  private resume(): void {
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
+    setTimeout(() => {
+      if (this.closed || this.handlers.size === 0 || this.listener) return;
+      this.listening().then(
+        () => {
+          for (const set of this.handlers.values()) for (const h of set) h.onResumed?.();
+        },
+        () => this.resume(),
+      );
+    }, delay).unref();
+  }
+}
+
+interface ListenHandler {
+  onPayload: (payload: string) => void;
+  onResumed?: () => void;
+}
+
+/** A channel is an identifier: NAMEDATALEN − 1 = 63 bytes at most, and not empty. */
+function checkChannel(channel: string): void {
+  const bytes = Buffer.byteLength(channel, 'utf8');
+  if (bytes === 0 || bytes > 63 || channel.includes('\0'))
+    throw new CroniumError('invalid_input', `"${channel}" is not a notification channel (1 to 63 bytes).`);
+}
+
+/**
+ * The pg client configuration of a URL, where it points and the URL without its password. The password is
+ * the URL's own; else PGPASSWORD from `env`; else the matching line of the password file (PGPASSFILE or
+ * ~/.pgpass, 0600), as libpq looks for it.
+ */
+export function clientConfig(
+  url: string,
+  env: NodeJS.ProcessEnv,
+): { config: pg.ClientConfig; target: PostgresTarget; location: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL('invalid:');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    throw new CroniumError(
+      'invalid_input',
+      'The database URL must look like postgres://USER@HOST:PORT/DATABASE (its password may come from PGPASSWORD or ~/.pgpass).',
+      { fields: { databaseUrl: 'not a postgres:// URL' } },
+    );
+  const options = parseConnectionString(url);
+  const target: PostgresTarget = {
+    host: options.host || 'localhost',
+    port: Number(options.port || 5432),
+    database: options.database || options.user || 'postgres',
+    user: options.user || env.PGUSER || env.USER || 'postgres',
+  };
+  const withoutPassword = new URL(url);
+  withoutPassword.password = '';
+  const fromUrl = options.password ? decodeURIComponentSafe(options.password) : undefined;
+  const config: pg.ClientConfig = {
+    ...(options as pg.ClientConfig),
+    host: target.host,
+    port: target.port,
+    database: target.database,
+    user: target.user,
+    types: TYPES,
+    password: fromUrl ?? (async () => env.PGPASSWORD ?? (await passwordFile(target, env)) ?? ''),
+  };
+  return { config, target, location: withoutPassword.toString() };
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The password-file line for target (pgpass reads PGPASSFILE from process.env, so env's is passed on). */
+function passwordFile(target: PostgresTarget, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const saved = process.env.PGPASSFILE;
+  if (env.PGPASSFILE !== undefined) process.env.PGPASSFILE = env.PGPASSFILE;
+  return new Promise<string | undefined>((resolve) =>
+    pgPass({ host: target.host, port: target.port, database: target.database, user: target.user }, resolve),
+  ).finally(() => {
+    if (saved === undefined) delete process.env.PGPASSFILE;
+    else process.env.PGPASSFILE = saved;
+  });
+}
+
+/** A failed first connection as a sentence: what failed, where (host, port, database), never the password. */
+export function connectionError(err: unknown, target: PostgresTarget): CroniumError {
+  if (err instanceof CroniumError) return err;
+  const e = err as { code?: string; message?: string };
+  const where = `PostgreSQL at ${target.host}:${target.port} (database "${target.database}", user "${target.user}")`;
+  const says = (e.message ?? String(err)).replace(/:\/\/[^@\s]*@/g, '://');
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return new CroniumError('connection_refused', `Cannot connect to ${where}: connection refused.`, {
+        cause: err,
+      });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new CroniumError('dns', `Cannot connect to ${where}: the host name does not resolve.`, {
+        cause: err,
+      });
+    case 'ETIMEDOUT':
+      return new CroniumError('connect_timeout', `Cannot connect to ${where}: timed out.`, { cause: err });
+    case '28P01':
+    case '28000':
+      return new CroniumError(
+        'auth_failed',
+        `${where} refused the login: ${says}. Give the password in the URL, PGPASSWORD or ~/.pgpass.`,
+        { cause: err },
+      );
+    case '3D000':
+      return new CroniumError('not_found', `${where}: the database does not exist (${says}).`, {
+        cause: err,
+      });
+    default:
+      return new CroniumError('connection_lost', `Cannot use ${where}: ${says}.`, { cause: err });
+  }
+}
+
+/**
+ * Throws when `versionNum` (`server_version_num`, e.g. 150004 for 15.4) is older than PostgreSQL 13.
+ */
+export function checkServerVersion(versionNum: number, target: PostgresTarget): void {
+  if (versionNum >= MIN_SERVER_VERSION_NUM) return;
+  const major = Math.floor(versionNum / 10_000);
+  throw new CroniumError(
+    'invalid_input',
+    `PostgreSQL at ${target.host}:${target.port} is version ${major >= 10 ? major : (versionNum / 10_000).toFixed(1)}; Cronium needs 13 or newer.`,
+  );
+}
+
+/**
+ * Connects to `url` and checks the server (PostgreSQL 13 or newer), without migrating. Throws a
+ * CroniumError whose sentence names host, port and database (connection_refused, dns, connect_timeout,
+ * auth_failed, not_found, connection_lost), or invalid_input for a bad URL or an old server.
+ */
+export async function connectPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
+  const db = new PostgresDatabase(url, options);
+  try {
+    const row = await db.get<{ server_version_num: string }>('SHOW server_version_num');
+    checkServerVersion(Number(row?.server_version_num), db.target);
+    return db;
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw connectionError(err, db.target);
+  }
+}
+
+/** connectPostgres, then the pending migrations (migrateSql): the store as every process opens it. */
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
+  const db = await connectPostgres(url, options);
+  try {
+    await migrateSql(db);
+    return db;
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * `cronium worker`'s engine: takes queued executions from the team's queue and runs them in this process
+ * (SSH, tunnels, helpers and the runtime API all here), as a direct run would, marking each with its name.
+ *
+ * - Heartbeats: a row in `workers` every heartbeatMs; at each beat it also reaps lost workers and takes
+ *   the cancel requests for what it runs (see reaper.ts for the policy).
+ * - Following: every change of an execution it runs (status, stored log chunks) wakes the run's followers
+ *   with a notification naming the run; they read the store (see Team.wait).
+ * - Cancelling: a cancel request in the store (woken by a notification, else seen at the next beat)
+ *   aborts the execution, which ends its remote processes as a direct run's cancel does.
+ * - Stopping (SIGTERM/SIGINT): it stops taking at once, lets what it runs finish for up to `graceMs`, then
+ *   cancels the rest (remote processes ended); its heartbeat row is removed last.
+ */
+import type { Execution, Run } from '../core/domain.ts';
+import { toErrorValue } from '../core/errors.ts';
+import { log } from '../core/logger.ts';
+import type { Executor } from '../exec/executor.ts';
+import { executionPlanOf } from '../exec/runManager.ts';
+import type { RunService } from '../service/runs.ts';
+import { CANCEL_CHANNEL } from './channel.ts';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_LOST_AFTER_MS,
+  machineName,
+  reapLostWorkers,
+  reapWorker,
+} from './reaper.ts';
+import type { Team } from './team.ts';
+
+export interface WorkerOptions {
+  /** Unique among the team's workers (default: this machine's name). */
+  name: string;
+  /** Executions at once in this worker. */
+  concurrency: number;
+  heartbeatMs?: number;
+  lostAfterMs?: number;
+  /** Milliseconds a stop waits for running executions to finish before cancelling them (30 s). */
+  graceMs?: number;
+}
+
+export interface WorkerDeps {
+  team: Team;
+  runs: RunService;
+  executor: Executor;
+}
+
+/** Milliseconds a stopping worker lets its executions finish before cancelling them. */
+export const DEFAULT_GRACE_MS = 30_000;
+/** Milliseconds between wake-ups sent to followers of a run whose log is growing. */
+const SIGNAL_EVERY_MS = 100;
+
+export class TeamWorker {
+  private readonly deps: WorkerDeps;
+  readonly options: Required<WorkerOptions>;
+  private readonly running = new Map<
+    string,
+    { runId: string; controller: AbortController; done: Promise<void> }
+  >();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly startedAt = Date.now();
+  private stopping = false;
+  private unsubscribe: (() => void) | null = null;
+  private stopListening: (() => void) | null = null;
+  /** Runs with a wake-up pending (sent at most every SIGNAL_EVERY_MS per run). */
+  private readonly pendingSignals = new Map<string, NodeJS.Timeout>();
+  /** How many executions this worker has run to their end. */
+  ran = 0;
+
+  constructor(deps: WorkerDeps, options: WorkerOptions) {
+    this.deps = deps;
+    this.options = {
+      name: options.name,
+      concurrency: options.concurrency,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      lostAfterMs: options.lostAfterMs ?? DEFAULT_LOST_AFTER_MS,
+      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+    };
+  }
+
+  /**
+   * Writes the first heartbeat, settles what an earlier process of this name left (it runs nothing now),
+   * and starts taking executions.
+   */
+  async start(): Promise<void> {
+    const { team } = this.deps;
+    const { name } = this.options;
+    await this.beat();
+    await reapWorker(team, name, 'an earlier process of this worker ended');
+    this.unsubscribe = team.deps.hub.subscribe((event) => {
+      const id =
+        event.type === 'log'
+          ? event.chunk.executionId
+          : event.type === 'execution'
+            ? event.execution.id
+            : null;
+      const held = id === null ? undefined : this.running.get(id);
+      if (held) this.wake(held.runId);
+    });
+    this.stopListening =
+      (await team.channel()?.listen(CANCEL_CHANNEL, () => void this.takeCancels())) ?? null;
+    this.timer = setInterval(() => void this.tick(), this.options.heartbeatMs);
+    await team.queue().work(this.options.concurrency, (jobId, job) => this.take(jobId, job.executionId));
+    log().info({ worker: name, concurrency: this.options.concurrency }, 'worker taking executions');
+  }
+
+  private async beat(): Promise<void> {
+    await this.deps.team.deps.repo.heartbeat({
+      name: this.options.name,
+      host: machineName(),
+      pid: process.pid,
+      concurrency: this.options.concurrency,
+      startedAt: this.startedAt,
+      heartbeatAt: Date.now(),
+    });
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.beat();
+      await this.takeCancels();
+      await reapLostWorkers(this.deps.team, this.options.lostAfterMs, this.options.name);
+    } catch (err) {
+      log().warn({ err }, 'worker heartbeat failed');
+    }
+  }
+
+  /** Wakes the followers of a run, at most every SIGNAL_EVERY_MS. */
+  private wake(runId: string): void {
+    if (this.pendingSignals.has(runId)) return;
+    this.pendingSignals.set(
+      runId,
+      setTimeout(() => {
+        this.pendingSignals.delete(runId);
+        void this.deps.team.signal(runId);
+      }, SIGNAL_EVERY_MS),
+    );
+  }
+
+  private async takeCancels(): Promise<void> {
+    const ids = await this.deps.team.deps.repo.takeCancels([...this.running.keys()]);
+    for (const id of ids) this.running.get(id)?.controller.abort();
+  }
+
+  /** Runs one queue job: claims its execution (or skips it: taken, cancelled or ended), runs it, settles. */
+  private async take(jobId: string, executionId: string): Promise<void> {
+    const { team, runs, executor } = this.deps;
+    const { repo, history, hub } = team.deps;
+    if (this.stopping) {
+      // Fetched as this worker stops: a new job puts it back in the queue for another worker.
+      const queued = history.getExecution(executionId);
+      const run = queued?.status === 'queued' ? history.getRun(queued.runId) : null;
+      if (run)
+        await team
+          .queue()
+          .enqueue([{ executionId, runId: run.id, concurrency: run.concurrency, expireInSeconds: 86_000 }]);
+      return;
+    }
+    if (!(await repo.claim(executionId, this.options.name, jobId))) return;
+    const execution = history.getExecution(executionId)!;
+    const run = history.getRun(execution.runId)!;
+    const controller = new AbortController();
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.running.set(executionId, { runId: run.id, controller, done });
+    try {
+      await this.runOne(run, execution, controller.signal, executor, runs);
+    } catch (err) {
+      log().error({ err }, `execution ${executionId} failed in the worker`);
+      try {
+        const failed = history.moveExecution(executionId, 'error', {
+          errorKind: toErrorValue(err).kind,
+          errorMessage: toErrorValue(err).message,
+          endedAt: Date.now(),
+        });
+        hub.emit({ type: 'execution', execution: failed });
+      } catch {
+        // It has ended already.
+      }
+    } finally {
+      this.running.delete(executionId);
+      this.ran++;
+      finish();
+    }
+    const ended = await team.settle(run.id);
+    if (ended) await this.afterRun(ended);
+    await team.signal(run.id);
+  }
+
+  /** The run's notices, sent by the worker that ended it. */
+  private async afterRun(run: Run): Promise<void> {
+    try {
+      await this.deps.runs.sendNotices(run);
+    } catch (err) {
+      log().error({ err }, `notices of run ${run.id} failed`);
+    }
+  }
+
+  private async runOne(
+    run: Run,
+    execution: Execution,
+    signal: AbortSignal,
+    executor: Executor,
+    runs: RunService,
+  ): Promise<void> {
+    // The job, its environment and secrets as they are now, on this execution's one server.
+    const { spec } = runs.prepare(requestOf(run, [execution.serverId]));
+    const final = await executor.run(
+      executionPlanOf({ ...spec, attempt: run.attempt }, run.id, execution, spec.servers[0]),
+      signal,
+    );
+    // Chained jobs start here, direct in this worker.
+    if (!signal.aborted && spec.afterExecution)
+      try {
+        spec.afterExecution(final);
+      } catch (err) {
+        log().error({ err }, `chain after execution ${final.id} failed`);
+      }
+  }
+
+  /** This worker's name (its heartbeat row, and the `worker` of the executions it takes). */
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Executions this worker runs now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Stops taking executions, lets the running ones finish for up to graceMs (0: cancel at once), cancels
+   * the rest (their remote processes ended), then removes the heartbeat row.
+   */
+  async stop(graceMs = this.options.graceMs): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const { team } = this.deps;
+    await team.queue().stopTaking();
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.running.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      for (const r of this.running.values()) r.controller.abort();
+      await all();
+    }
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
+    this.stopListening?.();
+    for (const t of this.pendingSignals.values()) clearTimeout(t);
+    await Promise.all([...this.pendingSignals.keys()].map((runId) => team.signal(runId)));
+    await team.deps.repo.removeWorker(this.options.name);
+  }
+}
+
+/** A run's request again (as prepare() takes it), on `serverIds`. */
+function requestOf(run: Run, serverIds: string[]): Record<string, unknown> {
+  return {
+    jobId: run.jobId,
+    serverIds,
+    input: run.input ?? undefined,
+    params: run.params,
+    helperMode: run.helperMode,
+    concurrency: run.concurrency,
+    trigger: run.trigger,
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * 1,000 queued executions on the namespace hosts drained by three `cronium worker` processes: none lost,
+ * none run twice — counted in the store, in the queue (pg-boss's own rows) and in the hosts' own record
+ * (each script appends its execution id to a file on its host).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { CroniumService } from '../src/service/service.ts';
+import { QUEUE_NAME, QUEUE_SCHEMA } from '../src/team/queue.ts';
+import { ownHosts, tempDir } from './support/fixtures.ts';
+import { startPostgres, type TestPostgres } from './support/postgres.ts';
+import { onHost } from './support/sshHosts.ts';
+
+const h = ownHosts('drain');
+afterAll(() => h.removeUser());
+
+let postgres: TestPostgres;
+let url: string;
+const dir = tempDir('cronium-drain-');
+let service: CroniumService;
+const children: ChildProcess[] = [];
+
+function query<T>(sql: string, ...params: (string | number)[]): T[] {
+  const db = new DatabaseSync(join(dir.path, 'cronium.db'), { timeout: 10_000 });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+  url = postgres.createDatabase('team_drain');
+  service = new CroniumService({
+    dataDir: dir.path,
+    unknownHostKeys: 'accept-new',
+    runtimePort: 0,
+    teamUrl: url,
+  });
+  // Ten servers over the two hosts (connections are pooled per server in each worker).
+  for (let i = 0; i < 10; i++)
+    service.createServer({
+      name: `d${i}`,
+      host: h.hosts[i % 2 ? 'h2' : 'h1'].address,
+      port: 22,
+      username: h.user,
+      auth: { type: 'key', keyPath: h.keyPath },
+    });
+  service.createJob({
+    name: 'tick',
+    language: 'bash',
+    helperMode: 'bundled',
+    script: 'echo "$CRONIUM_EXECUTION_ID" >> ~/drain.log\n',
+  });
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await service?.close();
+  postgres?.stop();
+  dir.remove();
+}, 60_000);
+
+it('three workers drain 1,000 queued executions: none lost, none run twice', async () => {
+  // Queued first, with no worker running: the whole backlog waits in the queue.
+  const runIds: string[] = [];
+  for (let i = 0; i < 100; i++)
+    runIds.push(
+      service.startRun({
+        jobId: 'tick',
+        serverIds: Array.from({ length: 10 }, (_, j) => `d${j}`),
+        via: 'workers',
+      }).id,
+    );
+  const env = {
+    ...process.env,
+    CRONIUM_DATA_DIR: dir.path,
+    CRONIUM_RUNTIME_PORT: '0',
+    CRONIUM_QUEUE_URL: url,
+  };
+  const outputs: string[] = [];
+  for (const name of ['w1', 'w2', 'w3']) {
+    const child = spawn(
+      process.execPath,
+      ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', '8'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const i = outputs.push('') - 1;
+    child.stdout!.on('data', (d) => (outputs[i] += d));
+    child.stderr!.on('data', (d) => (outputs[i] += d));
+    children.push(child);
+  }
+  const started = Date.now();
+  await until(
+    () => query<{ n: number }>(`SELECT count(*) AS n FROM runs WHERE status = 'running'`)[0]!.n === 0,
+    400_000,
+    'the backlog to drain',
+  );
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`1000 executions drained by 3 workers in ${seconds.toFixed(1)} s`);
+
+  const rows = query<{ id: string; status: string; worker: string | null; error_message: string | null }>(
+    'SELECT id, status, worker, error_message FROM executions',
+  );
+  expect(rows.length).toBe(1000);
+  const notOk = rows.filter((r) => r.status !== 'succeeded');
+  expect(notOk.length, [...new Set(notOk.map((r) => r.error_message))].join('; ')).toBe(0);
+  const byWorker = new Map<string, number>();
+  for (const r of rows) byWorker.set(r.worker!, (byWorker.get(r.worker!) ?? 0) + 1);
+  expect([...byWorker.keys()].sort()).toEqual(['w1', 'w2', 'w3']);
+  // The hosts' own record: each execution id once.
+  const record = onHost(h, 'cat ~/drain.log').trim().split('\n');
+  expect(record.length).toBe(1000);
+  expect(new Set(record)).toEqual(new Set(rows.map((r) => r.id)));
+  // The queue's own rows: one job per execution, each completed once.
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: states } = await client.query<{ state: string; n: string }>(
+      `SELECT state, count(*) AS n FROM ${QUEUE_SCHEMA}.job WHERE name = $1 GROUP BY state`,
+      [QUEUE_NAME],
+    );
+    expect(Object.fromEntries(states.map((s) => [s.state, Number(s.n)]))).toEqual({ completed: 1000 });
+  } finally {
+    await client.end();
+  }
+  // Every run ended succeeded.
+  expect(query<{ status: string }>('SELECT DISTINCT status FROM runs')).toEqual([{ status: 'succeeded' }]);
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))),
+  );
+  expect(children.map((c) => c.exitCode)).toEqual([0, 0, 0]);
+  expect(query('SELECT 1 FROM workers').length).toBe(0);
+}, 500_000);
