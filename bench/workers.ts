@@ -31,23 +31,23 @@ interface Team {
 }
 
 /** A fresh team: its own database, data directory, servers and the trivial job. */
-function team(pg: TestPostgres, h: TestHosts, name: string): Team {
+async function team(pg: TestPostgres, h: TestHosts, name: string): Promise<Team> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cronium-bench-workers-'));
   const url = pg.createDatabase(name);
-  const service = new CroniumService({
+  const service = await CroniumService.open({
     dataDir,
     unknownHostKeys: 'accept-new',
     runtimePort: 0,
     teamUrl: url,
   });
   for (let i = 0; i < SERVERS; i++)
-    service.createServer({
+    await service.createServer({
       name: i === 0 ? 'h1' : `s${i}`,
       host: h.hosts[i % 2 ? 'h2' : 'h1'].address,
       username: h.user,
       auth: { type: 'key', keyPath: h.keyPath },
     });
-  service.createJob({ name: 'tick', language: 'bash', helperMode: 'bundled', script: 'true\n' });
+  await service.createJob({ name: 'tick', language: 'bash', helperMode: 'bundled', script: 'true\n' });
   const env = {
     ...process.env,
     CRONIUM_DATA_DIR: dataDir,
@@ -105,10 +105,10 @@ function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 async function throughput(pg: TestPostgres, h: TestHosts, workers: number): Promise<number> {
-  const t = team(pg, h, `bench_workers_${workers}`);
+  const t = await team(pg, h, `bench_workers_${workers}`);
   const servers = Array.from({ length: SERVERS }, (_, i) => (i === 0 ? 'h1' : `s${i}`));
   for (let i = 0; i < EXECUTIONS / SERVERS; i++)
-    t.service.startRun({ jobId: 'tick', serverIds: servers, via: 'workers', concurrency: SERVERS });
+    await t.service.startRun({ jobId: 'tick', serverIds: servers, via: 'workers', concurrency: SERVERS });
   const children = await Promise.all(Array.from({ length: workers }, (_, i) => startWorker(t, `w${i + 1}`)));
   const start = performance.now();
   const { DatabaseSync } = await import('node:sqlite');
@@ -133,7 +133,7 @@ async function throughput(pg: TestPostgres, h: TestHosts, workers: number): Prom
 }
 
 async function latency(pg: TestPostgres, h: TestHosts): Promise<{ direct: number; viaWorkers: number }> {
-  const t = team(pg, h, 'bench_workers_latency');
+  const t = await team(pg, h, 'bench_workers_latency');
   const children = [await startWorker(t, 'idle')];
   const direct: number[] = [];
   const viaWorkers: number[] = [];

@@ -310,7 +310,7 @@ export interface HostApi extends CroniumApi {
    * @throws CroniumError invalid_input when no team key was given; secrets_unavailable when the store
    * already has a team key, or the data key cannot open a value (nothing is written then).
    */
-  adoptTeamKey(): number;
+  adoptTeamKey(): Promise<number>;
   /**
    * Resolves when a run and every run its chain links started (and theirs, down the chain) have finished,
    * with those chained runs in the order they started (not the run itself).

@@ -221,20 +221,13 @@ export function action<A extends unknown[]>(
           import('../core/logger.ts'),
         ]);
       configureCliLogger(io.stderr, global.verbose ? 'debug' : 'warn');
-      // Until the service is wired onto a shared store (issue 13), only `cronium db` uses one: never
-      // answer from the local file when a PostgreSQL store was asked for.
-      if (databaseUrl(global, io.env)) {
-        const { CroniumError } = await import('../core/errors.ts');
-        throw new CroniumError(
-          'invalid_input',
-          'Only "cronium db migrate" and "cronium db copy" use a PostgreSQL store (--database-url, CRONIUM_DATABASE_URL) so far.',
-        );
-      }
+      // A PostgreSQL store (--database-url, CRONIUM_DATABASE_URL) is the team's: every command uses it.
+      const url = databaseUrl(global, io.env);
       let dataDir = resolveDataDir(global.dataDir, io.env);
       log().debug(`data directory ${dataDir}`);
       // A command that only reads answers from an empty store when there is none yet, leaving no data
       // directory behind (opening the database would create it).
-      if (readsOnly(args) && !existsSync(join(dataDir, 'cronium.db'))) {
+      if (!url && readsOnly(args) && !existsSync(join(dataDir, 'cronium.db'))) {
         dataDir = scratch = mkdtempSync(join(tmpdir(), 'cronium-empty-'));
         log().debug('no data directory yet: answering from an empty one');
       }
@@ -246,6 +239,7 @@ export function action<A extends unknown[]>(
         appMode: 'web',
         runtimePort: runtimePortFromEnv(io.env),
         env: io.env,
+        databaseUrl: url ?? undefined,
         ...serviceOptions,
         // Team mode: the queue lives on the team's PostgreSQL (see src/team/).
         teamUrl: teamUrlFromEnv(io.env),

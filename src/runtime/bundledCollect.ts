@@ -198,7 +198,7 @@ async function applyIncrements(
     return undefined;
   });
   if (refused !== null) return `cronium.incrementVariable(${key}): ${refused as string}`;
-  const secret = variables.isSecret?.(key) ?? false;
+  const secret = (await variables.isSecret?.(key)) ?? false;
   if (secret) context.onSecretValue?.(value);
   recordChange(context.changes, setChange(key, value, secret));
   return null;

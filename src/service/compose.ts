@@ -34,6 +34,7 @@ import { LeaseRepo, ScheduleRepo } from '../store/scheduleRepo.ts';
 import { KnownHostRepo } from '../store/knownHostRepo.ts';
 import { type LogStore, LogWriter } from '../store/logWriter.ts';
 import { openStore } from '../store/openStore.ts';
+import { PostgresLogWriter } from '../store/postgresLogWriter.ts';
 import { ServerRepo } from '../store/serverRepo.ts';
 import type { SqlDatabase } from '../store/sql.ts';
 import { ToolRepo } from '../store/toolRepo.ts';
@@ -173,12 +174,17 @@ export interface Core {
  */
 export async function composeCore(options: ServiceOptions): Promise<Core> {
   const teamKey = teamKeyFromEnv(options.env ?? process.env);
-  if (options.sharedStore && !teamKey)
+  // A store on PostgreSQL is shared (a team's): its secrets must not be sealed with one person's key.
+  if ((options.sharedStore || options.databaseUrl) && !teamKey)
     throw new CroniumError(
       'secrets_unavailable',
       `This store is shared, so its secrets are sealed with the team key, and none was given: set ${TEAM_KEY_ENV} (base64 of 32 bytes) or ${TEAM_KEY_FILE_ENV} (a file of mode 600 holding it) to the key your team handed out. \`cronium team-key new\` makes one for a new team.`,
     );
-  const db = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
+  const db = await openStore({
+    dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
+    env: options.env,
+  });
   try {
     return await composeOn(db, options, teamKey);
   } catch (err) {
@@ -218,8 +224,9 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
     sessionAnswerMs: options.sessionAnswerMs,
   });
   // The log's writer keeps its own thread and connection (the data path stays off this thread): for the
-  // SQLite store, a LogWriter on the same file. A PostgreSQL store brings its own LogStore.
-  const logs: LogStore = new LogWriter(join(options.dataDir, 'cronium.db'));
+  // SQLite store, a LogWriter on the same file; on PostgreSQL, batches through the store's pool.
+  const logs: LogStore =
+    db.engine === 'postgres' ? new PostgresLogWriter(db) : new LogWriter(join(options.dataDir, 'cronium.db'));
   const registry = new ExecutionRegistry(options.rateLimit);
   const tokens = new TokenService(db, secrets);
   const variables = new VariableService({ db, repo: new VariableRepo(db), secrets });

@@ -251,7 +251,7 @@ export class RunService {
     if (!execution) throw new CroniumError('not_found', `No execution ${executionId}.`);
     if (FINAL.has(execution.status)) return false;
     if (manager.cancelExecution(execution.runId, execution.id)) return true;
-    if (this.isWorkerRun(execution.runId)) {
+    if (await this.isWorkerRun(execution.runId)) {
       void this.cancelOnWorkers(execution.runId, execution.id);
       return true;
     }
@@ -270,12 +270,12 @@ export class RunService {
    * Resolves when a run and the runs its chain started (down the chain) have finished.
    * @throws CroniumError not_found.
    */
-  waitForChain(runId: string): Promise<Run[]> {
+  async waitForChain(runId: string): Promise<Run[]> {
     // A worker run's chained runs start on the worker (direct there): the run itself is what is followed.
-    if (this.isWorkerRun(runId))
-      return this.deps.history.getRun(runId)?.status === 'running'
-        ? this.wait(runId).then(() => [])
-        : Promise.resolve([]);
+    if (await this.isWorkerRun(runId)) {
+      if ((await this.deps.history.getRun(runId))?.status === 'running') await this.wait(runId);
+      return [];
+    }
     return this.deps.manager.waitForChain(runId);
   }
 
@@ -288,8 +288,8 @@ export class RunService {
   }
 
   /** Whether a run's executions were sent to workers (team mode). */
-  private isWorkerRun(runId: string): boolean {
-    return this.deps.team?.deps.repo.isViaWorkersNow(runId) ?? false;
+  private async isWorkerRun(runId: string): Promise<boolean> {
+    return (await this.deps.team?.deps.repo.isViaWorkers(runId)) ?? false;
   }
 
   /** Cancels (part of) a worker run through the store and the queue's channel (see Team.cancel). */
@@ -395,9 +395,9 @@ export class RunService {
    * Resolves with the finished run (at once for a run already finished).
    * @throws CroniumError not_found.
    */
-  wait(runId: string): Promise<Run> {
+  async wait(runId: string): Promise<Run> {
     // A worker run is followed from the store (its events published on this process's hub meanwhile).
-    if (!this.deps.manager.activeRunIds.includes(runId) && this.isWorkerRun(runId))
+    if (!this.deps.manager.activeRunIds.includes(runId) && (await this.isWorkerRun(runId)))
       return this.deps.team!.wait(runId);
     return this.deps.manager.wait(runId);
   }
@@ -408,7 +408,7 @@ export class RunService {
    */
   async cancel(runId: string): Promise<boolean> {
     if (this.deps.manager.cancel(runId)) return true;
-    if (this.isWorkerRun(runId)) {
+    if (await this.isWorkerRun(runId)) {
       if ((await this.deps.history.getRun(runId))?.status !== 'running') return false;
       void this.cancelOnWorkers(runId, null);
       return true;

@@ -45,7 +45,7 @@ export interface CopyOptions {
    * Re-seals one sealed value: opens it with the source's key, seals it with the target's (the team key).
    * Its errors abort the copy (nothing is written).
    */
-  reseal: (sealed: string) => string;
+  reseal: (sealed: string) => string | Promise<string>;
   /** Replace whatever the target holds (see copyStore); without it a target with servers/jobs/runs is refused. */
   force?: boolean;
 }
@@ -100,7 +100,7 @@ export async function copyStore(source: Sql, target: SqlDatabase, options: CopyO
       for (const { table } of [...COPIED_TABLES].reverse())
         replaced += (await tx.run(`DELETE FROM ${table}`)).changes;
     const report: CopyReport = { version: SCHEMA_VERSION, tables: [], secrets: 0, replaced };
-    const reseal = (sealed: string) => {
+    const reseal = async (sealed: string) => {
       report.secrets++;
       return options.reseal(sealed);
     };
@@ -109,11 +109,9 @@ export async function copyStore(source: Sql, target: SqlDatabase, options: CopyO
       for await (const page of pages(source, table, key)) {
         const kept = table === 'settings' ? page.filter((r) => !isMachineLocal(r.key)) : page;
         if (kept.length === 0) continue;
-        await insertRows(
-          tx,
-          table,
-          kept.map((row) => transformRow(table, row, reseal)),
-        );
+        const transformed: Record<string, unknown>[] = [];
+        for (const row of kept) transformed.push(await transformRow(table, row, reseal));
+        await insertRows(tx, table, transformed);
         rows += kept.length;
       }
       report.tables.push({ table, rows });
@@ -171,33 +169,33 @@ async function* pages(
 }
 
 /** A source row as the target stores it: secrets re-sealed, jump hosts deferred, NUL log text packed. */
-function transformRow(
+async function transformRow(
   table: string,
   row: Record<string, unknown>,
-  reseal: (sealed: string) => string,
-): Record<string, unknown> {
+  reseal: (sealed: string) => Promise<string>,
+): Promise<Record<string, unknown>> {
   const out = { ...row };
   switch (table) {
     case 'servers':
       out.jump_server_id = null;
-      if (typeof out.secret === 'string') out.secret = reseal(out.secret);
+      if (typeof out.secret === 'string') out.secret = await reseal(out.secret);
       break;
     case 'jobs': {
       const env = JSON.parse(String(out.env)) as { secret?: boolean; value: string }[];
-      for (const entry of env) if (entry.secret) entry.value = reseal(entry.value);
+      for (const entry of env) if (entry.secret) entry.value = await reseal(entry.value);
       out.env = JSON.stringify(env);
       if (typeof out.webhook === 'string') {
         const webhook = JSON.parse(out.webhook) as { url: string };
-        webhook.url = reseal(webhook.url);
+        webhook.url = await reseal(webhook.url);
         out.webhook = JSON.stringify(webhook);
       }
       break;
     }
     case 'variables':
-      if (Number(out.secret) === 1) out.value = reseal(String(out.value));
+      if (Number(out.secret) === 1) out.value = await reseal(String(out.value));
       break;
     case 'tools':
-      out.secret = reseal(String(out.secret));
+      out.secret = await reseal(String(out.secret));
       break;
     case 'log_chunks':
       if (out.packed === null && typeof out.text === 'string' && mustPack(out.text)) {

@@ -137,10 +137,10 @@ export class ExecutionHistory extends RunHistory {
    * queue depth monitoring reports. A real query (the status index), so it also shows the store answers.
    */
   async countQueued(): Promise<number> {
-    const row = this.db.prepare(`SELECT count(*) AS n FROM executions WHERE status = 'queued'`).get() as {
-      n: number | bigint;
-    };
-    return Number(row.n);
+    const row = await this.db.get<{ n: number | bigint }>(
+      `SELECT count(*) AS n FROM executions WHERE status = 'queued'`,
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** Whether an execution was started keep-running (its script may outlive the connection). */

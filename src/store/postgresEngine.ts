@@ -225,6 +225,11 @@ export class PostgresDatabase implements SqlDatabase {
     return this.outer.exec(sql);
   }
 
+  /** The server's version as it reports it (`SHOW server_version`, e.g. "15.4 (Debian 15.4-1)"). */
+  async version(): Promise<string> {
+    return (await this.get<{ server_version: string }>('SHOW server_version'))?.server_version ?? '';
+  }
+
   /** BEGIN … COMMIT on one pooled connection; fn's error rolls back and is rethrown. Nested: the same one. */
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();

@@ -41,7 +41,7 @@ export async function reapWorker(
       continue;
     }
     try {
-      const written = history.moveExecution(e.id, 'worker_lost', {
+      const written = await history.moveExecution(e.id, 'worker_lost', {
         errorMessage: `The worker ${worker} running it was lost (${why}); how the script ended is unknown.`,
         endedAt: now,
       });
@@ -53,10 +53,11 @@ export async function reapWorker(
   }
   const queue = team.queue();
   await queue.fail(held.map((e) => e.queueJob).filter((j): j is string => j !== null));
-  const requeued = requeue.map((r) => {
-    const run = history.getRun(r.runId)!;
-    return { ...r, concurrency: run.concurrency, expireInSeconds: 86_000 };
-  });
+  const requeued = [];
+  for (const r of requeue) {
+    const run = (await history.getRun(r.runId))!;
+    requeued.push({ ...r, concurrency: run.concurrency, expireInSeconds: 86_000 });
+  }
   await queue.enqueue(requeued);
   for (const runId of new Set(held.map((e) => e.runId))) {
     await team.settle(runId);

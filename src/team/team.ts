@@ -83,21 +83,22 @@ export class Team {
   }
 
   /** Refuses a run for workers before anything is written when there is no queue to send it to. */
-  assertEnabled(): void {
+  async assertEnabled(): Promise<void> {
     this.requireUrl();
   }
 
   /**
-   * Sends a run just created in the store (its executions queued) to the workers: marks it as theirs,
-   * then enqueues one job per execution in the background (wait() surfaces a failure, which ends the
-   * executions no worker took in `error`).
+   * Sends a run just created in the store (its executions queued) to the workers: marks it as theirs
+   * (awaited, so that who follows or cancels it next sees a worker run), then enqueues one job per
+   * execution in the background (wait() surfaces a failure, which ends the executions no worker took in
+   * `error`).
    */
-  dispatch(run: Run, timeoutSec: number): void {
+  async dispatch(run: Run, timeoutSec: number): Promise<void> {
     const { repo } = this.deps;
     const queue = this.queue();
     const expireInSeconds = Math.min(MAX_EXPIRE_SEC, timeoutSec + EXPIRE_MARGIN_SEC);
+    await repo.markViaWorkers(run.id);
     const sending = (async () => {
-      await repo.markViaWorkers(run.id);
       await queue.enqueue(
         run.executionIds.map((executionId) => ({
           executionId,
@@ -135,7 +136,7 @@ export class Team {
   async settle(runId: string): Promise<Run | null> {
     const { repo, history, hub } = this.deps;
     if (!(await repo.finishIfDone(runId, teamRunStatus, Date.now()))) return null;
-    const run = history.getRun(runId)!;
+    const run = (await history.getRun(runId))!;
     hub.emit({ type: 'run', run });
     await this.signal(runId);
     return run;
@@ -183,13 +184,13 @@ export class Team {
         woken = false;
         // The run first, then its executions, then their logs: a run seen ended has every execution
         // ended, and an execution seen ended has its whole log stored (the executor flushes first).
-        const run = history.getRun(runId);
+        const run = await history.getRun(runId);
         if (!run) throw new CroniumError('not_found', `No run ${runId}.`);
-        const executions = history.runExecutions(runId);
+        const executions = await history.runExecutions(runId);
         let more = false;
         for (const e of executions) {
           let from = seqs.get(e.id) ?? -1;
-          const chunks = history.readLog(e.id, from, READ_BATCH);
+          const chunks = await history.readLog(e.id, from, READ_BATCH);
           for (const chunk of chunks) {
             hub.emit({ type: 'log', chunk });
             from = chunk.seq;
@@ -230,9 +231,7 @@ export class Team {
    */
   async cancel(runId: string, executionId: string | null = null): Promise<boolean> {
     const { history, hub, repo } = this.deps;
-    const targets: Execution[] = history
-      .runExecutions(runId)
-      .filter((e) => !isFinal(e.status) && (executionId === null || e.id === executionId));
+    const targets: Execution[] = (await history.runExecutions(runId)).filter((e) => !isFinal(e.status) && (executionId === null || e.id === executionId));
     let asked = false;
     for (const e of targets) {
       const cancelled = await repo.endUnclaimed(
@@ -242,7 +241,7 @@ export class Team {
       );
       if (cancelled) hub.emit({ type: 'execution', execution: cancelled });
       else {
-        history.requestCancel(runId, e.id);
+        await history.requestCancel(runId, e.id);
         asked = true;
       }
     }

@@ -147,8 +147,8 @@ export class TeamWorker {
     const { repo, history, hub } = team.deps;
     if (this.stopping) {
       // Fetched as this worker stops: a new job puts it back in the queue for another worker.
-      const queued = history.getExecution(executionId);
-      const run = queued?.status === 'queued' ? history.getRun(queued.runId) : null;
+      const queued = await history.getExecution(executionId);
+      const run = queued?.status === 'queued' ? await history.getRun(queued.runId) : null;
       if (run)
         await team
           .queue()
@@ -156,8 +156,8 @@ export class TeamWorker {
       return;
     }
     if (!(await repo.claim(executionId, this.options.name, jobId))) return;
-    const execution = history.getExecution(executionId)!;
-    const run = history.getRun(execution.runId)!;
+    const execution = (await history.getExecution(executionId))!;
+    const run = (await history.getRun(execution.runId))!;
     const controller = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
@@ -167,7 +167,7 @@ export class TeamWorker {
     } catch (err) {
       log().error({ err }, `execution ${executionId} failed in the worker`);
       try {
-        const failed = history.moveExecution(executionId, 'error', {
+        const failed = await history.moveExecution(executionId, 'error', {
           errorKind: toErrorValue(err).kind,
           errorMessage: toErrorValue(err).message,
           endedAt: Date.now(),
@@ -203,7 +203,7 @@ export class TeamWorker {
     runs: RunService,
   ): Promise<void> {
     // The job, its environment and secrets as they are now, on this execution's one server.
-    const { spec } = runs.prepare(requestOf(run, [execution.serverId]));
+    const { spec } = await runs.prepare(requestOf(run, [execution.serverId]));
     const final = await executor.run(
       executionPlanOf({ ...spec, attempt: run.attempt }, run.id, execution, spec.servers[0]),
       signal,

@@ -91,20 +91,22 @@ export function register(cmd: Command, ctx: CommandContext): void {
           const found = osKeychain(io.env);
           const secrets = new DataKeySecretStore({
             dataDir,
-            db: source.raw,
+            db: source,
             keychain: found.keychain,
             noKeychainReason: found.reason ?? undefined,
           });
           let teamKey: Buffer | null = null;
           target = await connectPostgres(options.to, { env: io.env });
-          const report = await copyStore(source, target, {
+          const into = target;
+          const report = await copyStore(source, into, {
             force: options.force === true,
-            reseal: (sealed) => sealV1((teamKey ??= teamKeyFromEnv(io.env)), secrets.decrypt(sealed)),
+            reseal: async (sealed) =>
+              sealV1((teamKey ??= teamKeyFromEnv(io.env)), await secrets.decrypt(sealed)),
           });
           const width = Math.max(...report.tables.map((t) => t.table.length));
-          return out(io, global, { from: file, to: target.location, ...report }, () =>
+          return out(io, global, { from: file, to: into.location, ...report }, () =>
             [
-              `Copied ${file} to ${target!.location} (schema version ${report.version}):`,
+              `Copied ${file} to ${into.location} (schema version ${report.version}):`,
               ...report.tables.map((t) => `  ${t.table.padEnd(width)}  ${t.rows}`),
               `${report.secrets} ${report.secrets === 1 ? 'secret' : 'secrets'} re-sealed with the team key.`,
               ...(options.force ? [`--force: ${report.replaced} rows the target held were replaced.`] : []),

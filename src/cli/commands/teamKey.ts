@@ -35,8 +35,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
       `re-seal this data directory's secrets with the team key in ${TEAM_KEY_ENV} or ${TEAM_KEY_FILE_ENV} (one transaction)`,
     )
     .action(
-      action(ctx, (host) => {
-        const count = host.adoptTeamKey();
+      action(ctx, async (host) => {
+        const count = await host.adoptTeamKey();
         io.stdout.write(
           ctx.global().json
             ? JSON.stringify({ resealed: count }) + '\n'

@@ -68,7 +68,7 @@ async function workerCommand(host: Host, o: WorkerOptions, verbose: boolean, io:
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
-    const { dataDir, version } = host.appInfo();
+    const { dataDir, version } = await host.appInfo();
     log().info({ dataDir, version }, 'worker starting');
     const runtime = await host.startRuntime();
     log().info({ runtimePort: runtime.port }, 'runtime API listening on 127.0.0.1');
