@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       username: h.user,
       auth: { type: 'key', keyPath: h.keyPath },
     });
-  for (const host of [h.hosts.h1, ...h.fleet]) add(host);
+  for (const host of [h.hosts.h1, ...h.fleet]) await add(host);
   await seed.createJob({ name: 'true', language: 'bash', script: 'true' });
   await seed.createJob({ name: 'hostname', language: 'bash', script: 'hostname' });
   await seed.createJob({ name: 'bulk', language: 'bash', script: 'cat ~/bulk.txt' });

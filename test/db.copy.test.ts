@@ -37,7 +37,7 @@ const BIG = 'packed output line\n'.repeat(1000);
 
 beforeAll(async () => {
   server = await startPostgres();
-  const service = new CroniumService({
+  const service = await CroniumService.open({
     dataDir: data.path,
     unknownHostKeys: 'accept-new',
     killGraceSec: 1,
@@ -47,21 +47,21 @@ beforeAll(async () => {
   });
   try {
     const { h1, h2 } = h.hosts;
-    const jump = service.createServer({
+    const jump = await service.createServer({
       name: 'jump-h1',
       host: h1.address,
       port: h1.port,
       username: h.user,
       auth: { type: 'key', keyPath: h.keyPath },
     });
-    service.createServer({
+    await service.createServer({
       name: 'Web-PW',
       host: h2.address,
       port: h2.port,
       username: h.user,
       auth: { type: 'password', password: h.password },
     });
-    service.createServer({
+    await service.createServer({
       name: 'behind',
       host: h.behindH1.address,
       port: h.behindH1.port,
@@ -69,9 +69,9 @@ beforeAll(async () => {
       auth: { type: 'key', keyPath: h.keyPath },
       jumpServerId: jump.id,
     });
-    service.setVariable({ key: 'api_token', value: 'tok-✓-123', secret: true });
-    service.setVariable({ key: 'threshold', value: { warn: 80, crit: [90, 95] } });
-    service.createTool({
+    await service.setVariable({ key: 'api_token', value: 'tok-✓-123', secret: true });
+    await service.setVariable({ key: 'threshold', value: { warn: 80, crit: [90, 95] } });
+    await service.createTool({
       type: 'slack',
       name: 'team-slack',
       webhookUrl: 'https://hooks.slack.com/services/T0/B0/xyz',
@@ -91,8 +91,8 @@ beforeAll(async () => {
       ['Web-PW', 'jump-h1', 'behind'],
     );
     expect(run.status).toBe('succeeded');
-    const job = service.getJob('report');
-    service.updateJob('report', {
+    const job = await service.getJob('report');
+    await service.updateJob('report', {
       name: job.name,
       language: job.language,
       script: job.script,
@@ -102,7 +102,7 @@ beforeAll(async () => {
       ],
       webhook: { url: 'https://hooks.example.com/notify?token=hook-secret', notify: 'always' },
     });
-    service.createSchedule({ name: 'nightly', jobId: job.id, cron: '0 3 * * *', targets: ['Web-PW'] });
+    await service.createSchedule({ name: 'nightly', jobId: job.id, cron: '0 3 * * *', targets: ['Web-PW'] });
   } finally {
     await service.close();
   }
@@ -157,8 +157,12 @@ async function expectSameStore(url: string): Promise<Record<string, number>> {
       const from = await rows(source, table, key);
       const to = await rows(target, table, key);
       counts[table] = from.length;
+      // The source's data key opens values asynchronously: open every sealed value first.
+      const plain = new Map<string, string>();
+      for (const r of from) opened(table, r, (s) => (plain.set(s, ''), s));
+      for (const sealed of plain.keys()) plain.set(sealed, await sourceKey.decrypt(sealed));
       expect(to.map((r) => opened(table, r, (s) => openV1(teamKey, s.slice(3), 'the team key')))).toEqual(
-        from.map((r) => opened(table, r, (s) => sourceKey.decrypt(s))),
+        from.map((r) => opened(table, r, (s) => plain.get(s)!)),
       );
     }
     // Sealed again, not copied as they were: the source's ciphertexts open only with its own key.

@@ -33,29 +33,29 @@ describe('who started each run, in the app (Chromium, real hosts)', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const options = { dataDir: data.path, unknownHostKeys: 'accept-new' as const, runtimePort: 0 };
-    const seed = new CroniumService(options);
-    const h1 = seed.createServer({
+    const seed = await CroniumService.open(options);
+    const h1 = (await seed.createServer({
       name: 'h1',
       host: h.hosts.h1.address,
       username: h.user,
       auth: { type: 'key', keyPath: h.keyPath },
-    }).id;
-    const mine = seed.createJob({
+    })).id;
+    const mine = await seed.createJob({
       name: 'mine',
       language: 'bash',
       script: 'echo mine\n',
       defaultServerIds: [h1],
     });
-    const theirs = seed.createJob({
+    const theirs = await seed.createJob({
       name: 'theirs',
       language: 'bash',
       script: 'echo theirs\n',
       defaultServerIds: [h1],
     });
-    await seed.waitForRun(seed.startRun({ jobId: mine.id, serverIds: [h1] }).id);
+    await seed.waitForRun((await seed.startRun({ jobId: mine.id, serverIds: [h1] })).id);
     await seed.close();
-    const worker = new CroniumService({ ...options, actor: 'worker w9@rack3' });
-    await worker.waitForRun(worker.startRun({ jobId: theirs.id, serverIds: [h1] }).id);
+    const worker = await CroniumService.open({ ...options, actor: 'worker w9@rack3' });
+    await worker.waitForRun((await worker.startRun({ jobId: theirs.id, serverIds: [h1] })).id);
     await worker.close();
     // A run recorded before the audit trail: its actor is null.
     const db = new DatabaseSync(join(data.path, 'cronium.db'));
@@ -63,8 +63,8 @@ describe('who started each run, in the app (Chromium, real hosts)', () => {
       "UPDATE runs SET started_by = NULL WHERE job_name = 'mine'; UPDATE executions SET started_by = NULL WHERE job_name = 'mine'",
     );
     db.close();
-    const again = new CroniumService(options);
-    await again.waitForRun(again.startRun({ jobId: mine.id, serverIds: [h1] }).id);
+    const again = await CroniumService.open(options);
+    await again.waitForRun((await again.startRun({ jobId: mine.id, serverIds: [h1] })).id);
     await again.close();
 
     const started = await startServe(data.path);

@@ -100,8 +100,8 @@ describe('metrics and health of a monitored service (real hosts)', () => {
 
   beforeAll(async () => {
     // No lingering tunnels: each closes when its last execution ends, so the gauge can be awaited to 0.
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
-    service.createServer({
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
+    await service.createServer({
       name: 'closed',
       host: h.hosts.h2.address,
       port: h.closedPort,
@@ -173,14 +173,14 @@ describe('metrics and health of a monitored service (real hosts)', () => {
   });
 
   it('reads open connections, tunnels and the queue while a job runs, and again once it has ended', async () => {
-    const job = service.createJob({
+    const job = await service.createJob({
       name: 'metrics-hold',
       language: 'bash',
       script: 'echo ready\nsleep 60',
       helperMode: 'api',
     });
     // One server at a time: h2's execution waits, queued, while h1's runs.
-    const run = service.startRun({ jobId: job.id, serverIds: ['h1', 'h2'], concurrency: 1 });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h1', 'h2'], concurrency: 1 });
     await nextEvent(service, (e) => (e.type === 'log' && e.chunk.text.includes('ready') ? true : null));
     const during = await scrape(monitoring.port);
     expect(value(during, 'cronium_ssh_connections_open', { state: 'leased' })).toBe(1);
@@ -191,7 +191,7 @@ describe('metrics and health of a monitored service (real hosts)', () => {
 
     // The tunnel closes as the execution ends (no linger): await its event, then read the gauges.
     const closed = nextEvent(service, (e) => (e.type === 'tunnel' && e.state === 'closed' ? true : null));
-    service.cancelRun(run.id);
+    await service.cancelRun(run.id);
     await service.waitForRun(run.id);
     await closed;
     const after = await scrape(monitoring.port);
@@ -319,7 +319,7 @@ describe('metrics and health of a monitored service (real hosts)', () => {
 
 describe('health once the store is gone', () => {
   it('answers 503 (degraded) when the data directory is removed, and when the store is closed', async () => {
-    const { service, dir, close } = serviceWithHosts();
+    const { service, dir, close } = (await serviceWithHosts());
     const monitoring = await startMonitoring({ service, port: 0, role: 'worker' });
     try {
       expect((await get(monitoring.port, '/healthz')).status).toBe(200);
@@ -345,7 +345,7 @@ describe('health once the store is gone', () => {
   });
 
   it('answers 503 when the store is closed though its file is there', async () => {
-    const { service, close } = serviceWithHosts();
+    const { service, close } = (await serviceWithHosts());
     const monitoring = await startMonitoring({ service, port: 0, role: 'daemon' });
     try {
       await service.close();

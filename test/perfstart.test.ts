@@ -46,8 +46,8 @@ describe('which scripts get a tunnel (auto helpers)', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
   const tunnels: string[] = [];
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }, h));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
     service.subscribe((e) => e.type === 'tunnel' && tunnels.push(e.state));
   });
   afterAll(() => close());
@@ -67,7 +67,7 @@ describe('which scripts get a tunnel (auto helpers)', () => {
     expect(commands).toHaveLength(2 + commands.filter((c) => c === 'sh -s').length);
     expect(commands.filter((c) => c === 'sh -s').length).toBeLessThanOrEqual(1); // the first deploy
     // The runtime API was never started for it.
-    expect(service.appInfo().runtimePort).toBeNull();
+    expect((await service.appInfo()).runtimePort).toBeNull();
   });
 
   it('a script that names them: API mode through the tunnel, as before', async () => {
@@ -78,13 +78,13 @@ describe('which scripts get a tunnel (auto helpers)', () => {
       ['h1'],
     );
     expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'api', fallbackReason: null });
-    expect(service.getVariableValue('named')).toBe('api');
+    expect((await service.getVariableValue('named'))).toBe('api');
     expect(tunnels).toContain('forwarding');
   });
 
   it('a program that such a script starts can still call the helpers (bundled)', async () => {
     // A process of its own (a new connection), as `cronium run` is.
-    const own = serviceWithHosts({ tunnelLingerMs: 0 }, h);
+    const own = await serviceWithHosts({ tunnelLingerMs: 0 }, h);
     const seen: string[] = [];
     own.service.subscribe((e) => e.type === 'tunnel' && seen.push(e.state));
     try {
@@ -92,7 +92,7 @@ describe('which scripts get a tunnel (auto helpers)', () => {
       onHost(h, 'printf "%s\\n" "cronium.setVariable child \\"\\$1\\"" > ~/child.sh', h.user);
       const r = await runJob(own.service, { language: 'bash', script: 'bash ~/child.sh 41' }, ['h1']);
       expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled' });
-      expect(own.service.getVariableValue('child')).toBe(41);
+      expect((await own.service.getVariableValue('child'))).toBe(41);
       expect(seen).toEqual([]);
     } finally {
       await own.close();
@@ -125,8 +125,8 @@ describe('which scripts get a tunnel (auto helpers)', () => {
 describe('a tunnel that is already open (back-to-back runs in one process)', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 60_000 }, h));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 60_000 }, h));
   });
   afterAll(() => close());
 
@@ -150,8 +150,8 @@ describe('a tunnel that is already open (back-to-back runs in one process)', () 
 describe('a new process on the same data directory (the runner record)', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
-  const open = () =>
-    new CroniumService({
+  const open = async () =>
+    await CroniumService.open({
       dataDir: dir.path,
       unknownHostKeys: 'accept-new',
       runtimePort: 0,
@@ -160,13 +160,13 @@ describe('a new process on the same data directory (the runner record)', () => {
     });
   const runTrue = async (service: CroniumService, script = 'echo once') => {
     const job =
-      service.listJobs().find((j) => j.script === script) ??
-      service.createJob({ name: `j${Math.random().toString(36).slice(2, 8)}`, language: 'bash', script });
-    const run = service.startRun({ jobId: job.id, serverIds: ['h1'] });
+      (await service.listJobs()).find((j) => j.script === script) ??
+      (await service.createJob({ name: `j${Math.random().toString(36).slice(2, 8)}`, language: 'bash', script }));
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     const done = await service.waitForRun(run.id);
-    const e = service.getExecution(done.executionIds[0]!);
-    const log = service
-      .readLog(e.id, -1, 100_000)
+    const e = await service.getExecution(done.executionIds[0]!);
+    const log = (await service
+      .readLog(e.id, -1, 100_000))
       .filter((c) => c.stream === 'stdout')
       .map((c) => c.text)
       .join('');
@@ -174,8 +174,8 @@ describe('a new process on the same data directory (the runner record)', () => {
   };
 
   it('the first process deploys and records it; the next launches without asking the host', async () => {
-    const first = open();
-    first.createServer({
+    const first = await open();
+    await first.createServer({
       name: 'h1',
       host: h.hosts.h1.address,
       username: h.user,
@@ -183,7 +183,7 @@ describe('a new process on the same data directory (the runner record)', () => {
     });
     onHost(h, 'rm -rf ~/.cronium', h.user);
     const a = await commandsDuring(async () => {
-      expect((await runTrue(first)).e.status).toBe('succeeded');
+      expect(((await runTrue(first))).e.status).toBe('succeeded');
     });
     await first.close();
     expect(a[0]).toBe('sh -s'); // the deploy
@@ -193,10 +193,10 @@ describe('a new process on the same data directory (the runner record)', () => {
     >;
     expect(Object.values(record)).toHaveLength(1);
 
-    const second = open();
+    const second = await open();
     const b = await commandsDuring(async () => {
       const { e, log } = await runTrue(second);
-      expect(e.status).toBe('succeeded');
+      expect((await e).status).toBe('succeeded');
       expect(log).toBe('once\n');
     });
     await second.close();
@@ -206,10 +206,10 @@ describe('a new process on the same data directory (the runner record)', () => {
 
   it('a runner removed meanwhile is deployed again and the script runs once', async () => {
     onHost(h, 'rm -rf ~/.cronium ~/ran.txt', h.user);
-    const third = open();
+    const third = await open();
     const c = await commandsDuring(async () => {
       const { e } = await runTrue(third, 'echo ran >> ~/ran.txt');
-      expect(e.status).toBe('succeeded');
+      expect((await e).status).toBe('succeeded');
     });
     await third.close();
     expect(

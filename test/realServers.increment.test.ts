@@ -29,21 +29,24 @@ const INCREMENT = {
 describe('incrementVariable', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
-  beforeAll(() => {
-    ({ service, close } = serviceWithHosts({ tunnelLingerMs: 0 }));
+  beforeAll(async () => {
+    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }));
   });
   afterAll(() => close());
 
   /** Starts `count` runs of one job at once (alternating hosts) and waits for all; every execution must succeed. */
   async function parallel(script: string, language: (typeof LANGUAGES)[number], mode: string, count: number) {
-    const job = service.createJob({ name: `inc-${Math.random().toString(36).slice(2)}`, language, script });
-    const runs = Array.from({ length: count }, (_, i) =>
-      service.startRun({ jobId: job.id, serverIds: [i % 2 ? 'h2' : 'h1'], helperMode: mode }),
+    const job = await service.createJob({ name: `inc-${Math.random().toString(36).slice(2)}`, language, script });
+    // Started together: the increments race each other in the store.
+    const runs = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        service.startRun({ jobId: job.id, serverIds: [i % 2 ? 'h2' : 'h1'], helperMode: mode }),
+      ),
     );
     const executions = [];
     for (const run of runs) {
       const done = await service.waitForRun(run.id);
-      for (const id of done.executionIds) executions.push(service.getExecution(id));
+      for (const id of done.executionIds) executions.push(await service.getExecution(id));
     }
     for (const e of executions)
       expect(e, JSON.stringify(e)).toMatchObject({ status: 'succeeded', helperMode: mode });
@@ -56,39 +59,39 @@ describe('incrementVariable', () => {
       async (mode) => {
         const key = `count_${language}_${mode}`;
         const three = await parallel(INCREMENT[language](key, '1'), language, mode, 3);
-        expect(service.getVariableValue(key)).toBe(3);
+        expect((await service.getVariableValue(key))).toBe(3);
         // "values set" shows each increment like a set, with the value that execution wrote or saw.
         for (const e of three) {
           const change = e.variableChanges.find((c) => c.key === key);
           expect(change).toMatchObject({ op: 'set', value: expect.stringMatching(/^[123]$/) });
         }
         await parallel(INCREMENT[language](key, '1'), language, mode, 10);
-        expect(service.getVariableValue(key)).toBe(13);
+        expect((await service.getVariableValue(key))).toBe(13);
       },
     );
 
     it.each(MODES)('in %s mode adds a fraction and a negative step; integers stay integers', async (mode) => {
       const key = `frac_${language}_${mode}`;
-      service.setVariable({ key, value: 2 });
+      await service.setVariable({ key, value: 2 });
       const r = await runJob(service, { language, script: INCREMENT[language](key, '0.5') }, ['h1'], {
         helperMode: mode,
       });
       expect(r.exec.status).toBe('succeeded');
       expect(r.text('h1', 'stdout')).toBe('got=2.5\n');
-      expect(service.getVariableValue(key)).toBe(2.5);
+      expect((await service.getVariableValue(key))).toBe(2.5);
       const back = await runJob(service, { language, script: INCREMENT[language](key, '-1.5') }, ['h1'], {
         helperMode: mode,
       });
       expect(back.text('h1', 'stdout')).toBe('got=1\n');
-      expect(service.getVariableValue(key)).toBe(1);
-      expect(service.listVariables().find((v) => v.key === key)!.value).toBe(1);
+      expect((await service.getVariableValue(key))).toBe(1);
+      expect((await service.listVariables()).find((v) => v.key === key)!.value).toBe(1);
     });
 
     it.each(MODES)(
       'in %s mode refuses a variable that is not a number and leaves it as it was',
       async (mode) => {
         const key = `word_${language}_${mode}`;
-        service.setVariable({ key, value: 'abc' });
+        await service.setVariable({ key, value: 'abc' });
         const script =
           language === 'bash'
             ? `cronium.incrementVariable ${key}; echo "rc=$?"\n`
@@ -102,7 +105,7 @@ describe('incrementVariable', () => {
           expect(r.text('h1', 'stdout')).toBe('rc=1\n');
           expect(r.text('h1', 'stderr')).toBe(`cronium: ${message}\n`);
         } else expect(r.text('h1', 'stdout')).toBe(`refused 400 ${message}\n`);
-        expect(service.getVariableValue(key)).toBe('abc');
+        expect((await service.getVariableValue(key))).toBe('abc');
         expect(r.exec.variableChanges).toEqual([]);
       },
     );
@@ -120,21 +123,21 @@ describe('incrementVariable', () => {
       expect(r.text('h1', language === 'bash' ? 'stderr' : 'stdout')).toContain(
         'the increment must be a finite number',
       );
-      expect(service.listVariables().some((v) => v.key === key)).toBe(false);
+      expect((await service.listVariables()).some((v) => v.key === key)).toBe(false);
     });
   });
 
   it('in bundled mode applies a set then increments in one run as the value the script saw', async () => {
     const key = 'set_then_inc';
-    service.setVariable({ key, value: 100 });
+    await service.setVariable({ key, value: 100 });
     const script = `cronium.setVariable ${key} 5\ncronium.incrementVariable ${key} 2\ncronium.incrementVariable ${key}\n`;
     const r = await runJob(service, { language: 'bash', script }, ['h1'], { helperMode: 'bundled' });
     expect(r.text('h1', 'stdout')).toBe('7\n8\n');
-    expect(service.getVariableValue(key)).toBe(8);
+    expect((await service.getVariableValue(key))).toBe(8);
   });
 
   it('keeps a secret variable secret when it is incremented, in both modes', async () => {
-    service.setVariable({ key: 'secret_count', value: 40, secret: true });
+    await service.setVariable({ key: 'secret_count', value: 40, secret: true });
     for (const mode of MODES) {
       const r = await runJob(
         service,
@@ -147,8 +150,8 @@ describe('incrementVariable', () => {
       expect(r.exec.status).toBe('succeeded');
       expect(r.exec.variableChanges).toEqual([{ key: 'secret_count', op: 'set', secret: true }]);
     }
-    expect(service.getVariableValue('secret_count')).toBe(42);
-    expect(service.listVariables().find((v) => v.key === 'secret_count')).toMatchObject({
+    expect((await service.getVariableValue('secret_count'))).toBe(42);
+    expect((await service.listVariables()).find((v) => v.key === 'secret_count')).toMatchObject({
       secret: true,
       value: null,
     });
@@ -158,10 +161,10 @@ describe('incrementVariable', () => {
 describe('incrementVariable at collect (bundled mode)', () => {
   it('refuses an increment when the stored value stopped being a number during the run; nothing written', async () => {
     const dir = tempDir();
-    const core = composeCore({ dataDir: dir.path, keychain: null, runtimePort: 0 });
+    const core = await composeCore({ dataDir: dir.path, keychain: null, runtimePort: 0 });
     const service = new CroniumService(core);
     try {
-      service.setVariable({ key: 'n', value: 'no longer a number' });
+      await service.setVariable({ key: 'n', value: 'no longer a number' });
       const context: RuntimeContext = {
         executionId: 'exec-1',
         jobId: 'j',
@@ -182,17 +185,17 @@ describe('incrementVariable at collect (bundled mode)', () => {
       expect(problems).toEqual([
         'cronium.incrementVariable(n): variable "n" is not a number, so it was not incremented',
       ]);
-      expect(service.getVariableValue('n')).toBe('no longer a number');
+      expect((await service.getVariableValue('n'))).toBe('no longer a number');
       expect(context.changes).toEqual([]);
       // A number: the sum of the run's steps is added to what is stored now, not the script's view.
-      service.setVariable({ key: 'n', value: 10 });
+      await service.setVariable({ key: 'n', value: 10 });
       expect(await applyCollected(files, context, core.variables.access())).toEqual([]);
-      expect(service.getVariableValue('n')).toBe(13);
+      expect((await service.getVariableValue('n'))).toBe(13);
       expect(context.changes).toEqual([{ key: 'n', op: 'set', value: '13' }]);
       // An unset key starts at 0, and the refused upsert of a failed increment left no row behind.
       const missing = new Map([['.cronium.changes', `incr ${keyToHex('fresh')} 4\n`]]);
       expect(await applyCollected(missing, context, core.variables.access())).toEqual([]);
-      expect(service.getVariableValue('fresh')).toBe(4);
+      expect((await service.getVariableValue('fresh'))).toBe(4);
     } finally {
       await service.close();
       dir.remove();
@@ -204,17 +207,17 @@ describe('incrementVariable from several CLI processes', () => {
   it.each(MODES)(
     'in %s mode: 3 `cronium run` processes at once, each counting once, end at 3',
     async (mode) => {
-      const { service, dir, close } = serviceWithHosts({ tunnelLingerMs: 0 });
+      const { service, dir, close } = (await serviceWithHosts({ tunnelLingerMs: 0 }));
       try {
-        service.createJob({ name: 'count', language: 'bash', script: INCREMENT.bash('procs', '1') });
+        await service.createJob({ name: 'count', language: 'bash', script: INCREMENT.bash('procs', '1') });
         await service.close();
         const one = () =>
           runCli(['run', 'count', '--on', 'h1', '--helpers', mode], { CRONIUM_DATA_DIR: dir }).then(
             (r) => r.code,
           );
         expect(await Promise.all([one(), one(), one()])).toEqual([0, 0, 0]);
-        const after = new CroniumService({ dataDir: dir, keychain: null, runtimePort: 0 });
-        expect(after.getVariableValue('procs')).toBe(3);
+        const after = await CroniumService.open({ dataDir: dir, keychain: null, runtimePort: 0 });
+        expect((await after.getVariableValue('procs'))).toBe(3);
         await after.close();
       } finally {
         await close();

@@ -35,13 +35,13 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 beforeAll(async () => {
-  const seed = new CroniumService({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
+  const seed = await CroniumService.open({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
   for (const [name, host] of [
     ['alpha', h.hosts.h1.address],
     ['beta', h.hosts.h2.address],
   ] as const)
-    seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } });
-  seed.createJob({ name: 'hello', language: 'bash', script: 'echo "hi from $(hostname)"' });
+    await seed.createServer({ name, host, username: h.user, auth: { type: 'key', keyPath: h.keyPath } });
+  await seed.createJob({ name: 'hello', language: 'bash', script: 'echo "hi from $(hostname)"' });
   await seed.close();
 });
 

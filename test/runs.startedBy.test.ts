@@ -5,13 +5,13 @@
  * as "unknown".
  */
 import { hostname, userInfo } from 'node:os';
-import { DatabaseSync } from 'node:sqlite';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CroniumService } from '../src/service/service.ts';
-import { migrate } from '../src/store/database.ts';
+import { migrateSql } from '../src/store/migrate.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
+import { SqliteDatabase } from '../src/store/sqliteEngine.ts';
 import { runCli } from './support/cli.ts';
 import { serviceWithHosts, tempDir } from './support/fixtures.ts';
 
@@ -22,33 +22,33 @@ describe('who started each run', () => {
   let service: CroniumService;
   let dir: string;
   let close: () => Promise<void>;
-  beforeAll(() => {
-    ({ service, dir, close } = serviceWithHosts({ tunnelLingerMs: 0 }));
+  beforeAll(async () => {
+    ({ service, dir, close } = await serviceWithHosts({ tunnelLingerMs: 0 }));
   });
   afterAll(() => close());
 
   it('records user@machine for a run, its re-run and the runs its chain links start', async () => {
-    service.createJob({ name: 'sb-next', language: 'bash', script: 'echo next' });
-    const job = service.createJob({
+    await service.createJob({ name: 'sb-next', language: 'bash', script: 'echo next' });
+    const job = await service.createJob({
       name: 'sb-first',
       language: 'bash',
       script: 'echo first; exit 3',
       chain: [{ on: 'failure', jobId: 'sb-next' }],
     });
-    const run = service.startRun({ jobId: job.id, serverIds: ['h1'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     expect(run.startedBy).toBe(ME);
     const done = await service.waitForRun(run.id);
     const [chained] = await service.waitForChain(run.id);
     expect(chained).toMatchObject({ trigger: 'chain', startedBy: ME });
-    expect(service.getExecution(done.executionIds[0]!).startedBy).toBe(ME);
-    const again = service.rerun(run.id);
+    expect((await service.getExecution(done.executionIds[0]!)).startedBy).toBe(ME);
+    const again = await service.rerun(run.id);
     expect(again).toMatchObject({ trigger: 'retry', startedBy: ME });
     await service.waitForRun(again.id);
-    expect(service.getRun(again.id).startedBy).toBe(ME);
+    expect((await service.getRun(again.id)).startedBy).toBe(ME);
   });
 
   it('records the actor a worker passes, and history finds runs by it', async () => {
-    const worker = new CroniumService({
+    const worker = await CroniumService.open({
       dataDir: dir,
       keychain: null,
       runtimePort: 0,
@@ -56,16 +56,16 @@ describe('who started each run', () => {
       actor: 'worker w-42@rack7',
     });
     try {
-      const job = service.createJob({ name: 'sb-worker', language: 'bash', script: 'echo w' });
-      const run = worker.startRun({ jobId: job.id, serverIds: ['h2'] });
+      const job = await service.createJob({ name: 'sb-worker', language: 'bash', script: 'echo w' });
+      const run = await worker.startRun({ jobId: job.id, serverIds: ['h2'] });
       await worker.waitForRun(run.id);
-      expect(service.getRun(run.id).startedBy).toBe('worker w-42@rack7');
-      const found = service.queryHistory({ text: 'w-42@rack7', limit: 50 }).items;
+      expect((await service.getRun(run.id)).startedBy).toBe('worker w-42@rack7');
+      const found = (await service.queryHistory({ text: 'w-42@rack7', limit: 50 })).items;
       expect(found.map((e) => e.runId)).toEqual([run.id]);
       expect(found[0]!.startedBy).toBe('worker w-42@rack7');
       // Case-blind, like the rest of the search, and every word must match.
-      expect(service.queryHistory({ text: 'RACK7 sb-worker', limit: 50 }).items).toHaveLength(1);
-      expect(service.queryHistory({ text: 'rack7 sb-first', limit: 50 }).items).toHaveLength(0);
+      expect((await service.queryHistory({ text: 'RACK7 sb-worker', limit: 50 })).items).toHaveLength(1);
+      expect((await service.queryHistory({ text: 'rack7 sb-first', limit: 50 })).items).toHaveLength(0);
     } finally {
       await worker.close();
     }
@@ -96,9 +96,10 @@ describe('runs from before the audit trail', () => {
     const dir = tempDir();
     try {
       // A store at the schema before started_by, with a finished run in it.
-      const raw = new DatabaseSync(`${dir.path}/cronium.db`);
+      const store = new SqliteDatabase(`${dir.path}/cronium.db`);
+      const raw = store.raw;
       const before = MIGRATIONS.find((m) => m.name === 'who started each run')!.version;
-      migrate(raw, before - 1);
+      await migrateSql(store, before - 1);
       raw
         .prepare(
           `INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, ended_at)
@@ -111,7 +112,7 @@ describe('runs from before the audit trail', () => {
            VALUES ('old-exec-1', 'old-run-1', 'j', 'old job', 's', 'old server', 'succeeded', 1, 2)`,
         )
         .run();
-      raw.close();
+      await store.close();
       const env = { CRONIUM_DATA_DIR: dir.path };
       const show = await runCli(['show', 'old-exec-1'], env);
       expect(show.code).toBe(0);

@@ -218,17 +218,17 @@ describe('secrets sealed with a team key', () => {
 describe('a shared store', () => {
   it('without a team key is an error at start; with one, it seals with the team key', async () => {
     const dir = dataDir();
-    expect(() => composeCore({ dataDir: dir, keychain: null, sharedStore: true, env: {} })).toThrow(
+    await expect(composeCore({ dataDir: dir, keychain: null, sharedStore: true, env: {} })).rejects.toThrow(
       /This store is shared, so its secrets are sealed with the team key, and none was given: set CRONIUM_TEAM_KEY/,
     );
     const key = (await newKey()).trim();
     const service = new CroniumService(
-      composeCore({ dataDir: dir, keychain: null, sharedStore: true, env: { CRONIUM_TEAM_KEY: key } }),
+      await composeCore({ dataDir: dir, keychain: null, sharedStore: true, env: { CRONIUM_TEAM_KEY: key } }),
     );
     try {
-      service.setVariable({ key: 's', value: 'v', secret: true });
-      expect(service.secretStoreInfo()).toMatchObject({ kind: 'team-key', location: 'CRONIUM_TEAM_KEY' });
-      expect(service.getVariableValue('s')).toBe('v');
+      await service.setVariable({ key: 's', value: 'v', secret: true });
+      expect((await service.secretStoreInfo())).toMatchObject({ kind: 'team-key', location: 'CRONIUM_TEAM_KEY' });
+      expect((await service.getVariableValue('s'))).toBe('v');
     } finally {
       await service.close();
     }

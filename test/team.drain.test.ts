@@ -45,7 +45,7 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 beforeAll(async () => {
   postgres = await startPostgres();
   url = postgres.createDatabase('team_drain');
-  service = new CroniumService({
+  service = await CroniumService.open({
     dataDir: dir.path,
     unknownHostKeys: 'accept-new',
     runtimePort: 0,
@@ -53,14 +53,14 @@ beforeAll(async () => {
   });
   // Ten servers over the two hosts (connections are pooled per server in each worker).
   for (let i = 0; i < 10; i++)
-    service.createServer({
+    await service.createServer({
       name: `d${i}`,
       host: h.hosts[i % 2 ? 'h2' : 'h1'].address,
       port: 22,
       username: h.user,
       auth: { type: 'key', keyPath: h.keyPath },
     });
-  service.createJob({
+  await service.createJob({
     name: 'tick',
     language: 'bash',
     helperMode: 'bundled',
@@ -80,11 +80,11 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
   const runIds: string[] = [];
   for (let i = 0; i < 100; i++)
     runIds.push(
-      service.startRun({
+      (await service.startRun({
         jobId: 'tick',
         serverIds: Array.from({ length: 10 }, (_, j) => `d${j}`),
         via: 'workers',
-      }).id,
+      })).id,
     );
   const env = {
     ...process.env,

@@ -80,8 +80,8 @@ function byServer(text: string): Record<string, string[]> {
   return groups;
 }
 
-function job(name: string, script: string, timeoutSec = 60): void {
-  service.createJob({ name, language: 'bash', script, timeoutSec });
+async function job(name: string, script: string, timeoutSec = 60): Promise<void> {
+  await service.createJob({ name, language: 'bash', script, timeoutSec });
 }
 
 beforeAll(async () => {
@@ -95,7 +95,7 @@ beforeAll(async () => {
     CRONIUM_WORKER_HEARTBEAT_MS: '300',
     CRONIUM_WORKER_LOST_AFTER_MS: '3000',
   };
-  service = new CroniumService({
+  service = await CroniumService.open({
     dataDir: dir.path,
     unknownHostKeys: 'accept-new',
     runtimePort: 0,
@@ -103,7 +103,7 @@ beforeAll(async () => {
     killGraceSec: 1,
   });
   for (const name of ['h1', 'h2'] as const)
-    service.createServer({
+    await service.createServer({
       name,
       host: h.hosts[name].address,
       port: h.hosts[name].port,
@@ -112,7 +112,7 @@ beforeAll(async () => {
     });
   // Ten names over the two hosts: the drain test's servers (connections pooled per server per worker).
   for (let i = 0; i < 10; i++)
-    service.createServer({
+    await service.createServer({
       name: `d${i}`,
       host: h.hosts[i % 2 ? 'h2' : 'h1'].address,
       port: 22,
@@ -133,7 +133,7 @@ afterAll(async () => {
 
 describe('cronium run --via workers', () => {
   it('streams the same output and exits with the same codes as a direct run; the worker is recorded', async () => {
-    job(
+    await job(
       'mixed',
       'for i in 1 2 3; do echo "out $i"; echo "err $i" >&2; done\nprintf "no newline"\nexit "${CODE:-3}"',
     );
@@ -173,7 +173,7 @@ describe('cronium run --via workers', () => {
   });
 
   it('Ctrl-C of the CLI cancels the run on its worker, which ends the remote processes', async () => {
-    job('long', 'sleep 4321\n');
+    await job('long', 'sleep 4321\n');
     const child = spawn(
       process.execPath,
       ['src/cli/main.ts', 'run', 'long', '--on', 'h1', '--via', 'workers'],
@@ -209,8 +209,8 @@ describe('cronium run --via workers', () => {
 
 describe('schedules in team mode', () => {
   it('fire in the workers, into the queue: each occurrence once, run by a worker', async () => {
-    job('ticking', 'echo "$CRONIUM_EXECUTION_ID" >> ~/ticking.log\n');
-    const schedule = service.createSchedule({
+    await job('ticking', 'echo "$CRONIUM_EXECUTION_ID" >> ~/ticking.log\n');
+    const schedule = await service.createSchedule({
       name: 'every-second',
       jobId: 'ticking',
       cron: '* * * * * *',
@@ -225,7 +225,7 @@ describe('schedules in team mode', () => {
         'three scheduled runs',
       );
     } finally {
-      service.pauseSchedule(schedule.id);
+      await service.pauseSchedule(schedule.id);
     }
     await until(
       () =>
@@ -258,12 +258,12 @@ describe('schedules in team mode', () => {
 
 describe('the lost-worker policy', () => {
   it('re-queues what a lost worker had taken but not started; another worker runs it once', async () => {
-    job('requeued', 'echo "$CRONIUM_EXECUTION_ID" >> ~/requeued.log; echo ran\n');
+    await job('requeued', 'echo "$CRONIUM_EXECUTION_ID" >> ~/requeued.log; echo ran\n');
     const live = workers.filter((w) => w.child.exitCode === null);
     for (const w of live) w.child.kill('SIGSTOP');
     let runId: string;
     try {
-      runId = service.startRun({ jobId: 'requeued', serverIds: ['h1'], via: 'workers' }).id;
+      runId = (await service.startRun({ jobId: 'requeued', serverIds: ['h1'], via: 'workers' })).id;
       // A worker that took it and died before connecting: its row's heartbeat is long past.
       const db = new DatabaseSync(join(dir.path, 'cronium.db'), { timeout: 10_000 });
       db.prepare(
@@ -296,11 +296,11 @@ describe('the lost-worker policy', () => {
 describe('a worker killed with SIGKILL mid-run', () => {
   it('its running execution becomes worker_lost within the limit, never left running; others keep working', async () => {
     const w3 = await startWorker('w3', 2);
-    job('victim', 'echo started; sleep 60\n');
+    await job('victim', 'echo started; sleep 60\n');
     // Only w3 takes work while it starts: the others are paused (SIGSTOP) so the run lands on w3.
     const others = workers.filter((w) => w.name !== 'w3' && w.child.exitCode === null);
     for (const w of others) w.child.kill('SIGSTOP');
-    const run = service.startRun({ jobId: 'victim', serverIds: ['h2'], via: 'workers' });
+    const run = await service.startRun({ jobId: 'victim', serverIds: ['h2'], via: 'workers' });
     try {
       await until(
         () =>

@@ -211,7 +211,7 @@ export class TeamWorker {
     // Chained jobs start here, direct in this worker.
     if (!signal.aborted && spec.afterExecution)
       try {
-        spec.afterExecution(final);
+        await spec.afterExecution(final);
       } catch (err) {
         log().error({ err }, `chain after execution ${final.id} failed`);
       }

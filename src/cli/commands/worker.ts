@@ -55,7 +55,7 @@ function wholeNumber(
 async function workerCommand(host: Host, o: WorkerOptions, verbose: boolean, io: CliIo): Promise<number> {
   const concurrency = wholeNumber(o.concurrency, '--concurrency', 1, 500);
   const grace = wholeNumber(o.grace, '--grace', 0, 86_400);
-  configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
+  await configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
   let signals = 0;
   let stop!: (signal: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
