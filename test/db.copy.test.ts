@@ -278,10 +278,14 @@ describe('cronium db migrate', () => {
     );
   });
 
-  it('keeps other commands off the local store while a database URL is given', async () => {
-    const res = await runCli(['server', 'list'], { ...env, CRONIUM_DATABASE_URL: server.url });
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/Only "cronium db migrate" and "cronium db copy" use a PostgreSQL store/);
+  it('keeps other commands off the local store while a database URL is given: they use PostgreSQL', async () => {
+    const local = await runCli(['server', 'list', '--json'], env);
+    expect((JSON.parse(local.stdout) as unknown[]).length).toBeGreaterThan(0);
+    const url = server.createDatabase('othercmds');
+    const res = await runCli(['server', 'list', '--json'], { ...env, CRONIUM_DATABASE_URL: url });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual([]);
   });
 });
 

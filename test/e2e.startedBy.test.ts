@@ -34,12 +34,14 @@ describe('who started each run, in the app (Chromium, real hosts)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const options = { dataDir: data.path, unknownHostKeys: 'accept-new' as const, runtimePort: 0 };
     const seed = await CroniumService.open(options);
-    const h1 = (await seed.createServer({
-      name: 'h1',
-      host: h.hosts.h1.address,
-      username: h.user,
-      auth: { type: 'key', keyPath: h.keyPath },
-    })).id;
+    const h1 = (
+      await seed.createServer({
+        name: 'h1',
+        host: h.hosts.h1.address,
+        username: h.user,
+        auth: { type: 'key', keyPath: h.keyPath },
+      })
+    ).id;
     const mine = await seed.createJob({
       name: 'mine',
       language: 'bash',

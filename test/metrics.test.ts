@@ -319,7 +319,7 @@ describe('metrics and health of a monitored service (real hosts)', () => {
 
 describe('health once the store is gone', () => {
   it('answers 503 (degraded) when the data directory is removed, and when the store is closed', async () => {
-    const { service, dir, close } = (await serviceWithHosts());
+    const { service, dir, close } = await serviceWithHosts();
     const monitoring = await startMonitoring({ service, port: 0, role: 'worker' });
     try {
       expect((await get(monitoring.port, '/healthz')).status).toBe(200);
@@ -345,7 +345,7 @@ describe('health once the store is gone', () => {
   });
 
   it('answers 503 when the store is closed though its file is there', async () => {
-    const { service, close } = (await serviceWithHosts());
+    const { service, close } = await serviceWithHosts();
     const monitoring = await startMonitoring({ service, port: 0, role: 'daemon' });
     try {
       await service.close();

@@ -78,7 +78,7 @@ describe('which scripts get a tunnel (auto helpers)', () => {
       ['h1'],
     );
     expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'api', fallbackReason: null });
-    expect((await service.getVariableValue('named'))).toBe('api');
+    expect(await service.getVariableValue('named')).toBe('api');
     expect(tunnels).toContain('forwarding');
   });
 
@@ -92,7 +92,7 @@ describe('which scripts get a tunnel (auto helpers)', () => {
       onHost(h, 'printf "%s\\n" "cronium.setVariable child \\"\\$1\\"" > ~/child.sh', h.user);
       const r = await runJob(own.service, { language: 'bash', script: 'bash ~/child.sh 41' }, ['h1']);
       expect(r.exec).toMatchObject({ status: 'succeeded', helperMode: 'bundled' });
-      expect((await own.service.getVariableValue('child'))).toBe(41);
+      expect(await own.service.getVariableValue('child')).toBe(41);
       expect(seen).toEqual([]);
     } finally {
       await own.close();
@@ -161,12 +161,15 @@ describe('a new process on the same data directory (the runner record)', () => {
   const runTrue = async (service: CroniumService, script = 'echo once') => {
     const job =
       (await service.listJobs()).find((j) => j.script === script) ??
-      (await service.createJob({ name: `j${Math.random().toString(36).slice(2, 8)}`, language: 'bash', script }));
+      (await service.createJob({
+        name: `j${Math.random().toString(36).slice(2, 8)}`,
+        language: 'bash',
+        script,
+      }));
     const run = await service.startRun({ jobId: job.id, serverIds: ['h1'] });
     const done = await service.waitForRun(run.id);
     const e = await service.getExecution(done.executionIds[0]!);
-    const log = (await service
-      .readLog(e.id, -1, 100_000))
+    const log = (await service.readLog(e.id, -1, 100_000))
       .filter((c) => c.stream === 'stdout')
       .map((c) => c.text)
       .join('');
@@ -183,7 +186,7 @@ describe('a new process on the same data directory (the runner record)', () => {
     });
     onHost(h, 'rm -rf ~/.cronium', h.user);
     const a = await commandsDuring(async () => {
-      expect(((await runTrue(first))).e.status).toBe('succeeded');
+      expect((await runTrue(first)).e.status).toBe('succeeded');
     });
     await first.close();
     expect(a[0]).toBe('sh -s'); // the deploy

@@ -36,7 +36,11 @@ describe('incrementVariable', () => {
 
   /** Starts `count` runs of one job at once (alternating hosts) and waits for all; every execution must succeed. */
   async function parallel(script: string, language: (typeof LANGUAGES)[number], mode: string, count: number) {
-    const job = await service.createJob({ name: `inc-${Math.random().toString(36).slice(2)}`, language, script });
+    const job = await service.createJob({
+      name: `inc-${Math.random().toString(36).slice(2)}`,
+      language,
+      script,
+    });
     // Started together: the increments race each other in the store.
     const runs = await Promise.all(
       Array.from({ length: count }, (_, i) =>
@@ -59,14 +63,14 @@ describe('incrementVariable', () => {
       async (mode) => {
         const key = `count_${language}_${mode}`;
         const three = await parallel(INCREMENT[language](key, '1'), language, mode, 3);
-        expect((await service.getVariableValue(key))).toBe(3);
+        expect(await service.getVariableValue(key)).toBe(3);
         // "values set" shows each increment like a set, with the value that execution wrote or saw.
         for (const e of three) {
           const change = e.variableChanges.find((c) => c.key === key);
           expect(change).toMatchObject({ op: 'set', value: expect.stringMatching(/^[123]$/) });
         }
         await parallel(INCREMENT[language](key, '1'), language, mode, 10);
-        expect((await service.getVariableValue(key))).toBe(13);
+        expect(await service.getVariableValue(key)).toBe(13);
       },
     );
 
@@ -78,12 +82,12 @@ describe('incrementVariable', () => {
       });
       expect(r.exec.status).toBe('succeeded');
       expect(r.text('h1', 'stdout')).toBe('got=2.5\n');
-      expect((await service.getVariableValue(key))).toBe(2.5);
+      expect(await service.getVariableValue(key)).toBe(2.5);
       const back = await runJob(service, { language, script: INCREMENT[language](key, '-1.5') }, ['h1'], {
         helperMode: mode,
       });
       expect(back.text('h1', 'stdout')).toBe('got=1\n');
-      expect((await service.getVariableValue(key))).toBe(1);
+      expect(await service.getVariableValue(key)).toBe(1);
       expect((await service.listVariables()).find((v) => v.key === key)!.value).toBe(1);
     });
 
@@ -105,7 +109,7 @@ describe('incrementVariable', () => {
           expect(r.text('h1', 'stdout')).toBe('rc=1\n');
           expect(r.text('h1', 'stderr')).toBe(`cronium: ${message}\n`);
         } else expect(r.text('h1', 'stdout')).toBe(`refused 400 ${message}\n`);
-        expect((await service.getVariableValue(key))).toBe('abc');
+        expect(await service.getVariableValue(key)).toBe('abc');
         expect(r.exec.variableChanges).toEqual([]);
       },
     );
@@ -133,7 +137,7 @@ describe('incrementVariable', () => {
     const script = `cronium.setVariable ${key} 5\ncronium.incrementVariable ${key} 2\ncronium.incrementVariable ${key}\n`;
     const r = await runJob(service, { language: 'bash', script }, ['h1'], { helperMode: 'bundled' });
     expect(r.text('h1', 'stdout')).toBe('7\n8\n');
-    expect((await service.getVariableValue(key))).toBe(8);
+    expect(await service.getVariableValue(key)).toBe(8);
   });
 
   it('keeps a secret variable secret when it is incremented, in both modes', async () => {
@@ -150,7 +154,7 @@ describe('incrementVariable', () => {
       expect(r.exec.status).toBe('succeeded');
       expect(r.exec.variableChanges).toEqual([{ key: 'secret_count', op: 'set', secret: true }]);
     }
-    expect((await service.getVariableValue('secret_count'))).toBe(42);
+    expect(await service.getVariableValue('secret_count')).toBe(42);
     expect((await service.listVariables()).find((v) => v.key === 'secret_count')).toMatchObject({
       secret: true,
       value: null,
@@ -185,17 +189,17 @@ describe('incrementVariable at collect (bundled mode)', () => {
       expect(problems).toEqual([
         'cronium.incrementVariable(n): variable "n" is not a number, so it was not incremented',
       ]);
-      expect((await service.getVariableValue('n'))).toBe('no longer a number');
+      expect(await service.getVariableValue('n')).toBe('no longer a number');
       expect(context.changes).toEqual([]);
       // A number: the sum of the run's steps is added to what is stored now, not the script's view.
       await service.setVariable({ key: 'n', value: 10 });
       expect(await applyCollected(files, context, core.variables.access())).toEqual([]);
-      expect((await service.getVariableValue('n'))).toBe(13);
+      expect(await service.getVariableValue('n')).toBe(13);
       expect(context.changes).toEqual([{ key: 'n', op: 'set', value: '13' }]);
       // An unset key starts at 0, and the refused upsert of a failed increment left no row behind.
       const missing = new Map([['.cronium.changes', `incr ${keyToHex('fresh')} 4\n`]]);
       expect(await applyCollected(missing, context, core.variables.access())).toEqual([]);
-      expect((await service.getVariableValue('fresh'))).toBe(4);
+      expect(await service.getVariableValue('fresh')).toBe(4);
     } finally {
       await service.close();
       dir.remove();
@@ -207,7 +211,7 @@ describe('incrementVariable from several CLI processes', () => {
   it.each(MODES)(
     'in %s mode: 3 `cronium run` processes at once, each counting once, end at 3',
     async (mode) => {
-      const { service, dir, close } = (await serviceWithHosts({ tunnelLingerMs: 0 }));
+      const { service, dir, close } = await serviceWithHosts({ tunnelLingerMs: 0 });
       try {
         await service.createJob({ name: 'count', language: 'bash', script: INCREMENT.bash('procs', '1') });
         await service.close();
@@ -217,7 +221,7 @@ describe('incrementVariable from several CLI processes', () => {
           );
         expect(await Promise.all([one(), one(), one()])).toEqual([0, 0, 0]);
         const after = await CroniumService.open({ dataDir: dir, keychain: null, runtimePort: 0 });
-        expect((await after.getVariableValue('procs'))).toBe(3);
+        expect(await after.getVariableValue('procs')).toBe(3);
         await after.close();
       } finally {
         await close();

@@ -35,7 +35,11 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 beforeAll(async () => {
-  const seed = await CroniumService.open({ dataDir: data.path, unknownHostKeys: 'accept-new', runtimePort: 0 });
+  const seed = await CroniumService.open({
+    dataDir: data.path,
+    unknownHostKeys: 'accept-new',
+    runtimePort: 0,
+  });
   for (const [name, host] of [
     ['alpha', h.hosts.h1.address],
     ['beta', h.hosts.h2.address],

@@ -227,8 +227,11 @@ describe('a shared store', () => {
     );
     try {
       await service.setVariable({ key: 's', value: 'v', secret: true });
-      expect((await service.secretStoreInfo())).toMatchObject({ kind: 'team-key', location: 'CRONIUM_TEAM_KEY' });
-      expect((await service.getVariableValue('s'))).toBe('v');
+      expect(await service.secretStoreInfo()).toMatchObject({
+        kind: 'team-key',
+        location: 'CRONIUM_TEAM_KEY',
+      });
+      expect(await service.getVariableValue('s')).toBe('v');
     } finally {
       await service.close();
     }

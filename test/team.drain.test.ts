@@ -80,11 +80,13 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
   const runIds: string[] = [];
   for (let i = 0; i < 100; i++)
     runIds.push(
-      (await service.startRun({
-        jobId: 'tick',
-        serverIds: Array.from({ length: 10 }, (_, j) => `d${j}`),
-        via: 'workers',
-      })).id,
+      (
+        await service.startRun({
+          jobId: 'tick',
+          serverIds: Array.from({ length: 10 }, (_, j) => `d${j}`),
+          via: 'workers',
+        })
+      ).id,
     );
   const env = {
     ...process.env,

@@ -205,7 +205,8 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
   });
   // A team key, when given, is used instead of the data key (on any engine); a store that adopted one
   // keeps asking for it.
-  const secrets = teamKey || (await hasTeamKey(db)) ? new TeamKeySecretStore({ db, teamKey }) : dataKeySecrets;
+  const secrets =
+    teamKey || (await hasTeamKey(db)) ? new TeamKeySecretStore({ db, teamKey }) : dataKeySecrets;
   const serverRepo = new ServerRepo(db);
   const historyRepo = new HistoryRepo(db);
   const knownHosts = new KnownHostRepo(db);

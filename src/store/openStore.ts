@@ -23,8 +23,7 @@ export interface StoreOptions {
  */
 export async function openStore(options: StoreOptions): Promise<SqlDatabase> {
   if (options.databaseUrl) {
-    if (/^postgres(?:ql)?:\/\//i.test(options.databaseUrl))
-    {
+    if (/^postgres(?:ql)?:\/\//i.test(options.databaseUrl)) {
       // Loaded only for a PostgreSQL store: the local store's processes never pay for the pg driver.
       const { openPostgres } = await import('./postgresEngine.ts');
       return openPostgres(options.databaseUrl, { env: options.env });

@@ -79,13 +79,10 @@ export class VariableRepo {
         [key, now, updatedBy],
       );
       const next = await change(await new VariableRepo(tx).get(key));
-      await tx.run('UPDATE variables SET value = ?, secret = ?, updated_at = ?, updated_by = ? WHERE key = ?', [
-        next.value,
-        next.secret ? 1 : 0,
-        now,
-        updatedBy,
-        key,
-      ]);
+      await tx.run(
+        'UPDATE variables SET value = ?, secret = ?, updated_at = ?, updated_by = ? WHERE key = ?',
+        [next.value, next.secret ? 1 : 0, now, updatedBy, key],
+      );
       return { key, value: next.value, secret: next.secret, updatedAt: now, updatedBy };
     });
   }

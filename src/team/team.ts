@@ -231,7 +231,9 @@ export class Team {
    */
   async cancel(runId: string, executionId: string | null = null): Promise<boolean> {
     const { history, hub, repo } = this.deps;
-    const targets: Execution[] = (await history.runExecutions(runId)).filter((e) => !isFinal(e.status) && (executionId === null || e.id === executionId));
+    const targets: Execution[] = (await history.runExecutions(runId)).filter(
+      (e) => !isFinal(e.status) && (executionId === null || e.id === executionId),
+    );
     let asked = false;
     for (const e of targets) {
       const cancelled = await repo.endUnclaimed(

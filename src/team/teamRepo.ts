@@ -164,9 +164,10 @@ export class TeamRepo {
     now: number,
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.all<{ status: ExecutionStatus }>('SELECT status FROM executions WHERE run_id = ?', [
-        runId,
-      ]);
+      const rows = await tx.all<{ status: ExecutionStatus }>(
+        'SELECT status FROM executions WHERE run_id = ?',
+        [runId],
+      );
       if (rows.some((r) => !(FINAL_EXECUTION_STATUSES as readonly string[]).includes(r.status))) return false;
       const { changes } = await tx.run(
         `UPDATE runs SET status = ?, ended_at = ? WHERE id = ? AND status = 'running'`,
