@@ -15,6 +15,7 @@ import type {
   ToolActionRecord,
   VariableChange,
 } from '../core/domain.ts';
+import type { SqlEngine } from './sql.ts';
 
 export interface RunRow {
   id: string;
@@ -156,8 +157,14 @@ export interface ExecutionFilter {
 /** The columns history's text search looks in (started_by: who started the run, issue 13). */
 const SEARCHED = ['job_name', 'server_name', 'error_message', 'id', 'run_id', 'started_by'];
 
-/** The SQL and its parameters for one page of history (exported so tests can EXPLAIN the real query). */
-export function executionListQuery(filter: ExecutionFilter): { sql: string; values: (string | number)[] } {
+/**
+ * The SQL and its parameters for one page of history (exported so tests can EXPLAIN the real query), in
+ * `engine`'s dialect: only the text search differs (see below).
+ */
+export function executionListQuery(
+  filter: ExecutionFilter,
+  engine: SqlEngine = 'sqlite',
+): { sql: string; values: (string | number)[] } {
   const where: string[] = [];
   const values: (string | number)[] = [];
   const add = (clause: string, value: string | number) => {
@@ -170,12 +177,13 @@ export function executionListQuery(filter: ExecutionFilter): { sql: string; valu
     where.push(`status IN (${NOT_SUCCEEDED_STATUSES.map(() => '?').join(', ')})`);
     values.push(...NOT_SUCCEEDED_STATUSES);
   } else if (filter.status) add('status = ?', filter.status);
-  // Each word must appear in one of the searched columns, case-blind: both sides through lower() (SQLite's
-  // LIKE is case-blind for ASCII, PostgreSQL's is not; the same lower() on both sides agrees with itself).
+  // Each word must appear in one of the searched columns, case-blind: SQLite's LIKE already is (for
+  // ASCII), PostgreSQL's ILIKE is; lower() on both sides would say the same but costs a call per row.
+  const like = engine === 'postgres' ? 'ILIKE' : 'LIKE';
   for (const word of filter.text?.split(/\s+/).filter(Boolean) ?? []) {
-    const like = `%${word.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    where.push(`(${SEARCHED.map((c) => `lower(${c}) LIKE lower(?) ESCAPE '\\'`).join(' OR ')})`);
-    values.push(...SEARCHED.map(() => like));
+    const pattern = `%${word.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    where.push(`(${SEARCHED.map((c) => `${c} ${like} ? ESCAPE '\\'`).join(' OR ')})`);
+    values.push(...SEARCHED.map(() => pattern));
   }
   if (filter.from !== undefined) add('started_at >= ?', filter.from);
   if (filter.to !== undefined) add('started_at < ?', filter.to);

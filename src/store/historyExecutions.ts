@@ -80,7 +80,7 @@ export class ExecutionHistory extends RunHistory {
 
   /** Newest first, keyset-paged (filter.before); every filter is served by an index (see executionListQuery). */
   async listExecutions(filter: ExecutionFilter): Promise<Execution[]> {
-    const { sql, values } = executionListQuery(filter);
+    const { sql, values } = executionListQuery(filter, this.db.engine);
     return (await this.db.all<ExecutionRow>(sql, values)).map(executionFromRow);
   }
 
