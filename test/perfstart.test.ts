@@ -199,7 +199,7 @@ describe('a new process on the same data directory (the runner record)', () => {
     const second = await open();
     const b = await commandsDuring(async () => {
       const { e, log } = await runTrue(second);
-      expect((await e).status).toBe('succeeded');
+      expect(e.status).toBe('succeeded');
       expect(log).toBe('once\n');
     });
     await second.close();
@@ -212,7 +212,7 @@ describe('a new process on the same data directory (the runner record)', () => {
     const third = await open();
     const c = await commandsDuring(async () => {
       const { e } = await runTrue(third, 'echo ran >> ~/ran.txt');
-      expect((await e).status).toBe('succeeded');
+      expect(e.status).toBe('succeeded');
     });
     await third.close();
     expect(
