@@ -4,9 +4,7 @@ import {
   type Execution,
   type ExecutionStatus,
   FINAL_EXECUTION_STATUSES,
-  type JobParam,
   NOT_SUCCEEDED_STATUSES,
-  type ParamValue,
   type Run,
   type RunOverview,
 } from '../core/domain.ts';
@@ -14,7 +12,6 @@ import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
 import { outputGroups } from '../core/outputGroups.ts';
-import { resolveParams } from '../core/rules.ts';
 import type { RunManager, RunSpec } from '../exec/runManager.ts';
 import { secretForms } from '../exec/secretMasker.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
@@ -24,14 +21,11 @@ import type { ServerRecord } from '../store/serverRepo.ts';
 import type { JobService } from './jobs.ts';
 import type { WebhookOptions } from './notices.ts';
 import { findRef, type RefSource, resolveRef } from './refs.ts';
+import { checkParams, mergeParams, orNull, resolveTargets } from './runInputs.ts';
 import { followChain } from './runChains.ts';
 import { sendRunNotices } from './runNotices.ts';
 import type { ServerService } from './servers.ts';
 import type { VariableService } from './variables.ts';
-
-/** A run target naming a tag: `tag:NAME` (RunRequest.serverIds; schedules store them as such). */
-export const TAG_PREFIX = 'tag:';
-const TAG_TARGET = /^tag:(.+)$/s;
 
 export interface RunServiceDeps {
   manager: RunManager;
@@ -123,7 +117,7 @@ export class RunService {
     const { jobs, secrets } = this.deps;
     const req = parseInput(runRequestSchema, request);
     const job = jobs.record(req.jobId);
-    const servers = this.targets(req.serverIds);
+    const servers = resolveTargets(this.deps.servers, req.serverIds);
     let chainDepth = 0;
     if (req.parentExecutionId !== undefined) {
       const parent = this.deps.history.getExecution(req.parentExecutionId);
@@ -299,36 +293,6 @@ export class RunService {
   }
 
   /**
-   * The servers a run's targets name, in order: each entry a server (id or name) or `tag:NAME`, every
-   * server with that tag (by name). A server reached through a tag and also named, or through two tags,
-   * runs once; one named twice is refused.
-   * @throws CroniumError not_found for an unknown server, invalid_input for a tag no server has or a
-   * server named twice.
-   */
-  private targets(refs: string[]): ServerRecord[] {
-    const { servers: serverService } = this.deps;
-    const chosen: ServerRecord[] = [];
-    const named = new Set<string>();
-    for (const ref of refs) {
-      const tag = TAG_TARGET.exec(ref)?.[1]?.trim();
-      if (ref.startsWith(TAG_PREFIX) && !tag) throw invalidInput({ serverIds: `"${ref}" names no tag` });
-      const found = tag ? serverService.recordsTagged(tag) : [serverService.record(ref)];
-      if (tag && !found.length)
-        throw invalidInput({
-          serverIds: `no server is tagged "${tag}"${serverService.knownTags().length ? ` (tags in use: ${serverService.knownTags().join(', ')})` : ''}`,
-        });
-      for (const server of found) {
-        if (!tag) {
-          if (named.has(server.id)) throw invalidInput({ serverIds: `${server.name} is listed twice` });
-          named.add(server.id);
-        }
-        if (!chosen.some((c) => c.id === server.id)) chosen.push(server);
-      }
-    }
-    return chosen;
-  }
-
-  /**
    * Follows a detached execution again (`ref`: its id or a unique prefix): fetches the output it missed,
    * follows it to its end, and records its exit code, output and variables; resolves with it as written
    * (`detached` again when its host cannot be reached). Its output arrives as log events meanwhile, and
@@ -412,39 +376,4 @@ export class RunService {
   cancelAll(): Promise<void> {
     return this.deps.manager.cancelAll();
   }
-}
-
-/** What `find` returns, or null when it throws not_found (a record removed since). */
-function orNull<T>(find: () => T): T | null {
-  try {
-    return find();
-  } catch (err) {
-    if (err instanceof CroniumError && err.kind === 'not_found') return null;
-    throw err;
-  }
-}
-
-/**
- * A run's parameter values checked against the job's declaration (rules.resolveParams).
- * @throws CroniumError invalid_input with a message per `params.<name>`.
- */
-function checkParams(declared: JobParam[], given: Record<string, unknown>): Record<string, ParamValue> {
-  const result = resolveParams(declared, given);
-  if ('errors' in result) throw invalidInput(result.errors);
-  return result.values;
-}
-
-/**
- * What cronium.input() returns: the parameters merged over the input (an object; none given reads as
- * `{}`). A job without parameters leaves the input as it is.
- * @throws CroniumError invalid_input when parameters meet an input that is not an object.
- */
-export function mergeParams(input: unknown, params: Record<string, ParamValue>): unknown {
-  if (Object.keys(params).length === 0) return input;
-  if (input === null || input === undefined) return { ...params };
-  if (typeof input !== 'object' || Array.isArray(input))
-    throw invalidInput({
-      input: 'a job with parameters takes a JSON object as input (the parameters are merged into it)',
-    });
-  return { ...input, ...params };
 }
