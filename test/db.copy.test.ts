@@ -245,6 +245,52 @@ describe('cronium db copy', () => {
     }
   });
 
+  it('copies a store that seals with a team key (given as a file), reading its secrets with that key', async () => {
+    const teamData = tempDir();
+    try {
+      const keyFile = join(teamData.path, 'team.key');
+      writeFileSync(keyFile, teamKey.toString('base64'), { mode: 0o600 });
+      chmodSync(keyFile, 0o600);
+      const teamEnv = {
+        ...env,
+        CRONIUM_DATA_DIR: teamData.path,
+        CRONIUM_TEAM_KEY: undefined,
+        CRONIUM_TEAM_KEY_FILE: keyFile,
+      };
+      const service = new CroniumService({
+        dataDir: teamData.path,
+        unknownHostKeys: 'accept-new',
+        runtimePort: 0,
+        keychain: null,
+        env: teamEnv,
+      });
+      try {
+        service.createServer({
+          name: 'pw',
+          host: h.hosts.h2.address,
+          username: h.user,
+          auth: { type: 'password', password: h.password },
+        });
+      } finally {
+        await service.close();
+      }
+      const url = server.createDatabase('teamkeyed');
+      const res = await runCli(['db', 'copy', '--to', url], teamEnv);
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      expect(res.stdout).toMatch(/1 secret re-sealed with the team key/);
+      const target = new PostgresDatabase(url);
+      try {
+        const row = await target.get<{ secret: string }>("SELECT secret FROM servers WHERE name = 'pw'");
+        expect(openV1(teamKey, row!.secret.slice(3), 'the team key')).toBe(h.password);
+      } finally {
+        await target.close();
+      }
+    } finally {
+      teamData.remove();
+    }
+  });
+
   it('names the PostgreSQL it cannot reach, without the password', async () => {
     const res = await runCli(['db', 'copy', '--to', 'postgres://cronium:s3cret-pw@127.0.0.1:1/team'], env);
     expect(res.code).toBe(255);

@@ -152,6 +152,21 @@ const SEEDS: Record<number, (db: Sql) => Promise<unknown>> = {
       INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, keep_running)
         VALUES ('e8', 'r8', 'j1', 'disk', 's1', 'web1', 'detached', ${T + 10}, 1);
     `),
+  9: (db) =>
+    db.exec(`
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, ended_at, started_by)
+        VALUES ('r9', 'j1', 'disk', 'cli', 10, 'auto', 'succeeded', ${T + 20}, ${T + 30}, 'alice@laptop');
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, ended_at, started_by)
+        VALUES ('e9', 'r9', 'j1', 'disk', 's1', 'web1', 'succeeded', ${T + 20}, ${T + 30}, 'alice@laptop');
+    `),
+  10: (db) =>
+    db.exec(`
+      INSERT INTO workers (name, host, pid, concurrency, started_at, heartbeat_at) VALUES ('w1', 'build-1', 42, 4, ${T}, ${T + 20});
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, via)
+        VALUES ('r10', 'j1', 'disk', 'cli', 10, 'auto', 'running', ${T + 20}, 'workers');
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, worker, queue_job)
+        VALUES ('e10', 'r10', 'j1', 'disk', 's1', 'web1', 'running', ${T + 20}, 'w1', 'q1');
+    `),
 };
 
 /** Every table of the newest schema and the columns that order its rows. */
@@ -169,6 +184,7 @@ const TABLES: Record<string, string> = {
   scheduler_lease: 'name',
   cancel_requests: 'run_id, requested_at',
   tools: 'id',
+  workers: 'name',
 };
 
 /** Every row of every table, blobs as hex: what two stores must agree on. */

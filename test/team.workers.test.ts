@@ -32,10 +32,10 @@ interface WorkerProcess {
 const workers: WorkerProcess[] = [];
 
 /** Starts `cronium worker --name NAME`; resolves once it takes executions. */
-async function startWorker(name: string, concurrency = 4): Promise<WorkerProcess> {
+async function startWorker(name: string, concurrency = 4, extra: string[] = []): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
-    ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', String(concurrency)],
+    ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', String(concurrency), ...extra],
     {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -165,7 +165,7 @@ describe('cronium run --via workers', () => {
       CRONIUM_QUEUE_URL: undefined,
     });
     expect(noTeam.code).toBe(2);
-    expect(noTeam.stderr).toMatch(/workers only in team mode: set CRONIUM_DATABASE_URL/);
+    expect(noTeam.stderr).toMatch(/workers only in team mode: set CRONIUM_QUEUE_URL/);
     const bad = await runCli(['run', 'mixed', '--on', 'h1', '--via', 'elsewhere'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--via/);
@@ -336,8 +336,27 @@ describe('a worker killed with SIGKILL mid-run', () => {
       5_000,
       'the run to end',
     );
-    expect(query('SELECT 1 FROM workers WHERE name = ?', 'w3').length).toBe(0);
+    // The reaper removes the lost worker's row after settling its executions and runs.
+    await until(() => query('SELECT 1 FROM workers WHERE name = ?', 'w3').length === 0, 5_000, 'w3 removed');
     // The surviving workers still take work.
     expect((await runCli(['run', 'mixed', '--on', 'h2', '--via', 'workers'], env)).code).toBe(3);
   }, 90_000);
+});
+
+describe('a worker with --metrics-port', () => {
+  it('serves metrics and a health check for the role worker on 127.0.0.1, and stops on SIGTERM', async () => {
+    const w = await startWorker('wm', 1, ['--metrics-port', '0']);
+    await until(() => /"metricsPort":\d+/.test(w.output()), 30_000, 'the metrics line');
+    const port = Number(/"metricsPort":(\d+)/.exec(w.output())![1]);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(health).toMatchObject({ status: 'ok', role: 'worker' });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/cronium_build_info\{[^}]*role="worker"/);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
 });

@@ -98,7 +98,7 @@ export class RunService {
     const { spec, via, timeoutSec } = this.prepare(request);
     if (via === 'workers') {
       const team = this.deps.team;
-      if (!team) throw invalidInput({ via: 'workers needs CRONIUM_DATABASE_URL (team mode)' });
+      if (!team) throw invalidInput({ via: 'workers needs CRONIUM_QUEUE_URL (team mode)' });
       team.assertEnabled();
       const run = this.deps.manager.record(spec);
       team.dispatch(run, timeoutSec);

@@ -63,8 +63,8 @@ export class Team {
     if (this.deps.url === null)
       throw new CroniumError(
         'invalid_input',
-        'Runs go to workers only in team mode: set CRONIUM_DATABASE_URL to the team’s PostgreSQL (postgres://…).',
-        { fields: { via: 'workers needs CRONIUM_DATABASE_URL' } },
+        'Runs go to workers only in team mode: set CRONIUM_QUEUE_URL to the team’s PostgreSQL (postgres://…).',
+        { fields: { via: 'workers needs CRONIUM_QUEUE_URL' } },
       );
     return this.deps.url;
   }
