@@ -195,7 +195,9 @@ describe('cronium db copy', () => {
       executions: 3,
       variables: 2,
     });
-    expect(counts.log_chunks).toBeGreaterThanOrEqual(9);
+    // Each host's log holds at least a stdout and a stderr chunk; how many more depends on how the two
+    // streams interleaved as they were read (consecutive pieces of one stream share a chunk).
+    expect(counts.log_chunks).toBeGreaterThanOrEqual(6);
     for (const [table, n] of Object.entries(counts))
       expect(res.stdout).toMatch(new RegExp(`^  ${table} +${n}$`, 'm'));
     expect(res.stdout).toMatch(/(\d+) secrets re-sealed with the team key/);
