@@ -16,9 +16,14 @@ const MIGRATION_LOCK = 4_242_001;
  */
 export async function migrateSql(db: Sql, target = SCHEMA_VERSION): Promise<number[]> {
   const bigint = db.engine === 'postgres' ? 'BIGINT' : 'INTEGER';
-  await db.exec(
-    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${bigint} NOT NULL)`,
-  );
+  // Under the same lock as the steps: two PostgreSQL sessions creating the table at once would otherwise
+  // collide in its catalog (CREATE TABLE IF NOT EXISTS is not safe against a concurrent create).
+  await db.transaction(async (tx) => {
+    if (tx.engine === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await tx.exec(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${bigint} NOT NULL)`,
+    );
+  });
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
     if (migration.version > target) break;
