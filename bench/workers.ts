@@ -13,7 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { randomBytes } from 'node:crypto';
+
 import { CroniumService } from '../src/service/service.ts';
+import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { startPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { SshHostHarness, type TestHosts } from '../test/support/sshHosts.ts';
 
@@ -34,11 +37,14 @@ interface Team {
 async function team(pg: TestPostgres, h: TestHosts, name: string): Promise<Team> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cronium-bench-workers-'));
   const url = pg.createDatabase(name);
+  const teamEnv = { CRONIUM_TEAM_KEY: randomBytes(32).toString('base64'), CRONIUM_TEAM_KEY_FILE: undefined };
   const service = await CroniumService.open({
     dataDir,
     unknownHostKeys: 'accept-new',
     runtimePort: 0,
-    teamUrl: url,
+    databaseUrl: url,
+    env: { ...process.env, ...teamEnv },
+    keychain: null,
   });
   for (let i = 0; i < SERVERS; i++)
     await service.createServer({
@@ -50,9 +56,11 @@ async function team(pg: TestPostgres, h: TestHosts, name: string): Promise<Team>
   await service.createJob({ name: 'tick', language: 'bash', helperMode: 'bundled', script: 'true\n' });
   const env = {
     ...process.env,
+    ...teamEnv,
     CRONIUM_DATA_DIR: dataDir,
     CRONIUM_RUNTIME_PORT: '0',
-    CRONIUM_QUEUE_URL: url,
+    CRONIUM_DATABASE_URL: url,
+    CRONIUM_SECRET_STORE: 'key-file',
   };
   return { dataDir, url, env, service };
 }
@@ -111,20 +119,19 @@ async function throughput(pg: TestPostgres, h: TestHosts, workers: number): Prom
     await t.service.startRun({ jobId: 'tick', serverIds: servers, via: 'workers', concurrency: SERVERS });
   const children = await Promise.all(Array.from({ length: workers }, (_, i) => startWorker(t, `w${i + 1}`)));
   const start = performance.now();
-  const { DatabaseSync } = await import('node:sqlite');
-  const db = new DatabaseSync(join(t.dataDir, 'cronium.db'), { timeout: 10_000 });
+  // Read as another process would: a connection of its own to the team's store.
+  const db = new PostgresDatabase(t.url);
   for (;;) {
-    const { n } = db.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'running'`).get() as {
-      n: number;
-    };
-    if (Number(n) === 0) break;
+    const row = await db.get<{ n: number }>(`SELECT count(*) AS n FROM runs WHERE status = 'running'`);
+    if (Number(row?.n) === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - start) / 1000;
-  const { bad } = db.prepare(`SELECT count(*) AS bad FROM executions WHERE status <> 'succeeded'`).get() as {
-    bad: number;
-  };
-  db.close();
+  const badRow = await db.get<{ bad: number }>(
+    `SELECT count(*) AS bad FROM executions WHERE status <> 'succeeded'`,
+  );
+  const bad = Number(badRow?.bad);
+  await db.close();
   if (Number(bad)) console.log(`(${bad} executions did not succeed)`);
   await stopWorkers(children);
   await t.service.close();

@@ -94,9 +94,11 @@ describe('executor against real sshd hosts', () => {
       script: 'sleep 2',
       env: [{ key: 'S', value: marker, secret: true }],
     });
-    const run = await service.startRun({ jobId: job.id, serverIds: ['h2'] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ["h2"] });
+    // Polled until the script is seen running (a loaded machine may take a while to get there).
     let seen = '';
-    for (let i = 0; i < 30 && !seen.includes('sleep 2'); i++) {
+    const deadline = Date.now() + 15_000;
+    while (!seen.includes('sleep 2') && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
       seen = onHost(h, 'ps -eo args');
     }

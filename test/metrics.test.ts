@@ -118,11 +118,12 @@ describe('metrics and health of a monitored service (real hosts)', () => {
 
   it('counts what ran: by status and error kind, durations by status, fallbacks by kind', async () => {
     const before = await scrape(monitoring.port);
-    const ok = await runJob(service, { language: 'python', script: 'print("hi")' }, ['h1']);
+    // Scripts that call a helper (one that never names them runs bundled at once, with no tunnel to count).
+    const ok = await runJob(service, { language: 'python', script: 'cronium.output({"hi": 1})' }, ['h1']);
     const failed = await runJob(service, { language: 'bash', script: 'exit 3' }, ['h2']);
     const refused = await runJob(service, { language: 'bash', script: 'echo never' }, ['closed']);
     // auto helpers on a host that allows no forwarding: bundled mode, with the reason.
-    const fellBack = await runJob(service, { language: 'bash', script: 'echo fb' }, ['noforward']);
+    const fellBack = await runJob(service, { language: 'bash', script: 'cronium_output fb' }, ['noforward']);
     expect(ok.exec).toMatchObject({ status: 'succeeded', errorKind: null, helperMode: 'api' });
     expect(failed.exec).toMatchObject({ status: 'failed', errorKind: 'script_failed', exitCode: 3 });
     expect(refused.exec).toMatchObject({ status: 'error', errorKind: 'connection_refused' });

@@ -114,21 +114,29 @@ describe('incrementVariable', () => {
       },
     );
 
-    it.each(MODES)('in %s mode refuses a step that is not a finite number', async (mode) => {
-      const key = `step_${language}_${mode}`;
-      const bad = language === 'bash' ? '1x' : language === 'python' ? 'float("inf")' : 'NaN';
-      const script =
-        language === 'bash'
-          ? `cronium.incrementVariable ${key} ${bad}; echo "rc=$?"\n`
-          : language === 'python'
-            ? `try:\n    cronium.incrementVariable("${key}", ${bad})\nexcept cronium.CroniumAPIError as e:\n    print("refused", e.message)\n`
-            : `try { cronium.incrementVariable('${key}', ${bad}); } catch (e) { console.log('refused', e.message); }\n`;
-      const r = await runJob(service, { language, script }, ['h1'], { helperMode: mode });
-      expect(r.text('h1', language === 'bash' ? 'stderr' : 'stdout')).toContain(
-        'the increment must be a finite number',
-      );
-      expect((await service.listVariables()).some((v) => v.key === key)).toBe(false);
-    });
+    it.each(MODES.flatMap((mode) => [0, 1].map((which) => [mode, which] as const)))(
+      'in %s mode refuses a step that is not a finite number (case %i)',
+      async (mode, which) => {
+        const key = `step_${language}_${mode}_${which}`;
+        // Not a number; and a number's text beyond a double's range (the same in API and bundled mode).
+        const bad = {
+          bash: ['1x', '1e400'],
+          python: ['float("inf")', '10**400'],
+          node: ['NaN', '"1e400"'],
+        }[language][which]!;
+        const script =
+          language === 'bash'
+            ? `cronium.incrementVariable ${key} ${bad}; echo "rc=$?"\n`
+            : language === 'python'
+              ? `try:\n    cronium.incrementVariable("${key}", ${bad})\nexcept cronium.CroniumAPIError as e:\n    print("refused", e.message)\n`
+              : `try { cronium.incrementVariable('${key}', ${bad}); } catch (e) { console.log('refused', e.message); }\n`;
+        const r = await runJob(service, { language, script }, ['h1'], { helperMode: mode });
+        expect(r.text('h1', language === 'bash' ? 'stderr' : 'stdout')).toContain(
+          'the increment must be a finite number',
+        );
+        expect((await service.listVariables()).some((v) => v.key === key)).toBe(false);
+      },
+    );
   });
 
   it('in bundled mode applies a set then increments in one run as the value the script saw', async () => {

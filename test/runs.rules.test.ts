@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobParam } from '../src/core/domain.ts';
 import { groupLabel, outputGroups } from '../src/core/outputGroups.ts';
 import { formatParamSpec, paramValue, parseParamSpec, resolveParams } from '../src/core/rules.ts';
-import { mergeParams } from '../src/service/runs.ts';
+import { mergeParams } from '../src/service/runInputs.ts';
 
 const param = (p: Partial<JobParam> & Pick<JobParam, 'name' | 'type'>): JobParam => ({
   choices: [],

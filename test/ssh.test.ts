@@ -200,8 +200,11 @@ describe('SSH connections against real sshd', () => {
   });
 
   it('reuses one warm connection across executions on the same server', async () => {
-    const first = await runJob(service, { language: 'bash', script: 'true' }, ['by-password']);
-    const second = await runJob(service, { language: 'bash', script: 'true' }, ['by-password']);
+    // API helpers on both (auto would give the first, on a new connection, bundled at once: `true` names
+    // no helper), so the two executions set up the same things and only the connection can differ.
+    const job = { language: 'bash', script: 'true', helperMode: 'api' } as const;
+    const first = await runJob(service, job, ['by-password']);
+    const second = await runJob(service, job, ['by-password']);
     expect(first.exec.status).toBe('succeeded');
     expect(second.exec.status).toBe('succeeded');
     // The second paid no connect and no deploy.

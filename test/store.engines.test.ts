@@ -184,6 +184,7 @@ const TABLES: Record<string, string> = {
   scheduler_lease: 'name',
   cancel_requests: 'run_id, requested_at',
   tools: 'id',
+  workers: 'name',
 };
 
 /** Every row of every table, blobs as hex: what two stores must agree on. */

@@ -4,13 +4,13 @@
  * (each script appends its execution id to a file on its host).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { randomBytes } from 'node:crypto';
 
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { CroniumService } from '../src/service/service.ts';
+import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { QUEUE_NAME, QUEUE_SCHEMA } from '../src/team/queue.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
@@ -23,20 +23,23 @@ let postgres: TestPostgres;
 let url: string;
 const dir = tempDir('cronium-drain-');
 let service: CroniumService;
+let store: PostgresDatabase;
+const TEAM_KEY = randomBytes(32).toString('base64');
+const TEAM_ENV = { CRONIUM_TEAM_KEY: TEAM_KEY, CRONIUM_TEAM_KEY_FILE: undefined };
 const children: ChildProcess[] = [];
 
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const db = new DatabaseSync(join(dir.path, 'cronium.db'), { timeout: 10_000 });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
+/** Rows of the team's store, read as another process would (its own connection). */
+function query<T>(sql: string, ...params: (string | number)[]): Promise<T[]> {
+  return store.all<T>(sql, params);
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -45,11 +48,14 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 beforeAll(async () => {
   postgres = await startPostgres();
   url = postgres.createDatabase('team_drain');
+  store = new PostgresDatabase(url);
   service = await CroniumService.open({
     dataDir: dir.path,
     unknownHostKeys: 'accept-new',
     runtimePort: 0,
-    teamUrl: url,
+    databaseUrl: url,
+    env: { ...process.env, ...TEAM_ENV },
+    keychain: null,
   });
   // Ten servers over the two hosts (connections are pooled per server in each worker).
   for (let i = 0; i < 10; i++)
@@ -71,6 +77,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await service?.close();
+  await store?.close();
   postgres?.stop();
   dir.remove();
 }, 60_000);
@@ -90,9 +97,11 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
     );
   const env = {
     ...process.env,
+    ...TEAM_ENV,
     CRONIUM_DATA_DIR: dir.path,
     CRONIUM_RUNTIME_PORT: '0',
-    CRONIUM_QUEUE_URL: url,
+    CRONIUM_DATABASE_URL: url,
+    CRONIUM_SECRET_STORE: 'key-file',
   };
   const outputs: string[] = [];
   for (const name of ['w1', 'w2', 'w3']) {
@@ -111,16 +120,20 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
   }
   const started = Date.now();
   await until(
-    () => query<{ n: number }>(`SELECT count(*) AS n FROM runs WHERE status = 'running'`)[0]!.n === 0,
+    async () =>
+      (await query<{ n: number }>(`SELECT count(*) AS n FROM runs WHERE status = 'running'`))[0]!.n === 0,
     400_000,
     'the backlog to drain',
   );
   const seconds = (Date.now() - started) / 1000;
   console.log(`1000 executions drained by 3 workers in ${seconds.toFixed(1)} s`);
 
-  const rows = query<{ id: string; status: string; worker: string | null; error_message: string | null }>(
-    'SELECT id, status, worker, error_message FROM executions',
-  );
+  const rows = await query<{
+    id: string;
+    status: string;
+    worker: string | null;
+    error_message: string | null;
+  }>('SELECT id, status, worker, error_message FROM executions');
   expect(rows.length).toBe(1000);
   const notOk = rows.filter((r) => r.status !== 'succeeded');
   expect(notOk.length, [...new Set(notOk.map((r) => r.error_message))].join('; ')).toBe(0);
@@ -144,11 +157,13 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
     await client.end();
   }
   // Every run ended succeeded.
-  expect(query<{ status: string }>('SELECT DISTINCT status FROM runs')).toEqual([{ status: 'succeeded' }]);
+  expect(await query<{ status: string }>('SELECT DISTINCT status FROM runs')).toEqual([
+    { status: 'succeeded' },
+  ]);
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(
     children.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))),
   );
   expect(children.map((c) => c.exitCode)).toEqual([0, 0, 0]);
-  expect(query('SELECT 1 FROM workers').length).toBe(0);
+  expect((await query('SELECT 1 FROM workers')).length).toBe(0);
 }, 500_000);

@@ -1,15 +1,15 @@
 /**
- * Team mode's workers against a real PostgreSQL (the queue) and the real namespace hosts: two `cronium
- * worker` processes and the `cronium` CLI on one team, the store a SQLite file the processes share (until
- * the store itself lives on PostgreSQL, see the README's team mode section).
+ * Team mode's workers against a real PostgreSQL (the store and the queue) and the real namespace hosts: two
+ * `cronium worker` processes and the `cronium` CLI on one team, each process with a data directory of its
+ * own (another machine, as far as it knows): all they share is CRONIUM_DATABASE_URL and the team key.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CroniumService } from '../src/service/service.ts';
+import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { runCli } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
@@ -22,6 +22,10 @@ let pg: TestPostgres;
 const dir = tempDir('cronium-workers-');
 let env: NodeJS.ProcessEnv;
 let service: CroniumService;
+let store: PostgresDatabase;
+const TEAM_KEY = randomBytes(32).toString('base64');
+const workerDirs: { path: string; remove: () => void }[] = [];
+const ownDir = () => workerDirs[workerDirs.push(tempDir('cronium-worker-')) - 1]!.path;
 
 interface WorkerProcess {
   name: string;
@@ -32,12 +36,13 @@ interface WorkerProcess {
 const workers: WorkerProcess[] = [];
 
 /** Starts `cronium worker --name NAME`; resolves once it takes executions. */
-async function startWorker(name: string, concurrency = 4): Promise<WorkerProcess> {
+async function startWorker(name: string, concurrency = 4, extra: string[] = []): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
-    ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', String(concurrency)],
+    ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', String(concurrency), ...extra],
     {
-      env,
+      // A data directory of its own: the worker shares nothing with the CLI but the database.
+      env: { ...env, CRONIUM_DATA_DIR: ownDir() },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -52,22 +57,21 @@ async function startWorker(name: string, concurrency = 4): Promise<WorkerProcess
   return w;
 }
 
-async function until(check: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-/** Rows of the shared store, read as another process would. */
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const db = new DatabaseSync(join(dir.path, 'cronium.db'), { timeout: 10_000 });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
+/** Rows of the shared store, read as another process would (its own connection). */
+function query<T>(sql: string, ...params: (string | number)[]): Promise<T[]> {
+  return store.all<T>(sql, params);
 }
 
 /** Output lines grouped by their `[server] ` prefix, in order within each (unprefixed lines under ""). */
@@ -91,15 +95,21 @@ beforeAll(async () => {
     ...process.env,
     CRONIUM_DATA_DIR: dir.path,
     CRONIUM_RUNTIME_PORT: '0',
-    CRONIUM_QUEUE_URL: url,
+    CRONIUM_DATABASE_URL: url,
+    CRONIUM_TEAM_KEY: TEAM_KEY,
+    CRONIUM_TEAM_KEY_FILE: undefined,
+    CRONIUM_SECRET_STORE: 'key-file',
     CRONIUM_WORKER_HEARTBEAT_MS: '300',
     CRONIUM_WORKER_LOST_AFTER_MS: '3000',
   };
+  store = new PostgresDatabase(url);
   service = await CroniumService.open({
     dataDir: dir.path,
     unknownHostKeys: 'accept-new',
     runtimePort: 0,
-    teamUrl: url,
+    databaseUrl: url,
+    env,
+    keychain: null,
     killGraceSec: 1,
   });
   for (const name of ['h1', 'h2'] as const)
@@ -127,8 +137,10 @@ afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   await Promise.all(workers.map((w) => w.exited));
   await service?.close();
+  await store?.close();
   pg?.stop();
   dir.remove();
+  for (const d of workerDirs) d.remove();
 }, 60_000);
 
 describe('cronium run --via workers', () => {
@@ -148,7 +160,7 @@ describe('cronium run --via workers', () => {
       expect(viaWorkers.code).toBe(direct.code);
     }
     expect((await runCli(['run', 'mixed', '--on', 'h1', '--via', 'workers'], env)).code).toBe(3);
-    const rows = query<{ worker: string | null; via: string }>(
+    const rows = await query<{ worker: string | null; via: string }>(
       `SELECT e.worker, r.via FROM executions e JOIN runs r ON r.id = e.run_id WHERE r.job_name = 'mixed'`,
     );
     const viaWorkers = rows.filter((r) => r.via === 'workers');
@@ -158,18 +170,17 @@ describe('cronium run --via workers', () => {
   }, 120_000);
 
   it('refuses --via workers without a team database, and an unknown --via, before anything runs', async () => {
-    const before = query<{ n: number }>('SELECT count(*) AS n FROM runs')[0]!.n;
+    const before = (await query<{ n: number }>('SELECT count(*) AS n FROM runs'))[0]!.n;
     const noTeam = await runCli(['run', 'mixed', '--on', 'h1', '--via', 'workers'], {
       ...env,
       CRONIUM_DATABASE_URL: undefined,
-      CRONIUM_QUEUE_URL: undefined,
     });
     expect(noTeam.code).toBe(2);
     expect(noTeam.stderr).toMatch(/workers only in team mode: set CRONIUM_DATABASE_URL/);
     const bad = await runCli(['run', 'mixed', '--on', 'h1', '--via', 'elsewhere'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--via/);
-    expect(query<{ n: number }>('SELECT count(*) AS n FROM runs')[0]!.n).toBe(before);
+    expect((await query<{ n: number }>('SELECT count(*) AS n FROM runs'))[0]!.n).toBe(before);
   });
 
   it('Ctrl-C of the CLI cancels the run on its worker, which ends the remote processes', async () => {
@@ -186,7 +197,8 @@ describe('cronium run --via workers', () => {
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await until(
-      () => query(`SELECT 1 FROM executions WHERE job_name = 'long' AND status = 'running'`).length === 1,
+      async () =>
+        (await query(`SELECT 1 FROM executions WHERE job_name = 'long' AND status = 'running'`)).length === 1,
       30_000,
       'the execution to run',
     );
@@ -197,7 +209,7 @@ describe('cronium run --via workers', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(stderr).toContain('cancelling');
-    const [row] = query<{ status: string; worker: string }>(
+    const [row] = await query<{ status: string; worker: string }>(
       `SELECT status, worker FROM executions WHERE job_name = 'long'`,
     );
     expect(row!.status).toBe('cancelled');
@@ -219,8 +231,9 @@ describe('schedules in team mode', () => {
     });
     try {
       await until(
-        () =>
-          query(`SELECT 1 FROM runs WHERE schedule_id = ? AND status <> 'running'`, schedule.id).length >= 3,
+        async () =>
+          (await query(`SELECT 1 FROM runs WHERE schedule_id = ? AND status <> 'running'`, schedule.id))
+            .length >= 3,
         30_000,
         'three scheduled runs',
       );
@@ -228,16 +241,17 @@ describe('schedules in team mode', () => {
       await service.pauseSchedule(schedule.id);
     }
     await until(
-      () =>
-        query(`SELECT 1 FROM runs WHERE schedule_id = ? AND status = 'running'`, schedule.id).length === 0,
+      async () =>
+        (await query(`SELECT 1 FROM runs WHERE schedule_id = ? AND status = 'running'`, schedule.id))
+          .length === 0,
       20_000,
       'the scheduled runs to end',
     );
-    const fires = query<{ fire_at: number; run_id: string | null; outcome: string; holder: string }>(
+    const fires = await query<{ fire_at: number; run_id: string | null; outcome: string; holder: string }>(
       'SELECT fire_at, run_id, outcome, holder FROM schedule_fires WHERE schedule_id = ?',
       schedule.id,
     );
-    const runs = query<{ id: string; via: string; trigger: string; status: string }>(
+    const runs = await query<{ id: string; via: string; trigger: string; status: string }>(
       'SELECT id, via, trigger, status FROM runs WHERE schedule_id = ?',
       schedule.id,
     );
@@ -246,7 +260,7 @@ describe('schedules in team mode', () => {
     expect(new Set(fires.map((f) => f.run_id)).size).toBe(fires.length);
     for (const r of runs)
       expect(r).toMatchObject({ via: 'workers', trigger: 'schedule', status: 'succeeded' });
-    const executions = query<{ id: string; worker: string }>(
+    const executions = await query<{ id: string; worker: string }>(
       `SELECT e.id, e.worker FROM executions e JOIN runs r ON r.id = e.run_id WHERE r.schedule_id = ?`,
       schedule.id,
     );
@@ -265,31 +279,32 @@ describe('the lost-worker policy', () => {
     try {
       runId = (await service.startRun({ jobId: 'requeued', serverIds: ['h1'], via: 'workers' })).id;
       // A worker that took it and died before connecting: its row's heartbeat is long past.
-      const db = new DatabaseSync(join(dir.path, 'cronium.db'), { timeout: 10_000 });
-      db.prepare(
+      await store.run(
         `INSERT INTO workers (name, host, pid, concurrency, started_at, heartbeat_at) VALUES ('ghost', 'gone', 1, 1, 0, 0)`,
-      ).run();
-      const { changes } = db
-        .prepare(`UPDATE executions SET worker = 'ghost' WHERE run_id = ? AND worker IS NULL`)
-        .run(runId);
-      db.close();
+      );
+      const { changes } = await store.run(
+        `UPDATE executions SET worker = 'ghost' WHERE run_id = ? AND worker IS NULL`,
+        [runId],
+      );
       expect(Number(changes)).toBe(1);
     } finally {
       for (const w of live) w.child.kill('SIGCONT');
     }
     await until(
-      () => query<{ status: string }>('SELECT status FROM runs WHERE id = ?', runId)[0]!.status !== 'running',
+      async () =>
+        (await query<{ status: string }>('SELECT status FROM runs WHERE id = ?', runId))[0]!.status !==
+        'running',
       20_000,
       'the re-queued run to end',
     );
-    const [e] = query<{ id: string; status: string; worker: string }>(
+    const [e] = await query<{ id: string; status: string; worker: string }>(
       'SELECT id, status, worker FROM executions WHERE run_id = ?',
       runId,
     );
     expect(e!.status).toBe('succeeded');
     expect(['w1', 'w2', 'w3']).toContain(e!.worker);
     expect(onHost(h, 'cat ~/requeued.log').trim().split('\n')).toEqual([e!.id]);
-    expect(query('SELECT 1 FROM workers WHERE name = ?', 'ghost').length).toBe(0);
+    expect((await query('SELECT 1 FROM workers WHERE name = ?', 'ghost')).length).toBe(0);
   }, 60_000);
 });
 
@@ -303,9 +318,13 @@ describe('a worker killed with SIGKILL mid-run', () => {
     const run = await service.startRun({ jobId: 'victim', serverIds: ['h2'], via: 'workers' });
     try {
       await until(
-        () =>
-          query(`SELECT 1 FROM executions WHERE run_id = ? AND status = 'running' AND worker = 'w3'`, run.id)
-            .length === 1,
+        async () =>
+          (
+            await query(
+              `SELECT 1 FROM executions WHERE run_id = ? AND status = 'running' AND worker = 'w3'`,
+              run.id,
+            )
+          ).length === 1,
         30_000,
         'w3 to run it',
       );
@@ -317,27 +336,53 @@ describe('a worker killed with SIGKILL mid-run', () => {
     await w3.exited;
     // Lost after 3 s without a heartbeat; a live worker reaps at its next beat (300 ms).
     await until(
-      () =>
-        query(`SELECT 1 FROM executions WHERE run_id = ? AND status = 'worker_lost'`, run.id).length === 1,
+      async () =>
+        (await query(`SELECT 1 FROM executions WHERE run_id = ? AND status = 'worker_lost'`, run.id))
+          .length === 1,
       15_000,
       'worker_lost',
     );
     const lostAfter = Date.now() - killedAt;
     expect(lostAfter).toBeGreaterThanOrEqual(2_500);
     expect(lostAfter).toBeLessThan(3_000 + 300 * 3 + 2_000);
-    const [e] = query<{ status: string; error_message: string; ended_at: number }>(
+    const [e] = await query<{ status: string; error_message: string; ended_at: number }>(
       'SELECT status, error_message, ended_at FROM executions WHERE run_id = ?',
       run.id,
     );
     expect(e!.error_message).toMatch(/worker w3 .* was lost/);
     expect(e!.ended_at).toBeGreaterThan(0);
     await until(
-      () => query<{ status: string }>('SELECT status FROM runs WHERE id = ?', run.id)[0]!.status === 'failed',
+      async () =>
+        (await query<{ status: string }>('SELECT status FROM runs WHERE id = ?', run.id))[0]!.status ===
+        'failed',
       5_000,
       'the run to end',
     );
-    expect(query('SELECT 1 FROM workers WHERE name = ?', 'w3').length).toBe(0);
+    // The reaper removes the lost worker's row after settling its executions and runs.
+    await until(
+      async () => (await query('SELECT 1 FROM workers WHERE name = ?', 'w3')).length === 0,
+      5_000,
+      'w3 removed',
+    );
     // The surviving workers still take work.
     expect((await runCli(['run', 'mixed', '--on', 'h2', '--via', 'workers'], env)).code).toBe(3);
   }, 90_000);
+});
+
+describe('a worker with --metrics-port', () => {
+  it('serves metrics and a health check for the role worker on 127.0.0.1, and stops on SIGTERM', async () => {
+    const w = await startWorker('wm', 1, ['--metrics-port', '0']);
+    await until(() => /"metricsPort":\d+/.test(w.output()), 30_000, 'the metrics line');
+    const port = Number(/"metricsPort":(\d+)/.exec(w.output())![1]);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(health).toMatchObject({ status: 'ok', role: 'worker' });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/cronium_build_info\{[^}]*role="worker"/);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
 });

@@ -117,15 +117,6 @@ function userMessage(error: { kind: string; message: string; fields?: Record<str
 }
 
 /**
- * The team's PostgreSQL URL (CRONIUM_DATABASE_URL, or CRONIUM_QUEUE_URL for the queue alone), or null:
- * only a postgres:// or postgresql:// URL puts a process in team mode.
- */
-export function teamUrlFromEnv(env: NodeJS.ProcessEnv): string | null {
-  const url = env.CRONIUM_QUEUE_URL || env.CRONIUM_DATABASE_URL;
-  return url && /^postgres(ql)?:\/\//.test(url) ? url : null;
-}
-
-/**
  * The shared store's URL: --database-url, else CRONIUM_DATABASE_URL; null for the local SQLite file. Its
  * password may be in the URL, or come from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass) as
  * libpq reads them (see clientConfig in src/store/postgresEngine.ts).
@@ -241,8 +232,6 @@ export function action<A extends unknown[]>(
         env: io.env,
         databaseUrl: url ?? undefined,
         ...serviceOptions,
-        // Team mode: the queue lives on the team's PostgreSQL (see src/team/).
-        teamUrl: teamUrlFromEnv(io.env),
       });
       ctx.done(await fn(host, ...args));
     } catch (err) {

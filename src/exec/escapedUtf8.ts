@@ -12,42 +12,20 @@ const LOW = 0xdc00;
 /** A streaming decoder: a character split across two pieces is joined; `end()` flushes what is held. */
 export class EscapingDecoder {
   private pending: Buffer | null = null;
-  /**
-   * Some piece so far was not valid UTF-8, so text decoded from now on (and text a consumer still holds
-   * back from before) may hold escapes. Never reset: a consumer may emit held text later.
-   */
-  sawInvalid = false;
-  /**
-   * The bytes the last decode()/end() turned into text when they were valid UTF-8 (then they are that
-   * text's UTF-8 encoding, byte for byte), else null. A view of the caller's buffer: copy before keeping.
-   */
-  lastValid: Buffer | null = null;
 
   /** Decodes a piece; an incomplete sequence at its end is held for the next piece. */
   decode(data: Buffer): string {
     const buf = this.pending ? Buffer.concat([this.pending, data]) : data;
     const cut = incompleteTail(buf);
     this.pending = cut < buf.length ? Buffer.from(buf.subarray(cut)) : null;
-    return this.decodeComplete(cut < buf.length ? buf.subarray(0, cut) : buf);
+    return decodeEscaped(cut < buf.length ? buf.subarray(0, cut) : buf);
   }
 
   /** What is still held (an unfinished sequence at the very end): escaped byte by byte. */
   end(): string {
     const rest = this.pending;
     this.pending = null;
-    this.lastValid = null;
-    return rest ? this.decodeComplete(rest) : '';
-  }
-
-  private decodeComplete(buf: Buffer): string {
-    // The valid case (nearly all output) costs one validation and Buffer's own decoding.
-    if (isUtf8(buf)) {
-      this.lastValid = buf;
-      return buf.toString('utf8');
-    }
-    this.lastValid = null;
-    this.sawInvalid = true;
-    return decodeEscaped(buf);
+    return rest ? decodeEscaped(rest) : '';
   }
 }
 

@@ -9,7 +9,6 @@ import { abortError, Deadline } from '../core/abort.ts';
 import type { Execution, ExecutionStatus, LogChunk } from '../core/domain.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
 import { finalStatus } from '../core/executionStatus.ts';
-import { utf8Of } from '../core/logBytes.ts';
 import { helperModeOn, type HelperSession, openHelperSession } from '../runtime/helperSession.ts';
 import type { Lease } from '../ssh/connectionPool.ts';
 import type { ExecutionPatch } from '../store/historyRepo.ts';
@@ -56,7 +55,7 @@ export class Executor {
       executionId: id,
       secrets,
       write: (chunks) => {
-        for (const chunk of chunks) if (chunk.stream === 'stdout') stdoutHash.update(utf8Of(chunk));
+        for (const chunk of chunks) if (chunk.stream === 'stdout') stdoutHash.update(chunk.text);
         this.writeLog(chunks, backpressure);
       },
     });

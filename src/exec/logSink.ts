@@ -1,5 +1,4 @@
 import type { LogChunk, LogStream } from '../core/domain.ts';
-import { attachUtf8 } from '../core/logBytes.ts';
 import { EscapingDecoder } from './escapedUtf8.ts';
 import { SecretMasker } from './secretMasker.ts';
 
@@ -26,8 +25,7 @@ export interface LogSinkOptions {
  */
 export class LogSink {
   private seq = 0;
-  /** Chunks not yet written, each with the UTF-8 of the pieces its text is made of. */
-  private pending: { chunk: LogChunk; parts: Buffer[] }[] = [];
+  private pending: LogChunk[] = [];
   private pendingChars = 0;
   private timer: NodeJS.Timeout | null = null;
   /**
@@ -72,36 +70,30 @@ export class LogSink {
   }
 
   data(stream: 'stdout' | 'stderr', data: Buffer): void {
-    const decoder = this.decoders[stream];
-    const masker = this.maskers[stream];
-    const text = masker.push(decoder.decode(data));
-    // Valid UTF-8 that the masker passed through as is: its bytes are the text's encoding already.
-    this.add(stream, text, masker.passedThrough ? decoder.lastValid : null);
+    this.add(stream, this.maskers[stream].push(this.decoders[stream].decode(data)));
   }
 
   system(text: string): void {
     this.add('system', this.maskers.system.mask(text.endsWith('\n') ? text : text + '\n'));
   }
 
-  /** `utf8`: text's UTF-8 encoding when the caller has it (a view: copied at the flush), else null. */
-  private add(stream: LogStream, text: string, utf8: Buffer | null = null): void {
+  private add(stream: LogStream, text: string): void {
     if (stream !== 'system' && this.skip[stream] > 0 && text) {
       const dropped = Math.min(this.skip[stream], text.length);
       this.skip[stream] -= dropped;
       text = text.slice(dropped);
-      utf8 = null;
     }
     if (!text) return;
-    const bytes = utf8 ?? Buffer.from(text, 'utf8');
     const last = this.pending[this.pending.length - 1];
     // Consecutive pieces of one stream become one chunk: fewer rows, same order.
-    if (last && last.chunk.stream === stream) {
-      last.chunk.text += text;
-      last.parts.push(bytes);
-    } else
+    if (last && last.stream === stream) last.text += text;
+    else
       this.pending.push({
-        chunk: { executionId: this.options.executionId, seq: this.seq++, stream, ts: Date.now(), text },
-        parts: [bytes],
+        executionId: this.options.executionId,
+        seq: this.seq++,
+        stream,
+        ts: Date.now(),
+        text,
       });
     this.pendingChars += text.length;
     if (this.pendingChars >= this.maxBatchChars) this.flush();
@@ -114,21 +106,9 @@ export class LogSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.pending.length === 0) return;
-    const pending = this.pending;
+    const batch = this.pending;
     this.pending = [];
     this.pendingChars = 0;
-    // Each chunk's UTF-8, made once here for every consumer (see core/logBytes.ts): mostly the bytes read,
-    // copied into one buffer (which also frees the reads' buffers), not the text encoded again. Text from
-    // a stream that never had an invalid byte holds no escapes: its UTF-8 is the bytes the script printed
-    // (secrets masked). System lines are the sink's own text: treated as possibly escaped (rare, small).
-    const batch = pending.map(({ chunk, parts }) => {
-      attachUtf8(
-        chunk,
-        Buffer.concat(parts),
-        chunk.stream === 'system' || this.decoders[chunk.stream].sawInvalid,
-      );
-      return chunk;
-    });
     this.options.write(batch);
   }
 

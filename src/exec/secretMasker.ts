@@ -58,23 +58,12 @@ export class SecretMasker {
     return this.secrets.length > 0;
   }
 
-  /**
-   * True when the last push() returned its input as is: nothing masked, nothing held back from before or
-   * now. The caller may then use the input's bytes for the returned text.
-   */
-  passedThrough = false;
-
   push(text: string): string {
-    if (!this.active) {
-      this.passedThrough = true;
-      return text;
-    }
-    const heldBefore = this.held.length;
+    if (!this.active) return text;
     const combined = this.held + text;
     const masked = this.mask(combined);
     const keep = this.heldSuffixLength(masked);
     this.held = masked.slice(masked.length - keep);
-    this.passedThrough = heldBefore === 0 && keep === 0 && masked === combined;
     return masked.slice(0, masked.length - keep);
   }
 

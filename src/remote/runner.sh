@@ -68,12 +68,16 @@ grace=${CRONIUM_KILL_GRACE:-5}
 # $1, when given, is a command to start it through (setsid: a session of its own).
 launch() {
   H="${0%/*}/helpers"
+  # Whatever the script's language, a program it starts in another one finds the helpers too: a Bash
+  # script through BASH_ENV, `import cronium` through PYTHONPATH, require("cronium") through NODE_PATH.
+  BASH_ENV="$H/cronium-stubs.sh"
+  PYTHONPATH="$H/python${PYTHONPATH:+:$PYTHONPATH}"
+  NODE_PATH="$H/node/modules${NODE_PATH:+:$NODE_PATH}"
+  export BASH_ENV PYTHONPATH NODE_PATH
   case $CRONIUM_SCRIPT in
-    *.sh) BASH_ENV="$H/cronium-stubs.sh"; export BASH_ENV; exec $1 "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
-    *.py) PYTHONPATH="$H/python${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
-      exec $1 "$CRONIUM_INTERPRETER" "$H/python/cronium_boot.py" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
-    *.js) NODE_PATH="$H/node/modules${NODE_PATH:+:$NODE_PATH}"; export NODE_PATH
-      exec $1 "$CRONIUM_INTERPRETER" --require "$H/node/cronium.cjs" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+    *.sh) exec $1 "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+    *.py) exec $1 "$CRONIUM_INTERPRETER" "$H/python/cronium_boot.py" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
+    *.js) exec $1 "$CRONIUM_INTERPRETER" --require "$H/node/cronium.cjs" "$W/$CRONIUM_SCRIPT" </dev/null 3<&- ;;
   esac
   exec $1 "$CRONIUM_INTERPRETER" "$W/$CRONIUM_SCRIPT" </dev/null 3<&-
 }

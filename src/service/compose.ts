@@ -113,11 +113,6 @@ export interface ServiceOptions {
    * (defaultActor); a worker passes "worker NAME@host".
    */
   actor?: string;
-  /**
-   * Team mode: the PostgreSQL URL of the team's queue (CRONIUM_DATABASE_URL), so runs can be sent to
-   * workers (`via: 'workers'`) and followed and cancelled across processes. Absent: direct runs only.
-   */
-  teamUrl?: string | null;
   /** Whether this process tidies the team's queue (pg-boss supervise): workers and the daemon do. */
   teamSupervise?: boolean;
   /** Where runs the scheduler fires go (`workers` in a worker process: schedules fire into the queue). */
@@ -290,7 +285,8 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
   const history = new HistoryService(historyRepo);
   let closing: Promise<void> | null = null;
   const team = new Team({
-    url: options.teamUrl ?? null,
+    // Team mode is a store on PostgreSQL: the queue lives in the same database (schema cronium_queue).
+    url: db.engine === 'postgres' ? (options.databaseUrl ?? null) : null,
     repo: new TeamRepo(db),
     history: historyRepo,
     hub,

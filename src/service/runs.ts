@@ -4,9 +4,7 @@ import {
   type Execution,
   type ExecutionStatus,
   FINAL_EXECUTION_STATUSES,
-  type JobParam,
   NOT_SUCCEEDED_STATUSES,
-  type ParamValue,
   type Run,
   type RunOverview,
 } from '../core/domain.ts';
@@ -14,7 +12,6 @@ import { CroniumError, invalidInput } from '../core/errors.ts';
 import type { EventHub } from '../core/eventHub.ts';
 import { log } from '../core/logger.ts';
 import { outputGroups } from '../core/outputGroups.ts';
-import { resolveParams } from '../core/rules.ts';
 import type { RunManager, RunSpec } from '../exec/runManager.ts';
 import { secretForms } from '../exec/secretMasker.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
@@ -24,14 +21,11 @@ import type { ServerRecord } from '../store/serverRepo.ts';
 import type { JobService } from './jobs.ts';
 import type { WebhookOptions } from './notices.ts';
 import { findRef, type RefSource, resolveRef } from './refs.ts';
+import { checkParams, mergeParams, orNull, resolveTargets } from './runInputs.ts';
 import { followChain } from './runChains.ts';
 import { sendRunNotices } from './runNotices.ts';
 import type { ServerService } from './servers.ts';
 import type { VariableService } from './variables.ts';
-
-/** A run target naming a tag: `tag:NAME` (RunRequest.serverIds; schedules store them as such). */
-export const TAG_PREFIX = 'tag:';
-const TAG_TARGET = /^tag:(.+)$/s;
 
 export interface RunServiceDeps {
   manager: RunManager;
@@ -101,11 +95,14 @@ export class RunService {
    * server has, or a server listed twice.
    */
   async start(request: unknown): Promise<Run> {
-    const { spec, via, timeoutSec } = await this.prepare(request);
-    if (via === 'workers') {
-      const team = this.deps.team;
+    const { team } = this.deps;
+    // Refused before anything is read: outside team mode the job may not even be in this store.
+    if (parseInput(runRequestSchema, request).via === 'workers') {
       if (!team) throw invalidInput({ via: 'workers needs CRONIUM_DATABASE_URL (team mode)' });
       await team.assertEnabled();
+    }
+    const { spec, via, timeoutSec } = await this.prepare(request);
+    if (via === 'workers' && team) {
       const run = await this.deps.manager.record(spec);
       await team.dispatch(run, timeoutSec);
       return run;
@@ -123,7 +120,7 @@ export class RunService {
     const { jobs, secrets } = this.deps;
     const req = parseInput(runRequestSchema, request);
     const job = await jobs.record(req.jobId);
-    const servers = await this.targets(req.serverIds);
+    const servers = await resolveTargets(this.deps.servers, req.serverIds);
     let chainDepth = 0;
     if (req.parentExecutionId !== undefined) {
       const parent = await this.deps.history.getExecution(req.parentExecutionId);
@@ -302,38 +299,6 @@ export class RunService {
   }
 
   /**
-   * The servers a run's targets name, in order: each entry a server (id or name) or `tag:NAME`, every
-   * server with that tag (by name). A server reached through a tag and also named, or through two tags,
-   * runs once; one named twice is refused.
-   * @throws CroniumError not_found for an unknown server, invalid_input for a tag no server has or a
-   * server named twice.
-   */
-  private async targets(refs: string[]): Promise<ServerRecord[]> {
-    const { servers: serverService } = this.deps;
-    const chosen: ServerRecord[] = [];
-    const named = new Set<string>();
-    for (const ref of refs) {
-      const tag = TAG_TARGET.exec(ref)?.[1]?.trim();
-      if (ref.startsWith(TAG_PREFIX) && !tag) throw invalidInput({ serverIds: `"${ref}" names no tag` });
-      const found = tag ? await serverService.recordsTagged(tag) : [await serverService.record(ref)];
-      if (tag && !found.length) {
-        const known = await serverService.knownTags();
-        throw invalidInput({
-          serverIds: `no server is tagged "${tag}"${known.length ? ` (tags in use: ${known.join(', ')})` : ''}`,
-        });
-      }
-      for (const server of found) {
-        if (!tag) {
-          if (named.has(server.id)) throw invalidInput({ serverIds: `${server.name} is listed twice` });
-          named.add(server.id);
-        }
-        if (!chosen.some((c) => c.id === server.id)) chosen.push(server);
-      }
-    }
-    return chosen;
-  }
-
-  /**
    * Follows a detached execution again (`ref`: its id or a unique prefix): fetches the output it missed,
    * follows it to its end, and records its exit code, output and variables; resolves with it as written
    * (`detached` again when its host cannot be reached). Its output arrives as log events meanwhile, and
@@ -425,39 +390,4 @@ export class RunService {
   cancelAll(): Promise<void> {
     return this.deps.manager.cancelAll();
   }
-}
-
-/** What `find` returns, or null when it throws not_found (a record removed since). */
-async function orNull<T>(find: () => Promise<T>): Promise<T | null> {
-  try {
-    return await find();
-  } catch (err) {
-    if (err instanceof CroniumError && err.kind === 'not_found') return null;
-    throw err;
-  }
-}
-
-/**
- * A run's parameter values checked against the job's declaration (rules.resolveParams).
- * @throws CroniumError invalid_input with a message per `params.<name>`.
- */
-function checkParams(declared: JobParam[], given: Record<string, unknown>): Record<string, ParamValue> {
-  const result = resolveParams(declared, given);
-  if ('errors' in result) throw invalidInput(result.errors);
-  return result.values;
-}
-
-/**
- * What cronium.input() returns: the parameters merged over the input (an object; none given reads as
- * `{}`). A job without parameters leaves the input as it is.
- * @throws CroniumError invalid_input when parameters meet an input that is not an object.
- */
-export function mergeParams(input: unknown, params: Record<string, ParamValue>): unknown {
-  if (Object.keys(params).length === 0) return input;
-  if (input === null || input === undefined) return { ...params };
-  if (typeof input !== 'object' || Array.isArray(input))
-    throw invalidInput({
-      input: 'a job with parameters takes a JSON object as input (the parameters are merged into it)',
-    });
-  return { ...input, ...params };
 }

@@ -265,7 +265,7 @@ export class CroniumService implements HostApi {
     if (!team.enabled)
       throw new CroniumError(
         'invalid_input',
-        'A worker needs the team’s PostgreSQL: set CRONIUM_DATABASE_URL=postgres://… (see the README, team mode).',
+        'A worker needs the team’s PostgreSQL: set CRONIUM_DATABASE_URL=postgres://… or --database-url (see the README, team mode).',
       );
     const worker = new TeamWorker(
       { team, runs, executor },

@@ -2,8 +2,6 @@ import { Worker } from 'node:worker_threads';
 
 import type { LogChunk } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
-import { utf8Of } from '../core/logBytes.ts';
-import { PACK_FROM } from './logPacking.ts';
 
 /** Characters queued for the writer beyond which sources are paused, and below which they resume. */
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -107,22 +105,7 @@ export class LogWriter implements LogStore {
     if (this.closed || chunks.length === 0) return true;
     this.unflushed++;
     this.backlog += chunks.reduce((n, c) => n + c.text.length, 0);
-    // A chunk that is stored packed goes as its UTF-8 bytes (encoded once, by its sink: see
-    // core/logBytes.ts): copying bytes to the thread is cheaper than cloning the string, and the thread
-    // compresses them without encoding the text again.
-    const sent = chunks.map((c) =>
-      c.text.length >= PACK_FROM
-        ? {
-            executionId: c.executionId,
-            seq: c.seq,
-            stream: c.stream,
-            ts: c.ts,
-            chars: c.text.length,
-            utf8: utf8Of(c),
-          }
-        : c,
-    );
-    this.worker.postMessage({ type: 'chunks', chunks: sent });
+    this.worker.postMessage({ type: 'chunks', chunks });
     return this.backlog < HIGH_WATER;
   }
 

@@ -8,15 +8,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { PACK_FROM, packLogText } from './logPacking.ts';
 
-/** A chunk as LogWriter sends it: its text, or (a chunk stored packed) its UTF-8 bytes and length. */
-type Chunk = {
+interface Chunk {
   executionId: string;
   seq: number;
   stream: string;
   ts: number;
-} & ({ text: string } | { utf8: Uint8Array; chars: number });
-
-const charsOf = (c: Chunk) => ('text' in c ? c.text.length : c.chars);
+  text: string;
+}
 
 type Message = { type: 'chunks'; chunks: Chunk[] } | { type: 'flush'; id: number } | { type: 'close' };
 
@@ -32,7 +30,7 @@ parentPort!.on('message', (message: Message) => {
     if (failure) {
       parentPort!.postMessage({
         type: 'written',
-        chars: message.chunks.reduce((n, c) => n + charsOf(c), 0),
+        chars: message.chunks.reduce((n, c) => n + c.text.length, 0),
       });
       return;
     }
@@ -40,11 +38,10 @@ parentPort!.on('message', (message: Message) => {
     try {
       db.exec('BEGIN IMMEDIATE');
       for (const c of message.chunks) {
-        if (!('text' in c)) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
-        else if (c.text.length >= PACK_FROM) {
+        if (c.text.length >= PACK_FROM) {
           insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
         } else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
-        chars += charsOf(c);
+        chars += c.text.length;
       }
       db.exec('COMMIT');
     } catch (err) {

@@ -4,16 +4,22 @@
  * What it adds for workers and live following: LISTEN/NOTIFY (`listen`, `notify`).
  */
 import pg from 'pg';
-import { parse as parseConnectionString } from 'pg-connection-string';
-import pgPass from 'pgpass';
 
 import { CroniumError } from '../core/errors.ts';
 import { log } from '../core/logger.ts';
 import { migrateSql } from './migrate.ts';
+import { checkServerVersion, clientConfig, connectionError, type PostgresTarget } from './postgresConnect.ts';
+import { numberPlaceholders, toParam } from './postgresTypes.ts';
 import type { Sql, SqlDatabase, SqlRunResult, SqlValue } from './sql.ts';
 
-/** The oldest PostgreSQL major this store runs on (`server_version_num` of 13.0). */
-export const MIN_SERVER_VERSION_NUM = 130_000;
+export {
+  checkServerVersion,
+  clientConfig,
+  connectionError,
+  MIN_SERVER_VERSION_NUM,
+  type PostgresTarget,
+} from './postgresConnect.ts';
+export { numberPlaceholders } from './postgresTypes.ts';
 
 /**
  * The largest NOTIFY payload PostgreSQL accepts, in bytes: its limit is "shorter than 8000 bytes" in the
@@ -21,115 +27,6 @@ export const MIN_SERVER_VERSION_NUM = 130_000;
  * reference (a row's id) and let listeners read the row.
  */
 export const NOTIFY_MAX_BYTES = 7999;
-
-/** PostgreSQL's type OIDs (pg_type.oid) that need a parser other than node-postgres' default. */
-const INT8_OID = 20;
-const NUMERIC_OID = 1700;
-
-/**
- * Rewrites portable `?` placeholders to PostgreSQL's `$1, $2…`, leaving any `?` inside quoted text alone:
- * 'string literals' (with '' doubled), E'escape strings' (with backslash escapes), "quoted identifiers",
- * $tag$dollar-quoted strings$tag$, -- line comments and (nested) block comments, as the PostgreSQL lexer
- * reads them (SQL Syntax, §4.1). Returns the text and how many placeholders it numbered.
- */
-export function numberPlaceholders(sql: string): { text: string; count: number } {
-  let out = '';
-  let count = 0;
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i]!;
-    const next = sql[i + 1];
-    if (c === '?') {
-      out += `$${++count}`;
-      i++;
-    } else if (c === "'" || c === '"') {
-      // An E'…' string lets a backslash escape the quote; plain strings and identifiers only double it.
-      const escapes = c === "'" && /[eE]$/.test(out) && !/[\w$]$/.test(out.slice(0, -1));
-      let j = i + 1;
-      while (j < n) {
-        if (escapes && sql[j] === '\\') j += 2;
-        else if (sql[j] === c && sql[j + 1] === c) j += 2;
-        else if (sql[j] === c) break;
-        else j++;
-      }
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === '-' && next === '-') {
-      const end = sql.indexOf('\n', i);
-      const stop = end < 0 ? n : end;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '/' && next === '*') {
-      let depth = 1;
-      let j = i + 2;
-      while (j < n && depth > 0) {
-        if (sql[j] === '/' && sql[j + 1] === '*') {
-          depth++;
-          j += 2;
-        } else if (sql[j] === '*' && sql[j + 1] === '/') {
-          depth--;
-          j += 2;
-        } else j++;
-      }
-      out += sql.slice(i, j);
-      i = j;
-    } else if (c === '$' && !/[\w$]$/.test(out)) {
-      // $tag$ … $tag$ (the tag may be empty); a `$1` written by hand is not a dollar quote.
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));
-      if (!tag) {
-        out += c;
-        i++;
-        continue;
-      }
-      const end = sql.indexOf(tag[0], i + tag[0].length);
-      const stop = end < 0 ? n : end + tag[0].length;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return { text: out, count };
-}
-
-/** A BIGINT as a JavaScript number; one beyond Number.MAX_SAFE_INTEGER is an error, never a rounding. */
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value))
-    throw new CroniumError(
-      'internal',
-      `PostgreSQL returned the integer ${text}, beyond what a JavaScript number holds exactly (±${Number.MAX_SAFE_INTEGER}).`,
-    );
-  return value;
-}
-
-/** A NUMERIC (what sum() of BIGINTs returns) as a number: whole values as parseInt8, others as floats. */
-function parseNumeric(text: string): number {
-  return /^-?\d+$/.test(text) ? parseInt8(text) : Number(text);
-}
-
-/**
- * The parsers of this store's pools: counts and epoch milliseconds as numbers. Set per pool, never on
- * pg's global parser table, so another library in the same process keeps pg's defaults.
- */
-const TYPES = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (format !== 'binary' && oid === INT8_OID) return parseInt8;
-    if (format !== 'binary' && oid === NUMERIC_OID) return parseNumeric;
-    return pg.types.getTypeParser(oid, format ?? 'text');
-  },
-} as unknown as pg.CustomTypesConfig;
-
-/** A bound value as pg sends it: BIGINTs as decimal text, blobs as Buffers (BYTEA). */
-function toParam(value: SqlValue | undefined): unknown {
-  if (value === undefined) return null;
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array && !Buffer.isBuffer(value))
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return value;
-}
 
 /** Something that runs a query: the pool, or the one client of a transaction. */
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -155,14 +52,6 @@ function statements(on: Queryable, transaction: Sql['transaction']): Sql {
     },
     transaction,
   };
-}
-
-/** Where a URL points, for messages: host, port and database, never the password. */
-export interface PostgresTarget {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
 }
 
 /** Options of a store on PostgreSQL. */
@@ -373,115 +262,6 @@ function checkChannel(channel: string): void {
   const bytes = Buffer.byteLength(channel, 'utf8');
   if (bytes === 0 || bytes > 63 || channel.includes('\0'))
     throw new CroniumError('invalid_input', `"${channel}" is not a notification channel (1 to 63 bytes).`);
-}
-
-/**
- * The pg client configuration of a URL, where it points and the URL without its password. The password is
- * the URL's own; else PGPASSWORD from `env`; else the matching line of the password file (PGPASSFILE or
- * ~/.pgpass, 0600), as libpq looks for it.
- */
-export function clientConfig(
-  url: string,
-  env: NodeJS.ProcessEnv,
-): { config: pg.ClientConfig; target: PostgresTarget; location: string } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = new URL('invalid:');
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
-    throw new CroniumError(
-      'invalid_input',
-      'The database URL must look like postgres://USER@HOST:PORT/DATABASE (its password may come from PGPASSWORD or ~/.pgpass).',
-      { fields: { databaseUrl: 'not a postgres:// URL' } },
-    );
-  const options = parseConnectionString(url);
-  const target: PostgresTarget = {
-    host: options.host || 'localhost',
-    port: Number(options.port || 5432),
-    database: options.database || options.user || 'postgres',
-    user: options.user || env.PGUSER || env.USER || 'postgres',
-  };
-  const withoutPassword = new URL(url);
-  withoutPassword.password = '';
-  const fromUrl = options.password ? decodeURIComponentSafe(options.password) : undefined;
-  const config: pg.ClientConfig = {
-    ...(options as pg.ClientConfig),
-    host: target.host,
-    port: target.port,
-    database: target.database,
-    user: target.user,
-    types: TYPES,
-    password: fromUrl ?? (async () => env.PGPASSWORD ?? (await passwordFile(target, env)) ?? ''),
-  };
-  return { config, target, location: withoutPassword.toString() };
-}
-
-function decodeURIComponentSafe(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-/** The password-file line for target (pgpass reads PGPASSFILE from process.env, so env's is passed on). */
-function passwordFile(target: PostgresTarget, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const saved = process.env.PGPASSFILE;
-  if (env.PGPASSFILE !== undefined) process.env.PGPASSFILE = env.PGPASSFILE;
-  return new Promise<string | undefined>((resolve) =>
-    pgPass({ host: target.host, port: target.port, database: target.database, user: target.user }, resolve),
-  ).finally(() => {
-    if (saved === undefined) delete process.env.PGPASSFILE;
-    else process.env.PGPASSFILE = saved;
-  });
-}
-
-/** A failed first connection as a sentence: what failed, where (host, port, database), never the password. */
-export function connectionError(err: unknown, target: PostgresTarget): CroniumError {
-  if (err instanceof CroniumError) return err;
-  const e = err as { code?: string; message?: string };
-  const where = `PostgreSQL at ${target.host}:${target.port} (database "${target.database}", user "${target.user}")`;
-  const says = (e.message ?? String(err)).replace(/:\/\/[^@\s]*@/g, '://');
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return new CroniumError('connection_refused', `Cannot connect to ${where}: connection refused.`, {
-        cause: err,
-      });
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new CroniumError('dns', `Cannot connect to ${where}: the host name does not resolve.`, {
-        cause: err,
-      });
-    case 'ETIMEDOUT':
-      return new CroniumError('connect_timeout', `Cannot connect to ${where}: timed out.`, { cause: err });
-    case '28P01':
-    case '28000':
-      return new CroniumError(
-        'auth_failed',
-        `${where} refused the login: ${says}. Give the password in the URL, PGPASSWORD or ~/.pgpass.`,
-        { cause: err },
-      );
-    case '3D000':
-      return new CroniumError('not_found', `${where}: the database does not exist (${says}).`, {
-        cause: err,
-      });
-    default:
-      return new CroniumError('connection_lost', `Cannot use ${where}: ${says}.`, { cause: err });
-  }
-}
-
-/**
- * Throws when `versionNum` (`server_version_num`, e.g. 150004 for 15.4) is older than PostgreSQL 13.
- */
-export function checkServerVersion(versionNum: number, target: PostgresTarget): void {
-  if (versionNum >= MIN_SERVER_VERSION_NUM) return;
-  const major = Math.floor(versionNum / 10_000);
-  throw new CroniumError(
-    'invalid_input',
-    `PostgreSQL at ${target.host}:${target.port} is version ${major >= 10 ? major : (versionNum / 10_000).toFixed(1)}; Cronium needs 13 or newer.`,
-  );
 }
 
 /**

@@ -63,7 +63,7 @@ export class Team {
     if (this.deps.url === null)
       throw new CroniumError(
         'invalid_input',
-        'Runs go to workers only in team mode: set CRONIUM_DATABASE_URL to the team’s PostgreSQL (postgres://…).',
+        'Runs go to workers only in team mode: set CRONIUM_DATABASE_URL (or --database-url) to the team’s PostgreSQL (postgres://…).',
         { fields: { via: 'workers needs CRONIUM_DATABASE_URL' } },
       );
     return this.deps.url;

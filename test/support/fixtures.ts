@@ -72,6 +72,7 @@ export async function runJob(
     script: string;
     timeoutSec?: number;
     env?: { key: string; value: string; secret?: boolean }[];
+    helperMode?: 'auto' | 'api' | 'bundled';
   },
   servers: string[],
   extra: Record<string, unknown> = {},

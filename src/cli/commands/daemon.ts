@@ -8,22 +8,17 @@
 import type { Command } from 'commander';
 
 import { configureStreamLogger, log } from '../../core/logger.ts';
-import { listenPort, parseField } from '../../core/rules.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo } from '../io.ts';
+import { metricsPortOption, parseMetricsPort, startMetrics } from '../metricsOption.ts';
 
 export function register(cmd: Command, ctx: CommandContext): void {
-  cmd
-    .description('fire schedules without the app until SIGTERM (logs JSON lines on stdout)')
-    .option(
-      '--metrics-port <port>',
-      'serve Prometheus metrics (/metrics) and a health check (/healthz) on 127.0.0.1:<port>; 0 for a free port (logged); off unless given',
-    )
-    .action(
-      action(ctx, async (host, o: { metricsPort?: string }) =>
-        daemonCommand(host, o, ctx.global().verbose ?? false, ctx.io),
-      ),
-    );
+  cmd.description('fire schedules without the app until SIGTERM (logs JSON lines on stdout)');
+  metricsPortOption(cmd).action(
+    action(ctx, (host, o: { metricsPort?: string }) =>
+      daemonCommand(host, o, ctx.global().verbose ?? false, ctx.io),
+    ),
+  );
 }
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -34,8 +29,7 @@ async function daemonCommand(
   verbose: boolean,
   io: CliIo,
 ): Promise<number> {
-  const metricsPort =
-    options.metricsPort === undefined ? null : parseField(listenPort, options.metricsPort, 'metricsPort');
+  const metricsPort = parseMetricsPort(options.metricsPort);
   await configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
   // Signals are caught first, so one arriving while starting still stops cleanly.
   let stop!: (signal: string) => void;
@@ -46,19 +40,7 @@ async function daemonCommand(
     const { dataDir, version } = await host.appInfo();
     log().info({ dataDir, version }, 'daemon starting');
     // First: a port in use stops the daemon before it fires anything. Loaded only when asked for.
-    if (metricsPort !== null) {
-      const { startMonitoring } = await import('../../metrics/monitoring.ts');
-      const started = await startMonitoring({ service: host, port: metricsPort, role: 'daemon' });
-      monitoring = started;
-      log().info(
-        {
-          metricsPort: started.port,
-          metricsUrl: `${started.url}/metrics`,
-          healthUrl: `${started.url}/healthz`,
-        },
-        `metrics on ${started.url}/metrics, health on ${started.url}/healthz`,
-      );
-    }
+    monitoring = await startMetrics(host, metricsPort, 'daemon');
     // Runs in API mode need the runtime API (a note, such as another port, is logged by the service).
     const runtime = await host.startRuntime();
     log().info({ runtimePort: runtime.port }, 'runtime API listening on 127.0.0.1');

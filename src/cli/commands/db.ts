@@ -10,7 +10,14 @@ import type { Command } from 'commander';
 import { CroniumError } from '../../core/errors.ts';
 import { resolveDataDir } from '../../core/paths.ts';
 import { osKeychain } from '../../secrets/keychain.ts';
-import { DataKeySecretStore, sealV1 } from '../../secrets/secretStore.ts';
+import { DataKeySecretStore, sealV1, type SecretStore } from '../../secrets/secretStore.ts';
+import {
+  hasTeamKey,
+  TEAM_KEY_ENV,
+  TEAM_KEY_FILE_ENV,
+  teamKeyFromEnv,
+  TeamKeySecretStore,
+} from '../../secrets/teamKey.ts';
 import { copyStore } from '../../store/dbCopy.ts';
 import { migrateSql, SCHEMA_VERSION } from '../../store/migrate.ts';
 import { connectPostgres } from '../../store/postgresEngine.ts';
@@ -20,20 +27,17 @@ import { databaseUrl, plainAction, type CommandContext } from '../context.ts';
 import { out } from '../io.ts';
 
 /**
- * The team key that seals secrets in a shared store, from CRONIUM_TEAM_KEY (base64 of 32 random bytes,
- * e.g. `openssl rand -base64 32`). Throws invalid_input when it is missing or not 32 bytes.
+ * The team key that seals secrets in the shared store: CRONIUM_TEAM_KEY or CRONIUM_TEAM_KEY_FILE, read by
+ * the one rule of src/secrets/teamKey.ts. Throws invalid_input when neither is given (or either is bad).
  */
-export function teamKeyFromEnv(env: NodeJS.ProcessEnv): Buffer {
-  const text = env.CRONIUM_TEAM_KEY?.trim();
-  const key = text ? Buffer.from(text, 'base64') : Buffer.alloc(0);
-  if (key.length !== 32)
+function requiredTeamKey(env: NodeJS.ProcessEnv): Buffer {
+  const found = teamKeyFromEnv(env);
+  if (!found)
     throw new CroniumError(
       'invalid_input',
-      text
-        ? 'CRONIUM_TEAM_KEY must be 32 bytes in base64 (openssl rand -base64 32).'
-        : 'Secrets in a shared store are sealed with the team key: set CRONIUM_TEAM_KEY to 32 random bytes in base64 (openssl rand -base64 32), the same for every member and worker.',
+      `Secrets in a shared store are sealed with the team key: set ${TEAM_KEY_ENV} (or ${TEAM_KEY_FILE_ENV}) to the key \`cronium team-key new\` printed, the same for every member and worker.`,
     );
-  return key;
+  return found.key;
 }
 
 export function register(cmd: Command, ctx: CommandContext): void {
@@ -88,20 +92,23 @@ export function register(cmd: Command, ctx: CommandContext): void {
         let target: SqlDatabase | null = null;
         try {
           await migrateSql(source);
+          // The source's own sealing: its team key when it adopted one, else its data key.
           const found = osKeychain(io.env);
-          const secrets = new DataKeySecretStore({
-            dataDir,
-            db: source,
-            keychain: found.keychain,
-            noKeychainReason: found.reason ?? undefined,
-          });
+          const secrets: SecretStore = (await hasTeamKey(source))
+            ? new TeamKeySecretStore({ db: source, teamKey: teamKeyFromEnv(io.env) })
+            : new DataKeySecretStore({
+                dataDir,
+                db: source,
+                keychain: found.keychain,
+                noKeychainReason: found.reason ?? undefined,
+              });
           let teamKey: Buffer | null = null;
           target = await connectPostgres(options.to, { env: io.env });
           const into = target;
           const report = await copyStore(source, into, {
             force: options.force === true,
             reseal: async (sealed) =>
-              sealV1((teamKey ??= teamKeyFromEnv(io.env)), await secrets.decrypt(sealed)),
+              sealV1((teamKey ??= requiredTeamKey(io.env)), await secrets.decrypt(sealed)),
           });
           const width = Math.max(...report.tables.map((t) => t.table.length));
           return out(io, global, { from: file, to: into.location, ...report }, () =>

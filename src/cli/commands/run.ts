@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import type { RunRequest } from '../../contract.ts';
 import type { Execution, LogChunk, Run } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
-import { printedBytesOf } from '../../core/logBytes.ts';
 import { log } from '../../core/logger.ts';
 import { encodeEscaped } from '../../exec/escapedUtf8.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
@@ -53,12 +52,6 @@ export function exitCodeOf(e: Execution): number {
 type Output = 'stdout' | 'stderr';
 
 /**
- * The bytes the script printed for a chunk (secrets masked): the UTF-8 its log sink already made when the
- * text holds no escaped bytes, else the text turned back into bytes (see escapedUtf8.ts).
- */
-const bytesOf = (chunk: LogChunk): Buffer => printedBytesOf(chunk) ?? encodeEscaped(chunk.text);
-
-/**
  * The run's live log on the CLI's outputs: as is for one server, each line prefixed with its server's name
  * for several (see LinePrefixer). When an output's buffer is full it asks the service to pause the scripts'
  * output until the buffer drains, so memory stays flat whatever the output size and the reader's speed.
@@ -89,12 +82,14 @@ export class LiveOutput {
     if (this.closed) return;
     if (this.isSingle()) {
       // Bytes as the script printed them (invalid UTF-8 included: see escapedUtf8.ts).
-      if (chunk.stream === 'stdout') this.put('stdout', bytesOf(chunk));
+      if (chunk.stream === 'stdout') this.put('stdout', encodeEscaped(chunk.text));
       else
         this.put(
           'stderr',
           // A chunk of system lines may hold several (batched): each gets the prefix.
-          chunk.stream === 'system' ? chunk.text.replace(/(^|\n)(?=[^\n])/g, '$1cronium: ') : bytesOf(chunk),
+          chunk.stream === 'system'
+            ? chunk.text.replace(/(^|\n)(?=[^\n])/g, '$1cronium: ')
+            : encodeEscaped(chunk.text),
         );
       return;
     }
@@ -103,7 +98,8 @@ export class LiveOutput {
       output: chunk.stream === 'stdout' ? ('stdout' as const) : ('stderr' as const),
       prefix: `[${this.names.get(chunk.executionId) ?? '?'}] ${chunk.stream === 'system' ? 'cronium: ' : ''}`,
     };
-    for (const piece of this.prefixer.push(source, bytesOf(chunk))) this.put(piece.output, piece.bytes);
+    for (const piece of this.prefixer.push(source, encodeEscaped(chunk.text)))
+      this.put(piece.output, piece.bytes);
   }
 
   /** Ends the last unterminated line of every server (several servers only). */

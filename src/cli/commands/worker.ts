@@ -1,6 +1,6 @@
 /**
- * `cronium worker [--name N] [--concurrency N]`: team mode's worker (see src/team/worker.ts). Takes queued
- * executions from the team's PostgreSQL queue (CRONIUM_DATABASE_URL) and runs them here, heartbeating,
+ * `cronium worker [--name N] [--concurrency N] [--metrics-port N]`: team mode's worker (src/team/worker.ts). Takes
+ * queued executions from the team's store and queue on PostgreSQL (CRONIUM_DATABASE_URL) and runs them here, heartbeating,
  * reaping lost workers, and firing schedules into the queue (each occurrence once: the store's
  * schedule_fires claim). Logs JSON lines on stdout. SIGTERM or SIGINT stops it: no new executions, the
  * running ones finish for up to --grace seconds and are then cancelled (their remote processes ended); a
@@ -12,15 +12,17 @@ import { configureStreamLogger, log } from '../../core/logger.ts';
 import { CroniumError } from '../../core/errors.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo } from '../io.ts';
+import { metricsPortOption, parseMetricsPort, startMetrics } from '../metricsOption.ts';
 
 interface WorkerOptions {
+  metricsPort?: string;
   name?: string;
   concurrency?: string;
   grace?: string;
 }
 
 export function register(cmd: Command, ctx: CommandContext): void {
-  cmd
+  metricsPortOption(cmd)
     .description('take queued executions from the team queue and run them (team mode; JSON logs on stdout)')
     .option('--name <name>', "this worker's name, unique in the team (default: the machine's name)")
     .option('--concurrency <n>', 'executions at once (default 4)')
@@ -55,7 +57,9 @@ function wholeNumber(
 async function workerCommand(host: Host, o: WorkerOptions, verbose: boolean, io: CliIo): Promise<number> {
   const concurrency = wholeNumber(o.concurrency, '--concurrency', 1, 500);
   const grace = wholeNumber(o.grace, '--grace', 0, 86_400);
+  const metricsPort = parseMetricsPort(o.metricsPort);
   await configureStreamLogger(io.stdout, verbose ? 'debug' : 'info');
+  let monitoring: { close(): Promise<void> } | null = null;
   let signals = 0;
   let stop!: (signal: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
@@ -70,6 +74,8 @@ async function workerCommand(host: Host, o: WorkerOptions, verbose: boolean, io:
   try {
     const { dataDir, version } = await host.appInfo();
     log().info({ dataDir, version }, 'worker starting');
+    // First: a port in use stops the worker before it takes anything.
+    monitoring = await startMetrics(host, metricsPort, 'worker');
     const runtime = await host.startRuntime();
     log().info({ runtimePort: runtime.port }, 'runtime API listening on 127.0.0.1');
     worker = await host.startWorker({
@@ -96,10 +102,14 @@ async function workerCommand(host: Host, o: WorkerOptions, verbose: boolean, io:
     log().info({ signal, running: worker.active }, `${signal}: stopping (no new executions)`);
     await scheduler.stop();
     await worker.stop();
+    // The endpoint goes first: nothing scrapes a store being closed.
+    await monitoring?.close();
+    monitoring = null;
     await host.close();
     log().info({ worker: worker.name }, 'worker stopped');
     return 0;
   } finally {
+    await monitoring?.close();
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 }

@@ -249,6 +249,12 @@ cronium_incrementVariable() {
   _cronium_key "$1" || return
   local by=${2:-1} number='^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
   [[ $by =~ $number ]] || { _cronium_fail "the increment must be a finite number"; return; }
+  # Text shaped like a number can still be beyond a double's range (1e400): as the app refuses it.
+  if [[ ! $by =~ ^-?[0-9]{1,15}$ ]]; then
+    case $(awk -v b="$by" 'BEGIN { printf "%.17g", b }') in
+      *inf* | *nan*) _cronium_fail "the increment must be a finite number"; return ;;
+    esac
+  fi
   if _cronium_bundled; then
     local current next
     current=$(cronium_getVariable "$1") || return
@@ -258,6 +264,7 @@ cronium_incrementVariable() {
       next=$((current + by))
     else
       next=$(awk -v a="$current" -v b="$by" 'BEGIN { printf "%.15g", a + b }')
+      [[ $next =~ $number ]] || { _cronium_fail "variable \"$1\" plus $by is not a finite number, so it was not incremented"; return; }
     fi
     local hex; hex=$(_cronium_hex "$1")
     printf '%s' "$next" | _cronium_write "$(_cronium_file "var.$hex.raw")" || return

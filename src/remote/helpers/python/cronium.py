@@ -268,12 +268,16 @@ def _number(value):
     """A finite number from a number or a JSON number's text (trimmed); None for anything else."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        text = value.strip()
-        n = int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
-        return n if math.isfinite(n) else None
+    try:
+        if isinstance(value, (int, float)):
+            return value if math.isfinite(value) else None
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            text = value.strip()
+            n = int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
+            return n if math.isfinite(n) else None
+    except OverflowError:
+        # An int beyond a float's range (10**400): no finite number the app could store.
+        return None
     return None
 
 
