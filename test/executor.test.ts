@@ -94,7 +94,7 @@ describe('executor against real sshd hosts', () => {
       script: 'sleep 2',
       env: [{ key: 'S', value: marker, secret: true }],
     });
-    const run = await service.startRun({ jobId: job.id, serverIds: ["h2"] });
+    const run = await service.startRun({ jobId: job.id, serverIds: ['h2'] });
     // Polled until the script is seen running (a loaded machine may take a while to get there).
     let seen = '';
     const deadline = Date.now() + 15_000;

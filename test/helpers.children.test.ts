@@ -30,8 +30,7 @@ describe('helpers in programs a job starts', () => {
     'a Bash job (helpers %s) whose text never names them starts Python, Node.js and Bash children that set variables',
     async (helperMode) => {
       for (const key of ['from_py', 'from_js', 'from_sh'])
-        if ((await service.listVariables()).some((v) => v.key === key))
-          await service.removeVariable(key);
+        if ((await service.listVariables()).some((v) => v.key === key)) await service.removeVariable(key);
       // The children's code travels base64-encoded, so the job's own text never says the helpers' name.
       const script = [
         `echo ${b64(PY_CHILD)} | base64 -d > child.py && python3 child.py`,
