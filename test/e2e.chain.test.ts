@@ -187,7 +187,8 @@ describe('chains and notices in the app (Chromium, browser mode, a real host)', 
     await chained.first().click();
     const detail = page.getByTestId('execution-detail');
     await detail.getByText('second got relayed').waitFor();
-    expect(await detail.getByTestId('run-trigger').textContent()).toBe('chain');
+    // The run is read after the execution: its fields fill in once it arrives.
+    await expect.poll(() => detail.getByTestId('run-trigger').textContent()).toBe('chain');
     expect(JSON.parse((await detail.getByTestId('execution-input').textContent())!)).toEqual({
       word: 'relayed',
     });

@@ -358,7 +358,8 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
       pool,
       tunnels,
       history: historyRepo,
-      storeFile: join(options.dataDir, 'cronium.db'),
+      // On PostgreSQL there is no file to watch: the query alone tells whether the store answers.
+      storeFile: db.engine === 'sqlite' ? join(options.dataDir, 'cronium.db') : null,
       scheduler: () => scheduler,
       runtimePort: () => (runtime.listening ? runtime.port : null),
     }),

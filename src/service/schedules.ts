@@ -9,9 +9,8 @@ import type { ServerRecord } from '../store/serverRepo.ts';
 import type { Sql } from '../store/sql.ts';
 import type { JobService } from './jobs.ts';
 import { findRef, resolveRef, writeUniqueName, type RefSource } from './refs.ts';
-
-/** How a target names a tag of servers (expanded when a run starts; see RunRequest `serverIds`). */
-export const TAG_TARGET = 'tag:';
+// How a target names a tag of servers: the run's rule (expanded when a run starts).
+import { TAG_PREFIX as TAG_TARGET } from './runInputs.ts';
 
 /** How many next occurrences a schedule shows. */
 const NEXT_FIRES = 3;

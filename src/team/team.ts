@@ -23,6 +23,15 @@ const EXPIRE_MARGIN_SEC = 600;
 /** pg-boss's ceiling for expireInSeconds (a day, less a margin). */
 const MAX_EXPIRE_SEC = 86_000;
 
+/** The refusal of `via: 'workers'` outside team mode (CroniumError invalid_input, field `via`). */
+export function teamModeRequired(): CroniumError {
+  return new CroniumError(
+    'invalid_input',
+    'Runs go to workers only in team mode: set CRONIUM_DATABASE_URL (or --database-url) to the team’s PostgreSQL (postgres://…).',
+    { fields: { via: 'workers needs CRONIUM_DATABASE_URL' } },
+  );
+}
+
 export interface TeamDeps {
   /** postgres://… of the team's queue (CRONIUM_DATABASE_URL); null: runs cannot be sent to workers. */
   url: string | null;
@@ -60,12 +69,7 @@ export class Team {
   }
 
   private requireUrl(): string {
-    if (this.deps.url === null)
-      throw new CroniumError(
-        'invalid_input',
-        'Runs go to workers only in team mode: set CRONIUM_DATABASE_URL (or --database-url) to the team’s PostgreSQL (postgres://…).',
-        { fields: { via: 'workers needs CRONIUM_DATABASE_URL' } },
-      );
+    if (this.deps.url === null) throw teamModeRequired();
     return this.deps.url;
   }
 

@@ -6,7 +6,7 @@ import type { Execution, LogChunk, Run } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
 import { log } from '../../core/logger.ts';
 import { encodeEscaped } from '../../exec/escapedUtf8.ts';
-import { action, type CommandContext, type Host } from '../context.ts';
+import { action, type CommandContext, databaseUrl, type Host } from '../context.ts';
 import { chainStepLine } from '../format.ts';
 import type { CliIo, GlobalOptions } from '../io.ts';
 import { LinePrefixer } from '../linePrefixer.ts';
@@ -135,6 +135,9 @@ async function runCommand(
   global: GlobalOptions,
   io: CliIo,
 ): Promise<number> {
+  // Outside team mode the job may not even be in this store: say what is missing first.
+  if (values.via === 'workers' && !databaseUrl(global, io.env))
+    throw (await import('../../team/team.ts')).teamModeRequired();
   const job = await service.getJob(jobRef);
   const serverRefs = values.on ? splitList(values.on) : job.defaultServerIds;
   if (serverRefs.length === 0)
