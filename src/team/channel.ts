@@ -186,7 +186,7 @@ export class TeamChannel {
       if (first) await this.serial((c) => c.query(`LISTEN ${c.escapeIdentifier(channel)}`));
       else await this.connect();
     } catch (err) {
-      this.remove(channel, subscriber);
+      await this.remove(channel, subscriber);
       throw err;
     }
     let stopped = false;
