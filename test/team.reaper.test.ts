@@ -294,7 +294,7 @@ describe('one LISTEN connection per process', () => {
       for (const s of ['h1', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7'])
         runs.push(await service.startRun({ jobId: 'brief', serverIds: [s], via: 'workers' }));
       const followed = runs.map((r) => service.waitForRun(r.id));
-      let sessions: { app: string }[] = [];
+      let sessions: { app: string; query: string }[] = [];
       await until(
         async () =>
           (

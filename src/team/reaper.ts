@@ -168,3 +168,8 @@ export async function reapLostWorkers(
 export function machineName(): string {
   return hostname();
 }
+
+/** Who a worker's runs are started by in history (Run.startedBy): "worker NAME@host", host's short name. */
+export function workerActor(name: string): string {
+  return `worker ${name}@${hostname().split('.')[0] || 'localhost'}`;
+}

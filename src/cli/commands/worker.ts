@@ -13,7 +13,7 @@ import { CroniumError } from '../../core/errors.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo } from '../io.ts';
 import { metricsPortOption, parseMetricsPort, startMetrics } from '../metricsOption.ts';
-import { teamTimings } from '../../team/reaper.ts';
+import { machineName, teamTimings, workerActor } from '../../team/reaper.ts';
 
 interface WorkerOptions {
   metricsPort?: string;
@@ -33,7 +33,12 @@ export function register(cmd: Command, ctx: CommandContext): void {
     )
     .action(
       action(ctx, (host, o: WorkerOptions) => workerCommand(host, o, ctx.global().verbose ?? false, ctx.io), {
-        serviceOptions: { teamSupervise: true, scheduledVia: 'workers' },
+        // Runs this worker starts (its schedules' fires, chain links) are recorded as started by it.
+        serviceOptions: (o: WorkerOptions) => ({
+          teamSupervise: true,
+          scheduledVia: 'workers',
+          actor: workerActor(o.name ?? machineName()),
+        }),
       }),
     );
 }
