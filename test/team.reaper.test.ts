@@ -243,6 +243,39 @@ describe('reapers racing', () => {
   }, 60_000);
 });
 
+describe('the app and browser mode reap too', () => {
+  it('followOtherProcesses (what the app and `cronium serve` start) ends a lost worker’s execution', async () => {
+    const run = await service.startRun({ jobId: 'sleepy', serverIds: ['d2'], via: 'workers' });
+    const [id] = run.executionIds;
+    await store.run(
+      `INSERT INTO workers (name, host, pid, concurrency, started_at, heartbeat_at) VALUES ('gone', 'x', 1, 1, 0, ?)`,
+      [Date.now()],
+    );
+    await store.run(`UPDATE executions SET worker = 'gone', status = 'running' WHERE id = ?`, [id!]);
+    const events: string[] = [];
+    const unsubscribe = service.subscribe((e) => {
+      if (e.type === 'execution' && e.execution.id === id) events.push(e.execution.status);
+    });
+    const stop = service.followOtherProcesses(100);
+    try {
+      // Its heartbeat is fresh: nothing happens until it is LOST_AFTER_MS old.
+      await new Promise((r) => setTimeout(r, HEARTBEAT_MS * 3));
+      expect((await service.getExecution(id!)).status).toBe('running');
+      await until(
+        async () => (await service.getExecution(id!)).status === 'worker_lost',
+        LOST_AFTER_MS + 5_000,
+        'worker_lost',
+      );
+      await until(() => events.includes('worker_lost'), 5_000, 'the event on this process');
+      // The run is ended right after its last execution (the reaper settles it).
+      await until(async () => (await service.getRun(run.id)).status === 'failed', 5_000, 'the run to end');
+    } finally {
+      stop();
+      unsubscribe();
+    }
+  }, 30_000);
+});
+
 describe('one LISTEN connection per process', () => {
   it('channels share one connection, LISTENed again after it is dropped', async () => {
     const channel = new TeamChannel(url, 'cronium-events-probe');
@@ -373,9 +406,10 @@ describe('the only worker SIGKILLed mid-run', () => {
     );
     expect(await service.getExecution(executionId)).toMatchObject({ errorKind: 'worker_lost' });
     await until(async () => (await service.getRun(run.id)).status === 'failed', 5_000, 'the run to end');
-    expect(daemon.output()).toMatch(
-      /worker solo2 lost \(no heartbeat since [^)]*\): 0 execution\(s\) re-queued, 1 worker_lost/,
-    );
+    // Logged after the run is settled: awaited, not read at once.
+    const report =
+      /worker solo2 lost \(no heartbeat since [^)]*\): 0 execution\(s\) re-queued, 1 worker_lost/;
+    await until(() => report.test(daemon.output()), 5_000, "the daemon's report");
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/cronium_executions_total\{status="worker_lost",error_kind="worker_lost"\} 1\b/);
     daemon.child.kill('SIGTERM');
