@@ -278,6 +278,12 @@ export interface HostApi extends CroniumApi {
    */
   followOtherProcesses(intervalMs?: number): () => void;
   /**
+   * Team mode: reaps lost workers (src/team/reaper.ts) every heartbeat interval until the returned function
+   * is called — what the daemon does; followOtherProcesses and following a worker run do it too. A no-op
+   * outside team mode.
+   */
+  startReaper(): () => void;
+  /**
    * Reattaches a detached execution (a keep-running script whose connection or app went away; `ref` its id
    * or a unique prefix): fetches the output the log is missing, follows the script to its end, and
    * records its real exit code, output and variables (bundled-mode collection); the host's spool is

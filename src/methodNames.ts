@@ -67,6 +67,7 @@ export const METHODS = {
   startRuntime: hostOnly,
   activeRunIds: hostOnly,
   followOtherProcesses: hostOnly,
+  startReaper: hostOnly,
   attach: hostOnly,
   reattachDetached: hostOnly,
   subscribe: hostOnly,

@@ -183,6 +183,14 @@ function readsOnly(args: unknown[]): boolean {
   return READ_ONLY_COMMANDS.has(path.join(' ')) || options?.dryRun === true;
 }
 
+/** What a command may set of the service it opens (see ServiceOptions in src/service/compose.ts). */
+export interface CommandServiceOptions {
+  teamSupervise?: boolean;
+  scheduledVia?: 'direct' | 'workers';
+  /** Who runs started by this process are recorded as (a worker: "worker NAME@host"). */
+  actor?: string;
+}
+
 /**
  * Opens the service on the data directory, runs `fn`, closes the service, and hands the exit code to the
  * root. Errors are printed (as `{"error": …}` with --json) and mapped to an exit code; nothing throws out.
@@ -195,7 +203,8 @@ export function action<A extends unknown[]>(
     serviceOptions = {},
   }: {
     serving?: boolean;
-    serviceOptions?: { teamSupervise?: boolean; scheduledVia?: 'direct' | 'workers' };
+    /** Options of the service this command opens; a function of the command's arguments when they decide. */
+    serviceOptions?: CommandServiceOptions | ((...args: A) => CommandServiceOptions);
   } = {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -231,7 +240,7 @@ export function action<A extends unknown[]>(
         runtimePort: runtimePortFromEnv(io.env),
         env: io.env,
         databaseUrl: url ?? undefined,
-        ...serviceOptions,
+        ...(typeof serviceOptions === 'function' ? serviceOptions(...args) : serviceOptions),
       });
       ctx.done(await fn(host, ...args));
     } catch (err) {

@@ -41,6 +41,7 @@ import { ToolRepo } from '../store/toolRepo.ts';
 import { VariableRepo } from '../store/variableRepo.ts';
 import { defaultActor } from '../core/actor.ts';
 import { Team } from '../team/team.ts';
+import { teamTimings } from '../team/reaper.ts';
 import { TeamRepo } from '../team/teamRepo.ts';
 import { ForeignRuns } from './foreignRuns.ts';
 import { HistoryService } from './history.ts';
@@ -291,6 +292,7 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
     history: historyRepo,
     hub,
     supervise: options.teamSupervise,
+    timings: db.engine === 'postgres' ? teamTimings(options.env ?? process.env) : undefined,
   });
   const runs = new RunService({
     team,
@@ -358,12 +360,20 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
       pool,
       tunnels,
       history: historyRepo,
-      // On PostgreSQL there is no file to watch: the query alone tells whether the store answers.
+      // On PostgreSQL there is no file to watch (a worker's data directory holds only its logs).
       storeFile: db.engine === 'sqlite' ? join(options.dataDir, 'cronium.db') : null,
       scheduler: () => scheduler,
       runtimePort: () => (runtime.listening ? runtime.port : null),
     }),
-    followOtherProcesses: (intervalMs) => new ForeignRuns(historyRepo, hub).start(intervalMs),
+    followOtherProcesses: (intervalMs) => {
+      const stopLooking = new ForeignRuns(historyRepo, hub).start(intervalMs);
+      // The app and browser mode show worker runs: they also end those whose worker was lost.
+      const stopReaping = team.startReaper();
+      return () => {
+        stopLooking();
+        stopReaping();
+      };
+    },
     close() {
       // Once: a second call waits for the first.
       closing ??= (async () => {

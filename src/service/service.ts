@@ -188,6 +188,9 @@ export class CroniumService implements HostApi {
   followOtherProcesses(intervalMs?: number): () => void {
     return this.core.followOtherProcesses(intervalMs);
   }
+  startReaper(): () => void {
+    return this.core.team.startReaper();
+  }
   activeRunIds(): string[] {
     return this.core.runs.activeRunIds();
   }

@@ -11,6 +11,7 @@
 import type { Job, PgBoss } from 'pg-boss';
 
 import { log } from '../core/logger.ts';
+import type { TeamChannel } from './channel.ts';
 
 /** The queue's name in pg-boss, and the schema its tables live in. */
 export const QUEUE_NAME = 'cronium-executions';
@@ -44,6 +45,11 @@ export interface WorkQueueOptions {
    * jobs). Workers do; a CLI that only sends does not.
    */
   supervise?: boolean;
+  /**
+   * The process's one LISTEN connection (channel.ts): pg-boss's job wake-ups are listened to on it
+   * rather than on a connection of pg-boss's own.
+   */
+  channel?: TeamChannel;
 }
 
 /** A started pg-boss on the team's database, with Cronium's one queue created. */
@@ -65,15 +71,29 @@ export class WorkQueue {
   start(): Promise<void> {
     this.started ??= (async () => {
       // Loaded on first use: a process that never sends to workers never loads the queue library.
-      const { PgBoss } = await import('pg-boss');
+      const [{ PgBoss }, { default: PgBossDb }] = await Promise.all([
+        import('pg-boss'),
+        // pg-boss's own pool and SQL (its internal Db: the package has no exports map), with listen()
+        // routed to the process's one LISTEN connection.
+        import('pg-boss/dist/db.js'),
+      ]);
+      const { channel } = this.options;
+      const poolConfig = { connectionString: this.options.url, max: 4, application_name: 'cronium' };
+      let db: InstanceType<typeof PgBossDb> | undefined;
+      if (channel) {
+        db = new PgBossDb(poolConfig);
+        db.listen = async (name: string, onPayload: (payload: string) => void, onReconnect: () => void) => {
+          const stop = await channel.listenRaw(name, onPayload, onReconnect);
+          return { close: stop };
+        };
+      }
       this.instance = new PgBoss({
-        connectionString: this.options.url,
+        ...poolConfig,
+        db,
         schema: QUEUE_SCHEMA,
         useListenNotify: true,
         supervise: this.options.supervise ?? false,
         schedule: false,
-        max: 4,
-        application_name: 'cronium',
       });
       // pg-boss reports its own trouble (a lost connection it retries) as events: logged, never thrown.
       this.instance.on('error', (err: unknown) => log().warn({ err }, 'queue error'));
@@ -92,6 +112,7 @@ export class WorkQueue {
 
   /** Enqueues one job per execution; returns the queue's job ids in the same order. */
   async enqueue(items: readonly EnqueueItem[]): Promise<string[]> {
+    if (items.length === 0) return [];
     await this.start();
     const ids: string[] = [];
     for (const item of items) {

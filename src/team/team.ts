@@ -12,6 +12,8 @@ import { runStatusOf } from '../exec/runManager.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import { CANCEL_CHANNEL, RUN_CHANNEL, TeamChannel } from './channel.ts';
 import { WorkQueue } from './queue.ts';
+import { viaWorkersRefused } from './teamMode.ts';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_LOST_AFTER_MS, reapLostWorkers, type TeamTimings } from './reaper.ts';
 import type { TeamRepo } from './teamRepo.ts';
 
 /** Milliseconds between a follower's looks at the store when no notification woke it (a backstop). */
@@ -23,15 +25,6 @@ const EXPIRE_MARGIN_SEC = 600;
 /** pg-boss's ceiling for expireInSeconds (a day, less a margin). */
 const MAX_EXPIRE_SEC = 86_000;
 
-/** The refusal of `via: 'workers'` outside team mode (CroniumError invalid_input, field `via`). */
-export function teamModeRequired(): CroniumError {
-  return new CroniumError(
-    'invalid_input',
-    'Runs go to workers only in team mode: set CRONIUM_DATABASE_URL (or --database-url) to the team’s PostgreSQL (postgres://…).',
-    { fields: { via: 'workers needs CRONIUM_DATABASE_URL' } },
-  );
-}
-
 export interface TeamDeps {
   /** postgres://… of the team's queue (CRONIUM_DATABASE_URL); null: runs cannot be sent to workers. */
   url: string | null;
@@ -40,6 +33,8 @@ export interface TeamDeps {
   hub: EventHub;
   /** Whether this process tidies the queue (pg-boss supervise): workers do. */
   supervise?: boolean;
+  /** The team's heartbeat and lost-worker timing (teamTimings of the environment; 2 s and 15 s). */
+  timings?: TeamTimings;
 }
 
 /** The run's end as a worker reports it: its status from its executions'. */
@@ -58,6 +53,10 @@ export class Team {
   private readonly enqueued = new Map<string, Promise<void>>();
   /** The runs this process follows now (see wait). */
   private readonly followers = new Map<string, Promise<Run>>();
+  /** Who wants this process to reap lost workers now (see startReaper), and the timer while any does. */
+  private reaperUsers = 0;
+  private reaperTimer: NodeJS.Timeout | null = null;
+  private reaping: Promise<unknown> | null = null;
 
   constructor(deps: TeamDeps) {
     this.deps = deps;
@@ -69,13 +68,17 @@ export class Team {
   }
 
   private requireUrl(): string {
-    if (this.deps.url === null) throw teamModeRequired();
+    if (this.deps.url === null) throw viaWorkersRefused();
     return this.deps.url;
   }
 
   /** The queue (connected on first use). @throws CroniumError invalid_input without a team URL. */
   queue(): WorkQueue {
-    this.queueInstance ??= new WorkQueue({ url: this.requireUrl(), supervise: this.deps.supervise });
+    this.queueInstance ??= new WorkQueue({
+      url: this.requireUrl(),
+      supervise: this.deps.supervise,
+      channel: this.channel() ?? undefined,
+    });
     return this.queueInstance;
   }
 
@@ -84,6 +87,42 @@ export class Team {
     if (this.deps.url === null) return null;
     this.channelInstance ??= new TeamChannel(this.deps.url);
     return this.channelInstance;
+  }
+
+  /** The team's timing (see TeamTimings). */
+  get timings(): TeamTimings {
+    return this.deps.timings ?? { heartbeatMs: DEFAULT_HEARTBEAT_MS, lostAfterMs: DEFAULT_LOST_AFTER_MS };
+  }
+
+  /**
+   * Reaps lost workers (src/team/reaper.ts) every heartbeat interval, the first pass at once, until the
+   * returned function is called: the daemon, the app and browser mode, and every follower of a worker run
+   * call it, so a run whose only worker died still ends. Calls share one timer; a no-op outside team mode.
+   */
+  startReaper(): () => void {
+    if (!this.enabled) return () => undefined;
+    this.reaperUsers++;
+    if (!this.reaperTimer) {
+      this.reaperTimer = setInterval(() => this.reapNow(), this.timings.heartbeatMs);
+      this.reaperTimer.unref();
+      this.reapNow();
+    }
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      if (--this.reaperUsers === 0 && this.reaperTimer) {
+        clearInterval(this.reaperTimer);
+        this.reaperTimer = null;
+      }
+    };
+  }
+
+  /** One reaper pass, unless one is under way; never rejects (the next pass tries again). */
+  private reapNow(): void {
+    this.reaping ??= reapLostWorkers(this, this.timings.lostAfterMs)
+      .catch((err: unknown) => log().debug({ err }, 'reaping lost workers failed'))
+      .finally(() => (this.reaping = null));
   }
 
   /** Refuses a run for workers before anything is written when there is no queue to send it to. */
@@ -183,6 +222,8 @@ export class Team {
       });
     const seqs = new Map<string, number>();
     const statuses = new Map<string, ExecutionStatus>();
+    // A follower reaps too: when the run's only worker died, nobody else may be left to end it.
+    const stopReaping = this.startReaper();
     try {
       for (;;) {
         woken = false;
@@ -225,6 +266,7 @@ export class Team {
       }
     } finally {
       stop?.();
+      stopReaping();
     }
   }
 
@@ -258,6 +300,9 @@ export class Team {
 
   /** Closes the queue and the events connection. */
   async close(): Promise<void> {
+    if (this.reaperTimer) clearInterval(this.reaperTimer);
+    this.reaperTimer = null;
+    await this.reaping;
     await Promise.allSettled([...this.enqueued.values()]);
     await this.queueInstance?.close();
     await this.channelInstance?.close();

@@ -5,7 +5,7 @@
  * re-queueing it, a cancel meeting a claim), so the same statements hold on SQLite and PostgreSQL.
  */
 import type { Execution, ExecutionStatus, Run, RunStatus } from '../core/domain.ts';
-import { FINAL_EXECUTION_STATUSES } from '../core/domain.ts';
+import { EXECUTION_STATUSES, FINAL_EXECUTION_STATUSES } from '../core/domain.ts';
 import { executionFromRow, type ExecutionRow } from '../store/executionRows.ts';
 import type { Sql } from '../store/sql.ts';
 
@@ -28,6 +28,12 @@ export interface HeldExecution {
 }
 
 const FINAL_LIST = FINAL_EXECUTION_STATUSES.map((s) => `'${s}'`).join(', ');
+/** The statuses not final, listed (an IN over them uses the status index, where NOT IN would scan). */
+const GOING_LIST = EXECUTION_STATUSES.filter(
+  (s) => !(FINAL_EXECUTION_STATUSES as readonly string[]).includes(s),
+)
+  .map((s) => `'${s}'`)
+  .join(', ');
 
 export class TeamRepo {
   private readonly db: Sql;
@@ -49,14 +55,42 @@ export class TeamRepo {
 
   /**
    * Takes a queued execution for `worker` (and records its queue job): true for the one caller that wins;
-   * false when another worker has it, or it was cancelled or has ended meanwhile.
+   * false when another worker has it, or it was cancelled or has ended meanwhile, or `worker` has no
+   * heartbeat row (it was reaped as lost: what it takes now would be an orphan the reapers settle).
    */
   async claim(executionId: string, worker: string, queueJob: string): Promise<boolean> {
     const { changes } = await this.db.run(
-      `UPDATE executions SET worker = ?, queue_job = ? WHERE id = ? AND status = 'queued' AND worker IS NULL`,
-      [worker, queueJob, executionId],
+      `UPDATE executions SET worker = ?, queue_job = ? WHERE id = ? AND status = 'queued' AND worker IS NULL
+         AND EXISTS (SELECT 1 FROM workers WHERE name = ?)`,
+      [worker, queueJob, executionId, worker],
     );
     return changes === 1;
+  }
+
+  /**
+   * A reaper's claim on a lost worker: removes its row while its heartbeat is still older than `olderThan`
+   * (epoch ms). True for the one caller whose DELETE removed it: that caller settles its executions.
+   */
+  async claimLost(name: string, olderThan: number): Promise<boolean> {
+    const { changes } = await this.db.run('DELETE FROM workers WHERE name = ? AND heartbeat_at < ?', [
+      name,
+      olderThan,
+    ]);
+    return changes === 1;
+  }
+
+  /**
+   * The names that hold executions not ended but have no heartbeat row: workers whose reaper ended after
+   * its claim and before settling them (see reaper.ts).
+   */
+  async holdersWithoutRow(): Promise<string[]> {
+    return (
+      await this.db.all<{ worker: string }>(
+        `SELECT DISTINCT worker FROM executions
+         WHERE status IN (${GOING_LIST}) AND worker IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.name = executions.worker)`,
+      )
+    ).map((r) => r.worker);
   }
 
   /** Writes (or refreshes) a worker's heartbeat row. */

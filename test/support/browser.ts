@@ -15,11 +15,17 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** `cronium serve` as a real process on a data directory; resolves with the URL it prints. */
-export async function startServe(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * `cronium serve` as a real process on a data directory (and `env` over this process's: a team's
+ * database URL and key); resolves with the URL it prints.
+ */
+export async function startServe(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string }> {
   if (!existsSync('dist/renderer/index.html')) await buildAll({ quiet: true });
   const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0'], {
-    env: { ...process.env, CRONIUM_DATA_DIR: dataDir, CRONIUM_RUNTIME_PORT: '0' },
+    env: { ...process.env, ...env, CRONIUM_DATA_DIR: dataDir, CRONIUM_RUNTIME_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -17,6 +17,7 @@ const STATUSES: ExecutionStatus[] = [
   'timed_out',
   'cancelled',
   'error',
+  'worker_lost',
   'running',
   'detached',
   'queued',

@@ -21,9 +21,15 @@ export function Badge({
   );
 }
 
+/** Statuses whose word needs a sentence beside it (as the badge's tooltip). */
+const STATUS_TITLES: Partial<Record<ExecutionStatus | RunStatus, string>> = {
+  worker_lost:
+    'The worker running it stopped (no heartbeat) after the script had started: how the script ended is unknown. Re-run it.',
+};
+
 export function StatusBadge({ status }: { status: ExecutionStatus | RunStatus }) {
   return (
-    <Badge tone={statusTone(status)} testId="status-badge">
+    <Badge tone={statusTone(status)} title={STATUS_TITLES[status]} testId="status-badge">
       {status.replace('_', ' ')}
     </Badge>
   );

@@ -1,10 +1,10 @@
 import { create } from 'zustand';
 
 import { api, messageOf } from '../api/client.ts';
-import type { Execution, HistoryStatusFilter } from '../api/types.ts';
+import { type Execution, type HistoryStatusFilter, NOT_SUCCEEDED_STATUSES } from '../api/types.ts';
 
-/** The statuses "not succeeded" stands for (the core's NOT_SUCCEEDED_STATUSES). */
-const NOT_SUCCEEDED: readonly string[] = ['failed', 'timed_out', 'cancelled', 'error'];
+/** The statuses "not succeeded" stands for (the core's one list). */
+const NOT_SUCCEEDED: readonly string[] = NOT_SUCCEEDED_STATUSES;
 
 export interface HistoryFilters {
   jobId: string;

@@ -179,6 +179,7 @@ export function statusTone(status: ExecutionStatus | Run['status']): 'ok' | 'bad
     case 'failed':
     case 'error':
     case 'timed_out':
+    case 'worker_lost':
       return 'bad';
     case 'partial':
     case 'cancelled':

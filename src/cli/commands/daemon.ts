@@ -3,7 +3,8 @@
  * the README). Logs JSON lines on stdout. SIGTERM (or SIGINT, Ctrl-C) stops it cleanly: no new fires, the
  * scheduler lease given up (another daemon or the app takes over at once), running executions cancelled
  * (their remote scripts stopped), the store closed; exit 0. With --metrics-port it also serves Prometheus
- * metrics and a health check on 127.0.0.1 (src/metrics/monitoring.ts).
+ * metrics and a health check on 127.0.0.1 (src/metrics/monitoring.ts). On the team's PostgreSQL store it
+ * also reaps lost workers (src/team/reaper.ts).
  */
 import type { Command } from 'commander';
 
@@ -49,8 +50,12 @@ async function daemonCommand(
     if (reattached.length)
       log().info({ executions: reattached }, `following ${reattached.length} detached execution(s)`);
     const scheduler = host.startScheduler();
+    // Team mode: executions of a worker that died are settled here too (worker_lost, or re-queued), so
+    // none is left running while no other worker is alive to reap it.
+    const stopReaping = host.startReaper();
     const signal = await stopped;
     log().info({ signal }, `${signal}: stopping`);
+    stopReaping();
     await scheduler.stop();
     const active = host.activeRunIds();
     // close() cancels them, but leaves keep-running scripts detached on their hosts for the next start.

@@ -6,6 +6,7 @@ import type { Execution, LogChunk, Run } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
 import { log } from '../../core/logger.ts';
 import { encodeEscaped } from '../../exec/escapedUtf8.ts';
+import { viaWorkersRefused } from '../../team/teamMode.ts';
 import { action, type CommandContext, databaseUrl, type Host } from '../context.ts';
 import { chainStepLine } from '../format.ts';
 import type { CliIo, GlobalOptions } from '../io.ts';
@@ -38,9 +39,16 @@ export function register(cmd: Command, ctx: CommandContext): void {
     );
 }
 
+/**
+ * `cronium run`'s exit code when the worker running its one execution was lost: 75, EX_TEMPFAIL of
+ * sysexits.h ("a temporary failure: the user is invited to retry") — the script's own end is unknown.
+ */
+export const WORKER_LOST_EXIT = 75;
+
 /** Exit code for one server: the script's own, or what ssh(1) and timeout(1) users expect. */
 export function exitCodeOf(e: Execution): number {
   if (e.status === 'succeeded') return 0;
+  if (e.status === 'worker_lost') return WORKER_LOST_EXIT;
   if (e.status === 'failed') return e.exitCode ?? 1;
   if (e.status === 'timed_out') return 124;
   if (e.status === 'cancelled') return 130;
@@ -135,9 +143,8 @@ async function runCommand(
   global: GlobalOptions,
   io: CliIo,
 ): Promise<number> {
-  // Outside team mode the job may not even be in this store: say what is missing first.
-  if (values.via === 'workers' && !databaseUrl(global, io.env))
-    throw (await import('../../team/team.ts')).teamModeRequired();
+  // Refused before the job is looked up: outside team mode the job may not even be in this store.
+  if (values.via === 'workers' && databaseUrl(global, io.env) === null) throw viaWorkersRefused();
   const job = await service.getJob(jobRef);
   const serverRefs = values.on ? splitList(values.on) : job.defaultServerIds;
   if (serverRefs.length === 0)
@@ -299,6 +306,10 @@ export async function followRun(
     }
     for (const n of finished.notifications.filter((n) => !n.ok))
       io.stderr.write(`cronium: the ${n.channel} failed: ${n.error}\n`);
+    if (single && executions[0]!.status === 'worker_lost')
+      io.stderr.write(
+        `cronium: its worker was lost while the script ran; to run it again: cronium rerun ${finished.id.slice(0, 8)}\n`,
+      );
     if (!single && finished.status !== 'succeeded')
       io.stderr.write(
         `cronium: to run the hosts that did not succeed again: cronium rerun ${finished.id.slice(0, 8)} --failed\n`,

@@ -13,6 +13,7 @@ import { CroniumError } from '../../core/errors.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo } from '../io.ts';
 import { metricsPortOption, parseMetricsPort, startMetrics } from '../metricsOption.ts';
+import { machineName, teamTimings, workerActor } from '../../team/reaper.ts';
 
 interface WorkerOptions {
   metricsPort?: string;
@@ -32,7 +33,12 @@ export function register(cmd: Command, ctx: CommandContext): void {
     )
     .action(
       action(ctx, (host, o: WorkerOptions) => workerCommand(host, o, ctx.global().verbose ?? false, ctx.io), {
-        serviceOptions: { teamSupervise: true, scheduledVia: 'workers' },
+        // Runs this worker starts (its schedules' fires, chain links) are recorded as started by it.
+        serviceOptions: (o: WorkerOptions) => ({
+          teamSupervise: true,
+          scheduledVia: 'workers',
+          actor: workerActor(o.name ?? machineName()),
+        }),
       }),
     );
 }
@@ -82,19 +88,8 @@ async function workerCommand(host: Host, o: WorkerOptions, verbose: boolean, io:
       name: o.name,
       concurrency,
       graceMs: grace === undefined ? undefined : grace * 1000,
-      // The team's timing (every worker and daemon of a team should agree): see src/team/reaper.ts.
-      heartbeatMs: wholeNumber(
-        io.env.CRONIUM_WORKER_HEARTBEAT_MS,
-        'CRONIUM_WORKER_HEARTBEAT_MS',
-        100,
-        600_000,
-      ),
-      lostAfterMs: wholeNumber(
-        io.env.CRONIUM_WORKER_LOST_AFTER_MS,
-        'CRONIUM_WORKER_LOST_AFTER_MS',
-        500,
-        3_600_000,
-      ),
+      // The team's timing (every worker, daemon and follower of a team should agree): src/team/reaper.ts.
+      ...teamTimings(io.env),
     });
     // Schedules fire from here too (into the queue); one process of the team holds the lease.
     const scheduler = host.startScheduler();

@@ -168,6 +168,11 @@ export const ERROR_KINDS = [
   'timed_out',
   'cancelled',
   'connection_lost',
+  /**
+   * Team mode: the worker running an execution stopped heartbeating after its script had started (status
+   * `worker_lost`, the same word: src/team/reaper.ts); exit 75 from `cronium run`.
+   */
+  'worker_lost',
   'secrets_unavailable',
   /** A call to the core from a frame that is not the app's own page (the desktop shell's IPC). */
   'forbidden_sender',
