@@ -1,0 +1,327 @@
+/**
+ * The store's behaviour on both engines (issue 13): every suite here runs on SQLite and on a PostgreSQL
+ * database with a linguistic collation (test/support/engines.ts), through the service and through the
+ * repositories, and must see the same answers — the order of lists, case-blind names, id prefixes, the
+ * history's search with LIKE's own characters, numbers that stay numbers, and writes that land whole.
+ */
+import { afterEach, expect, it } from 'vitest';
+
+import { CroniumError } from '../src/core/errors.ts';
+import type { CroniumService } from '../src/service/service.ts';
+import { HistoryRepo } from '../src/store/historyRepo.ts';
+import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
+import type { SqlDatabase } from '../src/store/sql.ts';
+import { describeEngines } from './support/engines.ts';
+import { tempDir } from './support/fixtures.ts';
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** SQLite's BINARY order (code units), which every list of the store keeps on both engines. */
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The order of names: case-blind first (lower-cased, in byte order), then the exact text. */
+const nameOrder = (a: string, b: string) => byteOrder(a.toLowerCase(), b.toLowerCase()) || byteOrder(a, b);
+
+/** Names that a linguistic collation orders differently from bytes: punctuation, digits, case. */
+const NAMES = [
+  'beta',
+  'Alpha',
+  'alpha-2',
+  'alpha_1',
+  'alpha.3',
+  'alpha10',
+  'alpha9',
+  'Zed',
+  'a-z',
+  'az',
+  '_x',
+];
+
+describeEngines('the store through the service', ({ engine, openService, connect }) => {
+  async function service(): Promise<{ service: CroniumService; dir: string }> {
+    const dir = tempDir();
+    const s = await openService({ dataDir: dir.path, agentSocket: '', runtimePort: 0 });
+    cleanup.push(
+      () => dir.remove(),
+      () => s.close(),
+    );
+    return { service: s, dir: dir.path };
+  }
+  async function count(dir: string, table: string): Promise<number> {
+    const db = await connect(dir);
+    try {
+      return Number((await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n);
+    } finally {
+      await db.close();
+    }
+  }
+
+  it('lists servers, jobs, variables, schedules and tools in the same order as SQLite', async () => {
+    const { service: s } = await service();
+    const names = NAMES.filter((n) => /^[A-Za-z0-9]/.test(n));
+    for (const name of names)
+      await s.createServer({ name, host: 'example.invalid', username: 'u', auth: { type: 'agent' } });
+    for (const name of names) await s.createJob({ name, language: 'bash', script: 'true' });
+    for (const name of names) {
+      await s.createSchedule({ name, jobId: name, cron: '@hourly', targets: [names[0]!] });
+      await s.createTool({ type: 'slack', name, webhookUrl: 'https://hooks.slack.com/services/T/B/x' });
+    }
+    const keys = [...NAMES, 'A:b', 'a:B', 'a.b', '0', '9z', '-a'];
+    for (const key of keys) await s.setVariable({ key, value: 1 });
+    expect((await s.listServers()).map((x) => x.name)).toEqual([...names].sort(nameOrder));
+    expect((await s.listJobs()).map((x) => x.name)).toEqual([...names].sort(nameOrder));
+    expect((await s.listSchedules()).map((x) => x.name)).toEqual([...names].sort(nameOrder));
+    expect((await s.listTools()).map((x) => x.name)).toEqual([...names].sort(nameOrder));
+    expect((await s.listVariables()).map((x) => x.key)).toEqual([...keys].sort(byteOrder));
+  });
+
+  it('finds names case-blind and refuses a second name differing only in case, writing nothing', async () => {
+    const { service: s, dir } = await service();
+    await s.createServer({ name: 'Web-1', host: 'h', username: 'u', auth: { type: 'agent' } });
+    expect((await s.getServer('wEB-1')).name).toBe('Web-1');
+    await expect(
+      s.createServer({ name: 'WEB-1', host: 'h', username: 'u', auth: { type: 'agent' } }),
+    ).rejects.toThrow(/already exists/);
+    await s.createJob({ name: 'Deploy', language: 'bash', script: 'true' });
+    expect((await s.getJob('deploy')).name).toBe('Deploy');
+    await expect(s.createJob({ name: 'DEPLOY', language: 'bash', script: 'x' })).rejects.toThrow(
+      /already exists/,
+    );
+    await s.createSchedule({ name: 'Nightly', jobId: 'deploy', cron: '@daily', targets: ['web-1'] });
+    expect((await s.getSchedule('NIGHTLY')).name).toBe('Nightly');
+    await expect(
+      s.createSchedule({ name: 'nightly', jobId: 'deploy', cron: '@daily', targets: ['web-1'] }),
+    ).rejects.toThrow(CroniumError);
+    await s.createTool({
+      type: 'slack',
+      name: 'Team-Chat',
+      webhookUrl: 'https://hooks.slack.com/services/T/B/x',
+    });
+    await expect(
+      s.createTool({
+        type: 'discord',
+        name: 'team-chat',
+        webhookUrl: 'https://discord.com/api/webhooks/1/x',
+      }),
+    ).rejects.toThrow(CroniumError);
+    expect(await count(dir, 'servers')).toBe(1);
+    expect(await count(dir, 'jobs')).toBe(1);
+    expect(await count(dir, 'schedules')).toBe(1);
+    expect(await count(dir, 'tools')).toBe(1);
+    await s.removeTool('TEAM-CHAT');
+    await s.removeSchedule('nightly');
+    await s.removeJob('DEPLOY');
+    await s.removeServer('web-1');
+    for (const table of ['servers', 'jobs', 'schedules', 'tools']) expect(await count(dir, table)).toBe(0);
+  });
+
+  it('keeps variables as JSON values, secret ones sealed, and counts numbers as numbers', async () => {
+    const { service: s, dir } = await service();
+    await s.setVariable({ key: 'n', value: 9_007_199_254_740_991 });
+    await s.setVariable({ key: 'obj', value: { a: [1, 'two', null], é: true } });
+    await s.setVariable({ key: 'api', value: 'var-very-secret', secret: true });
+    expect(await s.getVariableValue('n')).toBe(9_007_199_254_740_991);
+    expect(await s.getVariableValue('obj')).toEqual({ a: [1, 'two', null], é: true });
+    expect(await s.getVariableValue('api')).toBe('var-very-secret');
+    expect((await s.listVariables()).find((v) => v.key === 'api')!.value).toBeNull();
+    const db = await connect(dir);
+    try {
+      expect(JSON.stringify(await db.all('SELECT * FROM variables'))).not.toContain('var-very-secret');
+      const row = (await db.get<{ updated_at: unknown; secret: unknown }>(
+        "SELECT updated_at, secret FROM variables WHERE key = 'api'",
+      ))!;
+      // BIGINT epoch milliseconds and 0/1 flags come back as JavaScript numbers on both engines.
+      expect(typeof row.updated_at).toBe('number');
+      expect(row.secret).toBe(1);
+    } finally {
+      await db.close();
+    }
+    await s.removeVariable('n');
+    expect((await s.listVariables()).map((v) => v.key)).toEqual(['api', 'obj']);
+  });
+
+  it('rejects bad input with a message per field and writes nothing', async () => {
+    const { service: s, dir } = await service();
+    await expect(
+      s.createServer({ name: 'bad name!', host: 'a b', port: 70000, username: '', auth: { type: 'agent' } }),
+    ).rejects.toThrow(CroniumError);
+    await expect(
+      s.createJob({ name: 'j', language: 'bash', script: 'x', defaultServerIds: ['ghost'] }),
+    ).rejects.toThrow(/no server named "ghost"/);
+    await expect(s.createSchedule({ name: 's', jobId: 'ghost', cron: '@hourly' })).rejects.toThrow(
+      CroniumError,
+    );
+    expect(await count(dir, 'servers')).toBe(0);
+    expect(await count(dir, 'jobs')).toBe(0);
+    expect(await count(dir, 'schedules')).toBe(0);
+  });
+
+  it(`reopens the same ${engine} store with everything in it`, async () => {
+    const dir = tempDir();
+    cleanup.push(() => dir.remove());
+    const first = await openService({ dataDir: dir.path, agentSocket: '', runtimePort: 0 });
+    await first.createServer({ name: 'kept', host: 'h', username: 'u', auth: { type: 'agent' } });
+    await first.setVariable({ key: 'k', value: 'v', secret: true });
+    await first.close();
+    const again = await openService({ dataDir: dir.path, agentSocket: '', runtimePort: 0 });
+    cleanup.push(() => again.close());
+    expect((await again.listServers()).map((x) => x.name)).toEqual(['kept']);
+    expect(await again.getVariableValue('k')).toBe('v');
+  });
+});
+
+describeEngines('history and its search', ({ openStore }) => {
+  async function history(): Promise<{ db: SqlDatabase; history: HistoryRepo }> {
+    const dir = tempDir();
+    const db = await openStore({ dataDir: dir.path });
+    cleanup.push(
+      () => dir.remove(),
+      () => db.close(),
+    );
+    return { db, history: new HistoryRepo(db) };
+  }
+  const run = (id: string, jobName: string, startedAt: number) => ({
+    id,
+    jobId: `job-${jobName}`,
+    jobName,
+    input: null,
+    trigger: 'cli' as const,
+    concurrency: 1,
+    helperMode: 'auto' as const,
+    startedAt,
+  });
+
+  it("searches LIKE's own characters literally and words case-blind", async () => {
+    const { history: h } = await history();
+    const names = ['100%', '1000', 'a_b', 'aXb', 'back\\slash', 'backslash', 'Mixed-Case'];
+    for (const [i, name] of names.entries())
+      await h.createRun(run(`r${i}`, name, 1000 + i), [{ id: `e${i}`, serverId: 's', serverName: 'srv' }]);
+    const find = async (text: string) =>
+      (await h.listExecutions({ limit: 50, text })).map((e) => e.jobName).sort(byteOrder);
+    expect(await find('100%')).toEqual(['100%']);
+    expect(await find('a_b')).toEqual(['a_b']);
+    expect(await find('k\\s')).toEqual(['back\\slash']);
+    expect(await find('mixed-case')).toEqual(['Mixed-Case']);
+    expect(await find('MIXED case')).toEqual(['Mixed-Case']);
+    expect(await find('%')).toEqual(['100%']);
+    expect(await find('_')).toEqual(['a_b']);
+  });
+
+  it('finds executions and runs by an id prefix, dashes and all, and says when it is ambiguous', async () => {
+    const { history: h } = await history();
+    const ids = ['1a2b-33', '1a2b-3c', '1a2b3c', '1a2c-00', '1A2B-99'];
+    for (const [i, id] of ids.entries())
+      await h.createRun(run(`run-${id}`, 'j', 1000 + i), [{ id, serverId: 's', serverName: 'srv' }]);
+    const sorted = async (prefix: string, limit = 10) =>
+      (await h.findExecutionIds(prefix, limit)).sort(byteOrder);
+    expect(await sorted('1a2b-')).toEqual(['1a2b-33', '1a2b-3c']);
+    expect(await sorted('1a2b-3')).toEqual(['1a2b-33', '1a2b-3c']);
+    expect(await sorted('1a2b3')).toEqual(['1a2b3c']);
+    expect(await sorted('1a2b')).toEqual(['1a2b-33', '1a2b-3c', '1a2b3c']);
+    expect(await sorted('1A2B')).toEqual(['1A2B-99']);
+    expect((await h.findRunIds('run-1a2b-', 10)).sort(byteOrder)).toEqual(['run-1a2b-33', 'run-1a2b-3c']);
+    // The first ids in id order, whatever the engine keeps them in.
+    expect(await h.findExecutionIds('1a2', 2)).toEqual(['1a2b-33', '1a2b-3c']);
+    expect(await h.findRunIds('run-1a', 2)).toEqual(['run-1a2b-33', 'run-1a2b-3c']);
+  });
+
+  it('lists a run of many servers in server-name order, and pages history by (startedAt, id)', async () => {
+    const { history: h } = await history();
+    const servers = ['web-10', 'web-9', 'Web_2', 'db', 'DB-1', 'a.b'];
+    const created = await h.createRun(
+      run('r', 'j', 5),
+      servers.map((name, i) => ({ id: `e-${i}`, serverId: `s${i}`, serverName: name })),
+    );
+    const order = [...servers].sort(byteOrder);
+    expect((await h.runExecutions('r')).map((e) => e.serverName)).toEqual(order);
+    expect((await h.getRun('r'))!.executionIds).toEqual(created.executionIds);
+    expect((await h.getRun('r'))!.executionIds.map((id) => servers[Number(id.slice(2))])).toEqual(order);
+    // Same start time for all: the id breaks the tie, in byte order, on both engines.
+    const page = await h.listExecutions({ limit: 3 });
+    const ids = servers
+      .map((_, i) => `e-${i}`)
+      .sort(byteOrder)
+      .reverse();
+    expect(page.map((e) => e.id)).toEqual(ids.slice(0, 3));
+    const next = await h.listExecutions({ limit: 3, before: { startedAt: 5, id: page[2]!.id } });
+    expect(next.map((e) => e.id)).toEqual(ids.slice(3, 6));
+  });
+
+  it('reports job statistics and times as numbers', async () => {
+    const { history: h } = await history();
+    for (let i = 0; i < 3; i++) {
+      await h.createRun(run(`r${i}`, 'j', 1_700_000_000_000 + i), [
+        { id: `e${i}`, serverId: 's', serverName: 'srv' },
+      ]);
+      await h.moveExecution(`e${i}`, 'connecting');
+      await h.moveExecution(`e${i}`, 'running');
+      await h.moveExecution(`e${i}`, i === 2 ? 'failed' : 'succeeded', { exitCode: i === 2 ? 1 : 0 });
+    }
+    expect(await h.jobStats('job-j', 'none')).toEqual({
+      successCount: 2,
+      failureCount: 1,
+      lastRunAt: 1_700_000_000_002,
+    });
+    const e = (await h.getExecution('e2'))!;
+    expect(e.startedAt).toBe(1_700_000_000_002);
+    expect(e.exitCode).toBe(1);
+  });
+});
+
+describeEngines('known hosts', ({ openStore }) => {
+  it('keeps one key per host and port, host names case-blind, replaced when trusted again', async () => {
+    const dir = tempDir();
+    const db = await openStore({ dataDir: dir.path });
+    cleanup.push(
+      () => dir.remove(),
+      () => db.close(),
+    );
+    const repo = new KnownHostRepo(db);
+    await repo.trust('Host.Example', 22, 'ssh-ed25519', 'SHA256:one');
+    await repo.trust('host.example', 2222, 'ssh-rsa', 'SHA256:two');
+    expect(await repo.get('HOST.example', 22)).toMatchObject({
+      host: 'host.example',
+      fingerprint: 'SHA256:one',
+    });
+    await repo.trust('host.EXAMPLE', 22, 'ecdsa-sha2-nistp256', 'SHA256:three');
+    expect(await repo.get('host.example', 22)).toMatchObject({
+      keyType: 'ecdsa-sha2-nistp256',
+      fingerprint: 'SHA256:three',
+    });
+    expect((await repo.get('host.example', 2222))!.fingerprint).toBe('SHA256:two');
+    await repo.forget('HOST.EXAMPLE', 22);
+    expect(await repo.get('host.example', 22)).toBeNull();
+    expect(typeof (await repo.get('host.example', 2222))!.firstSeen).toBe('number');
+  });
+});
+
+describeEngines(
+  'PostgreSQL text columns',
+  ({ openStore }) => {
+    it('are all in byte order ("C"), whatever the server\'s collation, so they sort as in SQLite', async () => {
+      const dir = tempDir();
+      const db = await openStore({ dataDir: dir.path });
+      cleanup.push(
+        () => dir.remove(),
+        () => db.close(),
+      );
+      const columns = await db.all<{
+        table_name: string;
+        column_name: string;
+        collation_name: string | null;
+      }>(
+        `SELECT c.table_name, c.column_name, c.collation_name
+           FROM information_schema.columns c
+           JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+          WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.data_type = 'text'`,
+      );
+      expect(columns.length).toBeGreaterThan(20);
+      expect(columns.filter((c) => c.collation_name !== 'C')).toEqual([]);
+      // The database itself keeps its linguistic order: only the store's columns are in byte order.
+      expect((await db.get<{ lt: boolean }>(`SELECT 'a.b' < 'DB-1' AS lt`))!.lt).toBe(true);
+    });
+  },
+  ['postgres'],
+);
