@@ -4,13 +4,19 @@
  * repositories, and must see the same answers — the order of lists, case-blind names, id prefixes, the
  * history's search with LIKE's own characters, numbers that stay numbers, and writes that land whole.
  */
+import { join } from 'node:path';
+
 import { afterEach, expect, it } from 'vitest';
 
+import type { LogChunk } from '../src/core/domain.ts';
 import { CroniumError } from '../src/core/errors.ts';
 import type { CroniumService } from '../src/service/service.ts';
 import { HistoryRepo } from '../src/store/historyRepo.ts';
 import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
+import { LogWriter } from '../src/store/logWriter.ts';
+import { PostgresLogWriter } from '../src/store/postgresLogWriter.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
+import { VariableRepo } from '../src/store/variableRepo.ts';
 import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
@@ -325,3 +331,119 @@ describeEngines(
   },
   ['postgres'],
 );
+
+describeEngines('writes that land whole', ({ engine, openStore, openService }) => {
+  async function store(): Promise<{ dir: string; db: SqlDatabase }> {
+    const dir = tempDir();
+    const db = await openStore({ dataDir: dir.path });
+    cleanup.push(
+      () => dir.remove(),
+      () => db.close(),
+    );
+    return { dir: dir.path, db };
+  }
+  const run = (id: string, startedAt = 1) => ({
+    id,
+    jobId: 'j',
+    jobName: 'j',
+    input: null,
+    trigger: 'cli' as const,
+    concurrency: 1,
+    helperMode: 'auto' as const,
+    startedAt,
+  });
+
+  it('counts concurrent increments exactly (no lost update), on PostgreSQL from two connections', async () => {
+    const { dir, db } = await store();
+    // A process has one SQLite connection: a second one on the same thread would wait synchronously for
+    // the first's lock while the first needs that thread to finish (processes: store.engines.test.ts).
+    const other = engine === 'sqlite' ? db : await openStore({ dataDir: dir });
+    if (other !== db) cleanup.push(() => other.close());
+    const increment = (on: SqlDatabase) =>
+      new VariableRepo(on).update(
+        'counter',
+        (current) => ({
+          value: String(Number(JSON.parse(current?.value ?? 'null') ?? 0) + 1),
+          secret: false,
+        }),
+        'test',
+      );
+    await Promise.all(Array.from({ length: 30 }, (_, i) => increment(i % 2 ? db : other)));
+    expect((await new VariableRepo(db).get('counter'))!.value).toBe('30');
+  });
+
+  it('rolls back a refused change and a run whose executions cannot be written, leaving no row', async () => {
+    const { db } = await store();
+    const variables = new VariableRepo(db);
+    await expect(
+      variables.update(
+        'refused',
+        () => {
+          throw new Error('no');
+        },
+        'test',
+      ),
+    ).rejects.toThrow('no');
+    expect(await variables.get('refused')).toBeNull();
+    const h = new HistoryRepo(db);
+    await h.createRun(run('r1'), [{ id: 'e1', serverId: 's', serverName: 's' }]);
+    // Same execution id again: the second run's insert fails after its run row was written.
+    await expect(h.createRun(run('r2'), [{ id: 'e1', serverId: 's', serverName: 's' }])).rejects.toThrow();
+    expect(await h.getRun('r2')).toBeNull();
+    expect((await h.getRun('r1'))!.executionIds).toEqual(['e1']);
+  });
+
+  it('stores a log in order through the engine’s writer, packed or not, and reads it back in pages', async () => {
+    const { dir, db } = await store();
+    const h = new HistoryRepo(db);
+    await h.createRun(run('r'), [{ id: 'e', serverId: 's', serverName: 's' }]);
+    const logs = engine === 'sqlite' ? new LogWriter(join(dir, 'cronium.db')) : new PostgresLogWriter(db);
+    cleanup.push(() => logs.close());
+    const texts = ['plain line\n', 'x'.repeat(100_000), 'with a \u0000 NUL\n', 'ünïcødé ✓ token=abc\n'];
+    const chunks: LogChunk[] = [];
+    for (let seq = 0; seq < 400; seq++)
+      chunks.push({
+        executionId: 'e',
+        seq,
+        stream: seq % 3 === 0 ? 'stderr' : 'stdout',
+        ts: 1_700_000_000_000 + seq,
+        text: texts[seq % texts.length]!,
+      });
+    for (let i = 0; i < chunks.length; i += 37) logs.write(chunks.slice(i, i + 37));
+    await logs.flush();
+    expect(await h.readLog('e', -1, 1000)).toEqual(chunks);
+    expect(await h.readLog('e', 99, 50)).toEqual(chunks.slice(100, 150));
+    const extent = await h.storedLogExtent('e');
+    expect(extent.lastSeq).toBe(399);
+    expect(extent.stdout + extent.stderr).toBe(chunks.reduce((n, c) => n + c.text.length, 0));
+    expect(await h.maskLog('e', (t) => t.replace('abc', '***').replace(/x{10}/g, 'y'))).toBe(200);
+    const masked = await h.readLog('e', -1, 1000);
+    expect(masked[3]!.text).toBe('ünïcødé ✓ token=***\n');
+    expect(masked[1]!.text).toBe('y'.repeat(10_000));
+    expect(masked[0]!.text).toBe('plain line\n');
+  });
+
+  it('renames a job or server to its own name in another case, never onto another’s name', async () => {
+    const dir = tempDir();
+    const s = await openService({ dataDir: dir.path, agentSocket: '', runtimePort: 0 });
+    cleanup.push(
+      () => dir.remove(),
+      () => s.close(),
+    );
+    await s.createServer({ name: 'web', host: 'h', username: 'u', auth: { type: 'agent' } });
+    await s.createServer({ name: 'db', host: 'h', username: 'u', auth: { type: 'agent' } });
+    await s.updateServer('web', { name: 'WEB', host: 'h', username: 'u', auth: { type: 'agent' } });
+    expect((await s.listServers()).map((x) => x.name)).toEqual(['db', 'WEB']);
+    await expect(
+      s.updateServer('web', { name: 'DB', host: 'h', username: 'u', auth: { type: 'agent' } }),
+    ).rejects.toThrow(/already exists/);
+    await s.createJob({ name: 'job', language: 'bash', script: 'true' });
+    await s.createJob({ name: 'other', language: 'bash', script: 'true' });
+    await s.updateJob('JOB', { name: 'Job', language: 'bash', script: 'false' });
+    expect((await s.getJob('job')).name).toBe('Job');
+    await expect(s.updateJob('job', { name: 'OTHER', language: 'bash', script: 'x' })).rejects.toThrow(
+      /already exists/,
+    );
+    expect((await s.listJobs()).map((j) => j.name)).toEqual(['Job', 'other']);
+  });
+});
