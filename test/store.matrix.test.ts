@@ -164,6 +164,29 @@ describeEngines('the store through the service', ({ engine, openService, connect
     expect(await count(dir, 'schedules')).toBe(0);
   });
 
+  it('names the servers that hop through a jump server by name, whatever order they were saved in', async () => {
+    const { service: s } = await service();
+    await s.createServer({ name: 'bastion', host: 'b', username: 'u', auth: { type: 'agent' } });
+    for (const name of ['c-inner', 'A-inner', 'b-inner'])
+      await s.createServer({
+        name,
+        host: 'i',
+        username: 'u',
+        auth: { type: 'agent' },
+        jumpServerId: 'bastion',
+      });
+    await s.updateServer('c-inner', {
+      name: 'c-inner',
+      host: 'i2',
+      username: 'u',
+      auth: { type: 'agent' },
+      jumpServerId: 'bastion',
+    });
+    await expect(s.removeServer('bastion')).rejects.toThrow(
+      'bastion is the jump server of A-inner, b-inner, c-inner; change those first.',
+    );
+  });
+
   it(`reopens the same ${engine} store with everything in it`, async () => {
     const dir = tempDir();
     cleanup.push(() => dir.remove());
@@ -253,6 +276,20 @@ describeEngines('history and its search', ({ openStore }) => {
     expect(page.map((e) => e.id)).toEqual(ids.slice(0, 3));
     const next = await h.listExecutions({ limit: 3, before: { startedAt: 5, id: page[2]!.id } });
     expect(next.map((e) => e.id)).toEqual(ids.slice(3, 6));
+  });
+
+  it('answers limited lists in a defined order, however the rows lie in the table', async () => {
+    const { db, history: h } = await history();
+    // Inserted out of order, then updated: PostgreSQL's heap order is neither insertion nor id order.
+    for (const [i, id] of ['ab3', 'ab1', 'ab4', 'ab2'].entries())
+      await h.createRun(run(`run-${id}`, 'j', 1000), [{ id, serverId: 's', serverName: 'srv' }]);
+    await db.run(`UPDATE executions SET exit_code = 0 WHERE id IN ('ab1', 'ab3')`);
+    await db.run(`UPDATE runs SET owner_pid = NULL, status = 'running' WHERE id IN ('run-ab1', 'run-ab3')`);
+    await db.run(`UPDATE runs SET owner_pid = NULL WHERE id IN ('run-ab2', 'run-ab4')`);
+    expect(await h.findExecutionIds('ab', 2)).toEqual(['ab1', 'ab2']);
+    expect(await h.findRunIds('run-ab', 3)).toEqual(['run-ab1', 'run-ab2', 'run-ab3']);
+    // Other processes' runs at the same start time: newest first, then by id, on both engines.
+    expect((await h.foreignRuns(0)).map((r) => r.id)).toEqual(['run-ab4', 'run-ab3', 'run-ab2', 'run-ab1']);
   });
 
   it('reports job statistics and times as numbers', async () => {
