@@ -11,7 +11,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { LogChunk } from '../src/core/domain.ts';
 import { CroniumError } from '../src/core/errors.ts';
 import type { CroniumService } from '../src/service/service.ts';
-import { HistoryRepo } from '../src/store/historyRepo.ts';
+import { executionListQuery, HistoryRepo } from '../src/store/historyRepo.ts';
 import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
 import { LogWriter } from '../src/store/logWriter.ts';
 import { PostgresLogWriter } from '../src/store/postgresLogWriter.ts';
@@ -201,7 +201,8 @@ describeEngines('the store through the service', ({ engine, openService, connect
   });
 });
 
-describeEngines('history and its search', ({ openStore }) => {
+describeEngines('history and its search', (e) => {
+  const { openStore } = e;
   async function history(): Promise<{ db: SqlDatabase; history: HistoryRepo }> {
     const dir = tempDir();
     const db = await openStore({ dataDir: dir.path });
@@ -290,6 +291,55 @@ describeEngines('history and its search', ({ openStore }) => {
     expect(await h.findRunIds('run-ab', 3)).toEqual(['run-ab1', 'run-ab2', 'run-ab3']);
     // Other processes' runs at the same start time: newest first, then by id, on both engines.
     expect((await h.foreignRuns(0)).map((r) => r.id)).toEqual(['run-ab4', 'run-ab3', 'run-ab2', 'run-ab1']);
+  });
+
+  it('reads a later page of a large history along the index, never sorting every older row', async () => {
+    const { db, history: h } = await history();
+    const rows = 20_000;
+    const at = (i: string) => `1700000000000 + (${i} / 10) * 1000`;
+    await db.exec(
+      e.engine === 'sqlite'
+        ? `WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM r WHERE i < ${rows / 10 - 1})
+           INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at)
+             SELECT 'r' || i, 'j', 'j', 'cli', 1, 'auto', 'succeeded', ${at('i * 10')} FROM r;
+           WITH RECURSIVE x(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM x WHERE i < ${rows - 1})
+           INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
+             SELECT printf('e%06d', i), 'r' || (i / 10), 'j', 'j', 's', 's', 'succeeded', ${at('i')} FROM x;`
+        : `INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at)
+             SELECT 'r' || i, 'j', 'j', 'cli', 1, 'auto', 'succeeded', ${at('i * 10')}
+               FROM generate_series(0, ${rows / 10 - 1}) AS i;
+           INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at)
+             SELECT 'e' || lpad(i::text, 6, '0'), 'r' || (i / 10), 'j', 'j', 's', 's', 'succeeded', ${at('i')}
+               FROM generate_series(0, ${rows - 1}) AS i;
+           ANALYZE executions;`,
+    );
+    const first = await h.listExecutions({ limit: 50 });
+    expect(first[0]!.id).toBe('e019999');
+    const before = { startedAt: first[49]!.startedAt, id: first[49]!.id };
+    const next = await h.listExecutions({ limit: 50, before });
+    expect(next.map((x) => x.id)).toEqual(
+      Array.from({ length: 50 }, (_, k) => `e${String(rows - 51 - k).padStart(6, '0')}`),
+    );
+    const middle = { startedAt: 1_700_000_000_000 + 1000 * 1000, id: 'e010005' };
+    expect((await h.listExecutions({ limit: 3, before: middle })).map((x) => x.id)).toEqual([
+      'e010004',
+      'e010003',
+      'e010002',
+    ]);
+    const { sql, values } = executionListQuery({ limit: 50, before: middle }, e.engine);
+    const plan =
+      e.engine === 'sqlite'
+        ? (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, values)).map((p) => p.detail)
+        : (await db.all<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, values)).map((p) => p['QUERY PLAN']);
+    const text = plan.join(' | ');
+    // The index is entered at the cursor (a bound on started_at), not read from the newest row down with
+    // a filter; and there is no OR of two searches sorted whole, no full scan, no sort of every older row.
+    expect(text).toMatch(
+      e.engine === 'sqlite'
+        ? /SEARCH executions USING INDEX executions_started \(started_at<\?\)/
+        : /Index Scan using executions_started .*Index Cond: \(started_at <= /,
+    );
+    expect(text).not.toMatch(/MULTI-INDEX OR|TEMP B-TREE FOR ORDER BY|Seq Scan|Bitmap/);
   });
 
   it('reports job statistics and times as numbers', async () => {
