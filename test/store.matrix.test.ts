@@ -393,7 +393,7 @@ describeEngines('known hosts', ({ openStore }) => {
 describeEngines(
   'PostgreSQL text columns',
   ({ openStore }) => {
-    it('are all in byte order ("C"), whatever the server\'s collation, so they sort as in SQLite', async () => {
+    it('keep text in byte order ("C") whatever the server\'s collation, and epoch milliseconds in BIGINT', async () => {
       const dir = tempDir();
       const db = await openStore({ dataDir: dir.path });
       cleanup.push(
@@ -412,6 +412,15 @@ describeEngines(
       );
       expect(columns.length).toBeGreaterThan(20);
       expect(columns.filter((c) => c.collation_name !== 'C')).toEqual([]);
+      // Epoch milliseconds and durations outgrow a 32-bit INTEGER: every such column is BIGINT.
+      const times = await db.all<{ table_name: string; column_name: string; data_type: string }>(
+        `SELECT table_name, column_name, data_type FROM information_schema.columns
+          WHERE table_schema = current_schema()
+            AND (column_name LIKE '%\\_at' ESCAPE '\\' OR column_name LIKE '%\\_ms' ESCAPE '\\'
+                 OR column_name IN ('ts', 'first_seen', 'checked_until', 'checked_at'))`,
+      );
+      expect(times.length).toBeGreaterThan(20);
+      expect(times.filter((c) => c.data_type !== 'bigint')).toEqual([]);
       // The database itself keeps its linguistic order: only the store's columns are in byte order.
       expect((await db.get<{ lt: boolean }>(`SELECT 'a.b' < 'DB-1' AS lt`))!.lt).toBe(true);
     });
