@@ -28,6 +28,8 @@ export interface EngineUnderTest {
   openStore(options: StoreOptions): Promise<SqlDatabase>;
   /** CroniumService.open on this engine (on PostgreSQL: with the team key and no keychain). */
   openService(options: ServiceOptions): Promise<CroniumService>;
+  /** The options openService adds to, for code that composes the service itself (composeCore). */
+  serviceOptions(options: ServiceOptions): Promise<ServiceOptions>;
   /**
    * A second, plain connection to the store of `dataDir` (which must have been opened first), for
    * reading and writing rows as they are stored; close it afterwards.
@@ -74,24 +76,30 @@ async function stopServer(): Promise<void> {
   if (running) (await running).stop();
 }
 
+/** Service options on the data directory's PostgreSQL database, with the team key and no keychain. */
+async function postgresOptions(options: ServiceOptions): Promise<ServiceOptions> {
+  return {
+    keychain: null,
+    ...options,
+    databaseUrl: await urlFor(options.dataDir),
+    env: { ...(options.env ?? process.env), CRONIUM_TEAM_KEY: TEST_TEAM_KEY },
+  };
+}
+
 function engineUnderTest(engine: SqlEngine): EngineUnderTest {
   if (engine === 'sqlite')
     return {
       engine,
       openStore: (options) => openStore(options),
       openService: (options) => CroniumService.open(options),
+      serviceOptions: (options) => Promise.resolve(options),
       connect: (dataDir) => Promise.resolve(new SqliteDatabase(join(dataDir, 'cronium.db'))),
     };
   return {
     engine,
     openStore: async (options) => openStore({ ...options, databaseUrl: await urlFor(options.dataDir) }),
-    openService: async (options) =>
-      CroniumService.open({
-        keychain: null,
-        ...options,
-        databaseUrl: await urlFor(options.dataDir),
-        env: { ...(options.env ?? process.env), CRONIUM_TEAM_KEY: TEST_TEAM_KEY },
-      }),
+    openService: async (options) => CroniumService.open(await postgresOptions(options)),
+    serviceOptions: postgresOptions,
     connect: async (dataDir) => {
       const url = urls.get(dataDir);
       if (!url) throw new Error(`no PostgreSQL store was opened for ${dataDir}`);
