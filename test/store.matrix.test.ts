@@ -282,7 +282,7 @@ describeEngines('history and its search', (e) => {
   it('answers limited lists in a defined order, however the rows lie in the table', async () => {
     const { db, history: h } = await history();
     // Inserted out of order, then updated: PostgreSQL's heap order is neither insertion nor id order.
-    for (const [i, id] of ['ab3', 'ab1', 'ab4', 'ab2'].entries())
+    for (const id of ['ab3', 'ab1', 'ab4', 'ab2'])
       await h.createRun(run(`run-${id}`, 'j', 1000), [{ id, serverId: 's', serverName: 'srv' }]);
     await db.run(`UPDATE executions SET exit_code = 0 WHERE id IN ('ab1', 'ab3')`);
     await db.run(`UPDATE runs SET owner_pid = NULL, status = 'running' WHERE id IN ('run-ab1', 'run-ab3')`);
