@@ -5,7 +5,10 @@
  * moment of a shared machine; each figure is a median, printed with the 1-minute load average at the time.
  * Nothing here asserts a time.
  *
- *   node bench/run.ts [startup] [fanout] [bulk] [inprocess]     (default: all sections)
+ *   node bench/run.ts [startup] [fanout] [bulk] [inprocess] [store]     (default: all sections)
+ *
+ * `store` (bench/store.ts) needs no hosts: the store's hot calls per call on SQLite and PostgreSQL, beside
+ * the last synchronous build's (CRONIUM_BENCH_SYNC=DIR).
  *
  * Environment: BENCH_REPS (repetitions per figure, default 7), CRONIUM_BENCH_PROF=DIR (also run the bulk
  * and 8-host fan-out once each under `node --cpu-prof`, profiles in DIR; see bench/profileTop.ts).
@@ -19,6 +22,7 @@ import ssh2 from 'ssh2';
 
 import { CroniumService } from '../src/service/service.ts';
 import { SshHostHarness, type TestHost, type TestHosts } from '../test/support/sshHosts.ts';
+import { storeBench } from './store.ts';
 
 const FLEET = 50;
 const BULK_BYTES = 100_000_000;
@@ -199,6 +203,8 @@ const SLOW_READER = `${'python3'} -c ${quote(
 )}`;
 
 async function main(): Promise<void> {
+  if (wants('store')) await storeBench();
+  if (sections.size > 0 && [...sections].every((s) => s === 'store')) return;
   const harness = new SshHostHarness({ fleet: wants('fanout') ? FLEET : 0 });
   const h = await harness.start();
   // However the bench ends (Ctrl-C, a closed pipe, an error), the hosts go with it.

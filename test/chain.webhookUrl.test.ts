@@ -1,13 +1,13 @@
 /** A job's webhook URL follows the one webhook rule: a URL fetch cannot send is refused when saved. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 
 import { CroniumError } from '../src/core/errors.ts';
-import { CroniumService } from '../src/service/service.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
-describe('job webhook URL', async () => {
+describeEngines('job webhook URL', async ({ openService }) => {
   const dir = tempDir();
-  const service = await CroniumService.open({ dataDir: dir.path, agentSocket: '' });
+  const service = await openService({ dataDir: dir.path, agentSocket: '' });
   afterAll(async () => {
     await service.close();
     dir.remove();

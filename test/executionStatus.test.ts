@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { EXECUTION_STATUSES, FINAL_EXECUTION_STATUSES } from '../src/core/domain.ts';
 import { canMove, finalStatus, isFinal } from '../src/core/executionStatus.ts';
-import { openStore } from '../src/store/openStore.ts';
 import { HistoryRepo } from '../src/store/historyRepo.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
 describe('execution status machine', () => {
@@ -38,7 +38,7 @@ describe('execution status machine', () => {
     expect(finalStatus({ ended: 'error', kind: 'auth_failed' })).toBe('error');
   });
 
-  describe('HistoryRepo.moveExecution', async () => {
+  describeEngines('HistoryRepo.moveExecution', async ({ openStore }) => {
     const dir = tempDir();
     const db = await openStore({ dataDir: dir.path });
     const history = new HistoryRepo(db);

@@ -17,11 +17,10 @@ import {
 } from '../src/runtime/helperRules.ts';
 import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { TokenService } from '../src/runtime/tokens.ts';
-import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
 import { composeCore } from '../src/service/compose.ts';
 import { CroniumService } from '../src/service/service.ts';
-import { openStore } from '../src/store/openStore.ts';
 import type { SqlDatabase as Database } from '../src/store/sql.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
 describe('helper rules', () => {
@@ -83,7 +82,7 @@ function context(executionId: string, input: unknown): RuntimeContext {
   };
 }
 
-describe('runtime endpoints for the Cronium semantics (real HTTP, the real store)', () => {
+describeEngines('runtime endpoints for the Cronium semantics (real HTTP, the real store)', (e) => {
   const dir = tempDir();
   let service: CroniumService;
   let db: Database;
@@ -94,13 +93,14 @@ describe('runtime endpoints for the Cronium semantics (real HTTP, the real store
 
   beforeAll(async () => {
     // The service's own runtime carries the store's transactional variable access.
-    const core = await composeCore({ dataDir: dir.path, runtimePort: 0 });
+    const core = await composeCore(await e.serviceOptions({ dataDir: dir.path, runtimePort: 0 }));
     service = new CroniumService(core);
     runtime = core.runtime;
     await service.startRuntime();
     base = `http://127.0.0.1:${runtime.port}`;
-    db = await openStore({ dataDir: dir.path });
-    tokens = new TokenService(db, new KeyFileSecretStore(dir.path));
+    db = await e.openStore({ dataDir: dir.path });
+    // Tokens signed with the key the core's runtime checks (sealed by the core's secret store).
+    tokens = new TokenService(db, core.secrets);
     registry = core.registry;
     registry.register(context('exec-none', null));
     registry.register(context('exec-in', { a: { b: 'c' } }));

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,8 +22,9 @@ import {
 } from '../src/ssh/sshConfig.ts';
 import { composeCore } from '../src/service/compose.ts';
 import { ImportService } from '../src/service/import.ts';
-import { CroniumService } from '../src/service/service.ts';
+import type { CroniumService } from '../src/service/service.ts';
 import { KnownHostRepo } from '../src/store/knownHostRepo.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const dir = tempDir('cronium-import-');
@@ -40,7 +41,8 @@ const resolveIn = (text: string, alias: string, overrides = {}) =>
 
 function keyPair(name: string): { path: string; pub: string } {
   const path = join(dir.path, name);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
+  // Made once per name: the import planner's cases run once per store engine.
+  if (!existsSync(path)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
   return { path, pub: readFileSync(`${path}.pub`, 'utf8').trim() };
 }
 const fingerprint = (pubPath: string) =>
@@ -315,13 +317,13 @@ describe('known_hosts', () => {
   });
 });
 
-describe('import planner', () => {
+describeEngines('import planner', ({ openService }) => {
   let service: CroniumService;
   const data = tempDir();
   const key = () => keyPair(`id-${Math.random().toString(36).slice(2, 8)}`);
 
   beforeAll(async () => {
-    service = await CroniumService.open({ dataDir: data.path, unknownHostKeys: 'ask', agentSocket: '' });
+    service = await openService({ dataDir: data.path, unknownHostKeys: 'ask', agentSocket: '' });
   });
   afterAll(async () => {
     await service.close();

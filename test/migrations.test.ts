@@ -123,6 +123,13 @@ const SEEDS: Record<number, (db: DatabaseSync) => void> = {
         VALUES ('e10', 'r10', 'j1', 'disk', 's1', 'web1', 'running', ${T + 20}, 'w1', 'q1');
     `);
   },
+  // Keys a linguistic collation orders otherwise than bytes (version 11 puts PostgreSQL's text in byte order).
+  11: (db) => {
+    db.exec(`
+      INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES
+        ('b11', '1', 0, ${T}, 'user'), ('B-11', '2', 0, ${T}, 'user'), ('a.11', '3', 0, ${T}, 'user');
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */

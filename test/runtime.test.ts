@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import {
   ExecutionRegistry,
@@ -11,8 +11,8 @@ import {
 import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
-import { openStore } from '../src/store/openStore.ts';
 import type { SqlDatabase as Database } from '../src/store/sql.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
 function context(executionId: string): RuntimeContext {
@@ -29,7 +29,7 @@ function context(executionId: string): RuntimeContext {
   };
 }
 
-describe('runtime API (real HTTP on loopback)', () => {
+describeEngines('runtime API (real HTTP on loopback)', ({ openStore }) => {
   const dir = tempDir();
   let db: Database;
   let tokens: TokenService;

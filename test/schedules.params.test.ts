@@ -1,13 +1,13 @@
 /** A schedule's parameters are checked against its job's declaration when it is saved, as `run --set` is. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 
 import { CroniumError } from '../src/core/errors.ts';
-import { CroniumService } from '../src/service/service.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
-describe('schedule parameters', async () => {
+describeEngines('schedule parameters', async ({ openService }) => {
   const dir = tempDir();
-  const service = await CroniumService.open({ dataDir: dir.path, agentSocket: '' });
+  const service = await openService({ dataDir: dir.path, agentSocket: '' });
   afterAll(async () => {
     await service.close();
     dir.remove();

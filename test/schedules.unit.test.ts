@@ -4,17 +4,16 @@
  * claim that keep two processes from firing the same occurrence. Real processes and hosts:
  * test/realServers.schedules.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 
 import type { Run } from '../src/core/domain.ts';
 import { CroniumError } from '../src/core/errors.ts';
 import { Scheduler } from '../src/service/scheduler.ts';
-import { CroniumService } from '../src/service/service.ts';
-import { openStore } from '../src/store/openStore.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
 import { HistoryRepo } from '../src/store/historyRepo.ts';
 import { JobRepo } from '../src/store/jobRepo.ts';
 import { LeaseRepo, ScheduleRepo } from '../src/store/scheduleRepo.ts';
+import { describeEngines, type EngineUnderTest } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -27,7 +26,7 @@ const MIN = 60_000;
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0);
 
 /** A store with one job, and a "process": its own connection, clock and scheduler, runs recorded only. */
-async function world() {
+async function world({ openStore }: EngineUnderTest) {
   const dir = tempDir();
   const main = await openStore({ dataDir: dir.path });
   cleanups.push(async () => {
@@ -113,10 +112,10 @@ async function world() {
   return { main, repo, clock, process, schedule, job };
 }
 
-describe('cron expressions and time zones (croner)', () => {
+describeEngines('cron expressions and time zones (croner)', (e) => {
   const service = async () => {
     const dir = tempDir();
-    const s = await CroniumService.open({ dataDir: dir.path, keychain: null, runtimePort: 0 });
+    const s = await e.openService({ dataDir: dir.path, keychain: null, runtimePort: 0 });
     cleanups.push(async () => {
       await s.close();
       dir.remove();
@@ -226,9 +225,9 @@ describe('cron expressions and time zones (croner)', () => {
   });
 });
 
-describe('the scheduler (injected clock)', () => {
+describeEngines('the scheduler (injected clock)', (e) => {
   it('fires an occurrence on time, once, with trigger schedule and its schedule id', async () => {
-    const w = await world();
+    const w = await world(e);
     const s = await w.schedule({ input: { from: 'schedule' }, params: { region: 'eu' } });
     const p = await w.process('a');
     w.clock.now = T0 + 30_000;
@@ -259,7 +258,7 @@ describe('the scheduler (injected clock)', () => {
   ] as const)(
     'after a gap of 3 occurrences, policy %s runs %i time(s), and not again',
     async (missed, runs) => {
-      const w = await world();
+      const w = await world(e);
       const s = await w.schedule({ missed });
       const p = await w.process('a');
       // Asleep from 10:00 to 10:03:30: 10:01, 10:02 and 10:03 passed; the last is 30 s late.
@@ -283,7 +282,7 @@ describe('the scheduler (injected clock)', () => {
   );
 
   it('a gap that ends on an occurrence fires it on time, once, whatever the policy', async () => {
-    const w = await world();
+    const w = await world(e);
     await w.schedule({ missed: 'run-once' });
     const p = await w.process('a');
     w.clock.now = T0 + 5 * MIN + 1500; // 10:05 is 1.5 s old: on time; 10:01–10:04 were missed
@@ -292,7 +291,7 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('never counts a long gap one by one (a per-second schedule asleep for a day)', async () => {
-    const w = await world();
+    const w = await world(e);
     const s = await w.schedule({ cron: '* * * * * *', missed: 'run-once' });
     const p = await w.process('a');
     w.clock.now = T0 + 24 * 60 * MIN + 30_000;
@@ -306,7 +305,7 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('overlap skip records an occurrence as skipped while its run runs; allow starts another', async () => {
-    const w = await world();
+    const w = await world(e);
     const skip = await w.schedule({ overlap: 'skip' });
     const allow = await w.schedule({ overlap: 'allow' });
     const p = await w.process('a');
@@ -329,7 +328,7 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('a paused schedule fires nothing, and resuming does not count the pause as missed', async () => {
-    const w = await world();
+    const w = await world(e);
     const s = await w.schedule({ missed: 'run-once' });
     const p = await w.process('a');
     await w.repo.setEnabled(s.id, false, T0);
@@ -344,7 +343,7 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('two processes: only the lease holder fires; the other takes over once the lease expires', async () => {
-    const w = await world();
+    const w = await world(e);
     await w.schedule({ cron: '*/2 * * * * *' });
     const a = await w.process('a');
     const b = await w.process('b');
@@ -375,7 +374,7 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('an occurrence already claimed is never fired again, even by a holder that thinks it holds', async () => {
-    const w = await world();
+    const w = await world(e);
     const s = await w.schedule();
     const claim = () =>
       w.repo.claim(
@@ -391,7 +390,7 @@ describe('the scheduler (injected clock)', () => {
   });
 
   it('stop() gives the lease up, so another process takes over at once', async () => {
-    const w = await world();
+    const w = await world(e);
     await w.schedule();
     const a = await w.process('a');
     const b = await w.process('b');

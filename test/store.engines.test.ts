@@ -167,6 +167,12 @@ const SEEDS: Record<number, (db: Sql) => Promise<unknown>> = {
       INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, worker, queue_job)
         VALUES ('e10', 'r10', 'j1', 'disk', 's1', 'web1', 'running', ${T + 20}, 'w1', 'q1');
     `),
+  // Keys a linguistic collation orders otherwise than bytes (version 11 puts PostgreSQL's text in byte order).
+  11: (db) =>
+    db.exec(`
+      INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES
+        ('b11', '1', 0, ${T}, 'user'), ('B-11', '2', 0, ${T}, 'user'), ('a.11', '3', 0, ${T}, 'user');
+    `),
 };
 
 /** Every table of the newest schema and the columns that order its rows. */

@@ -6,18 +6,18 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { ExecutionRegistry } from '../src/runtime/executionRegistry.ts';
 import { RuntimeServer } from '../src/runtime/runtimeServer.ts';
 import { REQUIRED_CLAIMS, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenService } from '../src/runtime/tokens.ts';
 import { KeyFileSecretStore } from '../src/secrets/secretStore.ts';
-import { openStore } from '../src/store/openStore.ts';
 import type { SqlDatabase as Database } from '../src/store/sql.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 import { bareContext } from './support/runtime.ts';
 
-describe('runtime tokens: every claim required', () => {
+describeEngines('runtime tokens: every claim required', ({ openStore }) => {
   const dir = tempDir('cronium-tokens-');
   let db: Database;
   let runtime: RuntimeServer;

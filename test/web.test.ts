@@ -1,11 +1,12 @@
 import { request } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 
-import { CroniumService } from '../src/service/service.ts';
+import type { CroniumService } from '../src/service/service.ts';
 import { WebServer } from '../src/web/webServer.ts';
+import { describeEngines } from './support/engines.ts';
 import { tempDir } from './support/fixtures.ts';
 
 function get(
@@ -27,14 +28,14 @@ function get(
   });
 }
 
-describe('browser mode server', () => {
+describeEngines('browser mode server', ({ openService }) => {
   const dir = tempDir();
   let service: CroniumService;
   let web: WebServer;
   let port: number;
 
   beforeAll(async () => {
-    service = await CroniumService.open({ dataDir: dir.path, runtimePort: 0 });
+    service = await openService({ dataDir: dir.path, runtimePort: 0 });
     const staticDir = `${dir.path}/static`;
     mkdirSync(`${staticDir}/assets`, { recursive: true });
     writeFileSync(`${staticDir}/index.html`, '<!doctype html><title>Cronium</title>');

@@ -66,15 +66,17 @@ export class ExecutionHistory extends RunHistory {
     return row ? executionFromRow(row) : null;
   }
 
-  /** Executions whose id starts with prefix (so a person can type the first few characters). */
+  /**
+   * Executions whose id starts with prefix (so a person can type the first few characters), the first
+   * `limit` in id order: without ORDER BY, PostgreSQL may return any of them.
+   */
   async findExecutionIds(prefix: string, limit = 2): Promise<string[]> {
     const [from, to] = prefixRange(prefix);
     return (
-      await this.db.all<{ id: string }>('SELECT id FROM executions WHERE id >= ? AND id < ? LIMIT ?', [
-        from,
-        to,
-        limit,
-      ])
+      await this.db.all<{ id: string }>(
+        'SELECT id FROM executions WHERE id >= ? AND id < ? ORDER BY id LIMIT ?',
+        [from, to, limit],
+      )
     ).map((r) => r.id);
   }
 

@@ -176,11 +176,14 @@ export class RunHistory {
     ).map((r) => r.id);
   }
 
-  /** Runs whose id starts with prefix (at most `limit`), so a person can type the first few characters. */
+  /**
+   * Runs whose id starts with prefix (the first `limit` in id order), so a person can type the first few
+   * characters.
+   */
   async findRunIds(prefix: string, limit = 2): Promise<string[]> {
     const [from, to] = prefixRange(prefix);
     return (
-      await this.db.all<{ id: string }>('SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT ?', [
+      await this.db.all<{ id: string }>('SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?', [
         from,
         to,
         limit,
@@ -213,7 +216,7 @@ export class RunHistory {
   async foreignRuns(since: number): Promise<Run[]> {
     const rows = await this.db.all<RunRow>(
       `SELECT * FROM runs WHERE (owner_pid IS NULL OR owner_pid <> ?) AND (status = 'running' OR ended_at >= ?)
-       ORDER BY started_at DESC LIMIT 50`,
+       ORDER BY started_at DESC, id DESC LIMIT 50`,
       [process.pid, since],
     );
     const runs: Run[] = [];

@@ -263,4 +263,30 @@ ALTER TABLE runs ADD COLUMN via TEXT NOT NULL DEFAULT 'direct';
 CREATE INDEX executions_worker ON executions (worker) WHERE worker IS NOT NULL;
 `,
   },
+  {
+    version: 11,
+    name: 'text in byte order on PostgreSQL, as in SQLite',
+    // A team's server is usually initialised in a language's locale, whose collation orders and compares
+    // text linguistically ("a.b" < "DB-1" < "db", punctuation ignored, case at a later level): lists came
+    // out in another order than SQLite's BINARY one, and the id-prefix ranges (id >= 'ab-' AND id < 'ab.')
+    // matched the wrong ids. Every text column of the store's own tables takes the "C" collation (byte
+    // order, as SQLite); later PostgreSQL migrations declare new text columns COLLATE "C" (checked by
+    // test/store.matrix.test.ts). Nothing to do on SQLite.
+    sql: `SELECT 1;`,
+    postgres: `
+DO $$
+DECLARE col record;
+BEGIN
+  FOR col IN
+    SELECT c.table_name, c.column_name
+      FROM information_schema.columns c
+      JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+     WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.data_type = 'text'
+       AND c.collation_name IS DISTINCT FROM 'C'
+  LOOP
+    EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE TEXT COLLATE "C"', col.table_name, col.column_name);
+  END LOOP;
+END $$;
+`,
+  },
 ];

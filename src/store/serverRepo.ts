@@ -153,9 +153,16 @@ export class ServerRepo {
     await this.db.run('DELETE FROM servers WHERE id = ?', [id]);
   }
 
+  /**
+   * The names of the servers that hop through server `id`, by name (a message lists them): without ORDER
+   * BY, PostgreSQL returns rows in their heap order, where an updated row moves to the end.
+   */
   async usedAsJumpBy(id: string): Promise<string[]> {
     return (
-      await this.db.all<{ name: string }>('SELECT name FROM servers WHERE jump_server_id = ?', [id])
+      await this.db.all<{ name: string }>(
+        'SELECT name FROM servers WHERE jump_server_id = ? ORDER BY lower(name), name',
+        [id],
+      )
     ).map((r) => r.name);
   }
 

@@ -40,9 +40,12 @@ export class ToolRepo {
     this.db = db;
   }
 
-  /** Every credential, by name. */
+  /**
+   * Every credential, by name case-blind (as servers and jobs): SQLite's column is COLLATE NOCASE, so a
+   * plain `ORDER BY name` sorted case-blind there and by case on PostgreSQL.
+   */
   async list(): Promise<ToolRecord[]> {
-    return (await this.db.all<ToolRow>('SELECT * FROM tools ORDER BY name')).map(fromRow);
+    return (await this.db.all<ToolRow>('SELECT * FROM tools ORDER BY lower(name), name')).map(fromRow);
   }
 
   async get(id: string): Promise<ToolRecord | null> {
@@ -50,8 +53,9 @@ export class ToolRepo {
     return row ? fromRow(row) : null;
   }
 
+  /** The credential named `name`, case-blind on both engines (names are unique by lower(name)). */
   async getByName(name: string): Promise<ToolRecord | null> {
-    const row = await this.db.get<ToolRow>('SELECT * FROM tools WHERE name = ?', [name]);
+    const row = await this.db.get<ToolRow>('SELECT * FROM tools WHERE lower(name) = lower(?)', [name]);
     return row ? fromRow(row) : null;
   }
 
