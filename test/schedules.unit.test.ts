@@ -49,6 +49,7 @@ async function world() {
     webhook: null,
     params: [],
     keepRunning: false,
+    defaultVia: 'direct',
   });
   const repo = new ScheduleRepo(main);
   const clock = { now: T0 };

@@ -167,6 +167,11 @@ const SEEDS: Record<number, (db: Sql) => Promise<unknown>> = {
       INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, worker, queue_job)
         VALUES ('e10', 'r10', 'j1', 'disk', 's1', 'web1', 'running', ${T + 20}, 'w1', 'q1');
     `),
+  11: (db) =>
+    db.exec(`
+      INSERT INTO jobs (id, name, language, script, created_at, updated_at, default_via)
+        VALUES ('j11', 'fanout', 'bash', 'true', ${T}, ${T}, 'workers');
+    `),
 };
 
 /** Every table of the newest schema and the columns that order its rows. */

@@ -263,4 +263,10 @@ ALTER TABLE runs ADD COLUMN via TEXT NOT NULL DEFAULT 'direct';
 CREATE INDEX executions_worker ON executions (worker) WHERE worker IS NOT NULL;
 `,
   },
+  {
+    version: 11,
+    name: 'where runs of a job go by default (direct, or to the team’s workers)',
+    sql: `ALTER TABLE jobs ADD COLUMN default_via TEXT NOT NULL DEFAULT 'direct';`,
+    postgres: `ALTER TABLE jobs ADD COLUMN default_via TEXT NOT NULL DEFAULT 'direct';`,
+  },
 ];
