@@ -202,6 +202,10 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
   // keeps asking for it.
   const secrets =
     teamKey || (await hasTeamKey(db)) ? new TeamKeySecretStore({ db, teamKey }) : dataKeySecrets;
+  // A shared store checks the team key now: a process with a wrong one (a worker above all) must not
+  // start, write rows and then fail every run that needs a secret. (A local store waits for the first
+  // secret: `cronium team-key adopt` opens it before its secrets are sealed with the team key.)
+  if (db.engine === 'postgres' || options.sharedStore) await secrets.info();
   const serverRepo = new ServerRepo(db);
   const historyRepo = new HistoryRepo(db);
   const knownHosts = new KnownHostRepo(db);
