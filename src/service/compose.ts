@@ -2,6 +2,7 @@
  * The composition root: builds the store, secret store, connection pool, runtime API, executor and the
  * domain services from the options, and owns their lifecycle. Nothing else constructs these parts.
  */
+import { isProcessAlive } from '../core/processAlive.ts';
 import { join } from 'node:path';
 
 import type { AppInfo, MonitorStatus } from '../contract.ts';
@@ -383,13 +384,4 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
       return closing;
     },
   };
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

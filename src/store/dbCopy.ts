@@ -115,7 +115,9 @@ export async function copyStore(source: Sql, target: SqlDatabase, options: CopyO
       for await (const page of pages(source, table, key)) {
         const kept =
           table === 'settings'
-            ? page.filter((r) => !isMachineLocal(r.key) && !Object.hasOwn(options.settings ?? {}, String(r.key)))
+            ? page.filter(
+                (r) => !isMachineLocal(r.key) && !Object.hasOwn(options.settings ?? {}, String(r.key)),
+              )
             : page;
         if (kept.length === 0) continue;
         const transformed: Record<string, unknown>[] = [];
