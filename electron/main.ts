@@ -52,6 +52,8 @@ async function start(): Promise<void> {
   log().info({ version: app.getVersion() }, 'desktop app starting');
   service = await CroniumService.open({
     dataDir,
+    // Team mode: the shared store (and queue) on PostgreSQL, as for the CLI (see the README, team mode).
+    databaseUrl: process.env.CRONIUM_DATABASE_URL || undefined,
     // One secret store with the CLI and browser mode (a data key in the OS keychain, else secret.key);
     // safeStorage only opens what an older version sealed with it ("ss1:"), re-sealed just below.
     legacyDecrypt: (sealed) => new SafeStorageSecretStore(safeStorage, null).openLegacy(sealed),

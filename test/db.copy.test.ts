@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KeyFileSecretStore, openV1 } from '../src/secrets/secretStore.ts';
+import { TEAM_KEY_CHECK, TeamKeySecretStore } from '../src/secrets/teamKey.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { COPIED_TABLES, MACHINE_LOCAL_SETTINGS } from '../src/store/dbCopy.ts';
 import { unpackLogText } from '../src/store/logPacking.ts';
@@ -141,8 +142,11 @@ function opened(
 
 async function rows(db: Sql, table: string, key: readonly string[]): Promise<Record<string, unknown>[]> {
   const all = await db.all(`SELECT * FROM ${table} ORDER BY ${key.join(', ')}`);
+  // The target's team key check is its own (asserted apart, in expectSameStore).
   return table === 'settings'
-    ? all.filter((r) => !(MACHINE_LOCAL_SETTINGS as readonly unknown[]).includes(r.key))
+    ? all.filter(
+        (r) => !(MACHINE_LOCAL_SETTINGS as readonly unknown[]).includes(r.key) && r.key !== TEAM_KEY_CHECK,
+      )
     : all;
 }
 
@@ -170,9 +174,16 @@ async function expectSameStore(url: string): Promise<Record<string, number>> {
     expect(openV1(teamKey, pw!.secret.slice(3), 'team key')).toBe(h.password);
     const sourcePw = await source.get<{ secret: string }>("SELECT secret FROM servers WHERE name = 'Web-PW'");
     expect(pw!.secret).not.toBe(sourcePw!.secret);
+    // Of the secrets' and runtime's settings only the team key's check is there: sealed with the team key.
     expect(
       await target.all("SELECT key FROM settings WHERE key LIKE 'secrets.%' OR key LIKE 'runtime.%'"),
-    ).toEqual([]);
+    ).toEqual([{ key: TEAM_KEY_CHECK }]);
+    expect(
+      await new TeamKeySecretStore({
+        db: target,
+        teamKey: { key: teamKey, source: 'environment', location: 'CRONIUM_TEAM_KEY' },
+      }).decrypt(pw!.secret),
+    ).toBe(h.password);
   } finally {
     await source.close();
     await target.close();
@@ -242,12 +253,38 @@ describe('cronium db copy', () => {
     expect(JSON.parse(res.stderr)).toMatchObject({
       error: { kind: 'invalid_input', message: expect.stringMatching(/CRONIUM_TEAM_KEY/) },
     });
+    // Refused before the target was touched: not even the schema was made.
     const target = new PostgresDatabase(url);
     try {
-      for (const { table } of COPIED_TABLES)
-        expect(await target.get(`SELECT count(*) AS n FROM ${table}`)).toEqual({ n: 0 });
+      expect(
+        await target.get(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`),
+      ).toEqual({ n: 0 });
     } finally {
       await target.close();
+    }
+  });
+
+  it('the copy opens for another member: their commands read its secrets with the same team key', async () => {
+    const url = server.createDatabase('member');
+    expect((await runCli(['db', 'copy', '--to', url], env)).code).toBe(0);
+    const member = tempDir();
+    try {
+      const memberEnv = { ...env, CRONIUM_DATA_DIR: member.path, CRONIUM_DATABASE_URL: url };
+      // The password server's secret opens on the other machine: it logs in.
+      const test = await runCli(['server', 'test', 'Web-PW'], memberEnv);
+      expect(test.stderr).toBe('');
+      expect(test.code).toBe(0);
+      const vars = JSON.parse((await runCli(['--json', 'var', 'list'], memberEnv)).stdout) as unknown[];
+      expect(vars.length).toBe(2);
+      // A wrong key is refused by the check, before the copy writes anything.
+      const wrong = await runCli(['db', 'copy', '--to', url, '--force'], {
+        ...env,
+        CRONIUM_TEAM_KEY: randomBytes(32).toString('base64'),
+      });
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toMatch(/is not the one this store's secrets are sealed with/);
+    } finally {
+      member.remove();
     }
   });
 

@@ -162,6 +162,25 @@ describe('electron/main.ts wiring (fake electron, real core)', () => {
     }
   });
 
+  it('opens the store CRONIUM_DATABASE_URL names (team mode): without the team key it says so and quits', async () => {
+    process.env.CRONIUM_DATABASE_URL = 'postgres://cronium@127.0.0.1:1/team';
+    const key = process.env.CRONIUM_TEAM_KEY;
+    delete process.env.CRONIUM_TEAM_KEY;
+    try {
+      await loadMain('0');
+      await vi.waitFor(() => expect(fakes.state.errorBox.length).toBe(1), { timeout: 10_000 });
+      expect(fakes.state.errorBox[0]![1]).toMatch(/team key/);
+      expect(fakes.state.app.quit).toHaveBeenCalled();
+      expect(fakes.state.windows).toHaveLength(0);
+      // The quit the app asked for: its log file closed before the data directory goes.
+      fakes.state.app.emit('before-quit', { preventDefault: vi.fn() });
+      await vi.waitFor(() => expect(fakes.state.app.exit).toHaveBeenCalledWith(0));
+    } finally {
+      delete process.env.CRONIUM_DATABASE_URL;
+      if (key !== undefined) process.env.CRONIUM_TEAM_KEY = key;
+    }
+  });
+
   it('denies permissions, guards every webContents, refuses untrusted IPC, and quits only after close', async () => {
     await loadMain('0');
     await fakes.state.loaded!.promise;

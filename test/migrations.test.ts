@@ -130,6 +130,12 @@ const SEEDS: Record<number, (db: DatabaseSync) => void> = {
         ('b11', '1', 0, ${T}, 'user'), ('B-11', '2', 0, ${T}, 'user'), ('a.11', '3', 0, ${T}, 'user');
     `);
   },
+  12: (db) => {
+    db.exec(`
+      INSERT INTO jobs (id, name, language, script, created_at, updated_at, default_via)
+        VALUES ('j11', 'fanout', 'bash', 'true', ${T}, ${T}, 'workers');
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -150,6 +156,9 @@ async function expectSeeded(db: Sql, base: number): Promise<void> {
   expect((await servers.getByName('web1'))!.helperMode).toBe('default');
   expect(await servers.usedAsJumpBy('s1')).toEqual(['db1']);
   const job = await new JobRepo(db).getByName('disk');
+  // Jobs from before a job's default place of running run here; one saved with workers keeps it.
+  expect(job?.defaultVia).toBe('direct');
+  if (base >= 12) expect((await new JobRepo(db).getByName('fanout'))?.defaultVia).toBe('workers');
   expect(job).toMatchObject({
     language: 'bash',
     timeoutSec: 60,

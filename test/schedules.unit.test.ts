@@ -48,6 +48,7 @@ async function world({ openStore }: EngineUnderTest) {
     webhook: null,
     params: [],
     keepRunning: false,
+    defaultVia: 'direct',
   });
   const repo = new ScheduleRepo(main);
   const clock = { now: T0 };

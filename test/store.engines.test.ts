@@ -173,6 +173,11 @@ const SEEDS: Record<number, (db: Sql) => Promise<unknown>> = {
       INSERT INTO variables (key, value, secret, updated_at, updated_by) VALUES
         ('b11', '1', 0, ${T}, 'user'), ('B-11', '2', 0, ${T}, 'user'), ('a.11', '3', 0, ${T}, 'user');
     `),
+  12: (db) =>
+    db.exec(`
+      INSERT INTO jobs (id, name, language, script, created_at, updated_at, default_via)
+        VALUES ('j11', 'fanout', 'bash', 'true', ${T}, ${T}, 'workers');
+    `),
 };
 
 /** Every table of the newest schema and the columns that order its rows. */

@@ -183,4 +183,25 @@ describe('the CLI on PostgreSQL (CRONIUM_DATABASE_URL)', () => {
     expect(wrong.stderr).toMatch(/not the one this store's secrets are sealed with/);
     expect(await service.listVariables()).toHaveLength(before);
   });
+
+  it('with a wrong team key refuses at start: commands that touch no secret, and a worker, write nothing', async () => {
+    const wrongKey = { CRONIUM_TEAM_KEY: randomBytes(32).toString('base64') };
+    const serversBefore = (await service.listServers()).length;
+    const jobsBefore = (await service.listJobs()).length;
+    const variablesBefore = (await service.listVariables()).length;
+    for (const args of [
+      ['var', 'set', 'plain', '1'],
+      ['job', 'add', 'never', '--lang', 'bash', '--script', 'true'],
+      ['server', 'add', 'never', '--host', '127.0.0.1', '--user', 'x', '--key', '/dev/null'],
+      ['worker', '--name', 'wrong-key'],
+    ]) {
+      const res = await cli(args, wrongKey);
+      expect(res.code, args.join(' ')).not.toBe(0);
+      expect(res.stderr + res.stdout).toMatch(/not the one this store's secrets are sealed with/);
+    }
+    expect(await service.listServers()).toHaveLength(serversBefore);
+    expect(await service.listJobs()).toHaveLength(jobsBefore);
+    expect(await service.listVariables()).toHaveLength(variablesBefore);
+    expect(await db.all(`SELECT name FROM workers`)).toEqual([]);
+  });
 });

@@ -57,6 +57,7 @@ const OPTION_NAMES: Record<string, string> = {
   description: '--description',
   timeoutSec: '--timeout',
   helperMode: '--helpers',
+  defaultVia: '--via',
   defaultInput: '--input',
   language: '--lang',
   script: '--script',

@@ -82,6 +82,7 @@ export function showJob(j: Job, serverNames: string[], jobName: (id: string) => 
     `timeout:  ${j.timeoutSec}s`,
     `helpers:  ${j.helperMode}${j.keepRunning ? ' (keep running: the script outlives its connection)' : ''}`,
     `servers:  ${serverNames.join(', ') || '-'}`,
+    `via:      ${j.defaultVia === 'workers' ? 'workers (queued for the team’s workers)' : 'direct'}`,
     `input:    ${j.defaultInput === null ? '-' : JSON.stringify(j.defaultInput)}`,
     `env:      ${j.env.map((e) => `${e.key}=${e.secret ? '***' : e.value}`).join(' ') || '-'}`,
     `chain:    ${chain.join('\n          ') || '-'}`,

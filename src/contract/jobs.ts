@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 import * as rules from '../core/rules.ts';
-import { CHAIN_EVENTS, CHAIN_TARGETS, LANGUAGES, NOTIFY_WHEN } from '../core/domain.ts';
+import { CHAIN_EVENTS, CHAIN_TARGETS, LANGUAGES, NOTIFY_WHEN, RUN_VIA } from '../core/domain.ts';
 import { helperModeSchema, oneOf } from './parse.ts';
 
 /** A chain link as a client writes it: `jobId` may be a job's id or name (stored as the id). */
@@ -43,6 +43,8 @@ export const jobInputSchema = z.object({
   defaultInput: rules.jsonValue.default(null),
   defaultServerIds: z.array(z.string().min(1).max(500)).max(500).default([]),
   helperMode: helperModeSchema.default('auto'),
+  /** See Job.defaultVia. Left out, an edit keeps what is stored (a new job: direct). */
+  defaultVia: z.enum(RUN_VIA, { message: `runs go ${oneOf(RUN_VIA)}` }).optional(),
   /** See Job.keepRunning. */
   keepRunning: z.boolean({ message: 'keep running is true or false' }).default(false),
   tags: rules.tags,

@@ -161,7 +161,7 @@ export class TeamKeySecretStore implements SecretStore {
       const rewritten = await rewriteSealed(tx, async (v) => sealV1(teamKey.key, await from.decrypt(v)));
       await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', [
         TEAM_KEY_CHECK,
-        sealV1(teamKey.key, CHECK_PLAIN),
+        teamKeyCheckValue(teamKey.key),
       ]);
       return rewritten;
     });
@@ -197,7 +197,7 @@ export class TeamKeySecretStore implements SecretStore {
       // A store without secrets takes the team key; of two processes at once, the first check wins.
       await db.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [
         TEAM_KEY_CHECK,
-        sealV1(teamKey.key, CHECK_PLAIN),
+        teamKeyCheckValue(teamKey.key),
       ]);
     }
     await this.verify(teamKey);
@@ -220,6 +220,14 @@ export class TeamKeySecretStore implements SecretStore {
       `The team key in ${where} is not the one this store's secrets are sealed with. Ask whoever handed out the team key for the current one and set it in ${TEAM_KEY_ENV} or ${TEAM_KEY_FILE_ENV}; nothing was sealed with the wrong key.`,
     );
   }
+}
+
+/**
+ * The check value a store records under TEAM_KEY_CHECK for a team key: a known text sealed with it (v1), so
+ * a wrong key is told apart before it seals anything.
+ */
+export function teamKeyCheckValue(key: Buffer): string {
+  return sealV1(key, CHECK_PLAIN);
 }
 
 /** Whether a store's secrets are sealed with a team key (its check value is recorded). */

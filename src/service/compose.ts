@@ -2,6 +2,7 @@
  * The composition root: builds the store, secret store, connection pool, runtime API, executor and the
  * domain services from the options, and owns their lifecycle. Nothing else constructs these parts.
  */
+import { isProcessAlive } from '../core/processAlive.ts';
 import { join } from 'node:path';
 
 import type { AppInfo, MonitorStatus } from '../contract.ts';
@@ -203,6 +204,10 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
   // keeps asking for it.
   const secrets =
     teamKey || (await hasTeamKey(db)) ? new TeamKeySecretStore({ db, teamKey }) : dataKeySecrets;
+  // A shared store checks the team key now: a process with a wrong one (a worker above all) must not
+  // start, write rows and then fail every run that needs a secret. (A local store waits for the first
+  // secret: `cronium team-key adopt` opens it before its secrets are sealed with the team key.)
+  if (db.engine === 'postgres' || options.sharedStore) await secrets.info();
   const serverRepo = new ServerRepo(db);
   const historyRepo = new HistoryRepo(db);
   const knownHosts = new KnownHostRepo(db);
@@ -389,13 +394,4 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
       return closing;
     },
   };
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -195,6 +195,7 @@ export class JobService {
       defaultServerIds: serverIds,
       helperMode: data.helperMode,
       keepRunning: data.keepRunning,
+      defaultVia: data.defaultVia ?? existing?.defaultVia ?? 'direct',
       tags: data.tags,
       chain,
       desktopNotify: data.desktopNotify ?? existing?.desktopNotify ?? 'never',

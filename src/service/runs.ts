@@ -17,6 +17,7 @@ import { secretForms } from '../exec/secretMasker.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
 import type { HistoryRepo } from '../store/historyRepo.ts';
 import type { Team } from '../team/team.ts';
+import { viaWorkersRefused } from '../team/teamMode.ts';
 import type { ServerRecord } from '../store/serverRepo.ts';
 import type { JobService } from './jobs.ts';
 import type { WebhookOptions } from './notices.ts';
@@ -98,11 +99,14 @@ export class RunService {
     const { team } = this.deps;
     // Refused before anything is read: outside team mode the job may not even be in this store.
     if (parseInput(runRequestSchema, request).via === 'workers') {
-      if (!team) throw invalidInput({ via: 'workers needs CRONIUM_DATABASE_URL (team mode)' });
+      if (!team) throw viaWorkersRefused();
       await team.assertEnabled();
     }
     const { spec, via, timeoutSec } = await this.prepare(request);
-    if (via === 'workers' && team) {
+    if (via === 'workers') {
+      // The job's default sent it there (a request that said so was checked above).
+      if (!team) throw viaWorkersRefused();
+      await team.assertEnabled();
       const run = await this.deps.manager.record(spec);
       await team.dispatch(run, timeoutSec);
       return run;
@@ -169,7 +173,7 @@ export class RunService {
       afterExecution: (e) => followChain(this.deps, (r) => this.start(r), e, chainDepth),
       afterRun: (run) => sendRunNotices(this.deps, run),
     };
-    return { spec, via: req.via ?? 'direct', timeoutSec: job.timeoutSec };
+    return { spec, via: req.via ?? job.defaultVia, timeoutSec: job.timeoutSec };
   }
 
   /**

@@ -48,6 +48,12 @@ export interface CopyOptions {
   reseal: (sealed: string) => string | Promise<string>;
   /** Replace whatever the target holds (see copyStore); without it a target with servers/jobs/runs is refused. */
   force?: boolean;
+  /**
+   * Settings written into the target with the rows, in the same transaction, in place of the source's of
+   * the same key (the team key's check value, so the shared store opens with the key its secrets are
+   * sealed with).
+   */
+  settings?: Record<string, string>;
 }
 
 /** What a copy did: rows per table, in the order copied, and whether the target's rows were replaced. */
@@ -107,7 +113,12 @@ export async function copyStore(source: Sql, target: SqlDatabase, options: CopyO
     for (const { table, key } of COPIED_TABLES) {
       let rows = 0;
       for await (const page of pages(source, table, key)) {
-        const kept = table === 'settings' ? page.filter((r) => !isMachineLocal(r.key)) : page;
+        const kept =
+          table === 'settings'
+            ? page.filter(
+                (r) => !isMachineLocal(r.key) && !Object.hasOwn(options.settings ?? {}, String(r.key)),
+              )
+            : page;
         if (kept.length === 0) continue;
         const transformed: Record<string, unknown>[] = [];
         for (const row of kept) transformed.push(await transformRow(table, row, reseal));
@@ -116,6 +127,11 @@ export async function copyStore(source: Sql, target: SqlDatabase, options: CopyO
       }
       report.tables.push({ table, rows });
     }
+    for (const [key, value] of Object.entries(options.settings ?? {}))
+      await tx.run(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [key, value],
+      );
     // Jump hosts were copied as NULL (a server may name one copied after it): now every server exists.
     for await (const page of pages(source, 'servers', ['id']))
       for (const row of page)

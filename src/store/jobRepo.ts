@@ -7,6 +7,7 @@ import type {
   JobParam,
   Language,
   NotifyWhen,
+  RunVia,
   WebhookInfo,
 } from '../core/domain.ts';
 import type { Sql } from './sql.ts';
@@ -43,6 +44,7 @@ interface JobRow {
   default_server_ids: string;
   helper_mode: HelperMode;
   keep_running: number;
+  default_via: RunVia;
   tags: string;
   chain: string;
   desktop_notify: NotifyWhen;
@@ -64,6 +66,7 @@ function fromRow(row: JobRow): JobRecord {
     defaultServerIds: JSON.parse(row.default_server_ids) as string[],
     helperMode: row.helper_mode,
     keepRunning: row.keep_running === 1,
+    defaultVia: row.default_via,
     tags: JSON.parse(row.tags) as string[],
     chain: JSON.parse(row.chain) as ChainLink[],
     desktopNotify: row.desktop_notify,
@@ -110,8 +113,8 @@ export class JobRepo {
     const id = randomUUID();
     await this.db.run(
       `INSERT INTO jobs (id, name, language, script, timeout_sec, env, default_input, default_server_ids, helper_mode, tags,
-         chain, desktop_notify, webhook, params, keep_running, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         chain, desktop_notify, webhook, params, keep_running, default_via, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [id, ...this.values(data), now, now],
     );
     return (await this.get(id))!;
@@ -120,7 +123,7 @@ export class JobRepo {
   async update(id: string, data: JobWrite): Promise<JobRecord> {
     await this.db.run(
       `UPDATE jobs SET name = ?, language = ?, script = ?, timeout_sec = ?, env = ?, default_input = ?, default_server_ids = ?,
-       helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, params = ?, keep_running = ?, updated_at = ? WHERE id = ?`,
+       helper_mode = ?, tags = ?, chain = ?, desktop_notify = ?, webhook = ?, params = ?, keep_running = ?, default_via = ?, updated_at = ? WHERE id = ?`,
       [...this.values(data), Date.now(), id],
     );
     return (await this.get(id))!;
@@ -155,6 +158,7 @@ export class JobRepo {
       data.webhook === null ? null : JSON.stringify(data.webhook),
       JSON.stringify(data.params),
       data.keepRunning ? 1 : 0,
+      data.defaultVia,
     ];
   }
 }

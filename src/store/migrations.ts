@@ -289,4 +289,10 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 12,
+    name: 'where runs of a job go by default (direct, or to the team’s workers)',
+    sql: `ALTER TABLE jobs ADD COLUMN default_via TEXT NOT NULL DEFAULT 'direct';`,
+    postgres: `ALTER TABLE jobs ADD COLUMN default_via TEXT COLLATE "C" NOT NULL DEFAULT 'direct';`,
+  },
 ];

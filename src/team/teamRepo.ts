@@ -93,6 +93,36 @@ export class TeamRepo {
     ).map((r) => r.worker);
   }
 
+  /**
+   * Takes a worker's name for this process: writes its heartbeat row unless a live process holds the name
+   * — one whose heartbeat is at or after `staleBefore` (epoch ms) and which is not `gone` (a process of
+   * this machine known to have ended). True when the name is this process's now.
+   */
+  async claimName(
+    row: WorkerRow,
+    staleBefore: number,
+    gone: { host: string; pid: number } | null,
+  ): Promise<boolean> {
+    const { changes } = await this.db.run(
+      `INSERT INTO workers (name, host, pid, concurrency, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+         concurrency = excluded.concurrency, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at
+       WHERE workers.heartbeat_at < ? OR (workers.host = ? AND workers.pid = ?)`,
+      [
+        row.name,
+        row.host,
+        row.pid,
+        row.concurrency,
+        row.startedAt,
+        row.heartbeatAt,
+        staleBefore,
+        gone?.host ?? null,
+        gone?.pid ?? null,
+      ],
+    );
+    return changes === 1;
+  }
+
   /** Writes (or refreshes) a worker's heartbeat row. */
   async heartbeat(row: WorkerRow): Promise<void> {
     await this.db.run(

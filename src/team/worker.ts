@@ -12,8 +12,9 @@
  *   cancels the rest (remote processes ended); its heartbeat row is removed last.
  */
 import type { Execution, Run } from '../core/domain.ts';
-import { toErrorValue } from '../core/errors.ts';
+import { CroniumError, toErrorValue } from '../core/errors.ts';
 import { log } from '../core/logger.ts';
+import { isProcessAlive } from '../core/processAlive.ts';
 import type { Executor } from '../exec/executor.ts';
 import { executionPlanOf } from '../exec/runManager.ts';
 import type { RunService } from '../service/runs.ts';
@@ -84,7 +85,7 @@ export class TeamWorker {
   async start(): Promise<void> {
     const { team } = this.deps;
     const { name } = this.options;
-    await this.beat();
+    await this.claimName();
     await reapWorker(team, name, 'an earlier process of this worker ended');
     this.unsubscribe = team.deps.hub.subscribe((event) => {
       const id =
@@ -101,6 +102,28 @@ export class TeamWorker {
     this.timer = setInterval(() => void this.tick(), this.options.heartbeatMs);
     await team.queue().work(this.options.concurrency, (jobId, job) => this.take(jobId, job.executionId));
     log().info({ worker: name, concurrency: this.options.concurrency }, 'worker taking executions');
+  }
+
+  /**
+   * Takes this worker's name, refusing one a live worker holds: its executions would otherwise be reaped
+   * as an earlier process's. A row whose heartbeat is older than lostAfterMs, or whose process on this
+   * machine has ended (a restart), is taken over.
+   * @throws CroniumError conflict naming the live holder.
+   */
+  private async claimName(): Promise<void> {
+    const { repo } = this.deps.team.deps;
+    const { name, lostAfterMs, concurrency } = this.options;
+    const host = machineName();
+    const now = Date.now();
+    const held = (await repo.workers()).find((w) => w.name === name);
+    const gone = held && held.host === host && !isProcessAlive(held.pid) ? { host, pid: held.pid } : null;
+    const row = { name, host, pid: process.pid, concurrency, startedAt: this.startedAt, heartbeatAt: now };
+    if (await repo.claimName(row, now - lostAfterMs, gone)) return;
+    const holder = (await repo.workers()).find((w) => w.name === name);
+    throw new CroniumError(
+      'conflict',
+      `A worker named ${name} is running${holder ? ` on ${holder.host} (pid ${holder.pid}, last heartbeat ${Math.max(0, Math.round((now - holder.heartbeatAt) / 1000))} s ago)` : ''}: give this one another --name (names are unique in the team).`,
+    );
   }
 
   private async beat(): Promise<void> {

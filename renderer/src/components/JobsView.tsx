@@ -9,6 +9,7 @@ import {
   LANGUAGES,
   NOTIFY_WHEN,
   parseParamSpec,
+  RUN_VIA,
   type ChainEvent,
   type ChainTarget,
   type HelperMode,
@@ -17,6 +18,7 @@ import {
   type JobParam,
   type Language,
   type NotifyWhen,
+  type RunVia,
 } from '../api/types.ts';
 
 /** How each language and helper mode is shown (a value added to the domain must get its label here). */
@@ -25,6 +27,10 @@ const HELPER_MODE_LABELS: Record<HelperMode, string> = {
   auto: 'auto',
   api: 'api (tunnel)',
   bundled: 'bundled (files)',
+};
+const RUN_VIA_LABELS: Record<RunVia, string> = {
+  direct: 'here (direct)',
+  workers: 'the team’s workers',
 };
 const CHAIN_EVENT_LABELS: Record<ChainEvent, string> = {
   success: 'on success',
@@ -97,6 +103,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
   // Parameters as the CLI's --param takes them, one per line (the core's own parser reads them).
   const [paramText, setParamText] = useState((job?.params ?? []).map(formatParamSpec).join('\n'));
   const [keepRunning, setKeepRunning] = useState(job?.keepRunning ?? false);
+  const [defaultVia, setDefaultVia] = useState<RunVia>(job?.defaultVia ?? 'direct');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const snapshot = JSON.stringify([
@@ -115,6 +122,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
     webhookNotify,
     paramText,
     keepRunning,
+    defaultVia,
   ]);
   const [initial] = useState(snapshot);
   const close = useDiscardGuard(snapshot !== initial, onDone, job ? `The job ${job.name}` : 'The new job');
@@ -155,6 +163,7 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
           : null,
       params,
       keepRunning,
+      defaultVia,
     };
     try {
       const saved = await save(body, job?.id);
@@ -236,6 +245,23 @@ export function JobEditor({ job, onDone }: { job: Job | null; onDone: () => void
               {HELPER_MODES.map((m) => (
                 <option key={m} value={m}>
                   {HELPER_MODE_LABELS[m]}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field
+            label="Runs go to"
+            error={errors.defaultVia}
+            hint="workers: queued for the team’s cronium worker processes (team mode)"
+          >
+            <select
+              value={defaultVia}
+              onChange={(e) => setDefaultVia(e.target.value as RunVia)}
+              data-testid="job-via"
+            >
+              {RUN_VIA.map((v) => (
+                <option key={v} value={v}>
+                  {RUN_VIA_LABELS[v]}
                 </option>
               ))}
             </select>

@@ -13,8 +13,11 @@ import { osKeychain } from '../../secrets/keychain.ts';
 import { DataKeySecretStore, sealV1, type SecretStore } from '../../secrets/secretStore.ts';
 import {
   hasTeamKey,
+  TEAM_KEY_CHECK,
   TEAM_KEY_ENV,
   TEAM_KEY_FILE_ENV,
+  type TeamKey,
+  teamKeyCheckValue,
   teamKeyFromEnv,
   TeamKeySecretStore,
 } from '../../secrets/teamKey.ts';
@@ -30,14 +33,14 @@ import { out } from '../io.ts';
  * The team key that seals secrets in the shared store: CRONIUM_TEAM_KEY or CRONIUM_TEAM_KEY_FILE, read by
  * the one rule of src/secrets/teamKey.ts. Throws invalid_input when neither is given (or either is bad).
  */
-function requiredTeamKey(env: NodeJS.ProcessEnv): Buffer {
+function requiredTeamKey(env: NodeJS.ProcessEnv): TeamKey {
   const found = teamKeyFromEnv(env);
   if (!found)
     throw new CroniumError(
       'invalid_input',
       `Secrets in a shared store are sealed with the team key: set ${TEAM_KEY_ENV} (or ${TEAM_KEY_FILE_ENV}) to the key \`cronium team-key new\` printed, the same for every member and worker.`,
     );
-  return found.key;
+  return found;
 }
 
 export function register(cmd: Command, ctx: CommandContext): void {
@@ -88,6 +91,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
             'not_found',
             `There is no local store to copy in ${dataDir} (no cronium.db).`,
           );
+        // Asked for first: the shared store opens only with it, so a copy without it helps nobody.
+        const teamKey = requiredTeamKey(io.env);
         const source = new SqliteDatabase(file);
         let target: SqlDatabase | null = null;
         try {
@@ -102,13 +107,16 @@ export function register(cmd: Command, ctx: CommandContext): void {
                 keychain: found.keychain,
                 noKeychainReason: found.reason ?? undefined,
               });
-          let teamKey: Buffer | null = null;
           target = await connectPostgres(options.to, { env: io.env });
           const into = target;
+          // A target already sealed with a team key takes only that key: a wrong one is refused here.
+          await migrateSql(into);
+          if (await hasTeamKey(into)) await new TeamKeySecretStore({ db: into, teamKey }).info();
           const report = await copyStore(source, into, {
             force: options.force === true,
-            reseal: async (sealed) =>
-              sealV1((teamKey ??= requiredTeamKey(io.env)), await secrets.decrypt(sealed)),
+            reseal: async (sealed) => sealV1(teamKey.key, await secrets.decrypt(sealed)),
+            // The key's check lands with the secrets: every member's process then opens them.
+            settings: { [TEAM_KEY_CHECK]: teamKeyCheckValue(teamKey.key) },
           });
           const width = Math.max(...report.tables.map((t) => t.table.length));
           return out(io, global, { from: file, to: into.location, ...report }, () =>

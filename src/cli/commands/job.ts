@@ -43,6 +43,7 @@ interface JobOptions {
   notify?: string;
   param?: string[];
   keepRunning?: boolean;
+  via?: string;
 }
 
 /** The options `add` and `edit` share. */
@@ -59,6 +60,10 @@ function jobOptions(cmd: Command): Command {
       collect,
     )
     .option('--helpers <mode>', 'auto, api or bundled')
+    .option(
+      '--via <where>',
+      'where its runs go when `cronium run` does not say: direct (the default) or workers (team mode)',
+    )
     .option('--input <json>', 'default input')
     .option('--on <servers>', 'default servers, comma-separated')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
@@ -196,6 +201,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultServerIds: o.on ? await serverIds(host, o.on) : [],
         helperMode: o.helpers ?? 'auto',
         keepRunning: o.keepRunning ?? false,
+        defaultVia: o.via,
         tags: o.tag ?? [],
         chain: chainFrom(o, []) ?? [],
         desktopNotify: o.desktopNotify ?? 'never',
@@ -228,6 +234,8 @@ export function register(cmd: Command, ctx: CommandContext): void {
         defaultServerIds: o.on === undefined ? j.defaultServerIds : await serverIds(host, o.on),
         helperMode: o.helpers ?? j.helperMode,
         keepRunning: o.keepRunning ?? j.keepRunning,
+        // Left out, kept as stored.
+        defaultVia: o.via,
         tags: o.tag ?? j.tags,
         // Left out (undefined), the chain and notices are kept as stored.
         chain: chainFrom(o, j.chain),

@@ -1,5 +1,13 @@
 /** Saved jobs: script, environment, parameters, chain links and webhook. */
-import type { ChainEvent, ChainTarget, HelperMode, JobParam, Language, NotifyWhen } from './values.ts';
+import type {
+  ChainEvent,
+  ChainTarget,
+  HelperMode,
+  JobParam,
+  Language,
+  NotifyWhen,
+  RunVia,
+} from './values.ts';
 
 export interface JobEnvVar {
   key: string;
@@ -32,6 +40,11 @@ export interface Job {
   defaultInput: unknown;
   defaultServerIds: string[];
   helperMode: HelperMode;
+  /**
+   * Where a run of this job goes when its request does not say (`via`): `direct` runs in the process that
+   * starts it; `workers` queues it for the team's workers (team mode only: elsewhere such a run is refused).
+   */
+  defaultVia: RunVia;
   /**
    * The script runs detached on the host (output spooled there), so it outlives the connection and the
    * app: a lost connection leaves the execution `detached` until someone reattaches. Helpers are bundled.

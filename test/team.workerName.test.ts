@@ -1,0 +1,84 @@
+/**
+ * A worker's name is its own while it lives: a second `cronium worker` with the name of a live one is
+ * refused (it would reap the live one's executions as an earlier process's), and one that takes over a
+ * name whose process ended on this machine starts at once. Real PostgreSQL, real worker processes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { PostgresDatabase } from '../src/store/postgresEngine.ts';
+import { tempDir } from './support/fixtures.ts';
+import { startPostgres, type TestPostgres } from './support/postgres.ts';
+
+let pg: TestPostgres;
+let store: PostgresDatabase;
+let env: NodeJS.ProcessEnv;
+const dirs: { path: string; remove: () => void }[] = [];
+const children: ChildProcess[] = [];
+
+/** Starts `cronium worker --name NAME` from a data directory of its own; resolves when it takes work or ends. */
+async function worker(
+  name: string,
+): Promise<{ child: ChildProcess; output: () => string; started: boolean }> {
+  const dir = tempDir('cronium-wname-');
+  dirs.push(dir);
+  let out = '';
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'worker', '--name', name], {
+    env: { ...process.env, ...env, CRONIUM_DATA_DIR: dir.path },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.once('exit', r));
+  const end = Date.now() + 30_000;
+  while (!out.includes('worker taking executions') && child.exitCode === null && Date.now() < end)
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 50))]);
+  return { child, output: () => out, started: out.includes('worker taking executions') };
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  const url = pg.createDatabase('worker_names');
+  store = new PostgresDatabase(url);
+  env = {
+    CRONIUM_DATABASE_URL: url,
+    CRONIUM_TEAM_KEY: randomBytes(32).toString('base64'),
+    CRONIUM_TEAM_KEY_FILE: undefined,
+    CRONIUM_SECRET_STORE: 'key-file',
+    CRONIUM_RUNTIME_PORT: '0',
+  };
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await store?.close();
+  pg?.stop();
+  for (const d of dirs) d.remove();
+}, 60_000);
+
+it('refuses a second worker with a live worker’s name; after a kill the name is taken over at once', async () => {
+  const first = await worker('rack');
+  expect(first.started).toBe(true);
+  const second = await worker('rack');
+  expect(second.started).toBe(false);
+  expect(second.child.exitCode).not.toBe(0);
+  expect(second.output()).toMatch(
+    /A worker named rack is running on .* \(pid \d+, last heartbeat \d+ s ago\)/,
+  );
+  // The live one keeps its row.
+  expect(await store.all('SELECT pid FROM workers WHERE name = ?', ['rack'])).toEqual([
+    { pid: first.child.pid },
+  ]);
+  // Killed: its heartbeat is still fresh, but its process on this machine is gone — a restart takes over.
+  const gone = new Promise((r) => first.child.once('exit', r));
+  first.child.kill('SIGKILL');
+  await gone;
+  const restarted = await worker('rack');
+  expect(restarted.started).toBe(true);
+  expect(await store.all('SELECT pid FROM workers WHERE name = ?', ['rack'])).toEqual([
+    { pid: restarted.child.pid },
+  ]);
+}, 120_000);
