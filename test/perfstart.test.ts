@@ -61,10 +61,11 @@ describe('which scripts get a tunnel (auto helpers)', () => {
       expect(r.text('h1', 'system')).not.toMatch(/fell back/);
     });
     expect(tunnels).toEqual([]);
-    // Only the runner's launch and the collector: no probe through a tunnel.
+    // Only the runner's launch, which brings the helpers' results back too (see
+    // perf.oneExec.test.ts): no probe through a tunnel, no collector of its own.
     expect(commands.filter((c) => /runner\.sh/.test(c))).toHaveLength(1);
-    expect(commands.filter((c) => /collect\.sh/.test(c))).toHaveLength(1);
-    expect(commands).toHaveLength(2 + commands.filter((c) => c === 'sh -s').length);
+    expect(commands.filter((c) => /collect\.sh/.test(c))).toHaveLength(0);
+    expect(commands).toHaveLength(1 + commands.filter((c) => c === 'sh -s').length);
     expect(commands.filter((c) => c === 'sh -s').length).toBeLessThanOrEqual(1); // the first deploy
     // The runtime API was never started for it.
     expect((await service.appInfo()).runtimePort).toBeNull();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 
 import type { HostApi } from '../contract.ts';
-import type { CliIo, GlobalOptions } from './io.ts';
+import { drained, outputErrorExit, type CliIo, type GlobalOptions } from './io.ts';
 
 /** The service as the CLI uses it: the contract for trusted local clients (HostApi in the contract). */
 export type Host = HostApi;
@@ -202,10 +202,20 @@ export function action<A extends unknown[]>(
   {
     serving = false,
     serviceOptions = {},
+    endEarly = false,
   }: {
     serving?: boolean;
     /** Options of the service this command opens; a function of the command's arguments when they decide. */
     serviceOptions?: CommandServiceOptions | ((...args: A) => CommandServiceOptions);
+    /**
+     * When `fn` has returned, everything is stored, and the process's own streams are in use
+     * (CliIo.exit): end the process as soon as the outputs are written, without the graceful close — no
+     * SSH disconnect to wait for, no runtime or log thread to stop, no WAL checkpoint of the SQLite file
+     * (what was committed is in its WAL, which the next open reads). Only with nothing left running here
+     * (no active run: a detached keep-running one stays on its host either way) and on the local store
+     * (a PostgreSQL pool is closed properly).
+     */
+    endEarly?: boolean;
   } = {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -243,7 +253,13 @@ export function action<A extends unknown[]>(
         databaseUrl: url ?? undefined,
         ...(typeof serviceOptions === 'function' ? serviceOptions(...args) : serviceOptions),
       });
-      ctx.done(await fn(host, ...args));
+      const code = await fn(host, ...args);
+      ctx.done(code);
+      if (endEarly && io.exit && !url && host.activeRunIds().length === 0) {
+        await drained(io.stdout);
+        await drained(io.stderr);
+        io.exit(io.outputClosed?.aborted ? outputErrorExit(io.outputClosed.reason) : code);
+      }
     } catch (err) {
       await reportError(ctx, err);
     } finally {

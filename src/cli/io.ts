@@ -16,6 +16,12 @@ export interface CliIo {
    * Defaults to process.cwd().
    */
   cwd?: string;
+  /**
+   * Ends the process at once with this exit code: set only for the process's own streams (defaultIo), so
+   * that a command whose result is stored can end without the graceful close (see action()'s
+   * `endEarly`). Tests that call main() with streams of their own leave it out.
+   */
+  exit?: (code: number) => void;
 }
 
 /** The options every command takes (declared once on the root command). */
@@ -72,7 +78,16 @@ export const defaultIo: CliIo = {
   readStdin: () => readFileSync(0, 'utf8'),
   env: process.env,
   cwd: callerDir(process.env),
+  exit: (code) => process.exit(code),
 };
+
+/** Resolves once everything written to `stream` so far has been handed to the system (or it failed). */
+export function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (!stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
+}
 
 /** Prints `json` (with --json) or the text form, and returns exit code 0. */
 export function out(io: CliIo, global: GlobalOptions, json: unknown, text: () => string): number {

@@ -17,7 +17,9 @@ import {
 } from '../runtime/helperSession.ts';
 import type { Lease } from '../ssh/connectionPool.ts';
 import type { SshConnection } from '../ssh/sshConnection.ts';
+import { MAX_OUTPUT_BYTES, MAX_VARIABLE_BYTES } from '../runtime/helperRules.ts';
 import { Backpressure } from './backpressure.ts';
+import { CollectTail } from './collectTail.ts';
 import { ControlFilter, NoiseLines } from './controlFilter.ts';
 import { between, collectCommand, launchCommand, stopCommand } from './deploy.ts';
 import { ensureRunner } from './deployRecord.ts';
@@ -66,7 +68,11 @@ export class ScriptPhase {
   ): Promise<Ending> {
     const { connection } = lease;
     const interpreter = INTERPRETERS[plan.job.language];
-    const files = [...this.setupFiles(plan, interpreter, helpers), ...helpers.files];
+    // Bundled mode: the helpers' results come back on this session, after the script's stderr (the
+    // runner's watcher runs the collector: see runner.sh), instead of through a second exec request. Not
+    // for a keep-running script: its session only follows it, and a reattach may collect it.
+    const inline = helpers.mode === 'bundled' && !plan.job.keepRunning;
+    const files = [...this.setupFiles(plan, interpreter, helpers, inline), ...helpers.files];
     let nonce = randomToken();
     while (files.some((f) => f.content.includes(nonce))) nonce = randomToken();
     const setup =
@@ -117,8 +123,13 @@ export class ScriptPhase {
       const rest = filters.stdout.push(data);
       if (rest.length) log.data('stdout', rest);
     });
+    // Set once the nonce is known: the collector's frames are taken out of stderr (see CollectTail).
+    const tail = inline ? new CollectTail(nonce) : null;
+    // The tail comes first: the collector's begin line, right after "ready" when the script wrote nothing
+    // to stderr, would otherwise be read by the filter as one of the runner's control lines.
     proc.onStderr((data) => {
-      const rest = filters.stderr.push(data);
+      const script = tail ? tail.push(data) : data;
+      const rest = script.length ? filters.stderr.push(script) : script;
       if (rest.length) log.data('stderr', rest);
     });
 
@@ -173,14 +184,27 @@ export class ScriptPhase {
       // A script left running (heard.left) keeps its work directory: a reattach collects it. A runner that
       // found no interpreter ran nothing and removed its work directory: nothing to collect.
       const ranNothing = heard.noRunner || heard.control?.startsWith('interpreter_missing') === true;
-      if (helpers.mode === 'bundled' && normalEnd && !ranNothing && setupSent && !heard.left) {
+      const collecting = helpers.mode === 'bundled' && normalEnd && !ranNothing && setupSent && !heard.left;
+      if (collecting && !tail) {
         collectMs = await this.collect(connection, plan, helpers, log, started(), signal);
       }
+      const ending = performance.now();
       // sshd has closed the script's input at its exit: the watcher has seen a normal end and leaves what
       // the script deliberately detached running. The channel stays open while a background job holds
       // the output (as with ssh); the timeout and cancel still end it (stop() above).
       proc.end();
       result = await proc.exited;
+      if (collecting && tail) {
+        // The collector's frames came on this session (its end is the watcher's); when they did not
+        // (something of the script was left running, or a shell hid the output), the work directory is
+        // still there for a collect of its own, as without the request.
+        const { frames, rest } = tail.end();
+        const script = rest.length ? filters.stderr.push(rest) : rest;
+        if (script.length) log.data('stderr', script);
+        collectMs = frames
+          ? Math.round(performance.now() - ending) + (await this.apply(frames, helpers, log, started()))
+          : await this.collect(connection, plan, helpers, log, started(), signal);
+      }
     } finally {
       clearTimeout(unheard);
       if (forceClose) clearTimeout(forceClose);
@@ -296,8 +320,11 @@ export class ScriptPhase {
     plan: ExecutionPlan,
     interpreter: { command: string; file: string },
     helpers: HelperSession,
+    inline: boolean,
   ): { name: string; content: string }[] {
     let setup = `CRONIUM_INTERPRETER=${shellQuote(interpreter.command)}\nCRONIUM_SCRIPT=${interpreter.file}\nCRONIUM_KILL_GRACE=${this.killGraceSec}\n`;
+    // The collector's limits (collect.sh's 3rd and 4th arguments): the watcher collects on this session.
+    if (inline) setup += `CRONIUM_COLLECT_INLINE='${MAX_OUTPUT_BYTES} ${MAX_VARIABLE_BYTES}'\n`;
     if (plan.job.keepRunning) setup += 'CRONIUM_KEEP_RUNNING=1\n';
     for (const { key, value } of [...plan.env, ...helpers.env]) setup += exportLine(key, value);
     setup += exportLine('CRONIUM_EXECUTION_ID', plan.executionId);
@@ -335,6 +362,26 @@ export class ScriptPhase {
       );
       const frames = between(result.stdoutBytes, nonce, 'collect', 'collected');
       if (!frames) throw new Error(result.stderr.trim().split('\n').pop() || `exit ${result.code}`);
+      await this.apply(frames, helpers, log, report);
+    } catch (err) {
+      if (report) log.system(`the helpers' results could not be collected: ${(err as Error).message}`);
+    }
+    return Math.round(performance.now() - started);
+  }
+
+  /**
+   * Applies the collector's frames (collect.sh's output between its control lines): outputs, condition and
+   * variable changes, then the tool actions the script queued. Returns how long it took (ms); never throws
+   * (a problem is said in the log, when `report`).
+   */
+  private async apply(
+    frames: Buffer,
+    helpers: HelperSession,
+    log: LogSink,
+    report: boolean,
+  ): Promise<number> {
+    const started = performance.now();
+    try {
       const files = parseCollected(frames);
       const problems = await applyCollected(files, helpers.context, this.options.helpers.variables);
       for (const problem of problems) log.system(problem);

@@ -104,7 +104,9 @@ if [ "${CRONIUM_KEEP_RUNNING:-0}" = 1 ]; then
   exec sh "${0%/*}/follow.sh" "$id" - "$grace"
 fi
 # $1 process group (= the script's pid), $2 grace (s), $3 work directory, $4 execution id, $5 our parent,
-# $6 stop.sh. sshd closes the control channel when the session's process exits: the end of input alone
+# $6 stop.sh, $7 collect.sh, $8 the nonce, $9 the collector's limits when the app asked for the helpers'
+# results on this session (bundled mode: CRONIUM_COLLECT_INLINE, see below). sshd closes the control
+# channel when the session's process exits: the end of input alone
 # does not tell a normal end from a lost connection. So the watcher finds the sshd process serving this
 # session (up from our parent, through /proc without starting a process, else ps) and, at the end of
 # input, stops the tree only if the script is still running or that sshd is gone.
@@ -117,6 +119,18 @@ watch='
       c=$(ps -o comm= -p "$1" 2>/dev/null) || return 1
       t=$(ps -o stat= -p "$1" 2>/dev/null); q=$(ps -o ppid= -p "$1" 2>/dev/null); q=${q##* }
     fi
+  }
+  # Whether anything of the script is left: its process group, or a process carrying its execution id
+  # (one that made a session of its own), as stop.sh finds them. Such a process may still write to this
+  # session, so the collector does not print there then.
+  left() {
+    kill -0 -"$1" 2>/dev/null && return 0
+    for f in $(grep -l -F "CRONIUM_EXECUTION_ID=$2" /proc/[0-9]*/environ 2>/dev/null); do
+      p=${f#/proc/}
+      p=${p%/environ}
+      [ "$p" != $$ ] && kill -0 "$p" 2>/dev/null && return 0
+    done
+    return 1
   }
   sshd=
   s=$5 i=0
@@ -134,14 +148,23 @@ watch='
     fi
   fi
   [ -n "$stop" ] && sh "$6" "$4" "$2" "$1"
-  [ "${CRONIUM_KEEP_WORKDIR:-0}" = 1 ] || rm -rf "$3" 2>/dev/null
+  if [ -n "$9" ] && ! left "$1" "$4"; then
+    sh "$7" "$4" "$8" $9 >&2 2>/dev/null
+  else
+    [ "${CRONIUM_KEEP_WORKDIR:-0}" = 1 ] || rm -rf "$3" 2>/dev/null
+  fi
 '
 # The watcher runs in a session of its own, so that it can tell whether anything of the script is left.
 # It reads the control channel through fd 3: a background job's own stdin is /dev/null. It keeps the
 # session's stderr open until it has cleaned up, so the channel closes (and the app records the end) only
-# once the work directory is gone; it prints nothing there.
+# once the work directory is gone. It prints nothing there, but for one thing: in bundled mode, asked by
+# the app (CRONIUM_COLLECT_INLINE, the collector's limits), it runs the collector itself once nothing of
+# the script is left, and the helpers' results follow the script's stderr, framed by the nonce's control
+# lines ("collect" ... "collected"): the script and its results take one session, not two. When something
+# is left (a background job that may still write there), the work directory stays for the app's own
+# collect, as without the request.
 exec 3<&0
-set -- "$pgid" "$grace" "$W" "$id" "$PPID" "${0%/*}/stop.sh"
+set -- "$pgid" "$grace" "$W" "$id" "$PPID" "${0%/*}/stop.sh" "${0%/*}/collect.sh" "$nonce" "${CRONIUM_COLLECT_INLINE:-}"
 if command -v setsid >/dev/null 2>&1; then
   setsid sh -c "$watch" watcher "$@" <&3 >/dev/null 3<&- &
 elif command -v perl >/dev/null 2>&1; then

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 
-import ssh2 from 'ssh2';
+// ssh2's key parser alone, not its index (see src/ssh/ssh2Parts.d.ts).
+import keyParser from 'ssh2/lib/protocol/keyParser.js';
 
 import { CroniumError } from '../core/errors.ts';
 import type { SecretStore } from '../secrets/secretStore.ts';
@@ -68,7 +69,7 @@ export function checkPrivateKey(path: string, passphrase: string | undefined): s
   } catch (err) {
     return `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`;
   }
-  const parsed = ssh2.utils.parseKey(data, passphrase);
+  const parsed = keyParser.parseKey(data, passphrase);
   if (parsed instanceof Error) {
     if (/encrypted/i.test(parsed.message) && !passphrase) return 'the key is encrypted: give its passphrase';
     if (/bad passphrase|decrypt/i.test(parsed.message)) return 'the passphrase does not open this key';

@@ -6,7 +6,9 @@
  */
 import type { Duplex } from 'node:stream';
 
-import ssh2, { type Client, type ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig } from 'ssh2';
+// ssh2's client alone, not its index (see ssh2Parts.d.ts).
+import SshClient from 'ssh2/lib/client.js';
 
 import { abortError, throwIfAborted } from '../core/abort.ts';
 import { CroniumError } from '../core/errors.ts';
@@ -75,7 +77,7 @@ export class SshConnection {
     const preferred = await options.hostKeys.preferredAlgorithms?.(target.host, target.port);
     if (signal?.aborted) throw abortError(signal, `before connecting to ${target.label}`);
     return new Promise((resolve, reject) => {
-      const client = new ssh2.Client();
+      const client = new SshClient();
       let hostKeyError: CroniumError | null = null;
       let settled = false;
       let connection: SshConnection | undefined;

@@ -9,8 +9,11 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .argument('<runId>', 'a run id or a unique prefix of one (see `cronium history`, `cronium show`)')
     .option('--failed', 'only the hosts that did not succeed (failed, error, timed out, cancelled)')
     .action(
-      action(ctx, async (host, ref: string, o: { failed?: boolean }) =>
-        followRun(host, () => host.rerun(ref, { failed: o.failed ?? false }), ctx.global(), ctx.io),
+      action(
+        ctx,
+        async (host, ref: string, o: { failed?: boolean }) =>
+          followRun(host, () => host.rerun(ref, { failed: o.failed ?? false }), ctx.global(), ctx.io),
+        { endEarly: true },
       ),
     );
 }

@@ -35,7 +35,14 @@ export function register(cmd: Command, ctx: CommandContext): void {
     .option('--set <name=value>', "a value for one of the job's parameters (repeatable)", collect)
     .option('--via <where>', 'direct (here, the default) or workers (team mode: queued for cronium worker)')
     .action(
-      action(ctx, async (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io)),
+      action(
+        ctx,
+        async (host, job: string, o: RunOptions) => runCommand(host, job, o, ctx.global(), ctx.io),
+        {
+          // Once the run's end is stored and said, the process ends (see action()).
+          endEarly: true,
+        },
+      ),
     );
 }
 
