@@ -11,8 +11,8 @@ import { constants, inflateRawSync, zstdCompressSync, zstdDecompressSync } from 
 /** Chunks from this many characters on are stored packed: writing less is what makes big outputs fast. */
 export const PACK_FROM = 8 * 1024;
 
-/** A chunk's text, compressed for the `packed` column. */
-export function packLogText(text: string): Buffer {
+/** A chunk's text (or its UTF-8 bytes: the same result), compressed for the `packed` column. */
+export function packLogText(text: string | Uint8Array): Buffer {
   return zstdCompressSync(text, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
 }
 

@@ -2,8 +2,10 @@ import { Worker } from 'node:worker_threads';
 
 import type { LogChunk } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
+import { carriesBytes, chunkSize, storedUtf8 } from '../core/logBytes.ts';
+import { PACK_FROM } from './logPacking.ts';
 
-/** Characters queued for the writer beyond which sources are paused, and below which they resume. */
+/** Size queued for the writer (chunkSize) beyond which sources are paused, and below which they resume. */
 const HIGH_WATER = 8 * 1024 * 1024;
 const LOW_WATER = 2 * 1024 * 1024;
 
@@ -104,8 +106,20 @@ export class LogWriter implements LogStore {
   write(chunks: LogChunk[]): boolean {
     if (this.closed || chunks.length === 0) return true;
     this.unflushed++;
-    this.backlog += chunks.reduce((n, c) => n + c.text.length, 0);
-    this.worker.postMessage({ type: 'chunks', chunks });
+    let size = 0;
+    // Output big enough to be stored packed goes as its UTF-8 bytes (see core/logBytes.ts): copying
+    // bytes to the thread is cheaper than decoding them to a string and cloning it, and the thread
+    // compresses them as they are. The rest goes as text.
+    const sent = chunks.map((c) => {
+      const n = chunkSize(c);
+      size += n;
+      const { executionId, seq, stream, ts } = c;
+      return carriesBytes(c) && n >= PACK_FROM
+        ? { executionId, seq, stream, ts, size: n, utf8: storedUtf8(c) }
+        : { executionId, seq, stream, ts, size: n, text: c.text };
+    });
+    this.backlog += size;
+    this.worker.postMessage({ type: 'chunks', chunks: sent });
     return this.backlog < HIGH_WATER;
   }
 

@@ -8,13 +8,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { PACK_FROM, packLogText } from './logPacking.ts';
 
-interface Chunk {
-  executionId: string;
-  seq: number;
-  stream: string;
-  ts: number;
-  text: string;
-}
+/** A chunk as LogWriter sends it: its text, or (output stored packed) its UTF-8 bytes; `size` as counted there. */
+type Chunk = { executionId: string; seq: number; stream: string; ts: number; size: number } & (
+  | { text: string }
+  | { utf8: Uint8Array }
+);
 
 type Message = { type: 'chunks'; chunks: Chunk[] } | { type: 'flush'; id: number } | { type: 'close' };
 
@@ -30,7 +28,7 @@ parentPort!.on('message', (message: Message) => {
     if (failure) {
       parentPort!.postMessage({
         type: 'written',
-        chars: message.chunks.reduce((n, c) => n + c.text.length, 0),
+        chars: message.chunks.reduce((n, c) => n + c.size, 0),
       });
       return;
     }
@@ -38,10 +36,11 @@ parentPort!.on('message', (message: Message) => {
     try {
       db.exec('BEGIN IMMEDIATE');
       for (const c of message.chunks) {
-        if (c.text.length >= PACK_FROM) {
+        if ('utf8' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
+        else if (c.text.length >= PACK_FROM)
           insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
-        } else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
-        chars += c.text.length;
+        else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
+        chars += c.size;
       }
       db.exec('COMMIT');
     } catch (err) {
