@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { createHash, KeyObject } from 'node:crypto';
 import { chownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 
 import fc from 'fast-check';
 import ssh2 from 'ssh2';
@@ -22,6 +23,8 @@ import { LogSink } from '../src/exec/logSink.ts';
 import { BytesMasker, SecretMasker } from '../src/exec/secretMasker.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { keyObjectsForGcm } from '../src/ssh/gcmKeys.ts';
+import { LogWriter } from '../src/store/logWriter.ts';
+import { unpackLogText } from '../src/store/logPacking.ts';
 import { hosts, tempDir } from './support/fixtures.ts';
 import { createTestUser, onHost, type TestUser } from './support/sshHosts.ts';
 
@@ -234,7 +237,7 @@ describe('bulk output through the real CLI (real host)', () => {
     }
   }, 180_000);
 
-  it('keeps the CLI’s memory flat with a slow reader: 300 MB peaks no higher than 100 MB (+24 MiB)', async () => {
+  it('keeps the CLI’s memory flat with a slow reader: 300 MB peaks within 64 MiB of 100 MB', async () => {
     for (const size of [100, 300])
       await addJob(`flood${size}`, `for i in $(seq 80); do cat ~/block.txt; done | head -c ${size}000000`);
     /** The CLI's peak RSS (MiB) and what a slow reader received (size and hash). */
@@ -278,7 +281,9 @@ describe('bulk output through the real CLI (real host)', () => {
     expect([small.code, large.code]).toEqual([0, 0]);
     expect([small.received, large.received]).toEqual([100_000_000, 300_000_000]);
     expect(small.peakMiB).toBeGreaterThan(0);
-    expect(large.peakMiB - small.peakMiB).toBeLessThan(24);
+    // Memory that grew with the output would add ~200 MB here; what does vary between runs (±40 MiB on a
+    // loaded machine) is how much garbage the collector lets pile up before it runs.
+    expect(large.peakMiB - small.peakMiB).toBeLessThan(64);
   }, 240_000);
 });
 
@@ -327,4 +332,89 @@ describe('AES-GCM keys as KeyObjects (real host)', () => {
     const ctr = await hashOver('aes128-ctr');
     expect(ctr).toEqual({ hash: want, keyIsObject: false });
   }, 60_000);
+});
+
+describe('LogWriter stores small logs itself, without its thread', () => {
+  const dir = tempDir();
+  afterAll(() => dir.remove());
+
+  function database(name: string): {
+    path: string;
+    rows: () => { seq: number; text: string; packed: Uint8Array | null }[];
+  } {
+    const path = join(dir.path, name);
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec(
+      'CREATE TABLE log_chunks (execution_id TEXT, seq INTEGER, stream TEXT, ts INTEGER, text TEXT, packed BLOB)',
+    );
+    db.close();
+    return {
+      path,
+      rows: () => {
+        const read = new DatabaseSync(path);
+        try {
+          return read.prepare('SELECT seq, text, packed FROM log_chunks ORDER BY seq').all() as never;
+        } finally {
+          read.close();
+        }
+      },
+    };
+  }
+  const chunk = (seq: number, text: string): LogChunk => ({
+    executionId: 'e',
+    seq,
+    stream: 'stdout',
+    ts: 1,
+    text,
+  });
+  const started = (w: LogWriter) => (w as unknown as { thread: unknown }).thread !== null;
+
+  it('stores a short log at once on the calling thread, and a long one through its thread, in order', async () => {
+    const db = database('direct.db');
+    const writer = new LogWriter(db.path);
+    try {
+      expect(writer.write([chunk(0, 'one\n'), chunk(1, 'two\n')])).toBe(true);
+      // Committed already, and no thread started for it.
+      expect(db.rows().map((r) => r.text)).toEqual(['one\n', 'two\n']);
+      expect(started(writer)).toBe(false);
+      await writer.flush();
+      expect(started(writer)).toBe(false);
+      // Past the limit the thread takes over; a big output chunk is stored packed from its bytes.
+      const big = bytesChunk(
+        { executionId: 'e', seq: 2, stream: 'stdout', ts: 1 },
+        Buffer.from('é'.repeat(400_000)),
+      );
+      writer.write([big]);
+      writer.write([chunk(3, 'after\n')]);
+      expect(started(writer)).toBe(true);
+      await writer.flush();
+      const rows = db.rows();
+      expect(rows.map((r) => r.seq)).toEqual([0, 1, 2, 3]);
+      expect(unpackLogText(rows[2]!.packed!)).toBe('é'.repeat(400_000));
+      expect(rows[3]!.text).toBe('after\n');
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('hands a batch to its thread when another connection holds the database, instead of waiting', async () => {
+    const db = database('busy.db');
+    const holder = new DatabaseSync(db.path);
+    holder.exec('BEGIN IMMEDIATE');
+    const writer = new LogWriter(db.path);
+    try {
+      const t = performance.now();
+      writer.write([chunk(0, 'while busy\n')]);
+      // Not a busy wait on this thread (its timeout is 10 s).
+      expect(performance.now() - t).toBeLessThan(1000);
+      expect(started(writer)).toBe(true);
+      holder.exec('COMMIT');
+      await writer.flush();
+      expect(db.rows().map((r) => r.text)).toEqual(['while busy\n']);
+    } finally {
+      holder.close();
+      await writer.close();
+    }
+  });
 });

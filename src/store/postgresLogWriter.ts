@@ -160,7 +160,14 @@ export class PostgresLogWriter {
       }
       const text = c.text;
       const packed = mustPack(text);
-      values.push(c.executionId, c.seq, c.stream, c.ts, packed ? '' : text, packed ? packLogText(text) : null);
+      values.push(
+        c.executionId,
+        c.seq,
+        c.stream,
+        c.ts,
+        packed ? '' : text,
+        packed ? packLogText(text) : null,
+      );
     }
     const rows = batch.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
     try {
