@@ -108,8 +108,7 @@ export class LogSink {
     if (last && last.stream === stream) {
       if (bytes) last.parts.push(bytes);
       else last.text += text;
-    } else
-      this.pending.push({ seq: this.seq++, stream, ts: Date.now(), parts: bytes ? [bytes] : [], text });
+    } else this.pending.push({ seq: this.seq++, stream, ts: Date.now(), parts: bytes ? [bytes] : [], text });
     this.pendingSize += size;
     if (this.pendingSize >= this.maxBatchChars) this.flush();
     else if (!this.timer) {

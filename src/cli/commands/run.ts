@@ -98,8 +98,7 @@ export class LiveOutput {
       output: chunk.stream === 'stdout' ? ('stdout' as const) : ('stderr' as const),
       prefix: `[${this.names.get(chunk.executionId) ?? '?'}] ${chunk.stream === 'system' ? 'cronium: ' : ''}`,
     };
-    for (const piece of this.prefixer.push(source, printedBytes(chunk)))
-      this.put(piece.output, piece.bytes);
+    for (const piece of this.prefixer.push(source, printedBytes(chunk))) this.put(piece.output, piece.bytes);
   }
 
   /** Ends the last unterminated line of every server (several servers only). */
