@@ -7,8 +7,8 @@ import { carriesBytes, chunkSize, storedUtf8 } from '../core/logBytes.ts';
 import { INSERT_LOG_CHUNK, PACK_FROM, type StoredChunk, storeChunks } from './logPacking.ts';
 
 /** Size queued for the writer (chunkSize) beyond which sources are paused, and below which they resume. */
-const HIGH_WATER = 8 * 1024 * 1024;
-const LOW_WATER = 2 * 1024 * 1024;
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
 /**
  * Output a writer stores itself, on the caller's thread, before it starts its thread: most runs print a
  * few lines, and a thread costs every such process its start (a few hundred ms of CPU on a loaded
