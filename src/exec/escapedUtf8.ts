@@ -9,23 +9,43 @@ import { isUtf8 } from 'node:buffer';
 
 const LOW = 0xdc00;
 
-/** A streaming decoder: a character split across two pieces is joined; `end()` flushes what is held. */
-export class EscapingDecoder {
+/**
+ * Cuts a byte stream at character boundaries without decoding it: each piece given back ends where a
+ * UTF-8 character ends (an unfinished sequence at a piece's end is held and put before the next piece), so
+ * pieces can be masked, batched and written as bytes, and turned into text (decodeEscaped) one by one or
+ * joined, with the same result. `end()` gives what is still held.
+ */
+export class Utf8Boundary {
   private pending: Buffer | null = null;
 
-  /** Decodes a piece; an incomplete sequence at its end is held for the next piece. */
-  decode(data: Buffer): string {
+  /** The complete characters so far (a view of `data` when nothing was held); holds an unfinished tail. */
+  push(data: Buffer): Buffer {
     const buf = this.pending ? Buffer.concat([this.pending, data]) : data;
     const cut = incompleteTail(buf);
     this.pending = cut < buf.length ? Buffer.from(buf.subarray(cut)) : null;
-    return decodeEscaped(cut < buf.length ? buf.subarray(0, cut) : buf);
+    return cut < buf.length ? buf.subarray(0, cut) : buf;
+  }
+
+  /** What is still held (an unfinished sequence at the very end of the stream), or an empty buffer. */
+  end(): Buffer {
+    const rest = this.pending;
+    this.pending = null;
+    return rest ?? Buffer.alloc(0);
+  }
+}
+
+/** A streaming decoder: a character split across two pieces is joined; `end()` flushes what is held. */
+export class EscapingDecoder {
+  private readonly boundary = new Utf8Boundary();
+
+  /** Decodes a piece; an incomplete sequence at its end is held for the next piece. */
+  decode(data: Buffer): string {
+    return decodeEscaped(this.boundary.push(data));
   }
 
   /** What is still held (an unfinished sequence at the very end): escaped byte by byte. */
   end(): string {
-    const rest = this.pending;
-    this.pending = null;
-    return rest ? decodeEscaped(rest) : '';
+    return decodeEscaped(this.boundary.end());
   }
 }
 

@@ -9,6 +9,7 @@ import { abortError, Deadline } from '../core/abort.ts';
 import type { Execution, ExecutionStatus, LogChunk } from '../core/domain.ts';
 import { CroniumError, toErrorValue } from '../core/errors.ts';
 import { finalStatus } from '../core/executionStatus.ts';
+import { storedUtf8 } from '../core/logBytes.ts';
 import { helperModeOn, type HelperSession, openHelperSession } from '../runtime/helperSession.ts';
 import type { Lease } from '../ssh/connectionPool.ts';
 import type { ExecutionPatch } from '../store/historyRepo.ts';
@@ -55,7 +56,7 @@ export class Executor {
       executionId: id,
       secrets,
       write: (chunks) => {
-        for (const chunk of chunks) if (chunk.stream === 'stdout') stdoutHash.update(chunk.text);
+        for (const chunk of chunks) if (chunk.stream === 'stdout') stdoutHash.update(storedUtf8(chunk));
         this.writeLog(chunks, backpressure);
       },
     });

@@ -1,6 +1,7 @@
 import type { LogChunk, LogStream } from '../core/domain.ts';
-import { EscapingDecoder } from './escapedUtf8.ts';
-import { SecretMasker } from './secretMasker.ts';
+import { bytesChunk } from '../core/logBytes.ts';
+import { decodeEscaped, encodeEscaped, Utf8Boundary } from './escapedUtf8.ts';
+import { BytesMasker, SecretMasker } from './secretMasker.ts';
 
 export interface LogSinkOptions {
   executionId: string;
@@ -8,7 +9,7 @@ export interface LogSinkOptions {
   /** Persists and publishes a batch (in order). */
   write: (chunks: LogChunk[]) => void;
   flushIntervalMs?: number;
-  /** A batch is written early once it holds this many characters. */
+  /** A batch is written early once it holds this many bytes of output (characters of system lines). */
   maxBatchChars?: number;
   /** The first chunk's sequence number (a reattach continues a stored log). */
   startSeq?: number;
@@ -19,25 +20,36 @@ export interface LogSinkOptions {
   skip?: { stdout: number; stderr: number };
 }
 
+/** A chunk being gathered: output as the pieces of bytes it is made of, system lines as text. */
+interface Pending {
+  seq: number;
+  stream: LogStream;
+  ts: number;
+  parts: Buffer[];
+  text: string;
+}
+
 /**
- * One execution's log: decodes UTF-8 per stream, masks secrets, and writes chunks in batches (one
- * transaction and one pushed event per batch instead of one per read). Memory stays bounded by the batch.
+ * One execution's log: cuts each output stream at UTF-8 character boundaries, masks secrets, and writes
+ * chunks in batches (one transaction and one pushed event per batch instead of one per read). Output stays
+ * bytes all the way (see core/logBytes.ts): its text is decoded only where someone reads it. Memory stays
+ * bounded by the batch.
  */
 export class LogSink {
   private seq = 0;
-  private pending: LogChunk[] = [];
-  private pendingChars = 0;
+  private pending: Pending[] = [];
+  private pendingSize = 0;
   private timer: NodeJS.Timeout | null = null;
   /**
-   * Streaming UTF-8 decoders (a character split across two reads is joined) that keep invalid bytes as
-   * escapes (see escapedUtf8.ts), so the CLI can write a script's output byte for byte. Valid output takes
-   * the fast path (Buffer's own UTF-8 decoding).
+   * Per output stream: a character split across two reads is joined before it is masked or written, so
+   * every chunk decodes alone, and invalid bytes stay as printed (the CLI writes them byte for byte).
    */
-  private readonly decoders: Record<'stdout' | 'stderr', EscapingDecoder> = {
-    stdout: new EscapingDecoder(),
-    stderr: new EscapingDecoder(),
+  private readonly boundaries: Record<'stdout' | 'stderr', Utf8Boundary> = {
+    stdout: new Utf8Boundary(),
+    stderr: new Utf8Boundary(),
   };
-  private readonly maskers: Record<LogStream, SecretMasker>;
+  private readonly maskers: Record<'stdout' | 'stderr', BytesMasker>;
+  private readonly systemMasker: SecretMasker;
   private readonly flushIntervalMs: number;
   private readonly maxBatchChars: number;
   private closed = false;
@@ -48,11 +60,8 @@ export class LogSink {
   constructor(options: LogSinkOptions) {
     this.options = options;
     const secrets = [...options.secrets];
-    this.maskers = {
-      stdout: new SecretMasker(secrets),
-      stderr: new SecretMasker(secrets),
-      system: new SecretMasker(secrets),
-    };
+    this.maskers = { stdout: new BytesMasker(secrets), stderr: new BytesMasker(secrets) };
+    this.systemMasker = new SecretMasker(secrets);
     this.seq = options.startSeq ?? 0;
     this.skip = { ...(options.skip ?? { stdout: 0, stderr: 0 }) };
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
@@ -61,42 +70,47 @@ export class LogSink {
 
   /** A secret learnt after the start (the execution's API token): masked from now on. */
   addSecret(secret: string): void {
-    for (const masker of Object.values(this.maskers)) masker.add(secret);
+    this.maskers.stdout.add(secret);
+    this.maskers.stderr.add(secret);
+    this.systemMasker.add(secret);
   }
 
   /** Masks every secret known so far in a piece of text (not a stream: nothing is held back). */
   mask(text: string): string {
-    return this.maskers.system.mask(text);
+    return this.systemMasker.mask(text);
   }
 
   data(stream: 'stdout' | 'stderr', data: Buffer): void {
-    this.add(stream, this.maskers[stream].push(this.decoders[stream].decode(data)));
+    this.output(stream, this.maskers[stream].push(this.boundaries[stream].push(data)));
   }
 
   system(text: string): void {
-    this.add('system', this.maskers.system.mask(text.endsWith('\n') ? text : text + '\n'));
+    this.add('system', this.systemMasker.mask(text.endsWith('\n') ? text : text + '\n'), null);
   }
 
-  private add(stream: LogStream, text: string): void {
-    if (stream !== 'system' && this.skip[stream] > 0 && text) {
+  /** Masked output bytes (ending on a character boundary but at the stream's end). */
+  private output(stream: 'stdout' | 'stderr', bytes: Buffer): void {
+    if (this.skip[stream] > 0 && bytes.length > 0) {
+      // A reattach: what the store has is counted in characters of the text (rare; decoded here only).
+      const text = decodeEscaped(bytes);
       const dropped = Math.min(this.skip[stream], text.length);
       this.skip[stream] -= dropped;
-      text = text.slice(dropped);
+      bytes = encodeEscaped(text.slice(dropped));
     }
-    if (!text) return;
+    this.add(stream, '', bytes);
+  }
+
+  private add(stream: LogStream, text: string, bytes: Buffer | null): void {
+    const size = bytes ? bytes.length : text.length;
+    if (size === 0) return;
     const last = this.pending[this.pending.length - 1];
     // Consecutive pieces of one stream become one chunk: fewer rows, same order.
-    if (last && last.stream === stream) last.text += text;
-    else
-      this.pending.push({
-        executionId: this.options.executionId,
-        seq: this.seq++,
-        stream,
-        ts: Date.now(),
-        text,
-      });
-    this.pendingChars += text.length;
-    if (this.pendingChars >= this.maxBatchChars) this.flush();
+    if (last && last.stream === stream) {
+      if (bytes) last.parts.push(bytes);
+      else last.text += text;
+    } else this.pending.push({ seq: this.seq++, stream, ts: Date.now(), parts: bytes ? [bytes] : [], text });
+    this.pendingSize += size;
+    if (this.pendingSize >= this.maxBatchChars) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.flushIntervalMs);
     }
@@ -106,18 +120,27 @@ export class LogSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.pending.length === 0) return;
-    const batch = this.pending;
+    const pending = this.pending;
     this.pending = [];
-    this.pendingChars = 0;
+    this.pendingSize = 0;
+    const executionId = this.options.executionId;
+    // An output chunk's pieces are copied into one buffer of its own (which also lets go of the reads'
+    // buffers): the only copy of the output on the way to the store and the CLI.
+    const batch: LogChunk[] = pending.map(({ seq, stream, ts, parts, text }) =>
+      stream === 'system'
+        ? { executionId, seq, stream, ts, text }
+        : bytesChunk({ executionId, seq, stream, ts }, Buffer.concat(parts)),
+    );
     this.options.write(batch);
   }
 
-  /** Ends both streams: releases held-back text and writes everything. */
+  /** Ends both streams: releases held-back bytes and writes everything. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const stream of ['stdout', 'stderr'] as const) {
-      this.add(stream, this.maskers[stream].push(this.decoders[stream].end()) + this.maskers[stream].flush());
+      const masker = this.maskers[stream];
+      this.output(stream, Buffer.concat([masker.push(this.boundaries[stream].end()), masker.flush()]));
     }
     this.flush();
   }

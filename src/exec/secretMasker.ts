@@ -103,3 +103,92 @@ export class SecretMasker {
     return best;
   }
 }
+
+const MASK_BYTES = Buffer.from(MASK);
+
+/**
+ * SecretMasker for a stream of bytes: the same secrets (at least 3 characters, longest first) masked in
+ * the output's UTF-8 bytes instead of its decoded text, so that output nobody reads as text is never
+ * decoded. The result is the same as masking the text: UTF-8 is self-synchronizing (RFC 3629 §3: a
+ * character's first byte is never a continuation byte), so a secret's bytes found in the output always
+ * start and end on character boundaries, including beside invalid bytes. The caller gives pieces that end
+ * on character boundaries (see Utf8Boundary); the held tail (the longest that could begin a secret) then
+ * also starts on one.
+ */
+export class BytesMasker {
+  private secrets: { text: string; bytes: Buffer }[] = [];
+  private held: Buffer | null = null;
+
+  constructor(secrets: Iterable<string>) {
+    for (const s of secrets) this.add(s);
+  }
+
+  /** A secret learnt later: masked from the next piece on (and in the held tail). */
+  add(secret: string): void {
+    if (secret.length < 3 || this.secrets.some((s) => s.text === secret)) return;
+    // Ordered as SecretMasker orders them (by length in characters), so both mask alike.
+    this.secrets = [...this.secrets, { text: secret, bytes: Buffer.from(secret, 'utf8') }].sort(
+      (a, b) => b.text.length - a.text.length,
+    );
+  }
+
+  get active(): boolean {
+    return this.secrets.length > 0;
+  }
+
+  /** Masks a piece; returns what can be written now (a view of `data` when nothing was masked or held). */
+  push(data: Buffer): Buffer {
+    if (!this.active) return data;
+    const combined = this.held ? Buffer.concat([this.held, data]) : data;
+    const masked = this.mask(combined);
+    const keep = this.heldSuffixLength(masked);
+    this.held = keep > 0 ? Buffer.from(masked.subarray(masked.length - keep)) : null;
+    return keep > 0 ? masked.subarray(0, masked.length - keep) : masked;
+  }
+
+  /** The held tail (the stream ended: it was no secret). */
+  flush(): Buffer {
+    const rest = this.held;
+    this.held = null;
+    return rest ?? Buffer.alloc(0);
+  }
+
+  /** Every secret in `data` replaced with ***; `data` itself when it holds none. */
+  mask(data: Buffer): Buffer {
+    let out = data;
+    for (const { bytes } of this.secrets) {
+      let at = out.indexOf(bytes);
+      if (at === -1) continue;
+      const parts: Buffer[] = [];
+      let from = 0;
+      for (; at !== -1; at = out.indexOf(bytes, from)) {
+        parts.push(out.subarray(from, at), MASK_BYTES);
+        from = at + bytes.length;
+      }
+      parts.push(out.subarray(from));
+      out = Buffer.concat(parts);
+    }
+    return out;
+  }
+
+  /** As SecretMasker's: the longest suffix that is a proper prefix of a secret, found from its first byte. */
+  private heldSuffixLength(data: Buffer): number {
+    let best = 0;
+    for (const { bytes } of this.secrets) {
+      const first = bytes[0]!;
+      const from = Math.max(0, data.length - (bytes.length - 1));
+      for (
+        let at = data.indexOf(first, from);
+        at !== -1 && data.length - at > best;
+        at = data.indexOf(first, at + 1)
+      ) {
+        const n = data.length - at;
+        if (data.compare(bytes, 0, n, at, data.length) === 0) {
+          best = n;
+          break;
+        }
+      }
+    }
+    return best;
+  }
+}

@@ -15,6 +15,7 @@ import { CroniumError } from '../core/errors.ts';
 import { AuthSequence } from './auth.ts';
 import { openChannel, runToEnd, type CommandResult, type OpenFailure } from './channel.ts';
 import { classify } from './failures.ts';
+import { keyObjectsForGcm } from './gcmKeys.ts';
 import { RemoteForwards, type ForwardedStreamHandler } from './forwarding.ts';
 import type { HostKeyVerifier } from './hostKeys.ts';
 import type { ExecOptions, RemoteProcess, SshTarget } from './target.ts';
@@ -159,6 +160,7 @@ export class SshConnection {
       const start = (sock?: Duplex) => {
         try {
           client.connect(sock ? { ...config, sock } : config);
+          keyObjectsForGcm((client as unknown as { _protocol?: unknown })._protocol);
           client.setNoDelay(true);
         } catch (err) {
           fail(classify(err as Error, target, hostKeyError));

@@ -11,8 +11,8 @@ import { constants, inflateRawSync, zstdCompressSync, zstdDecompressSync } from 
 /** Chunks from this many characters on are stored packed: writing less is what makes big outputs fast. */
 export const PACK_FROM = 8 * 1024;
 
-/** A chunk's text, compressed for the `packed` column. */
-export function packLogText(text: string): Buffer {
+/** A chunk's text (or its UTF-8 bytes: the same result), compressed for the `packed` column. */
+export function packLogText(text: string | Uint8Array): Buffer {
   return zstdCompressSync(text, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
 }
 
@@ -20,4 +20,43 @@ export function packLogText(text: string): Buffer {
 export function unpackLogText(packed: Uint8Array): string {
   const zstd = packed[0] === 0x28 && packed[1] === 0xb5 && packed[2] === 0x2f && packed[3] === 0xfd;
   return (zstd ? zstdDecompressSync(packed) : inflateRawSync(packed)).toString('utf8');
+}
+
+/**
+ * A chunk on its way into log_chunks (see LogWriter): its text, or (output stored packed) its UTF-8 bytes;
+ * `size` is what the writer counted for it (bytes or characters, see core/logBytes.ts chunkSize).
+ */
+export type StoredChunk = { executionId: string; seq: number; stream: string; ts: number; size: number } & (
+  { text: string } | { utf8: Uint8Array }
+);
+
+/** The statement storeChunks() runs, prepared once per connection. */
+export const INSERT_LOG_CHUNK =
+  'INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES (?, ?, ?, ?, ?, ?)';
+
+/**
+ * Inserts chunks in one transaction, packing those from PACK_FROM on. Returns their total size.
+ * @throws the engine's error (the transaction is rolled back).
+ */
+export function storeChunks(
+  db: { exec(sql: string): void; readonly isTransaction: boolean },
+  insert: { run(...values: (string | number | Uint8Array | null)[]): unknown },
+  chunks: StoredChunk[],
+): number {
+  let size = 0;
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    for (const c of chunks) {
+      if ('utf8' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
+      else if (c.text.length >= PACK_FROM)
+        insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
+      else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
+      size += c.size;
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+  return size;
 }

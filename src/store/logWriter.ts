@@ -1,11 +1,21 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 
 import type { LogChunk } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
+import { carriesBytes, chunkSize, storedUtf8 } from '../core/logBytes.ts';
+import { INSERT_LOG_CHUNK, PACK_FROM, type StoredChunk, storeChunks } from './logPacking.ts';
 
-/** Characters queued for the writer beyond which sources are paused, and below which they resume. */
-const HIGH_WATER = 8 * 1024 * 1024;
-const LOW_WATER = 2 * 1024 * 1024;
+/** Size queued for the writer (chunkSize) beyond which sources are paused, and below which they resume. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+/**
+ * Output a writer stores itself, on the caller's thread, before it starts its thread: most runs print a
+ * few lines, and a thread costs every such process its start (a few hundred ms of CPU on a loaded
+ * machine, before a line is stored) and ~18 MiB. Past this size (bytes/characters in total), or for one
+ * batch bigger than it, the thread takes over for good.
+ */
+const DIRECT_LIMIT = 512 * 1024;
 
 /**
  * Where an execution's log chunks are persisted, off the caller's path. The SQLite store's writer is
@@ -30,7 +40,8 @@ export interface LogStore {
 }
 
 /**
- * Persists log chunks through a worker thread (see logWriterWorker.ts). Writes are fire-and-forget and
+ * Persists log chunks through a worker thread (see logWriterWorker.ts), after the first few hundred KiB
+ * (DIRECT_LIMIT) that it stores itself, synchronously, without starting the thread. Writes are fire-and-forget and
  * kept in order; flush() resolves once everything sent before it is committed, which the executor awaits
  * before it marks an execution finished, so a finished execution always has its whole log.
  */
@@ -45,6 +56,12 @@ export class LogWriter implements LogStore {
 
   private readonly databasePath: string;
   private thread: Worker | null = null;
+  /** The connection for writes on this thread (see DIRECT_LIMIT), opened on first use. */
+  private direct: { db: DatabaseSync; insert: StatementSync } | null = null;
+  /** Size stored directly so far; once the thread has started, Infinity (everything goes there). */
+  private directSize = 0;
+  /** A direct write failed since the last flush: the flush reports it. */
+  private directFailure: string | null = null;
 
   constructor(databasePath: string) {
     this.databasePath = databasePath;
@@ -64,6 +81,8 @@ export class LogWriter implements LogStore {
     // In the packaged app the worker sits unpacked beside the archive: a thread cannot start inside it.
     if (url.pathname.includes('.asar/')) url = new URL(url.href.replace('.asar/', '.asar.unpacked/'));
     const worker = new Worker(url, { workerData: { path: this.databasePath } });
+    // From here on the thread stores everything, after what was stored directly (already committed).
+    this.directSize = Infinity;
     worker.on(
       'message',
       (
@@ -103,10 +122,50 @@ export class LogWriter implements LogStore {
    */
   write(chunks: LogChunk[]): boolean {
     if (this.closed || chunks.length === 0) return true;
+    let size = 0;
+    // Output big enough to be stored packed goes as its UTF-8 bytes (see core/logBytes.ts): copying
+    // bytes to the thread is cheaper than decoding them to a string and cloning it, and the thread
+    // compresses them as they are. The rest goes as text.
+    const sent = chunks.map((c) => {
+      const n = chunkSize(c);
+      size += n;
+      const { executionId, seq, stream, ts } = c;
+      return carriesBytes(c) && n >= PACK_FROM
+        ? { executionId, seq, stream, ts, size: n, utf8: storedUtf8(c) }
+        : { executionId, seq, stream, ts, size: n, text: c.text };
+    });
+    if (this.directSize + size <= DIRECT_LIMIT) {
+      this.directSize += size;
+      if (this.storeDirectly(sent)) return true;
+    }
     this.unflushed++;
-    this.backlog += chunks.reduce((n, c) => n + c.text.length, 0);
-    this.worker.postMessage({ type: 'chunks', chunks });
+    this.backlog += size;
+    this.worker.postMessage({ type: 'chunks', chunks: sent });
     return this.backlog < HIGH_WATER;
+  }
+
+  /**
+   * Stores a small batch now, on this thread (see DIRECT_LIMIT); a failure is reported by the next flush.
+   * Returns false when the database was busy (another connection writing; this thread must not wait for
+   * it, it may be the one holding it): the caller hands the batch to the thread instead.
+   */
+  private storeDirectly(chunks: StoredChunk[]): boolean {
+    if (this.directFailure) return true;
+    try {
+      if (!this.direct) {
+        // No busy wait: see above.
+        const db = new DatabaseSync(this.databasePath, { timeout: 0 });
+        db.exec('PRAGMA synchronous = NORMAL');
+        this.direct = { db, insert: db.prepare(INSERT_LOG_CHUNK) };
+      }
+      storeChunks(this.direct.db, this.direct.insert, chunks);
+    } catch (err) {
+      const { errcode } = err as { errcode?: number };
+      // SQLITE_BUSY (5) and SQLITE_LOCKED (6), extended codes included.
+      if (errcode !== undefined && ((errcode & 0xff) === 5 || (errcode & 0xff) === 6)) return false;
+      this.directFailure = (err as Error).message;
+    }
+    return true;
   }
 
   whenDrained(): Promise<void> {
@@ -121,6 +180,11 @@ export class LogWriter implements LogStore {
   }
 
   flush(): Promise<void> {
+    if (this.directFailure) {
+      const message = this.directFailure;
+      this.directFailure = null;
+      return Promise.reject(new CroniumError('internal', `The log could not be stored: ${message}`));
+    }
     // Nothing sent since everything was acknowledged: nothing to wait for (the common short script).
     if (this.closed || (this.backlog === 0 && this.unflushed === 0)) return Promise.resolve();
     this.unflushed = 0;
@@ -137,6 +201,8 @@ export class LogWriter implements LogStore {
     if (this.closed) return;
     await this.flush().catch(() => {});
     this.closed = true;
+    this.direct?.db.close();
+    this.direct = null;
     const worker = this.thread;
     if (!worker) return;
     worker.ref();

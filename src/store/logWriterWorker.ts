@@ -6,49 +6,26 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { PACK_FROM, packLogText } from './logPacking.ts';
+import { INSERT_LOG_CHUNK, type StoredChunk, storeChunks } from './logPacking.ts';
 
-interface Chunk {
-  executionId: string;
-  seq: number;
-  stream: string;
-  ts: number;
-  text: string;
-}
-
-type Message = { type: 'chunks'; chunks: Chunk[] } | { type: 'flush'; id: number } | { type: 'close' };
+type Message = { type: 'chunks'; chunks: StoredChunk[] } | { type: 'flush'; id: number } | { type: 'close' };
 
 const db = new DatabaseSync((workerData as { path: string }).path, { timeout: 10_000 });
 db.exec('PRAGMA synchronous = NORMAL');
-const insert = db.prepare(
-  'INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES (?, ?, ?, ?, ?, ?)',
-);
+const insert = db.prepare(INSERT_LOG_CHUNK);
 let failure: string | null = null;
 
 parentPort!.on('message', (message: Message) => {
   if (message.type === 'chunks') {
-    if (failure) {
-      parentPort!.postMessage({
-        type: 'written',
-        chars: message.chunks.reduce((n, c) => n + c.text.length, 0),
-      });
-      return;
-    }
-    let chars = 0;
-    try {
-      db.exec('BEGIN IMMEDIATE');
-      for (const c of message.chunks) {
-        if (c.text.length >= PACK_FROM) {
-          insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
-        } else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
-        chars += c.text.length;
+    const size = message.chunks.reduce((n, c) => n + c.size, 0);
+    if (!failure) {
+      try {
+        storeChunks(db, insert, message.chunks);
+      } catch (err) {
+        failure = (err as Error).message;
       }
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      failure = (err as Error).message;
     }
-    parentPort!.postMessage({ type: 'written', chars });
+    parentPort!.postMessage({ type: 'written', chars: size });
   } else if (message.type === 'flush') {
     parentPort!.postMessage({ type: 'flushed', id: message.id, error: failure });
     failure = null;

@@ -1,5 +1,6 @@
 import type { LogChunk } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
+import { carriesBytes, chunkSize, storedUtf8 } from '../core/logBytes.ts';
 import { PACK_FROM, packLogText } from './logPacking.ts';
 import type { Sql, SqlValue } from './sql.ts';
 
@@ -59,7 +60,7 @@ export class PostgresLogWriter {
     if (this.closed || chunks.length === 0) return true;
     for (const chunk of chunks) {
       this.queue.push({ chunk });
-      this.backlog += chunk.text.length;
+      this.backlog += chunkSize(chunk);
     }
     this.pump();
     return this.backlog < HIGH_WATER;
@@ -140,7 +141,7 @@ export class PostgresLogWriter {
         if ('flush' in next) break;
         this.take();
         batch.push(next.chunk);
-        chars += next.chunk.text.length;
+        chars += chunkSize(next.chunk);
       }
       // After a failure, chunks are dropped until a flush reports it (a log with a hole is not stored on).
       if (!this.failure) await this.insert(batch);
@@ -152,14 +153,20 @@ export class PostgresLogWriter {
   private async insert(batch: LogChunk[]): Promise<void> {
     const values: SqlValue[] = [];
     for (const c of batch) {
-      const packed = mustPack(c.text);
+      // Big output is packed from its bytes, never decoded (see core/logBytes.ts).
+      if (carriesBytes(c) && chunkSize(c) >= PACK_FROM) {
+        values.push(c.executionId, c.seq, c.stream, c.ts, '', packLogText(storedUtf8(c)));
+        continue;
+      }
+      const text = c.text;
+      const packed = mustPack(text);
       values.push(
         c.executionId,
         c.seq,
         c.stream,
         c.ts,
-        packed ? '' : c.text,
-        packed ? packLogText(c.text) : null,
+        packed ? '' : text,
+        packed ? packLogText(text) : null,
       );
     }
     const rows = batch.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');

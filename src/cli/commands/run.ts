@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import type { RunRequest } from '../../contract.ts';
 import type { Execution, LogChunk, Run } from '../../core/domain.ts';
 import { CONNECTION_KINDS, CroniumError, type ErrorKind } from '../../core/errors.ts';
+import { printedBytes } from '../../core/logBytes.ts';
 import { log } from '../../core/logger.ts';
-import { encodeEscaped } from '../../exec/escapedUtf8.ts';
 import { viaWorkersRefused } from '../../team/teamMode.ts';
 import { action, type CommandContext, databaseUrl, type Host } from '../context.ts';
 import { chainStepLine } from '../format.ts';
@@ -97,14 +97,14 @@ export class LiveOutput {
     if (this.closed) return;
     if (this.isSingle()) {
       // Bytes as the script printed them (invalid UTF-8 included: see escapedUtf8.ts).
-      if (chunk.stream === 'stdout') this.put('stdout', encodeEscaped(chunk.text));
+      if (chunk.stream === 'stdout') this.put('stdout', printedBytes(chunk));
       else
         this.put(
           'stderr',
           // A chunk of system lines may hold several (batched): each gets the prefix.
           chunk.stream === 'system'
             ? chunk.text.replace(/(^|\n)(?=[^\n])/g, '$1cronium: ')
-            : encodeEscaped(chunk.text),
+            : printedBytes(chunk),
         );
       return;
     }
@@ -113,8 +113,7 @@ export class LiveOutput {
       output: chunk.stream === 'stdout' ? ('stdout' as const) : ('stderr' as const),
       prefix: `[${this.names.get(chunk.executionId) ?? '?'}] ${chunk.stream === 'system' ? 'cronium: ' : ''}`,
     };
-    for (const piece of this.prefixer.push(source, encodeEscaped(chunk.text)))
-      this.put(piece.output, piece.bytes);
+    for (const piece of this.prefixer.push(source, printedBytes(chunk))) this.put(piece.output, piece.bytes);
   }
 
   /** Ends the last unterminated line of every server (several servers only). */
