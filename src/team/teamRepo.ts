@@ -54,17 +54,36 @@ export class TeamRepo {
   }
 
   /**
-   * Takes a queued execution for `worker` (and records its queue job): true for the one caller that wins;
-   * false when another worker has it, or it was cancelled or has ended meanwhile, or `worker` has no
-   * heartbeat row (it was reaped as lost: what it takes now would be an orphan the reapers settle).
+   * Takes a queued execution for `worker` (and records its queue job), within its run's concurrency:
+   * `claimed` for the one caller that wins; `taken` when another worker has it, it was cancelled or has
+   * ended meanwhile (or this worker's row is gone: reaped); `full` when the run already has `concurrency`
+   * executions taken and not ended — try again when one ends. The run's row is locked first (an UPDATE of
+   * it), so two workers claiming for one run at once are counted one after the other: pg-boss's group
+   * limit alone let two fetchers that woke together both take one (READ COMMITTED).
    */
-  async claim(executionId: string, worker: string, queueJob: string): Promise<boolean> {
-    const { changes } = await this.db.run(
-      `UPDATE executions SET worker = ?, queue_job = ? WHERE id = ? AND status = 'queued' AND worker IS NULL
-         AND EXISTS (SELECT 1 FROM workers WHERE name = ?)`,
-      [worker, queueJob, executionId, worker],
-    );
-    return changes === 1;
+  async claim(executionId: string, worker: string, queueJob: string): Promise<'claimed' | 'taken' | 'full'> {
+    return this.db.transaction(async (tx) => {
+      const execution = await tx.get<{ run_id: string }>(
+        `SELECT run_id FROM executions WHERE id = ? AND status = 'queued' AND worker IS NULL`,
+        [executionId],
+      );
+      if (!execution) return 'taken';
+      await tx.run('UPDATE runs SET concurrency = concurrency WHERE id = ?', [execution.run_id]);
+      const load = await tx.get<{ taken: number; concurrency: number }>(
+        `SELECT (SELECT count(*) FROM executions
+                  WHERE run_id = r.id AND worker IS NOT NULL AND status IN ('queued', ${GOING_LIST})) AS taken,
+                r.concurrency AS concurrency
+           FROM runs r WHERE r.id = ?`,
+        [execution.run_id],
+      );
+      if (load && Number(load.taken) >= Number(load.concurrency)) return 'full';
+      const { changes } = await tx.run(
+        `UPDATE executions SET worker = ?, queue_job = ? WHERE id = ? AND status = 'queued' AND worker IS NULL
+           AND EXISTS (SELECT 1 FROM workers WHERE name = ?)`,
+        [worker, queueJob, executionId, worker],
+      );
+      return changes === 1 ? 'claimed' : 'taken';
+    });
   }
 
   /**

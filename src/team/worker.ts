@@ -47,6 +47,8 @@ export interface WorkerDeps {
 
 /** Milliseconds a stopping worker lets its executions finish before cancelling them. */
 export const DEFAULT_GRACE_MS = 30_000;
+/** Milliseconds between claims of an execution whose run is at its concurrency. */
+const CLAIM_RETRY_MS = 200;
 /** Milliseconds between wake-ups sent to followers of a run whose log is growing. */
 const SIGNAL_EVERY_MS = 100;
 
@@ -164,21 +166,31 @@ export class TeamWorker {
     for (const id of ids) this.running.get(id)?.controller.abort();
   }
 
+  /** Puts a queued execution back on the queue for another worker (this one stops). */
+  private async requeue(executionId: string): Promise<void> {
+    const { team } = this.deps;
+    const queued = await team.deps.history.getExecution(executionId);
+    const run = queued?.status === 'queued' ? await team.deps.history.getRun(queued.runId) : null;
+    if (run)
+      await team
+        .queue()
+        .enqueue([{ executionId, runId: run.id, concurrency: run.concurrency, expireInSeconds: 86_000 }]);
+  }
+
   /** Runs one queue job: claims its execution (or skips it: taken, cancelled or ended), runs it, settles. */
   private async take(jobId: string, executionId: string): Promise<void> {
     const { team, runs, executor } = this.deps;
     const { repo, history, hub } = team.deps;
-    if (this.stopping) {
-      // Fetched as this worker stops: a new job puts it back in the queue for another worker.
-      const queued = await history.getExecution(executionId);
-      const run = queued?.status === 'queued' ? await history.getRun(queued.runId) : null;
-      if (run)
-        await team
-          .queue()
-          .enqueue([{ executionId, runId: run.id, concurrency: run.concurrency, expireInSeconds: 86_000 }]);
-      return;
+    // Fetched as this worker stops: a new job puts it back in the queue for another worker.
+    if (this.stopping) return this.requeue(executionId);
+    let claim = await repo.claim(executionId, this.options.name, jobId);
+    // The run is at its concurrency (another worker took one at the same moment): wait for one to end.
+    while (claim === 'full' && !this.stopping) {
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
+      claim = await repo.claim(executionId, this.options.name, jobId);
     }
-    if (!(await repo.claim(executionId, this.options.name, jobId))) return;
+    if (claim === 'full') return this.requeue(executionId);
+    if (claim === 'taken') return;
     const execution = (await history.getExecution(executionId))!;
     const run = (await history.getRun(execution.runId))!;
     const controller = new AbortController();
