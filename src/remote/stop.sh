@@ -10,12 +10,24 @@ case $1 in '' | *[!A-Za-z0-9-]*) exit 2 ;; esac
 id=$1
 grace=${2:-5}
 pgid=$3
+# The process group of a pid (field 5 of /proc/PID/stat, read after the command name's closing paren).
+group_of() {
+  s=$(cat /proc/"$1"/stat 2>/dev/null) || return 0
+  s=${s##*) }
+  set -- $s
+  echo "$3"
+}
+# This script's own group (its watcher's): its subshells, grep and sleep inherit the execution's
+# environment too, and counting them kept "what is left" from ever emptying — every stop waited out the
+# whole grace period even when the script had ended at TERM.
+own=$(group_of $$)
 tree() {
   [ -n "$pgid" ] && kill -0 -"$pgid" 2>/dev/null && echo "-$pgid"
   for f in $(grep -l -F "CRONIUM_EXECUTION_ID=$id" /proc/[0-9]*/environ 2>/dev/null); do
     p=${f#/proc/}
     p=${p%/environ}
-    [ "$p" != $$ ] && [ "$p" != "$PPID" ] && kill -0 "$p" 2>/dev/null && echo "$p"
+    [ "$p" != $$ ] && [ "$p" != "$PPID" ] && [ -z "$own" -o "$(group_of "$p")" != "$own" ] &&
+      kill -0 "$p" 2>/dev/null && echo "$p"
   done
 }
 left=$(tree)
