@@ -97,10 +97,11 @@ describe('metrics and health of a monitored service (real hosts)', () => {
   let service: CroniumService;
   let close: () => Promise<void>;
   let monitoring: Monitoring;
+  let dataDir: string;
 
   beforeAll(async () => {
     // No lingering tunnels: each closes when its last execution ends, so the gauge can be awaited to 0.
-    ({ service, close } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
+    ({ service, close, dir: dataDir } = await serviceWithHosts({ tunnelLingerMs: 0 }, h));
     await service.createServer({
       name: 'closed',
       host: h.hosts.h2.address,
@@ -201,6 +202,40 @@ describe('metrics and health of a monitored service (real hosts)', () => {
     expect(value(after, 'cronium_ssh_connections_open', { state: 'idle' })).toBeGreaterThanOrEqual(1);
     expect(value(after, 'cronium_tunnels_open')).toBe(0);
     expect(value(after, 'cronium_executions_queued')).toBe(0);
+  });
+
+  it('does not count what another process ran, even while it follows that run live', async () => {
+    const stop = service.followOtherProcesses(50);
+    try {
+      const before = await scrape(monitoring.port);
+      const seen = new Promise<void>((resolve) => {
+        const off = service.subscribe((e) => {
+          if (
+            e.type === 'execution' &&
+            e.execution.status === 'succeeded' &&
+            e.execution.jobName === 'elsewhere'
+          ) {
+            off();
+            resolve();
+          }
+        });
+      });
+      await service.createJob({ name: 'elsewhere', language: 'bash', script: 'echo other process' });
+      const res = await runCli(['run', 'elsewhere', '--on', 'h1'], {
+        CRONIUM_DATA_DIR: dataDir,
+        CRONIUM_RUNTIME_PORT: '0',
+      });
+      expect(res.code).toBe(0);
+      // This process saw the other's execution end (it follows it)...
+      await seen;
+      const after = await scrape(monitoring.port);
+      // ...and left it to the process that ran it.
+      const total = (t: Sample[]) =>
+        value(t, 'cronium_executions_total', { status: 'succeeded', error_kind: 'none' }) || 0;
+      expect(total(after)).toBe(total(before));
+    } finally {
+      stop();
+    }
   });
 
   it('takes the queue depth from a setter (a worker’s own queue), NaN when that fails', async () => {

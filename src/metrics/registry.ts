@@ -112,7 +112,8 @@ export class CroniumMetrics {
     }).set({ version: info.version, role: info.role }, 1);
     collectDefaultMetrics({ register: this.registry });
     this.unsubscribe = source.subscribe((event) => {
-      if (event.type === 'execution') this.observe(event.execution);
+      // What another process wrote (a run this one follows) is counted by that process.
+      if (event.type === 'execution' && !event.followed) this.observe(event.execution);
     });
   }
 

@@ -82,7 +82,7 @@ export class ForeignRuns {
         }
         if (row !== seen.row) {
           seen.row = row;
-          this.hub.emit({ type: 'execution', execution });
+          this.hub.emit({ type: 'execution', execution, followed: true });
         }
       }
       const state = `${run.status}:${run.endedAt}`;

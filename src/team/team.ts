@@ -246,7 +246,7 @@ export class Team {
         for (const e of executions)
           if (statuses.get(e.id) !== e.status) {
             statuses.set(e.id, e.status);
-            hub.emit({ type: 'execution', execution: e });
+            hub.emit({ type: 'execution', execution: e, followed: true });
           }
         await hub.whenCaughtUp();
         if (more) continue;
