@@ -237,7 +237,7 @@ describe('bulk output through the real CLI (real host)', () => {
     }
   }, 180_000);
 
-  it('keeps the CLI’s memory flat with a slow reader: 300 MB peaks within 64 MiB of 100 MB', async () => {
+  it('keeps the CLI’s memory flat with a slow reader: 300 MB peaks within half the extra output of 100 MB', async () => {
     for (const size of [100, 300])
       await addJob(`flood${size}`, `for i in $(seq 80); do cat ~/block.txt; done | head -c ${size}000000`);
     /** The CLI's peak RSS (MiB) and what a slow reader received (size and hash). */
@@ -281,9 +281,10 @@ describe('bulk output through the real CLI (real host)', () => {
     expect([small.code, large.code]).toEqual([0, 0]);
     expect([small.received, large.received]).toEqual([100_000_000, 300_000_000]);
     expect(small.peakMiB).toBeGreaterThan(0);
-    // Memory that grew with the output would add ~200 MB here; what does vary between runs (±40 MiB on a
-    // loaded machine) is how much garbage the collector lets pile up before it runs.
-    expect(large.peakMiB - small.peakMiB).toBeLessThan(64);
+    // Memory that grew with the output would add ~190 MiB here (200 MB more); what does vary between runs
+    // (up to 70 MiB seen on a loaded machine) is how much garbage the collector lets pile up before it runs.
+    // Half the extra output tells the two apart with room for that.
+    expect(large.peakMiB - small.peakMiB).toBeLessThan(95);
   }, 240_000);
 });
 
