@@ -58,19 +58,24 @@ const team = (home: string) =>
 function cronium(
   args: string[],
   env: NodeJS.ProcessEnv,
+  stdin?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bin/cronium', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bin/cronium', args, {
+      env,
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    if (stdin !== undefined) child.stdin!.end(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
-async function ok(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const r = await cronium(args, env);
+async function ok(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<string> {
+  const r = await cronium(args, env, stdin);
   if (r.code !== 0) throw new Error(`cronium ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
 }
@@ -132,7 +137,8 @@ describe('Team mode in five steps (README), two machines', () => {
     expect(await ok(['db', 'copy', '--to', url], a)).toMatch(/servers/);
 
     // Step 4, machine A: a secret variable, a job that reads it, a schedule — then nothing of A runs.
-    await ok(['var', 'set', 'api-token', SECRET, '--secret'], a);
+    // As the README: the secret from stdin, never on the command line.
+    await ok(['var', 'set', 'api-token', '-', '--secret'], a, SECRET);
     await ok(
       [
         'job',

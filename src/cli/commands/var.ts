@@ -34,14 +34,19 @@ export function register(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('set')
     .argument('<key>')
-    .argument('<value>', 'JSON, or else text (quote text with spaces: "hello world")')
+    .argument(
+      '<value>',
+      'JSON, or else text (quote text with spaces: "hello world"); "-" reads it from stdin (for a secret: it stays out of shell history and ps)',
+    )
     .option('--secret', 'keep it secret (masked in logs, hidden in lists)')
     .description('set a variable')
     .action(
       action(ctx, async (host, key: string, raw: string, o: { secret?: boolean }) => {
+        // From stdin: the whole input, less one final newline (a JSON value may span lines).
+        const given = raw === '-' ? io.readStdin().replace(/\r?\n$/, '') : raw;
         const variable = await host.setVariable({
           key,
-          value: parseJsonOrText(raw),
+          value: parseJsonOrText(given),
           secret: o.secret ?? false,
         });
         return out(io, ctx.global(), variable, () => `Set ${variable.key}.\n`);
