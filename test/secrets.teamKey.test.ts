@@ -151,6 +151,15 @@ describe('secrets sealed with a team key', () => {
         `The team key file ${file} is accessible by others (mode ${mode.toString(8)}); like ssh with a private key, Cronium refuses it. Run: chmod 600 ${file}`,
       );
     }
+    // A device or a directory is no key file: said so, with no chmod advice (harmful for /dev/null).
+    for (const notAFile of ['/dev/null', dir]) {
+      const r = await cli(dir, ['var', 'set', 'x', '1', '--secret'], { CRONIUM_TEAM_KEY_FILE: notAFile });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        `The team key file ${notAFile} (CRONIUM_TEAM_KEY_FILE) is not a regular file`,
+      );
+      expect(r.stderr).not.toContain('chmod');
+    }
     chmodSync(file, 0o400);
     expect((await cli(dir, ['var', 'set', 'x', '1', '--secret'], { CRONIUM_TEAM_KEY_FILE: file })).code).toBe(
       0,

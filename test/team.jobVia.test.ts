@@ -134,3 +134,37 @@ describe('a job whose runs go to the workers by default', () => {
     expect(history).toEqual([]);
   });
 });
+
+describe('stopping the worker', () => {
+  it('a second SIGTERM cancels what it runs at once, without waiting out the grace period (30 s)', async () => {
+    expect(
+      (
+        await runCli(
+          ['job', 'add', 'long', '--lang', 'bash', '--script', 'echo up; sleep 120', '--via', 'workers'],
+          env,
+        )
+      ).code,
+    ).toBe(0);
+    const run = runCli(['run', 'long', '--on', 'h1'], env);
+    const deadline = Date.now() + 30_000;
+    while (
+      (await store.all(`SELECT 1 FROM executions WHERE job_name = 'long' AND status = 'running'`)).length ===
+      0
+    ) {
+      if (Date.now() > deadline) throw new Error('the long job never ran');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const exited = new Promise((r) => worker!.once('exit', r));
+    worker!.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    const second = Date.now();
+    worker!.kill('SIGTERM');
+    const res = await run;
+    await exited;
+    expect((Date.now() - second) / 1000).toBeLessThan(20);
+    expect(res.code).not.toBe(0);
+    expect(await store.all(`SELECT status FROM executions WHERE job_name = 'long'`)).toEqual([
+      { status: 'cancelled' },
+    ]);
+  }, 90_000);
+});

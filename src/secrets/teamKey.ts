@@ -58,9 +58,17 @@ export function teamKeyFromEnv(env: NodeJS.ProcessEnv = process.env): TeamKey | 
   let mode: number;
   let content: string;
   try {
-    mode = statSync(file).mode;
+    const stat = statSync(file);
+    // A device or a directory is no key file (and "chmod 600" would be harmful advice for /dev/null).
+    if (!stat.isFile())
+      throw new CroniumError(
+        'invalid_input',
+        `The team key file ${file} (${TEAM_KEY_FILE_ENV}) is not a regular file: give the file \`cronium team-key new\` wrote.`,
+      );
+    mode = stat.mode;
     content = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof CroniumError) throw err;
     throw new CroniumError(
       'invalid_input',
       `The team key file ${file} (${TEAM_KEY_FILE_ENV}) cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,

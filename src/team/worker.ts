@@ -62,6 +62,8 @@ export class TeamWorker {
   private timer: NodeJS.Timeout | null = null;
   private readonly startedAt = Date.now();
   private stopping = false;
+  /** Ends a stop's grace period at once (set while a stop waits for running executions). */
+  private endGrace: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopListening: (() => void) | null = null;
   /** Runs with a wake-up pending (sent at most every SIGNAL_EVERY_MS per run). */
@@ -267,14 +269,22 @@ export class TeamWorker {
    * the rest (their remote processes ended), then removes the heartbeat row.
    */
   async stop(graceMs = this.options.graceMs): Promise<void> {
-    if (this.stopping) return;
+    // A stop while one waits out its grace (a second signal) with less grace: cuts that wait short.
+    if (this.stopping) {
+      if (graceMs === 0) this.endGrace?.();
+      return;
+    }
     this.stopping = true;
     const { team } = this.deps;
     await team.queue().stopTaking();
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     if (this.running.size) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      const graceOver = new Promise<void>((resolve) => {
+        this.endGrace = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([all(), graceOver]);
       clearTimeout(timer);
       for (const r of this.running.values()) r.controller.abort();
       await all();

@@ -74,7 +74,10 @@ async function workerCommand(host: Host, o: WorkerOptions, verbose: boolean, io:
     signals++;
     stop(signal);
     // A second signal: cancel what runs now.
-    if (signals > 1) void worker?.stop(0);
+    if (signals > 1) {
+      log().info({ signal }, `second ${signal}: cancelling the running executions now`);
+      void worker?.stop(0);
+    }
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
