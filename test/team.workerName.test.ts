@@ -68,6 +68,13 @@ it('refuses a second worker with a live worker’s name; after a kill the name i
   expect(second.output()).toMatch(
     /A worker named rack is running on .* \(pid \d+, last heartbeat \d+ s ago\)/,
   );
+  // Names are the team's case-blind, and only of a host name's characters.
+  const upper = await worker('RACK');
+  expect(upper.started).toBe(false);
+  expect(upper.output()).toMatch(/A worker named rack is running/);
+  const spaced = await worker('a b');
+  expect(spaced.started).toBe(false);
+  expect(spaced.output()).toMatch(/name: a worker's name is 1–63 letters, digits/);
   // The live one keeps its row.
   expect(await store.all('SELECT pid FROM workers WHERE name = ?', ['rack'])).toEqual([
     { pid: first.child.pid },

@@ -259,7 +259,7 @@ export class CroniumService implements HostApi {
   }
 
   async startWorker(options: WorkerStartOptions): Promise<WorkerControl> {
-    const [{ TeamWorker }, { machineName }, { CroniumError }] = await Promise.all([
+    const [{ TeamWorker }, { workerName }, { CroniumError }] = await Promise.all([
       import('../team/worker.ts'),
       import('../team/reaper.ts'),
       import('../core/errors.ts'),
@@ -272,7 +272,7 @@ export class CroniumService implements HostApi {
       );
     const worker = new TeamWorker(
       { team, runs, executor },
-      { ...options, name: options.name ?? machineName(), concurrency: options.concurrency ?? 4 },
+      { ...options, name: workerName(options.name), concurrency: options.concurrency ?? 4 },
     );
     await worker.start();
     return worker;

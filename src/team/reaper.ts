@@ -170,6 +170,23 @@ export function machineName(): string {
 }
 
 /** Who a worker's runs are started by in history (Run.startedBy): "worker NAME@host", host's short name. */
+/**
+ * A worker's name as the team keeps it: the given one (else this machine's name) in lower case, so names
+ * are unique case-blind like servers' and jobs'; 1–63 letters, digits, '.', '_' or '-', starting with a
+ * letter or digit (a host name's label, RFC 1123, with '_' and '.'): it stands in "worker NAME@host".
+ * @throws CroniumError invalid_input (field `name`) for any other name.
+ */
+export function workerName(given: string | undefined): string {
+  const name = (given ?? machineName()).toLowerCase();
+  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name))
+    throw new CroniumError('invalid_input', `Invalid input — name: ${WORKER_NAME_RULE}`, {
+      fields: { name: WORKER_NAME_RULE },
+    });
+  return name;
+}
+const WORKER_NAME_RULE =
+  "a worker's name is 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit";
+
 export function workerActor(name: string): string {
   return `worker ${name}@${hostname().split('.')[0] || 'localhost'}`;
 }

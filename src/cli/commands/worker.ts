@@ -13,7 +13,7 @@ import { CroniumError } from '../../core/errors.ts';
 import { action, type CommandContext, type Host } from '../context.ts';
 import type { CliIo } from '../io.ts';
 import { metricsPortOption, parseMetricsPort, startMetrics } from '../metricsOption.ts';
-import { machineName, teamTimings, workerActor } from '../../team/reaper.ts';
+import { teamTimings, workerActor, workerName } from '../../team/reaper.ts';
 
 interface WorkerOptions {
   metricsPort?: string;
@@ -37,7 +37,7 @@ export function register(cmd: Command, ctx: CommandContext): void {
         serviceOptions: (o: WorkerOptions) => ({
           teamSupervise: true,
           scheduledVia: 'workers',
-          actor: workerActor(o.name ?? machineName()),
+          actor: workerActor(workerName(o.name)),
         }),
       }),
     );
