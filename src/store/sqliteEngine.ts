@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 
@@ -115,8 +115,20 @@ export class SqliteDatabase implements SqlDatabase {
   }
 }
 
-/** Opens the data directory's SQLite file (`<dataDir>/cronium.db`), creating the directory 0700 if needed. */
+/**
+ * Opens the data directory's SQLite file (`<dataDir>/cronium.db`), creating the directory 0700 if needed,
+ * and keeps the file (with its -wal and -shm files) readable by this user only: node:sqlite creates it
+ * under the umask (0644 as a rule), and history and logs are nobody else's, whatever the directory's mode.
+ */
 export function openSqlite(dataDir: string): SqliteDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteDatabase(join(dataDir, 'cronium.db'));
+  const file = join(dataDir, 'cronium.db');
+  const db = new SqliteDatabase(file);
+  for (const path of [file, `${file}-wal`, `${file}-shm`])
+    try {
+      if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    } catch {
+      // Not there yet (SQLite gives the -wal and -shm files the database's mode), or not this user's.
+    }
+  return db;
 }
