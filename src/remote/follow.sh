@@ -34,7 +34,7 @@ exec 3<&-
 
 o=0
 e=0
-size() { s=$(wc -c < "$1" 2>/dev/null) || s=0; s=${s##* }; s=${s:-0}; }
+size() { s=$( { wc -c < "$1"; } 2>/dev/null) || s=0; s=${s##* }; s=${s:-0}; }
 pump() {
   size "$W/stdout"
   if [ "$s" -gt "$o" ]; then tail -c +"$((o + 1))" "$W/stdout" | head -c "$((s - o))"; o=$s; fi
