@@ -22,6 +22,7 @@ import ssh2 from 'ssh2';
 
 import { CroniumService } from '../src/service/service.ts';
 import { SshHostHarness, type TestHost, type TestHosts } from '../test/support/sshHosts.ts';
+import { buildCli } from '../scripts/buildCli.ts';
 import { storeBench } from './store.ts';
 
 const FLEET = 50;
@@ -164,6 +165,21 @@ function cliForms(): { label: string; argv: string[] }[] {
   return forms;
 }
 
+/**
+ * Rebuilds out/cli when a file under src/ is newer than it, as the bin would otherwise start the sources
+ * (a third slower) and the figures would not be the installed command's. Returns whether it rebuilt.
+ */
+async function freshBundle(): Promise<boolean> {
+  const bundle = 'out/cli/cronium.js';
+  const stale =
+    !existsSync(bundle) ||
+    spawnSync('find', ['src', '-newer', bundle, '-type', 'f', '-print', '-quit'], {
+      encoding: 'utf8',
+    }).stdout.trim() !== '';
+  if (stale) await buildCli({ quiet: true });
+  return stale;
+}
+
 /** env for a cronium process profiled by V8 (the bin execs node, which reads --cpu-prof from NODE_OPTIONS). */
 const profEnv = (env: NodeJS.ProcessEnv, dir: string): NodeJS.ProcessEnv => ({
   ...env,
@@ -215,6 +231,7 @@ async function main(): Promise<void> {
   const profDir = process.env.CRONIUM_BENCH_PROF;
   // Every cronium process of the bench: the same data directory, and any free runtime port.
   const env = { ...process.env, CRONIUM_DATA_DIR: dataDir, CRONIUM_RUNTIME_PORT: '0' };
+  const rebuilt = await freshBundle();
   const cli = cliForms();
   // The fastest way to start the command is the one measured in run figures (the bin, when there is one).
   const cronium = cli[cli.length - 1]!.argv;
@@ -222,7 +239,9 @@ async function main(): Promise<void> {
     `# cronium bench — ${new Date().toISOString()}, ${REPS} repetitions per figure (medians), cronium and peer alternating; ` +
       `load average at start ${loadavg()
         .map((l) => l.toFixed(2))
-        .join(' ')}; cronium started as ${cli[cli.length - 1]!.label}`,
+        .join(
+          ' ',
+        )}; cronium started as ${cli[cli.length - 1]!.label}${rebuilt ? ' (bundle rebuilt first: it was older than src/)' : ''}`,
   );
 
   // Servers and jobs through the service (fast), then one in-process run on every host, which records
@@ -280,6 +299,11 @@ async function main(): Promise<void> {
         cm.ms === null || sm.ms === null ? null : cm.ms / sm.ms,
         '≤ 1.0×',
       );
+      if (profDir)
+        execFileSync(cronium[0]!, run('true', ['h1']).slice(1), {
+          env: profEnv(env, profDir),
+          stdio: 'ignore',
+        });
     }
 
     if (wants('fanout')) {

@@ -5,7 +5,7 @@
  * src/core/rules.ts (the CLI and the runtime API use the same rules, so every door refuses a value alike).
  * Every answer is a Result, never a thrown stack trace.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import type { CroniumApi, MethodName, Result } from '../contract.ts';
 import { METHOD_NAMES, METHODS, type ArgKind } from '../methodNames.ts';

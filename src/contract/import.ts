@@ -1,5 +1,5 @@
 /** What a client sends to import servers from an OpenSSH config, and the plan it gets back. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What to import from OpenSSH's files (see src/service/import.ts). Paths are absolute or relative to the

@@ -1,5 +1,5 @@
 /** What a client sends to save a job: script, environment, parameters, chain links, webhook. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import * as rules from '../core/rules.ts';
 import { CHAIN_EVENTS, CHAIN_TARGETS, LANGUAGES, NOTIFY_WHEN, RUN_VIA } from '../core/domain.ts';

@@ -1,5 +1,5 @@
 /** Helpers the contract's schemas share: message wording and parsing into invalid_input errors. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { HELPER_MODES } from '../core/domain.ts';
 import { invalidInput } from '../core/errors.ts';

@@ -1,5 +1,5 @@
 /** What a client sends to start, schedule and re-run runs, and to page through history. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import * as rules from '../core/rules.ts';
 import { helperModeSchema, oneOf } from './parse.ts';

@@ -1,5 +1,5 @@
 /** What a client sends to save a server, and what testing one reports. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import * as rules from '../core/rules.ts';
 import { oneOf } from './parse.ts';

@@ -1,5 +1,5 @@
 /** What a client sends to save a tool credential (Slack, Discord, email). */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import * as rules from '../core/rules.ts';
 import { TOOL_TYPES } from '../core/domain.ts';

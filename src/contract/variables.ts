@@ -1,5 +1,5 @@
 /** What a client sends to set a variable. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import * as rules from '../core/rules.ts';
 

@@ -1,5 +1,5 @@
 /** Rules for notification targets: webhook URLs, email addresses, SMTP users. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { CONTROL } from './chars.ts';
 

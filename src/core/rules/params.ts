@@ -1,5 +1,5 @@
 /** Rules for job parameters: declarations, `--set` values and the `name:type=default` spec. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { PARAM_TYPES, type JobParam, type ParamType, type ParamValue } from '../domain.ts';
 import { invalidInput } from '../errors.ts';

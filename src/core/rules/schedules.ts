@@ -1,5 +1,5 @@
 /** Rules for schedules: cron expressions and time zones. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { compileCron, isTimeZone } from '../cron.ts';
 

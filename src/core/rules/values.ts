@@ -1,5 +1,5 @@
 /** Rules for the plain values: ports, names, hosts, users, secrets, env, scripts, limits, keys, JSON. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { invalidInput } from '../errors.ts';
 import { CONTROL, NUL } from './chars.ts';
