@@ -273,6 +273,11 @@ export interface HostApi extends CroniumApi {
   /** The ids of the runs this process is running now. */
   activeRunIds(): string[];
   /**
+   * Team mode: the words to show beside a run sent to workers while no worker is alive (it waits in the
+   * queue); null for a direct run, outside team mode, or while a worker is alive.
+   */
+  noWorkerNotice(runId: string): Promise<string | null>;
+  /**
    * Publishes runs other processes (the CLI) start and log into the same data directory as this process's
    * own events, by polling the database every `intervalMs` (250); returns the function that stops it.
    */

@@ -66,6 +66,7 @@ export const METHODS = {
   getVariableValue: hostOnly,
   startRuntime: hostOnly,
   activeRunIds: hostOnly,
+  noWorkerNotice: hostOnly,
   followOtherProcesses: hostOnly,
   startReaper: hostOnly,
   attach: hostOnly,

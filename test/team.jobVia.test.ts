@@ -168,3 +168,30 @@ describe('stopping the worker', () => {
     ]);
   }, 90_000);
 });
+
+describe('no worker alive', () => {
+  it('a run sent to the workers says it waits in the queue, and Ctrl-C cancels it', async () => {
+    // The worker above has stopped; its heartbeat row goes with it (or is stale).
+    await store.run('DELETE FROM workers');
+    const child = spawn(process.execPath, ['src/cli/main.ts', 'run', 'where'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 30_000;
+    while (!stderr.includes('No worker is running')) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no notice: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stderr).toMatch(/the run waits in the queue until "cronium worker" runs .* Ctrl-C cancels it\./);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(
+      await store.all(
+        `SELECT e.status FROM executions e JOIN runs r ON r.id = e.run_id WHERE e.job_name = 'where' ORDER BY r.started_at DESC LIMIT 1`,
+      ),
+    ).toEqual([{ status: 'cancelled' }]);
+  }, 60_000);
+});

@@ -191,6 +191,9 @@ export class CroniumService implements HostApi {
   startReaper(): () => void {
     return this.core.team.startReaper();
   }
+  noWorkerNotice(runId: string): Promise<string | null> {
+    return this.core.team.noWorkerNotice(runId);
+  }
   activeRunIds(): string[] {
     return this.core.runs.activeRunIds();
   }

@@ -125,6 +125,18 @@ export class Team {
       .finally(() => (this.reaping = null));
   }
 
+  /**
+   * What to tell whoever follows a run sent to workers when no worker is alive (none has a heartbeat within
+   * `lostAfterMs`): it waits in the queue until one starts. Null for a direct run, outside team mode, or
+   * while some worker is alive.
+   */
+  async noWorkerNotice(runId: string): Promise<string | null> {
+    if (!this.enabled || !(await this.deps.repo.isViaWorkers(runId))) return null;
+    const since = Date.now() - this.timings.lostAfterMs;
+    if ((await this.deps.repo.workers()).some((w) => w.heartbeatAt >= since)) return null;
+    return 'No worker is running for this team: the run waits in the queue until "cronium worker" runs on a machine with the team database URL.';
+  }
+
   /** Refuses a run for workers before anything is written when there is no queue to send it to. */
   async assertEnabled(): Promise<void> {
     this.requireUrl();

@@ -261,6 +261,11 @@ export async function followRun(
   };
   io.outputClosed?.addEventListener('abort', onOutputClosed, { once: true });
   if (io.outputClosed?.aborted) onOutputClosed();
+  // A run sent to workers while none is alive waits in the queue: say so rather than sit silent.
+  if (!global.json) {
+    const notice = await service.noWorkerNotice(run.id).catch(() => null);
+    if (notice) io.stderr.write(`cronium: ${notice} Ctrl-C cancels it.\n`);
+  }
   let finished;
   let chained: Run[] = [];
   try {
