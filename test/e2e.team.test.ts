@@ -17,6 +17,7 @@ import { CroniumService } from '../src/service/service.ts';
 import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { openBrowser, startServe, stopServe } from './support/browser.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
+import { startWorker } from './support/processes.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
 import { onHost } from './support/sshHosts.ts';
 
@@ -35,7 +36,6 @@ describe('a worker run in the app (Chromium, PostgreSQL, real hosts)', () => {
   let env: NodeJS.ProcessEnv;
   let serve: ChildProcess;
   let worker: ChildProcess;
-  let workerOut = '';
   let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
@@ -81,18 +81,7 @@ describe('a worker run in the app (Chromium, PostgreSQL, real hosts)', () => {
     });
     await seed.close();
 
-    worker = spawn(process.execPath, ['src/cli/main.ts', 'worker', '--name', 'rack1', '--concurrency', '2'], {
-      env: { ...process.env, ...env, CRONIUM_DATA_DIR: workerDir.path },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    worker.stdout!.on('data', (d) => (workerOut += d));
-    worker.stderr!.on('data', (d) => (workerOut += d));
-    const end = Date.now() + 30_000;
-    while (!workerOut.includes('worker taking executions')) {
-      if (worker.exitCode !== null || Date.now() > end)
-        throw new Error(`the worker did not start: ${workerOut}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    worker = (await startWorker('rack1', { ...process.env, ...env, CRONIUM_DATA_DIR: workerDir.path })).child;
 
     const started = await startServe(appDir.path, env);
     serve = started.child;

@@ -3,7 +3,7 @@
  * none run twice — counted in the store, in the queue (pg-boss's own rows) and in the hosts' own record
  * (each script appends its execution id to a file on its host).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import pg from 'pg';
@@ -14,6 +14,7 @@ import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { QUEUE_NAME, QUEUE_SCHEMA } from '../src/team/queue.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
+import { startCli, until } from './support/processes.ts';
 import { onHost } from './support/sshHosts.ts';
 
 const h = ownHosts('drain');
@@ -31,18 +32,6 @@ const children: ChildProcess[] = [];
 /** Rows of the team's store, read as another process would (its own connection). */
 function query<T>(sql: string, ...params: (string | number)[]): Promise<T[]> {
   return store.all<T>(sql, params);
-}
-
-async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 beforeAll(async () => {
@@ -103,20 +92,8 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
     CRONIUM_DATABASE_URL: url,
     CRONIUM_SECRET_STORE: 'key-file',
   };
-  const outputs: string[] = [];
   for (const name of ['w1', 'w2', 'w3']) {
-    const child = spawn(
-      process.execPath,
-      ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', '8'],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const i = outputs.push('') - 1;
-    child.stdout!.on('data', (d) => (outputs[i] += d));
-    child.stderr!.on('data', (d) => (outputs[i] += d));
-    children.push(child);
+    children.push(startCli(['worker', '--name', name, '--concurrency', '8'], env).child);
   }
   const started = Date.now();
   await until(
@@ -124,6 +101,7 @@ it('three workers drain 1,000 queued executions: none lost, none run twice', asy
       (await query<{ n: number }>(`SELECT count(*) AS n FROM runs WHERE status = 'running'`))[0]!.n === 0,
     400_000,
     'the backlog to drain',
+    200,
   );
   const seconds = (Date.now() - started) / 1000;
   console.log(`1000 executions drained by 3 workers in ${seconds.toFixed(1)} s`);

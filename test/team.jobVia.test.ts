@@ -13,6 +13,7 @@ import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { runCli } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
+import { startWorker } from './support/processes.ts';
 
 const h = ownHosts('jobvia');
 let pg: TestPostgres;
@@ -38,18 +39,7 @@ beforeAll(async () => {
     env,
   );
   expect(add.stderr).toBe('');
-  let out = '';
-  worker = spawn(process.execPath, ['src/cli/main.ts', 'worker', '--name', 'wv', '--concurrency', '2'], {
-    env: { ...process.env, ...env, CRONIUM_DATA_DIR: dirs[1]!.path },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  worker.stdout!.on('data', (d) => (out += d));
-  worker.stderr!.on('data', (d) => (out += d));
-  const end = Date.now() + 30_000;
-  while (!out.includes('worker taking executions')) {
-    if (worker.exitCode !== null || Date.now() > end) throw new Error(`the worker did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  worker = (await startWorker('wv', { ...process.env, ...env, CRONIUM_DATA_DIR: dirs[1]!.path })).child;
 }, 120_000);
 
 afterAll(async () => {

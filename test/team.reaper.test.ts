@@ -6,7 +6,7 @@
  * A real PostgreSQL (the store and the queue), the real namespace hosts, `cronium worker` and `cronium
  * daemon` as processes with data directories of their own.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import { Team } from '../src/team/team.ts';
 import { TeamRepo } from '../src/team/teamRepo.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
+import { type CliProcess, startCli, startWorker as startTeamWorker, until } from './support/processes.ts';
 import { onHost } from './support/sshHosts.ts';
 
 const h = ownHosts('trp');
@@ -43,45 +44,20 @@ const ownDir = () => {
   return d.path;
 };
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Proc = CliProcess;
 const procs: Proc[] = [];
 
 /** `cronium ARGS` as a process of its own (another machine: its own data directory), output collected. */
 function start(args: string[], extra: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-    env: { ...env, CRONIUM_DATA_DIR: ownDir(), ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const p = { child, output: () => out, exited };
+  const p = startCli(args, { ...env, CRONIUM_DATA_DIR: ownDir(), ...extra });
   procs.push(p);
   return p;
 }
 
 async function startWorker(name: string, concurrency = 2): Promise<Proc> {
-  const w = start(['worker', '--name', name, '--concurrency', String(concurrency)]);
-  await until(() => w.output().includes('worker taking executions') || w.child.exitCode !== null, 30_000);
-  if (w.child.exitCode !== null) throw new Error(`worker ${name} exited: ${w.output()}`);
+  const w = await startTeamWorker(name, { ...env, CRONIUM_DATA_DIR: ownDir() }, { concurrency });
+  procs.push(w);
   return w;
-}
-
-async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what = 'condition',
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function query<T>(sql: string, ...params: (string | number)[]): Promise<T[]> {

@@ -3,13 +3,14 @@
  * refused (it would reap the live one's executions as an earlier process's), and one that takes over a
  * name whose process ended on this machine starts at once. Real PostgreSQL, real worker processes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { tempDir } from './support/fixtures.ts';
+import { startCli, until, WORKER_READY } from './support/processes.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
 
 let pg: TestPostgres;
@@ -24,19 +25,13 @@ async function worker(
 ): Promise<{ child: ChildProcess; output: () => string; started: boolean }> {
   const dir = tempDir('cronium-wname-');
   dirs.push(dir);
-  let out = '';
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'worker', '--name', name], {
-    env: { ...process.env, ...env, CRONIUM_DATA_DIR: dir.path },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.once('exit', r));
-  const end = Date.now() + 30_000;
-  while (!out.includes('worker taking executions') && child.exitCode === null && Date.now() < end)
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 50))]);
-  return { child, output: () => out, started: out.includes('worker taking executions') };
+  const w = startCli(['worker', '--name', name], { ...process.env, ...env, CRONIUM_DATA_DIR: dir.path });
+  children.push(w.child);
+  // Not an error when it exits: refusing a name that is taken is what some cases expect.
+  await until(() => w.output().includes(WORKER_READY) || w.child.exitCode !== null, 30_000).catch(
+    () => undefined,
+  );
+  return { child: w.child, output: w.output, started: w.output().includes(WORKER_READY) };
 }
 
 beforeAll(async () => {

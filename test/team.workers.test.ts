@@ -3,7 +3,7 @@
  * `cronium worker` processes and the `cronium` CLI on one team, each process with a data directory of its
  * own (another machine, as far as it knows): all they share is CRONIUM_DATABASE_URL and the team key.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { PostgresDatabase } from '../src/store/postgresEngine.ts';
 import { runCli } from './support/cli.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
+import { type CliProcess, startWorker as startTeamWorker, until } from './support/processes.ts';
 import { onHost } from './support/sshHosts.ts';
 
 const h = ownHosts('wrk');
@@ -27,46 +28,20 @@ const TEAM_KEY = randomBytes(32).toString('base64');
 const workerDirs: { path: string; remove: () => void }[] = [];
 const ownDir = () => workerDirs[workerDirs.push(tempDir('cronium-worker-')) - 1]!.path;
 
-interface WorkerProcess {
+interface WorkerProcess extends CliProcess {
   name: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
 }
 const workers: WorkerProcess[] = [];
 
-/** Starts `cronium worker --name NAME`; resolves once it takes executions. */
+/** Starts `cronium worker --name NAME` with a data directory of its own; resolves once it takes executions. */
 async function startWorker(name: string, concurrency = 4, extra: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    ['src/cli/main.ts', 'worker', '--name', name, '--concurrency', String(concurrency), ...extra],
-    {
-      // A data directory of its own: the worker shares nothing with the CLI but the database.
-      env: { ...env, CRONIUM_DATA_DIR: ownDir() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await until(() => out.includes('worker taking executions') || child.exitCode !== null, 30_000);
-  if (child.exitCode !== null) throw new Error(`worker ${name} exited: ${out}`);
-  const w = { name, child, output: () => out, exited };
+  // A data directory of its own: the worker shares nothing with the CLI but the database.
+  const w = {
+    name,
+    ...(await startTeamWorker(name, { ...env, CRONIUM_DATA_DIR: ownDir() }, { concurrency, extra })),
+  };
   workers.push(w);
   return w;
-}
-
-async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what = 'condition',
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Rows of the shared store, read as another process would (its own connection). */
