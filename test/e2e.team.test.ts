@@ -165,6 +165,10 @@ describe('a worker run in the app (Chromium, PostgreSQL, real hosts)', () => {
         `SELECT status, worker FROM executions WHERE job_name = 'teamtick'`,
       );
       expect(e).toEqual({ status: 'cancelled', worker: 'rack1' });
+      // The detail names the worker that ran it.
+      await page.getByTestId('nav-history').click();
+      await row.click();
+      await expect.poll(() => page.getByTestId('execution-worker').textContent()).toBe('rack1');
     } finally {
       cli.kill('SIGTERM');
     }

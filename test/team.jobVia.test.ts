@@ -100,6 +100,14 @@ describe('a job whose runs go to the workers by default', () => {
       { via: 'workers', worker: 'wv' },
       { via: 'direct', worker: null },
     ]);
+    // show and --json name the worker that ran an execution, and no worker for a direct one.
+    const history = JSON.parse((await runCli(['--json', 'history', '--job', 'where'], env)).stdout) as {
+      id: string;
+      worker: string | null;
+    }[];
+    expect(history.map((e) => e.worker)).toEqual([null, 'wv']);
+    expect((await runCli(['show', history[1]!.id], env)).stdout).toMatch(/^worker: +wv \(team mode/m);
+    expect((await runCli(['show', history[0]!.id], env)).stdout).not.toMatch(/^worker:/m);
   }, 60_000);
 
   it('outside team mode such a job is refused before anything is written', async () => {

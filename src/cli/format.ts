@@ -132,6 +132,7 @@ export function showExecution(e: Execution, run?: Run, scheduleLabel = ''): stri
     `job:        ${e.jobName}`,
     `started by: ${actorText(e.startedBy)}`,
     `server:     ${e.serverName}`,
+    ...(e.worker === null ? [] : [`worker:     ${e.worker} (team mode: the worker that ran it)`]),
     `status:     ${e.status}`,
     `exit code:  ${e.exitCode ?? '-'}`,
   ];

@@ -66,6 +66,7 @@ export interface ExecutionRow {
   chain: string;
   stdout_hash: string | null;
   started_by: string | null;
+  worker: string | null;
 }
 
 export function executionFromRow(row: ExecutionRow): Execution {
@@ -98,6 +99,7 @@ export function executionFromRow(row: ExecutionRow): Execution {
     chain: JSON.parse(row.chain) as ChainStep[],
     stdoutHash: row.stdout_hash,
     startedBy: row.started_by ?? null,
+    worker: row.worker ?? null,
   };
 }
 

@@ -201,6 +201,12 @@ export function ExecutionDetail({ executionId }: { executionId: string }) {
             <dd>{when(e.startedAt)}</dd>
             <dt>Started by</dt>
             <dd data-testid="execution-started-by">{e.startedBy ?? 'unknown'}</dd>
+            {e.worker !== null && (
+              <>
+                <dt>Worker</dt>
+                <dd data-testid="execution-worker">{e.worker}</dd>
+              </>
+            )}
             <dt>Trigger</dt>
             <dd data-testid="execution-trigger">
               {run ? (run.scheduleId ? `schedule ${scheduleName ?? '…'}` : run.trigger) : '…'}

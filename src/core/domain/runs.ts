@@ -51,6 +51,11 @@ export interface Execution {
   chain: ChainStep[];
   /** Who started its run (Run.startedBy); null for older rows ("unknown"). */
   startedBy: string | null;
+  /**
+   * Team mode: the name of the worker (`cronium worker --name`) that took this execution from the queue;
+   * null for one run directly, and for one no worker has taken yet.
+   */
+  worker: string | null;
 }
 
 /** What one chain link did after an execution: the run it started, or why it started none. */
