@@ -5,10 +5,6 @@
  * - A run whose helpers go no API way never loads jose, and one that needs no secret never loads the OS
  *   keychain's native module; a run in API mode, and one with a secret environment value, do (the same
  *   probe seeing them is what makes the first assertion mean something).
- * - The early dial (src/cli/preconnect.ts): the run's execution takes the connection dialed before the
- *   service opened (one login, a fresh connection: bundled helpers as for any new connection); a login
- *   that fails is tried once and is the execution's error; what it does not dial (passphrase, password,
- *   jump server, unknown name, no data directory) is dialed as before; a dial nobody took is stopped.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -26,8 +22,6 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { compileCacheDir, isPrivateDir } from '../src/cli/compileCache.ts';
-import { dialEarly } from '../src/cli/preconnect.ts';
-import { SshConnection } from '../src/ssh/sshConnection.ts';
 import { CroniumService } from '../src/service/service.ts';
 import { ownHosts, tempDir } from './support/fixtures.ts';
 
@@ -53,7 +47,7 @@ function spawned(command: string, args: string[], env: NodeJS.ProcessEnv): Promi
 
 /** The environment of a CLI process: no compile cache of the caller's, this cache folder. */
 function cliEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CRONIUM_RUNTIME_PORT: '0', ...extra };
+  const env = { ...process.env, CRONIUM_RUNTIME_PORT: '0', ...extra };
   delete env.NODE_COMPILE_CACHE;
   delete env.NODE_DISABLE_COMPILE_CACHE;
   return env;
@@ -199,126 +193,5 @@ registerHooks({
   it('API mode loads jose; a secret environment value loads the keychain module', async () => {
     expect(await loadedBy('plain', ['--helpers', 'api'])).toContain('jose');
     expect(await loadedBy('with-secret')).toContain('@napi-rs/keyring');
-  });
-});
-
-describe('the early dial', () => {
-  const h = ownHosts('earlydial');
-  const dir = tempDir('cronium-early-');
-  let jobId = '';
-  beforeAll(async () => {
-    const service = await CroniumService.open({
-      dataDir: dir.path,
-      unknownHostKeys: 'accept-new',
-      runtimePort: 0,
-    });
-    try {
-      const key = { type: 'key' as const, keyPath: h.keyPath };
-      await service.createServer({ name: 'h1', host: h.hosts.h1.address, username: h.user, auth: key });
-      await service.createServer({
-        name: 'wrong',
-        host: h.hosts.h2.address,
-        username: h.user,
-        auth: { type: 'key', keyPath: h.wrongKeyPath },
-      });
-      await service.createServer({
-        name: 'locked',
-        host: h.hosts.h1.address,
-        username: h.user,
-        auth: { type: 'key', keyPath: h.encryptedKeyPath, passphrase: h.passphrase },
-      });
-      await service.createServer({
-        name: 'pw',
-        host: h.hosts.h1.address,
-        username: h.user,
-        auth: { type: 'password', password: h.password },
-      });
-      await service.createServer({
-        name: 'behind',
-        host: h.behindH1.address,
-        port: h.behindH1.port,
-        username: h.user,
-        auth: key,
-        jumpServerId: 'h1',
-      });
-      jobId = (await service.createJob({ name: 'plain', language: 'bash', script: 'echo early' })).id;
-    } finally {
-      await service.close();
-    }
-  });
-  afterAll(() => {
-    dir.remove();
-    h.removeUser();
-  });
-
-  /** Counts SshConnection.connect calls while `fn` runs. */
-  async function dialsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; dials: number }> {
-    const original = SshConnection.connect;
-    let dials = 0;
-    SshConnection.connect = (target, options) => {
-      dials++;
-      return original.call(SshConnection, target, options);
-    };
-    try {
-      return { result: await fn(), dials };
-    } finally {
-      SshConnection.connect = original;
-    }
-  }
-
-  /** Dials `ref` early, opens the service with the dial, runs the job there; the execution as stored. */
-  async function runWithEarlyDial(ref: string) {
-    const early = await dialEarly({ dataDir: dir.path, serverRef: ref, agentSocket: undefined });
-    expect(early).not.toBeNull();
-    const service = await CroniumService.open({
-      dataDir: dir.path,
-      unknownHostKeys: 'accept-new',
-      runtimePort: 0,
-      adoptConnections: [early!],
-    });
-    try {
-      const run = await service.waitForRun((await service.startRun({ jobId, serverIds: [ref] })).id);
-      return { execution: await service.getExecution(run.executionIds[0]!), service };
-    } finally {
-      await service.close();
-    }
-  }
-
-  it('the execution takes the early connection: one login, fresh (bundled helpers), output as usual', async () => {
-    const { result, dials } = await dialsDuring(() => runWithEarlyDial('h1'));
-    expect(dials).toBe(1);
-    expect(result.execution).toMatchObject({ status: 'succeeded', helperMode: 'bundled', serverName: 'h1' });
-  });
-
-  it('a login that fails is tried once, and is the execution’s error', async () => {
-    const { result, dials } = await dialsDuring(() => runWithEarlyDial('wrong'));
-    expect(dials).toBe(1);
-    expect(result.execution).toMatchObject({ status: 'error', errorKind: 'auth_failed' });
-  });
-
-  it('dials only the plain case: a passphrase, a password, a jump server, an unknown name, no store', async () => {
-    for (const ref of ['locked', 'pw', 'behind', 'nosuch'])
-      expect(await dialEarly({ dataDir: dir.path, serverRef: ref, agentSocket: undefined })).toBeNull();
-    const empty = join(dir.path, 'none');
-    expect(await dialEarly({ dataDir: empty, serverRef: 'h1', agentSocket: undefined })).toBeNull();
-    // Nothing was made where there was no data directory.
-    expect(() => statSync(empty)).toThrow();
-  });
-
-  it('a dial no execution took is stopped when the service closes', async () => {
-    const early = await dialEarly({ dataDir: dir.path, serverRef: 'h1', agentSocket: undefined });
-    const service = await CroniumService.open({
-      dataDir: dir.path,
-      unknownHostKeys: 'accept-new',
-      runtimePort: 0,
-      adoptConnections: [early!],
-    });
-    await service.close();
-    // Either stopped mid-dial, or closed at once when it arrived after the pool was shut down.
-    const outcome = await early!.connection.then(
-      (connection) => (connection.isOpen ? 'open' : 'closed'),
-      () => 'stopped',
-    );
-    expect(outcome).not.toBe('open');
   });
 });

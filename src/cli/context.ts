@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 
 import type { HostApi } from '../contract.ts';
-import type { EarlyDial } from './preconnect.ts';
 import { drained, outputErrorExit, type CliIo, type GlobalOptions } from './io.ts';
 
 /** The service as the CLI uses it: the contract for trusted local clients (HostApi in the contract). */
@@ -204,7 +203,6 @@ export function action<A extends unknown[]>(
     serving = false,
     serviceOptions = {},
     endEarly = false,
-    dialEarly,
   }: {
     serving?: boolean;
     /** Options of the service this command opens; a function of the command's arguments when they decide. */
@@ -218,11 +216,6 @@ export function action<A extends unknown[]>(
      * (a PostgreSQL pool is closed properly).
      */
     endEarly?: boolean;
-    /**
-     * The server this command will connect to first, from its arguments (null: not known): dialed while
-     * the service loads (see src/cli/preconnect.ts), for the local store only.
-     */
-    dialEarly?: (...args: A) => string | null;
   } = {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -230,24 +223,18 @@ export function action<A extends unknown[]>(
     const { io } = ctx;
     let host: Host | null = null;
     let scratch: string | null = null;
-    let early: EarlyDial | null = null;
     try {
-      const { resolveDataDir } = await import('../core/paths.ts');
+      const [{ CroniumService }, { resolveDataDir }, { runtimePortFromEnv }, { configureCliLogger, log }] =
+        await Promise.all([
+          import('../service/service.ts'),
+          import('../core/paths.ts'),
+          import('../core/rules.ts'),
+          import('../core/logger.ts'),
+        ]);
+      configureCliLogger(io.stderr, global.verbose ? 'debug' : 'warn');
       // A PostgreSQL store (--database-url, CRONIUM_DATABASE_URL) is the team's: every command uses it.
       const url = databaseUrl(global, io.env);
       let dataDir = resolveDataDir(global.dataDir, io.env);
-      // Started before the service's modules load: the handshake's waits overlap their loading.
-      const earlyRef = !url && dialEarly ? dialEarly(...args) : null;
-      if (earlyRef)
-        early = await (
-          await import('./preconnect.ts')
-        ).dialEarly({ dataDir, serverRef: earlyRef, agentSocket: process.env.SSH_AUTH_SOCK });
-      const [{ CroniumService }, { runtimePortFromEnv }, { configureCliLogger, log }] = await Promise.all([
-        import('../service/service.ts'),
-        import('../core/rules.ts'),
-        import('../core/logger.ts'),
-      ]);
-      configureCliLogger(io.stderr, global.verbose ? 'debug' : 'warn');
       log().debug(`data directory ${dataDir}`);
       // A command that only reads answers from an empty store when there is none yet, leaving no data
       // directory behind (opening the database would create it).
@@ -264,11 +251,8 @@ export function action<A extends unknown[]>(
         runtimePort: runtimePortFromEnv(io.env),
         env: io.env,
         databaseUrl: url ?? undefined,
-        adoptConnections: early ? [early] : undefined,
         ...(typeof serviceOptions === 'function' ? serviceOptions(...args) : serviceOptions),
       });
-      // The pool has it now (and closes it with the service).
-      early = null;
       const code = await fn(host, ...args);
       ctx.done(code);
       if (endEarly && io.exit && !url && host.activeRunIds().length === 0) {
@@ -279,8 +263,6 @@ export function action<A extends unknown[]>(
     } catch (err) {
       await reportError(ctx, err);
     } finally {
-      // Dialed, but the service never opened to take it.
-      early?.abort(new Error('the service did not open'));
       await host?.close();
       if (scratch) rmSync(scratch, { recursive: true, force: true });
     }

@@ -29,7 +29,6 @@ import {
 } from '../secrets/teamKey.ts';
 import { ConnectionPool } from '../ssh/connectionPool.ts';
 import { HostKeyVerifier, type UnknownKeyPolicy } from '../ssh/hostKeys.ts';
-import type { SshConnection } from '../ssh/sshConnection.ts';
 import { HistoryRepo } from '../store/historyRepo.ts';
 import { JobRepo } from '../store/jobRepo.ts';
 import { LeaseRepo, ScheduleRepo } from '../store/scheduleRepo.ts';
@@ -120,15 +119,6 @@ export interface ServiceOptions {
   teamSupervise?: boolean;
   /** Where runs the scheduler fires go (`workers` in a worker process: schedules fire into the queue). */
   scheduledVia?: 'direct' | 'workers';
-  /**
-   * Dials started before the service (the CLI's early dial, src/cli/preconnect.ts), handed to the pool
-   * (ConnectionPool.adopt): the first execution on each server takes its connection.
-   */
-  adoptConnections?: {
-    serverId: string;
-    connection: Promise<SshConnection>;
-    abort: (reason: unknown) => void;
-  }[];
 }
 
 /** The built parts. Trusted code only (the facade, and tests that drive the runtime API directly). */
@@ -235,7 +225,6 @@ async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: Team
     checkIdleAfterMs: options.checkIdleAfterMs,
     sessionAnswerMs: options.sessionAnswerMs,
   });
-  for (const dial of options.adoptConnections ?? []) pool.adopt(dial.serverId, dial);
   // The log's writer keeps its own thread and connection (the data path stays off this thread): for the
   // SQLite store, a LogWriter on the same file; on PostgreSQL, batches through the store's pool.
   const logs: LogStore =

@@ -77,8 +77,6 @@ export class ConnectionPool {
   private readonly checkIdleAfterMs: number;
   private readonly checkTimeoutMs: number;
   private closedAll = false;
-  /** Dials handed over by adopt(), until the first acquire() for their server takes them. */
-  private readonly adopted = new Map<string, { entry: Promise<Entry>; abort: (reason: unknown) => void }>();
 
   private readonly options: PoolOptions;
 
@@ -105,14 +103,6 @@ export class ConnectionPool {
     for (;;) {
       if (this.closedAll) throw new CroniumError('cancelled', 'The connection pool is shut down.');
       throwIfAborted(signal, 'before connecting');
-      // A dial made before the pool existed (see adopt()) serves the first caller, as a fresh connection.
-      const adopted = this.adopted.get(serverId);
-      if (adopted) {
-        this.adopted.delete(serverId);
-        const entry = await raceSignal(adopted.entry, signal, 'while connecting');
-        if (entry.connection.isOpen && !entry.retire) return this.lease(entry, true);
-        continue;
-      }
       const open = (this.entries.get(serverId) ?? []).find(
         (e) => e.connection.isOpen && !e.retire && e.leases < this.capacity(e),
       );
@@ -148,22 +138,6 @@ export class ConnectionPool {
       const entry = await this.wait(pending, signal);
       return this.lease(entry, true);
     }
-  }
-
-  /**
-   * Takes over a dial to `serverId` started before this pool existed (the CLI dials while it loads the
-   * rest of itself: src/cli/preconnect.ts): the next acquire() for that server waits for it instead of
-   * dialing, and gets its error when it failed (so a failed login is tried once, as ssh(1) does). The
-   * connection joins the pool like one it made; closeAll() stops a dial still under way (`abort`).
-   */
-  adopt(
-    serverId: string,
-    dial: { connection: Promise<SshConnection>; abort: (reason: unknown) => void },
-  ): void {
-    const entry = dial.connection.then((connection) => this.register(serverId, connection, null));
-    // Its error is for the acquire() that takes it; with none, it is dropped.
-    entry.catch(() => {});
-    this.adopted.set(serverId, { entry, abort: dial.abort });
   }
 
   /** Waits for a shared dial; giving up withdraws this caller, and the last one to give up stops the dial. */
@@ -232,11 +206,6 @@ export class ConnectionPool {
       jumpLease?.release();
       throw err;
     }
-    return this.register(serverId, connection, jumpLease);
-  }
-
-  /** Puts a connection just made into the pool, idle (closed at once when the pool was shut down meanwhile). */
-  private register(serverId: string, connection: SshConnection, jumpLease: Lease | null): Entry {
     const entry: Entry = {
       serverId,
       connection,
@@ -361,9 +330,6 @@ export class ConnectionPool {
 
   closeAll(): void {
     this.closedAll = true;
-    for (const { abort } of this.adopted.values())
-      abort(new CroniumError('cancelled', 'The connection pool is shut down.'));
-    this.adopted.clear();
     for (const list of this.pending.values())
       for (const pending of list)
         pending.controller.abort(new CroniumError('cancelled', 'The connection pool is shut down.'));

@@ -41,11 +41,6 @@ export function register(cmd: Command, ctx: CommandContext): void {
         {
           // Once the run's end is stored and said, the process ends (see action()).
           endEarly: true,
-          // One server named (not a tag), run here: dialed while the rest loads.
-          dialEarly: (_job: string, o: RunOptions) => {
-            const refs = o.on === undefined ? [] : splitList(o.on);
-            return refs.length === 1 && !refs[0]!.startsWith('tag:') && o.via !== 'workers' ? refs[0]! : null;
-          },
         },
       ),
     );
