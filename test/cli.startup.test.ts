@@ -47,7 +47,7 @@ function spawned(command: string, args: string[], env: NodeJS.ProcessEnv): Promi
 
 /** The environment of a CLI process: no compile cache of the caller's, this cache folder. */
 function cliEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env = { ...process.env, CRONIUM_RUNTIME_PORT: '0', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, CRONIUM_RUNTIME_PORT: '0', ...extra };
   delete env.NODE_COMPILE_CACHE;
   delete env.NODE_DISABLE_COMPILE_CACHE;
   return env;
