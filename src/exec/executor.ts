@@ -76,9 +76,23 @@ export class Executor {
 
     try {
       if (signal.aborted) throw abortError(signal, 'before it started');
-      await this.move(id, 'connecting');
+      // The dial starts before the status is written, and the job's figures are read meanwhile: both are
+      // store round trips the handshake would otherwise wait for.
       const connectStart = performance.now();
-      lease = await this.options.pool.acquire(plan.server.id, signal);
+      const leasing = this.options.pool.acquire(plan.server.id, signal);
+      const stats = history.jobStats(plan.job.id, id);
+      // Both awaited below, where a failure is raised (not an unhandled rejection meanwhile).
+      for (const pending of [leasing, stats]) pending.catch(() => {});
+      try {
+        await this.move(id, 'connecting');
+      } catch (err) {
+        leasing.then(
+          (late) => late.release(),
+          () => {},
+        );
+        throw err;
+      }
+      lease = await leasing;
       const connectMs = lease.fresh ? Math.round(performance.now() - connectStart) : 0;
 
       const deployStart = performance.now();
@@ -99,7 +113,7 @@ export class Executor {
         script: plan.job.script,
         context: runtimeContext(
           plan,
-          await history.jobStats(plan.job.id, id),
+          await stats,
           (value) => {
             lateSecret = true;
             for (const form of secretForms(value)) log.addSecret(form);

@@ -1,6 +1,6 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type * as Jose from 'jose';
 
 import type { SecretStore } from '../secrets/secretStore.ts';
 import type { Sql } from '../store/sql.ts';
@@ -36,6 +36,13 @@ export interface VerifiedToken {
 export type TokenFailure = 'malformed' | 'expired' | 'invalid';
 
 /**
+ * jose, loaded when the first token is signed or checked: a run whose helpers go no API way (bundled mode,
+ * a script that names no helper) never loads it, which keeps it off `cronium run`'s start-up.
+ */
+let jose: Promise<typeof Jose> | null = null;
+const loadJose = () => (jose ??= import('jose'));
+
+/**
  * Per-execution JWTs (HS256, jose). The signing key is 256 random bits per installation, sealed by the
  * SecretStore in the settings table.
  */
@@ -61,6 +68,7 @@ export class TokenService {
   }
 
   async sign(claims: TokenClaims, userId = 'local'): Promise<string> {
+    const { SignJWT } = await loadJose();
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({
       jobId: claims.jobId,
@@ -80,6 +88,7 @@ export class TokenService {
   }
 
   async verify(token: string): Promise<VerifiedToken | TokenFailure> {
+    const { errors: joseErrors, jwtVerify } = await loadJose();
     try {
       // jose checks the types of exp, nbf and iat (numbers) and the values of iss and aud when present;
       // requiredClaims makes every one of them, and the execution's own claims, present.

@@ -107,6 +107,12 @@ export interface DataKeyStoreOptions {
   keychain: Keychain | null;
   /** Why there is no keychain, when keychain is null (shown as the reason for the key file). */
   noKeychainReason?: string;
+  /**
+   * Finds the OS keychain when the data key is first needed (osKeychain: its native module is loaded only
+   * then, so a command that touches no secret never pays for it); when given, it replaces `keychain` and
+   * `noKeychainReason`.
+   */
+  findKeychain?: () => { keychain: Keychain | null; reason: string | null };
   /** Opens "ss1:" values (the desktop app passes Electron safeStorage); absent elsewhere. */
   legacyDecrypt?: (sealed: string) => string;
 }
@@ -161,12 +167,15 @@ export class DataKeySecretStore implements SecretStore {
   }
 
   private async findKey(): Promise<{ key: Buffer; info: SecretStoreInfo }> {
-    const { dataDir, db, keychain } = this.options;
+    const { dataDir, db } = this.options;
+    const found = this.options.findKeychain?.();
+    const keychain = found ? found.keychain : this.options.keychain;
     const filePath = join(dataDir, KEY_FILE);
     const account = `data-key:${await storeId(db)}`;
     const check = await getSetting(db, 'secrets.key_check');
     const fileKey = readKeyFile(filePath);
-    let keychainProblem = this.options.noKeychainReason ?? 'no OS keychain is configured';
+    let keychainProblem =
+      (found ? found.reason : this.options.noKeychainReason) ?? 'no OS keychain is configured';
     if (keychain) {
       try {
         const stored = keychain.get(account);

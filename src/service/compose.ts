@@ -192,12 +192,12 @@ export async function composeCore(options: ServiceOptions): Promise<Core> {
 
 /** Builds every part on an open store (see composeCore). */
 async function composeOn(db: SqlDatabase, options: ServiceOptions, teamKey: TeamKey | null): Promise<Core> {
-  const found = options.keychain === undefined ? osKeychain() : null;
   const dataKeySecrets = new DataKeySecretStore({
     dataDir: options.dataDir,
     db,
-    keychain: found ? found.keychain : (options.keychain ?? null),
-    noKeychainReason: found?.reason ?? undefined,
+    keychain: options.keychain ?? null,
+    // The OS keychain (its native module) only once a secret is needed.
+    findKeychain: options.keychain === undefined ? () => osKeychain() : undefined,
     legacyDecrypt: options.legacyDecrypt,
   });
   // A team key, when given, is used instead of the data key (on any engine); a store that adopted one
