@@ -79,20 +79,34 @@ export class ExecutionHistory extends RunHistory {
     return await stats;
   }
 
-  /** The job's figures over its executions outside run `runId` (null: all of them). */
+  /**
+   * The job's figures over its executions outside run `runId` (null: all of them). The counts come from
+   * the index executions_job_status alone (the job's whole record, less the run's own few executions);
+   * the last start from executions_job, newest first.
+   */
   private async jobStatsExcept(jobId: string, runId: string | null): Promise<JobStats> {
-    // CASE, not SUM(boolean): PostgreSQL does not add booleans.
-    const row = (await this.db.get<{ ok: number; bad: number; last: number | null }>(
-      `SELECT COALESCE(SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), 0) AS ok,
-              COALESCE(SUM(CASE WHEN status IN ('failed', 'timed_out', 'error') THEN 1 ELSE 0 END), 0) AS bad,
-              MAX(started_at) AS last
-         FROM executions WHERE job_id = ?${runId === null ? '' : ' AND run_id <> ?'}`,
+    const counts = new Map<string, number>();
+    const byStatus = 'SELECT status, COUNT(*) AS n FROM executions WHERE job_id = ?';
+    for (const row of await this.db.all<{ status: string; n: number }>(`${byStatus} GROUP BY status`, [
+      jobId,
+    ]))
+      counts.set(row.status, Number(row.n));
+    if (runId !== null)
+      for (const row of await this.db.all<{ status: string; n: number }>(
+        `${byStatus} AND run_id = ? GROUP BY status`,
+        [jobId, runId],
+      ))
+        counts.set(row.status, (counts.get(row.status) ?? 0) - Number(row.n));
+    const last = await this.db.get<{ started_at: number }>(
+      `SELECT started_at FROM executions WHERE job_id = ?${runId === null ? '' : ' AND run_id <> ?'}
+        ORDER BY started_at DESC LIMIT 1`,
       runId === null ? [jobId] : [jobId, runId],
-    ))!;
+    );
+    const count = (...statuses: ExecutionStatus[]) => statuses.reduce((n, s) => n + (counts.get(s) ?? 0), 0);
     return {
-      successCount: Number(row.ok),
-      failureCount: Number(row.bad),
-      lastRunAt: row.last === null ? null : Number(row.last),
+      successCount: count('succeeded'),
+      failureCount: count('failed', 'timed_out', 'error'),
+      lastRunAt: last ? Number(last.started_at) : null,
     };
   }
 
