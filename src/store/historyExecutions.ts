@@ -86,15 +86,17 @@ export class ExecutionHistory extends RunHistory {
    */
   private async jobStatsExcept(jobId: string, runId: string | null): Promise<JobStats> {
     const counts = new Map<string, number>();
-    const byStatus = 'SELECT status, COUNT(*) AS n FROM executions WHERE job_id = ?';
-    for (const row of await this.db.all<{ status: string; n: number }>(`${byStatus} GROUP BY status`, [
-      jobId,
-    ]))
+    const counted = "status IN ('succeeded', 'failed', 'timed_out', 'error')";
+    for (const row of await this.db.all<{ status: string; n: number }>(
+      `SELECT status, COUNT(*) AS n FROM executions WHERE job_id = ? AND ${counted} GROUP BY status`,
+      [jobId],
+    ))
       counts.set(row.status, Number(row.n));
+    // By run_id alone (a run is one job's): with job_id too, the planner may walk the job's index instead.
     if (runId !== null)
       for (const row of await this.db.all<{ status: string; n: number }>(
-        `${byStatus} AND run_id = ? GROUP BY status`,
-        [jobId, runId],
+        `SELECT status, COUNT(*) AS n FROM executions WHERE run_id = ? AND ${counted} GROUP BY status`,
+        [runId],
       ))
         counts.set(row.status, (counts.get(row.status) ?? 0) - Number(row.n));
     const last = await this.db.get<{ started_at: number }>(
