@@ -14,9 +14,11 @@
  * and 8-host fan-out once each under `node --cpu-prof`, profiles in DIR; see bench/profileTop.ts).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 
 import ssh2 from 'ssh2';
 
@@ -213,6 +215,50 @@ with open(sys.argv[2], "wb") as out:
         total -= len(block[:total])
 `;
 
+/** Executions in the history of the fan-out section's long-history job. */
+const HISTORY_EXECUTIONS = 300_000;
+
+/**
+ * Gives the job `name` (a copy of `hostname`) a history of `count` ended executions, written straight into
+ * the bench's SQLite store (one run holds them); returns how long that took (ms).
+ */
+function historyJob(dataDir: string, name: string, count: number): number {
+  const started = performance.now();
+  const db = new DatabaseSync(join(dataDir, 'cronium.db'), { timeout: 10_000 });
+  try {
+    const template = db.prepare('SELECT * FROM jobs WHERE name = ?').get('hostname') as Record<
+      string,
+      SQLInputValue
+    >;
+    const jobId = randomUUID();
+    const columns = Object.keys(template);
+    db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(
+      ...columns.map((c) => (c === 'id' ? jobId : c === 'name' ? name : template[c]!)),
+    );
+    const runId = randomUUID();
+    const at = Date.now() - count;
+    db.prepare(
+      `INSERT INTO runs (id, job_id, job_name, input, trigger, concurrency, helper_mode, status, started_at, ended_at)
+       VALUES (?, ?, ?, 'null', 'cli', 1, 'auto', 'partial', ?, ?)`,
+    ).run(runId, jobId, name, at, at + count);
+    const insert = db.prepare(
+      `INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, exit_code, started_at, ended_at)
+       VALUES (?, ?, ?, ?, 'past', 'past', ?, ?, ?, ?)`,
+    );
+    db.exec('BEGIN');
+    for (let i = 0; i < count; i++) {
+      const ok = i % 10 !== 0;
+      insert.run(randomUUID(), runId, jobId, name, ok ? 'succeeded' : 'failed', ok ? 0 : 1, at + i, at + i);
+    }
+    db.exec('COMMIT');
+    // Written back into the database file now: the runs measured must not pay for this checkpoint.
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  return performance.now() - started;
+}
+
 /** A reader slower than the network: 64 KiB every 4 ms at most (≈ 16 MB/s). */
 const SLOW_READER = `${'python3'} -c ${quote(
   'import sys, time\nr = sys.stdin.buffer.read1\nwhile r(65536):\n    time.sleep(0.004)\n',
@@ -364,6 +410,21 @@ async function main(): Promise<void> {
             },
           );
       }
+      // A job with a long history: its event figures (successCount…) are read from the store once per
+      // run, not once per host (the query reads every execution the job ever had).
+      const history = historyJob(dataDir, 'hostname-history', HISTORY_EXECUTIONS);
+      const names = h.fleet.slice(0, 8).map((f) => f.name);
+      const long = await repeat(Math.max(3, Math.ceil(REPS / 2)), () =>
+        timeShell(`${shLine(run('hostname-history', names, ['--concurrency', '8']))} >/dev/null 2>&1`, env),
+      );
+      const lm = figure(long);
+      row(
+        `8 hosts, a job with ${HISTORY_EXECUTIONS.toLocaleString('en')} executions in its history (made in ${ms(history)})`,
+        lm.text,
+        '-',
+        null,
+        'reported',
+      );
     }
 
     if (wants('bulk')) {

