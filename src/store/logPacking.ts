@@ -23,12 +23,23 @@ export function unpackLogText(packed: Uint8Array): string {
 }
 
 /**
- * A chunk on its way into log_chunks (see LogWriter): its text, or (output stored packed) its UTF-8 bytes;
- * `size` is what the writer counted for it (bytes or characters, see core/logBytes.ts chunkSize).
+ * A chunk on its way into log_chunks (see LogWriter): its text, or (output stored packed) its UTF-8 bytes,
+ * or those bytes already packed by the sender (packLogText); `size` is what the writer counted for it
+ * (bytes or characters, see core/logBytes.ts chunkSize).
  */
 export type StoredChunk = { executionId: string; seq: number; stream: string; ts: number; size: number } & (
-  { text: string } | { utf8: Uint8Array }
+  { text: string } | { utf8: Uint8Array } | { packed: Uint8Array }
 );
+
+/**
+ * The WAL size (pages of the database, 4 KiB by default) from which the log writer's connection checkpoints
+ * after a commit (SQLite's wal_autocheckpoint, default 1000). At the default a bulk output checkpointed
+ * every ~4 MiB of packed log, each time copying pages into the database and fsyncing it while the writer
+ * stood still, so the output paused behind it. At 64 MiB a 100 MB output (≈ 21 MB packed) stores with no
+ * checkpoint of its own: the others' connections (the service's next commit, the last close) do it once, and
+ * the WAL stays bounded for outputs of any size.
+ */
+export const WRITER_CHECKPOINT_PAGES = 16384;
 
 /** The statement storeChunks() runs, prepared once per connection. */
 export const INSERT_LOG_CHUNK =
@@ -47,7 +58,8 @@ export function storeChunks(
   try {
     db.exec('BEGIN IMMEDIATE');
     for (const c of chunks) {
-      if ('utf8' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
+      if ('packed' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', c.packed);
+      else if ('utf8' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
       else if (c.text.length >= PACK_FROM)
         insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
       else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);
