@@ -1,9 +1,7 @@
 /**
  * The SQLite log writer under bulk output (issue 10): once its thread is behind, big output chunks are
  * compressed on the caller's thread before they are sent (src/store/logWriter.ts SHARE_FROM), and they
- * read back byte for byte like those the thread packed; and the thread's connection does not checkpoint
- * the WAL every ~4 MiB (WRITER_CHECKPOINT_PAGES), while what it wrote is visible to other connections at
- * once and a checkpoint by another connection stores it in the database file.
+ * read back byte for byte like those the thread packed.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -93,38 +91,6 @@ describe('LogWriter under bulk output', () => {
       for (const [i, chunk] of all.entries()) expect(unpackLogText(rows[i]!.packed!)).toBe(chunk.text);
       expect(rows[5]!.text).toBe('done\n');
       expect(rows[5]!.packed).toBeNull();
-    } finally {
-      await writer.close();
-    }
-  }, 60_000);
-
-  it('leaves the checkpoint of a big log to other connections, which see every row at once', async () => {
-    const db = database('wal.db');
-    const writer = new LogWriter(db.path);
-    try {
-      // ~6 MiB packed (about 3× smaller than the text): over the 1000 pages (~4 MiB) at which SQLite's default
-      // checkpoints after a commit, far under the writer's own mark.
-      const chunks = Array.from({ length: 20 }, (_, seq) => output(seq, text(1024 * 1024)));
-      for (const chunk of chunks) writer.write([chunk]);
-      await writer.flush();
-      const other = new DatabaseSync(db.path);
-      try {
-        const count = other.prepare('SELECT count(*) AS n FROM log_chunks').get() as { n: number };
-        expect(count.n).toBe(20);
-        // Frames in the WAL (`log`) that this checkpoint copied into the database (`checkpointed`): the
-        // writer's connection had checkpointed none of them.
-        const done = other.prepare('PRAGMA wal_checkpoint(PASSIVE)').get() as {
-          busy: number;
-          log: number;
-          checkpointed: number;
-        };
-        expect(done.log).toBeGreaterThan(1000);
-        expect(done.checkpointed).toBe(done.log);
-      } finally {
-        other.close();
-      }
-      const rows = db.rows();
-      for (const [i, chunk] of chunks.entries()) expect(unpackLogText(rows[i]!.packed!)).toBe(chunk.text);
     } finally {
       await writer.close();
     }

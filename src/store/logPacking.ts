@@ -31,16 +31,6 @@ export type StoredChunk = { executionId: string; seq: number; stream: string; ts
   { text: string } | { utf8: Uint8Array } | { packed: Uint8Array }
 );
 
-/**
- * The WAL size (pages of the database, 4 KiB by default) from which the log writer's connection checkpoints
- * after a commit (SQLite's wal_autocheckpoint, default 1000). At the default a bulk output checkpointed
- * every ~4 MiB of packed log, each time copying pages into the database and fsyncing it while the writer
- * stood still, so the output paused behind it. At 64 MiB a 100 MB output (≈ 21 MB packed) stores with no
- * checkpoint of its own: the others' connections (the service's next commit, the last close) do it once, and
- * the WAL stays bounded for outputs of any size.
- */
-export const WRITER_CHECKPOINT_PAGES = 16384;
-
 /** The statement storeChunks() runs, prepared once per connection. */
 export const INSERT_LOG_CHUNK =
   'INSERT INTO log_chunks (execution_id, seq, stream, ts, text, packed) VALUES (?, ?, ?, ?, ?, ?)';

@@ -6,13 +6,12 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { INSERT_LOG_CHUNK, type StoredChunk, storeChunks, WRITER_CHECKPOINT_PAGES } from './logPacking.ts';
+import { INSERT_LOG_CHUNK, type StoredChunk, storeChunks } from './logPacking.ts';
 
 type Message = { type: 'chunks'; chunks: StoredChunk[] } | { type: 'flush'; id: number } | { type: 'close' };
 
 const db = new DatabaseSync((workerData as { path: string }).path, { timeout: 10_000 });
 db.exec('PRAGMA synchronous = NORMAL');
-db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
 const insert = db.prepare(INSERT_LOG_CHUNK);
 let failure: string | null = null;
 
