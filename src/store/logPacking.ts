@@ -23,11 +23,12 @@ export function unpackLogText(packed: Uint8Array): string {
 }
 
 /**
- * A chunk on its way into log_chunks (see LogWriter): its text, or (output stored packed) its UTF-8 bytes;
- * `size` is what the writer counted for it (bytes or characters, see core/logBytes.ts chunkSize).
+ * A chunk on its way into log_chunks (see LogWriter): its text, or (output stored packed) its UTF-8 bytes,
+ * or those bytes already packed by the sender (packLogText); `size` is what the writer counted for it
+ * (bytes or characters, see core/logBytes.ts chunkSize).
  */
 export type StoredChunk = { executionId: string; seq: number; stream: string; ts: number; size: number } & (
-  { text: string } | { utf8: Uint8Array }
+  { text: string } | { utf8: Uint8Array } | { packed: Uint8Array }
 );
 
 /** The statement storeChunks() runs, prepared once per connection. */
@@ -47,7 +48,8 @@ export function storeChunks(
   try {
     db.exec('BEGIN IMMEDIATE');
     for (const c of chunks) {
-      if ('utf8' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
+      if ('packed' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', c.packed);
+      else if ('utf8' in c) insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.utf8));
       else if (c.text.length >= PACK_FROM)
         insert.run(c.executionId, c.seq, c.stream, c.ts, '', packLogText(c.text));
       else insert.run(c.executionId, c.seq, c.stream, c.ts, c.text, null);

@@ -4,11 +4,20 @@ import { Worker } from 'node:worker_threads';
 import type { LogChunk } from '../core/domain.ts';
 import { CroniumError } from '../core/errors.ts';
 import { carriesBytes, chunkSize, storedUtf8 } from '../core/logBytes.ts';
-import { INSERT_LOG_CHUNK, PACK_FROM, type StoredChunk, storeChunks } from './logPacking.ts';
+import { INSERT_LOG_CHUNK, PACK_FROM, packLogText, type StoredChunk, storeChunks } from './logPacking.ts';
 
 /** Size queued for the writer (chunkSize) beyond which sources are paused, and below which they resume. */
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
+/**
+ * Backlog (chunkSize) from which big output chunks are compressed on the caller's thread before they are
+ * sent, instead of on the writer's. Compression is most of the writer's work (about 0.5 s of CPU per 100 MB
+ * of log text, against ~0.1 s for the inserts), so in the bench's 100 MB run the thread fell behind ~25
+ * times and paused the channel each time, while the caller's thread sat idle waiting for it to drain. Past
+ * this mark both threads compress, and a packed chunk is ~4× smaller to copy to the thread. A caller busy
+ * with its own work reads less, the backlog falls, and the thread does it all again.
+ */
+const SHARE_FROM = 2 * 1024 * 1024;
 /**
  * Output a writer stores itself, on the caller's thread, before it starts its thread: most runs print a
  * few lines, and a thread costs every such process its start (a few hundred ms of CPU on a loaded
@@ -123,16 +132,19 @@ export class LogWriter implements LogStore {
   write(chunks: LogChunk[]): boolean {
     if (this.closed || chunks.length === 0) return true;
     let size = 0;
+    // The thread is behind (see SHARE_FROM): this batch is packed here, so the two threads share the work.
+    const packHere = this.backlog >= SHARE_FROM;
     // Output big enough to be stored packed goes as its UTF-8 bytes (see core/logBytes.ts): copying
     // bytes to the thread is cheaper than decoding them to a string and cloning it, and the thread
     // compresses them as they are. The rest goes as text.
-    const sent = chunks.map((c) => {
+    const sent = chunks.map((c): StoredChunk => {
       const n = chunkSize(c);
       size += n;
       const { executionId, seq, stream, ts } = c;
-      return carriesBytes(c) && n >= PACK_FROM
-        ? { executionId, seq, stream, ts, size: n, utf8: storedUtf8(c) }
-        : { executionId, seq, stream, ts, size: n, text: c.text };
+      if (!carriesBytes(c) || n < PACK_FROM) return { executionId, seq, stream, ts, size: n, text: c.text };
+      return packHere
+        ? { executionId, seq, stream, ts, size: n, packed: packLogText(storedUtf8(c)) }
+        : { executionId, seq, stream, ts, size: n, utf8: storedUtf8(c) };
     });
     if (this.directSize + size <= DIRECT_LIMIT) {
       this.directSize += size;
