@@ -12,12 +12,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { CroniumService } from '../src/service/service.ts';
 import { tempDir } from './support/fixtures.ts';
+import { ed25519KeyPair } from './support/sshKeys.ts';
 
 const dir = tempDir('cronium-keytype-');
 let server: ssh2.Server;
 let port = 0;
 const rsa = ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 });
-const ed = ssh2.utils.generateKeyPairSync('ed25519');
+const ed = ed25519KeyPair();
 
 beforeAll(async () => {
   server = new ssh2.Server({ hostKeys: [ed.private, rsa.private] }, (client) => {
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 it('connects without a prompt to a host whose known_hosts key is not the type ssh2 prefers', async () => {
-  const key = ssh2.utils.generateKeyPairSync('ed25519');
+  const key = ed25519KeyPair();
   writeFileSync(join(dir.path, 'id'), key.private, { mode: 0o600 });
   writeFileSync(
     join(dir.path, 'config'),

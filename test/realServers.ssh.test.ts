@@ -15,6 +15,7 @@ import type { HostKeyVerifier } from '../src/ssh/hostKeys.ts';
 import { runCli } from './support/cli.ts';
 import { hosts, runJob, serviceWithHosts, tempDir } from './support/fixtures.ts';
 import { createTestUser, startPrivateSshd, type TestUser } from './support/sshHosts.ts';
+import { ed25519KeyPair } from './support/sshKeys.ts';
 
 const SLOT = Number(process.env.CRONIUM_TEST_SLOT ?? 0);
 
@@ -41,7 +42,7 @@ async function fakeServer(options: {
   auth: (ctx: ssh2.AuthContext) => void;
   maxSessions?: number;
 }): Promise<{ port: number; connections: number; held: Session[]; close: () => Promise<void> }> {
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+  const hostKey = ed25519KeyPair().private;
   const held: Session[] = [];
   const state = { port: 0, connections: 0, held, close: async () => {} };
   const server = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
