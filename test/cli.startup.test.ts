@@ -94,6 +94,29 @@ describe('the compile cache folder', () => {
     expect(isPrivateDir(join(dir.path, 'missing'))).toBe(false);
   });
 
+  it('counts as private only in a path no one else can change (every folder above it)', () => {
+    const inside = (parent: string, mode: number, uid?: number) => {
+      mkdirSync(parent);
+      chmodSync(parent, mode);
+      if (uid !== undefined) chownSync(parent, uid, uid);
+      const d = join(parent, 'cache');
+      mkdirSync(d, { mode: 0o700 });
+      return d;
+    };
+    // Another user could rename the private folder away and put theirs in its place.
+    expect(isPrivateDir(inside(join(dir.path, 'open'), 0o777))).toBe(false);
+    expect(isPrivateDir(inside(join(dir.path, 'theirs'), 0o755, 65534))).toBe(false);
+    // Sticky like /tmp: no one can rename or remove another's entry.
+    expect(isPrivateDir(inside(join(dir.path, 'sticky'), 0o1777))).toBe(true);
+    // Two levels up counts too, also through a link to the folder's parent.
+    const deep = join(dir.path, 'deep');
+    mkdirSync(deep);
+    chmodSync(deep, 0o777);
+    expect(isPrivateDir(inside(join(deep, 'mine'), 0o700))).toBe(false);
+    symlinkSync(join(deep, 'mine'), join(dir.path, 'via-link'));
+    expect(isPrivateDir(join(dir.path, 'via-link', 'cache'))).toBe(false);
+  });
+
   it('a start fills the cache in the user’s folder (mode 700), and refuses one others can write', async () => {
     const data = join(dir.path, 'data');
     const cacheHome = join(dir.path, 'xdg');

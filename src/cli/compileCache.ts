@@ -5,10 +5,10 @@
  * directory only this user can write — never Node's default, a shared folder under the temporary dir
  * that another user could create first.
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * The per-user cache folder for the compile cache: `$XDG_CACHE_HOME/cronium/compile-cache` (else
@@ -29,15 +29,25 @@ export function compileCacheDir(
 }
 
 /**
- * Whether `dir` is a real directory (not a link) owned by this user and writable by no one else (POSIX;
- * on Windows, where there are no such modes, the per-user LOCALAPPDATA is trusted).
+ * Whether `dir` is a real directory (not a link) owned by this user and writable by no one else, in a path
+ * no one else can change: every folder above it (links resolved) belongs to this user or root and is
+ * writable by no one else, unless it is sticky like /tmp (where no one can rename or remove another's
+ * entry). Otherwise another user could swap the folder for one of theirs between this check and Node
+ * opening it. POSIX; on Windows, where there are no such modes, the per-user LOCALAPPDATA is trusted.
  */
 export function isPrivateDir(dir: string): boolean {
   try {
     const st = lstatSync(dir);
     if (!st.isDirectory()) return false;
     if (process.platform === 'win32' || process.getuid === undefined) return true;
-    return st.uid === process.getuid() && (st.mode & 0o022) === 0;
+    const me = process.getuid();
+    if (st.uid !== me || (st.mode & 0o022) !== 0) return false;
+    for (let up = dirname(realpathSync(dir)); ; up = dirname(up)) {
+      const a = lstatSync(up);
+      const openToOthers = (a.mode & 0o022) !== 0 && (a.mode & 0o1000) === 0;
+      if (!a.isDirectory() || (a.uid !== me && a.uid !== 0) || openToOthers) return false;
+      if (up === dirname(up)) return true;
+    }
   } catch {
     return false;
   }
@@ -55,8 +65,10 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): string
     const dir = compileCacheDir(env);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!isPrivateDir(dir)) return null;
-    const result = module.enableCompileCache(dir);
-    return result.status === module.constants.compileCacheStatus.FAILED ? null : dir;
+    // The checked path itself, links resolved: what Node opens is what was checked.
+    const real = realpathSync(dir);
+    const result = module.enableCompileCache(real);
+    return result.status === module.constants.compileCacheStatus.FAILED ? null : real;
   } catch {
     return null;
   }
