@@ -12,7 +12,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 
-import { decodeEscaped, encodeEscaped } from '../exec/escapedUtf8.ts';
+import { decodeEscaped, encodeEscaped, replacingInvalid } from '../exec/escapedUtf8.ts';
 import type { LogChunk } from './domain.ts';
 
 const RAW = Symbol('cronium.logBytes');
@@ -22,6 +22,8 @@ interface Raw {
   bytes: Buffer;
   /** The bytes are valid UTF-8 (nearly all output): then text and stored UTF-8 are just these bytes. */
   valid: boolean;
+  /** The stored UTF-8 of invalid bytes (each U+FFFD), once asked for. */
+  stored?: Buffer;
 }
 
 type WithRaw = LogChunk & { [RAW]?: Raw };
@@ -59,7 +61,8 @@ export function printedBytes(chunk: LogChunk): Buffer {
 export function storedUtf8(chunk: LogChunk): Buffer {
   const raw = (chunk as WithRaw)[RAW];
   if (!raw) return Buffer.from(chunk.text, 'utf8');
-  return raw.valid ? raw.bytes : Buffer.from(decodeEscaped(raw.bytes), 'utf8');
+  // Kept: the stdout hash and the log writer both ask for it.
+  return raw.valid ? raw.bytes : (raw.stored ??= replacingInvalid(raw.bytes));
 }
 
 /**
