@@ -23,6 +23,23 @@ export interface JobStats {
 /** Runs whose job figures are remembered (a run's executions ask within seconds of each other). */
 const RUN_STATS_KEPT = 64;
 
+/** The statuses a job's figures count: outcomes (not queued, running, cancelled or lost). */
+const COUNTED = "status IN ('succeeded', 'failed', 'timed_out', 'error')";
+
+/**
+ * The SQL of a job's counts per status (`part` 'job'), and with `runId` that run's own (`part` 'run', to
+ * subtract), in ONE statement: one snapshot on both engines, where two statements could see one of the
+ * run's executions end between them and count it once too few. The job's counts read the index
+ * executions_job_status alone; the run's go by run_id alone (a run is one job's: with job_id too the
+ * planner may walk the job's index instead). Exported so tests can EXPLAIN the real query.
+ */
+export function jobCountsQuery(jobId: string, runId: string | null): { sql: string; values: string[] } {
+  const job = `SELECT 'job' AS part, status, COUNT(*) AS n FROM executions WHERE job_id = ? AND ${COUNTED} GROUP BY status`;
+  if (runId === null) return { sql: job, values: [jobId] };
+  const run = `SELECT 'run' AS part, status, COUNT(*) AS n FROM executions WHERE run_id = ? AND ${COUNTED} GROUP BY status`;
+  return { sql: `${job} UNION ALL ${run}`, values: [jobId, runId] };
+}
+
 export class ExecutionHistory extends RunHistory {
   /**
    * Moves an execution to `status` and writes `patch` with it, in one guarded UPDATE … RETURNING: the row
@@ -86,19 +103,9 @@ export class ExecutionHistory extends RunHistory {
    */
   private async jobStatsExcept(jobId: string, runId: string | null): Promise<JobStats> {
     const counts = new Map<string, number>();
-    const counted = "status IN ('succeeded', 'failed', 'timed_out', 'error')";
-    for (const row of await this.db.all<{ status: string; n: number }>(
-      `SELECT status, COUNT(*) AS n FROM executions WHERE job_id = ? AND ${counted} GROUP BY status`,
-      [jobId],
-    ))
-      counts.set(row.status, Number(row.n));
-    // By run_id alone (a run is one job's): with job_id too, the planner may walk the job's index instead.
-    if (runId !== null)
-      for (const row of await this.db.all<{ status: string; n: number }>(
-        `SELECT status, COUNT(*) AS n FROM executions WHERE run_id = ? AND ${counted} GROUP BY status`,
-        [runId],
-      ))
-        counts.set(row.status, (counts.get(row.status) ?? 0) - Number(row.n));
+    const q = jobCountsQuery(jobId, runId);
+    for (const row of await this.db.all<{ part: string; status: string; n: number }>(q.sql, q.values))
+      counts.set(row.status, (counts.get(row.status) ?? 0) + (row.part === 'run' ? -1 : 1) * Number(row.n));
     const last = await this.db.get<{ started_at: number }>(
       `SELECT started_at FROM executions WHERE job_id = ?${runId === null ? '' : ' AND run_id <> ?'}
         ORDER BY started_at DESC LIMIT 1`,
