@@ -48,6 +48,11 @@ interface LiveState {
   loadRun(runId: string): Promise<void>;
 }
 
+/** The first page of a stored log, in chunks (see loadLog). */
+export const LOG_PAGE_FIRST = 8;
+/** The largest page of a stored log, in chunks. */
+export const LOG_PAGE_MAX = 512;
+
 const buffers = new Map<string, LogBuffer>();
 const dirty = new Set<string>();
 let flushScheduled = false;
@@ -131,10 +136,15 @@ export const useLive = create<LiveState>()((set, get) => ({
   },
   async loadLog(executionId) {
     const buffer = logOf(executionId);
+    // Pages that grow (LOG_PAGE_FIRST chunks, then ×4 up to LOG_PAGE_MAX): a chunk of bulk output holds
+    // ~256 KB, so a first page of 2,000 was the whole of a 100 MB log in one answer — 12 s before its first
+    // line showed. Small first, so the first lines come at once; larger after, for fewer round trips.
+    let limit = LOG_PAGE_FIRST;
     for (;;) {
-      const chunks = await api().readLog(executionId, buffer.lastSeq, 2000);
+      const chunks = await api().readLog(executionId, buffer.lastSeq, limit);
       for (const chunk of chunks) get().appendLog(chunk);
-      if (chunks.length < 2000) break;
+      if (chunks.length < limit) break;
+      limit = Math.min(limit * 4, LOG_PAGE_MAX);
     }
   },
   async loadRun(runId) {
