@@ -68,6 +68,15 @@ describe('SSH connections against real sshd', () => {
       auth: { type: 'password', password: h.password },
       jumpServerId: 'jump',
     });
+    // Its jump server's port is closed: the hop fails before the target is tried.
+    await service.createServer({
+      name: 'behind-closed-jump',
+      host: h.behindH1.address,
+      port: h.behindH1.port,
+      username: h.user,
+      auth: { type: 'password', password: h.password },
+      jumpServerId: 'closed-port',
+    });
   });
   afterAll(async () => {
     await service.close();
@@ -131,6 +140,18 @@ describe('SSH connections against real sshd', () => {
     ]);
     expect(run.exec.status).toBe('succeeded');
     expect(run.text('behind-jump', 'stdout')).toMatch(/^via 127\.0\.0\.1 \d+ 127\.0\.0\.1 2222/);
+  });
+
+  it('says which server a failing jump server was the hop for', async () => {
+    const run = await runJob(service, { language: 'bash', script: 'true' }, ['behind-closed-jump']);
+    expect(run.exec.status).toBe('error');
+    expect(run.exec.errorKind).toBe('connection_refused');
+    // The jump server's own words first (its name and address), then whose hop it was.
+    expect(run.exec.errorMessage).toMatch(
+      new RegExp(
+        `^closed-port \\(${h.hosts.h2.address.replace(/\./g, '\\.')}:${h.closedPort}\\).* \\(the jump server for behind-closed-jump\\)\\.$`,
+      ),
+    );
   });
 
   it('records a new host key on first use (accept-new) with its SHA256 fingerprint', async () => {

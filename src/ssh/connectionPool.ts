@@ -191,7 +191,21 @@ export class ConnectionPool {
     if (jumpServerId) {
       if (jumpServerId === serverId)
         throw new CroniumError('invalid_input', `${target.label} cannot be its own jump server.`);
-      jumpLease = await this.acquire(jumpServerId, signal);
+      try {
+        jumpLease = await this.acquire(jumpServerId, signal);
+      } catch (err) {
+        // The jump server's own words (its name, address, why), and which server it was the jump for.
+        if (!(err instanceof CroniumError) || err.kind === 'cancelled') throw err;
+        throw new CroniumError(
+          err.kind,
+          `${err.message.replace(/\.$/, '')} (the jump server for ${target.label}).`,
+          {
+            fields: err.fields,
+            details: err.details,
+            cause: err,
+          },
+        );
+      }
     }
     let connection: SshConnection;
     try {
