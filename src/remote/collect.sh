@@ -14,7 +14,8 @@ cd "$HOME/.cronium/runs/$1" 2>/dev/null || { echo "no work directory $1" >&2; ex
 printf '\036cronium:%s:collect\n' "$2"
 emit() {
   [ -f "$1" ] || return 0
-  size=$(wc -c < "$1" | tr -d ' ')
+  # Arithmetic drops the padding some wc print ("     12"): one program per file, not two.
+  size=$(($(wc -c < "$1")))
   if [ -n "$2" ] && [ "$size" -gt "$2" ]; then
     printf '\036%s.toolarge %s\n%s' "$1" "${#size}" "$size"
     return 0

@@ -124,7 +124,16 @@ watch='
   # (one that made a session of its own), as stop.sh finds them. Such a process may still write to this
   # session, so the collector does not print there then.
   left() {
-    kill -0 -"$1" 2>/dev/null && return 0
+    if kill -0 -"$1" 2>/dev/null; then
+      # A member only waiting to be reaped (a zombie: the process of the script is a child of sshd, reaped
+      # when sshd gets to it) is gone: with /proc only a live member counts; without, kill -0 has the say.
+      [ -r /proc/self/stat ] || return 0
+      for s in /proc/[0-9]*/stat; do
+        IFS= read -r l < "$s" 2>/dev/null || continue
+        l=${l##*) }; st=${l%% *}; l=${l#* }; l=${l#* }
+        [ "${l%% *}" = "$1" ] && [ "$st" != Z ] && return 0
+      done
+    fi
     for f in $(grep -l -F "CRONIUM_EXECUTION_ID=$2" /proc/[0-9]*/environ 2>/dev/null); do
       p=${f#/proc/}
       p=${p%/environ}
