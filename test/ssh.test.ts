@@ -60,23 +60,16 @@ describe('SSH connections against real sshd', () => {
       auth: { type: 'password', password: h.password },
     });
     await service.createServer({ ...base, name: 'jump', auth: { type: 'key', keyPath: h.keyPath } });
-    await service.createServer({
-      name: 'behind-jump',
+    // 127.0.0.1:2222 inside h1's namespace: reachable only through a jump server.
+    const behind = {
       host: h.behindH1.address,
       port: h.behindH1.port,
       username: h.user,
-      auth: { type: 'password', password: h.password },
-      jumpServerId: 'jump',
-    });
+      auth: { type: 'password' as const, password: h.password },
+    };
+    await service.createServer({ ...behind, name: 'behind-jump', jumpServerId: 'jump' });
     // Its jump server's port is closed: the hop fails before the target is tried.
-    await service.createServer({
-      name: 'behind-closed-jump',
-      host: h.behindH1.address,
-      port: h.behindH1.port,
-      username: h.user,
-      auth: { type: 'password', password: h.password },
-      jumpServerId: 'closed-port',
-    });
+    await service.createServer({ ...behind, name: 'behind-closed-jump', jumpServerId: 'closed-port' });
   });
   afterAll(async () => {
     await service.close();
