@@ -68,13 +68,13 @@ describeEngines('job figures per run', ({ engine, openStore }) => {
     await h.createRun(run('r2', 3_000), hosts);
 
     const before = { successCount: 1, failureCount: 1, lastRunAt: 2_000 };
-    expect(await h.jobStats('job-j', 'e2a')).toEqual(before);
+    expect(await h.jobStats('job-j', 'r2')).toEqual(before);
     const firstHost = statsQueries();
     // A sibling that ended meanwhile is not counted by the next host of the same run (nor its start).
     await finish(h, 'e2a', 'succeeded');
-    expect(await h.jobStats('job-j', 'e2b')).toEqual(before);
+    expect(await h.jobStats('job-j', 'r2')).toEqual(before);
     // Hosts asking at the same moment share the one read.
-    const [b, c] = await Promise.all([h.jobStats('job-j', 'e2b'), h.jobStats('job-j', 'e2c')]);
+    const [b, c] = await Promise.all([h.jobStats('job-j', 'r2'), h.jobStats('job-j', 'r2')]);
     expect([b, c]).toEqual([before, before]);
     // The store was read for the first host only.
     expect(firstHost).toBeGreaterThan(0);
@@ -82,10 +82,10 @@ describeEngines('job figures per run', ({ engine, openStore }) => {
 
     // The next run counts this one's ended executions, with a read of its own.
     await h.createRun(run('r3', 4_000), [{ id: 'e3', serverId: 's1', serverName: 'one' }]);
-    expect(await h.jobStats('job-j', 'e3')).toEqual({ successCount: 2, failureCount: 1, lastRunAt: 3_000 });
+    expect(await h.jobStats('job-j', 'r3')).toEqual({ successCount: 2, failureCount: 1, lastRunAt: 3_000 });
     expect(statsQueries()).toBeGreaterThan(firstHost);
-    // No such execution: the job's whole record.
-    expect(await h.jobStats('job-j', 'none')).toEqual({ successCount: 2, failureCount: 1, lastRunAt: 4_000 });
+    // No run: the job's whole record.
+    expect(await h.jobStats('job-j', null)).toEqual({ successCount: 2, failureCount: 1, lastRunAt: 4_000 });
   });
 
   it.runIf(engine === 'sqlite')(

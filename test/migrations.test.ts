@@ -229,7 +229,7 @@ async function expectSeeded(db: Sql, base: number): Promise<void> {
     expect((await history.getExecution('e9'))?.startedBy).toBe('alice@laptop');
   }
   if (base >= 13)
-    expect(await history.jobStats('j13', 'none')).toEqual({
+    expect(await history.jobStats('j13', null)).toEqual({
       successCount: 0,
       failureCount: 1,
       lastRunAt: T + 40,

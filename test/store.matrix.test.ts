@@ -352,7 +352,7 @@ describeEngines('history and its search', (e) => {
       await h.moveExecution(`e${i}`, 'running');
       await h.moveExecution(`e${i}`, i === 2 ? 'failed' : 'succeeded', { exitCode: i === 2 ? 1 : 0 });
     }
-    expect(await h.jobStats('job-j', 'none')).toEqual({
+    expect(await h.jobStats('job-j', null)).toEqual({
       successCount: 2,
       failureCount: 1,
       lastRunAt: 1_700_000_000_002,

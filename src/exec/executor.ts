@@ -80,7 +80,7 @@ export class Executor {
       // store round trips the handshake would otherwise wait for.
       const connectStart = performance.now();
       const leasing = this.options.pool.acquire(plan.server.id, signal);
-      const stats = history.jobStats(plan.job.id, id);
+      const stats = history.jobStats(plan.job.id, plan.runId);
       // Both awaited below, where a failure is raised (not an unhandled rejection meanwhile).
       for (const pending of [leasing, stats]) pending.catch(() => {});
       try {

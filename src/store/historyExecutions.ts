@@ -73,21 +73,18 @@ export class ExecutionHistory extends RunHistory {
   private readonly runStats = new Map<string, Promise<JobStats>>();
 
   /**
-   * A job's record before the run of execution `exceptId`, for Cronium's event fields: how many of its
-   * executions succeeded, how many failed (failed, timed out or ended in error; cancelled ones count as
-   * neither), and when the last one started (epoch ms, null when none). Every execution of that run is
-   * left out, so every host of a run sees the same figures (the runs before it), read from the store once
-   * per run. `exceptId` naming no execution: the job's whole record.
+   * A job's record before run `runId`, for Cronium's event fields: how many of its executions succeeded,
+   * how many failed (failed, timed out or ended in error; cancelled ones count as neither), and when the
+   * last one started (epoch ms, null when none). Every execution of that run is left out, so every host of
+   * a run sees the same figures (the runs before it), read from the store once per run. `runId` null: the
+   * job's whole record.
    */
-  async jobStats(jobId: string, exceptId: string): Promise<JobStats> {
-    const own = await this.db.get<{ run_id: string }>('SELECT run_id FROM executions WHERE id = ?', [
-      exceptId,
-    ]);
-    if (!own) return await this.jobStatsExcept(jobId, null);
-    const key = `${jobId}\n${own.run_id}`;
+  async jobStats(jobId: string, runId: string | null): Promise<JobStats> {
+    if (runId === null) return await this.jobStatsExcept(jobId, null);
+    const key = `${jobId}\n${runId}`;
     let stats = this.runStats.get(key);
     if (!stats) {
-      stats = this.jobStatsExcept(jobId, own.run_id);
+      stats = this.jobStatsExcept(jobId, runId);
       this.runStats.set(key, stats);
       // A failed read is not kept: the next execution asks again.
       stats.catch(() => this.runStats.delete(key));
